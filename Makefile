@@ -1,0 +1,41 @@
+# Two commands from a fresh clone: `make demo` and `make test`. Everything they need is
+# installed here, into .venv, from hash-pinned locks (the same locks the image uses).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck bench lock clean
+
+$(STAMP): requirements/dev.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements/dev.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+## Start the built-in emulator, deploy Development -> Test on the demo pipeline and wait.
+demo: $(STAMP)
+	$(BIN)/python -m fabric_ci.demo
+
+## Every test: unit, contract (against ../shared/specs) and end to end (real subprocesses).
+test: $(STAMP) lint
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-actions action.yml */action.yml
+	$(BIN)/hadolint Dockerfile
+
+## Request counts and latencies of a demo deploy-all with wait (figures, not assertions).
+bench: $(STAMP)
+	$(BIN)/python bench/deploy_wait.py
+
+## Re-resolve the locks after changing dependencies in pyproject.toml.
+lock:
+	uv pip compile pyproject.toml requirements/build.in --generate-hashes --universal --python-version 3.11 -q -o requirements/runtime.lock
+	uv pip compile pyproject.toml requirements/build.in --extra dev --generate-hashes --universal --python-version 3.11 -q -o requirements/dev.lock
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
