@@ -1,0 +1,146 @@
+"""One exception tree for everything that can stop a command, and the exit status of each.
+
+Exit statuses: 2 for input errors (nothing was changed), 1 for everything the service or the
+deployment caused. Messages name the cause and, where we know it, the fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+EXIT_FAILURE = 1
+EXIT_INPUT_ERROR = 2
+
+
+class FabricCiError(Exception):
+    """Base of every error fabric-ci reports to a user."""
+
+    exit_code = EXIT_FAILURE
+    title = "fabric-ci failed"
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0]) if self.args else self.title
+
+
+class InputError(FabricCiError):
+    """An input is missing, malformed, or names something that does not exist.
+
+    Raised before any change is requested from the service.
+    """
+
+    exit_code = EXIT_INPUT_ERROR
+    title = "Invalid input"
+
+    def __init__(self, input_name: str, message: str, *, candidates: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.input_name = input_name
+        self.candidates = list(candidates)
+
+    @property
+    def message(self) -> str:
+        text = f"Input '{self.input_name}': {self.args[0]}"
+        if self.candidates:
+            text += " Did you mean: " + ", ".join(repr(c) for c in self.candidates) + "?"
+        return text
+
+
+class InputErrors(FabricCiError):
+    """Several inputs are invalid; each is reported on its own."""
+
+    exit_code = EXIT_INPUT_ERROR
+    title = "Invalid input"
+
+    def __init__(self, errors: Sequence[InputError]) -> None:
+        super().__init__("; ".join(e.message for e in errors))
+        self.errors = list(errors)
+
+
+class AuthenticationError(FabricCiError):
+    """Entra ID refused to issue a token."""
+
+    title = "Sign-in failed"
+
+
+@dataclass
+class ErrorDetails:
+    """What the service said about a failed request (Fabric error body or Power BI OData error)."""
+
+    status_code: int
+    error_code: str = ""
+    message: str = ""
+    request_id: str = ""
+    more_details: list[dict[str, Any]] = field(default_factory=list)
+    retry_after: float | None = None
+
+
+class ApiError(FabricCiError):
+    """The API answered with an error status."""
+
+    title = "API request failed"
+
+    def __init__(self, details: ErrorDetails, hint: str = "") -> None:
+        self.details = details
+        self.hint = hint
+        super().__init__(self._format())
+
+    def _format(self) -> str:
+        d = self.details
+        text = f"{d.status_code} {d.error_code or 'Error'}: {d.message or 'no message from the service'}"
+        for extra in d.more_details:
+            code, msg = extra.get("errorCode", ""), extra.get("message", "")
+            if code or msg:
+                text += f" [{code}: {msg}]"
+        if self.hint:
+            text += f" {self.hint}"
+        if d.request_id:
+            text += f" (requestId {d.request_id})"
+        return text
+
+
+class BadRequestError(ApiError):
+    """400."""
+
+
+class UnauthorizedError(ApiError):
+    """401 after one token refresh."""
+
+
+class ForbiddenError(ApiError):
+    """403."""
+
+
+class NotFoundError(ApiError):
+    """404."""
+
+
+class ConflictError(ApiError):
+    """409."""
+
+
+class ThrottledError(ApiError):
+    """429 that outlasted the retry budget."""
+
+
+class ServerError(ApiError):
+    """5xx that outlasted the retry budget."""
+
+
+class ApiConnectionError(FabricCiError):
+    """The request never got an answer (DNS, TLS, refused or reset connection, timeout)."""
+
+    title = "Could not reach the API"
+
+
+class DeploymentFailed(FabricCiError):
+    """The deployment ended with status Failed."""
+
+    title = "Deployment failed"
+
+
+class WaitTimeout(FabricCiError):
+    """The deployment was still running when the timeout expired. It was left running."""
+
+    title = "Timed out waiting for the deployment"

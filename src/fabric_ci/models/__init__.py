@@ -1,0 +1,1 @@
+"""Pydantic models: inputs (strict), API resources (tolerant of new fields), results."""

@@ -1,0 +1,321 @@
+"""Strict input models: raw runner strings in, validated values out, every error naming its input.
+
+Runners hand over a dict of raw strings keyed by the GitHub (kebab-case) input names. Each
+command has one model; `parse_inputs` validates the whole dict before any network call and
+turns pydantic's errors into InputErrors that name the input and say what was expected.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from fabric_ci.errors import InputError, InputErrors
+
+DEFAULT_API_BASE_URL = "https://api.fabric.microsoft.com/v1"
+DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com"
+DEFAULT_TIMEOUT = "30m"
+MAX_ITEMS_PER_DEPLOYMENT = 300  # both APIs refuse more
+MAX_NOTE_LENGTH = 1024
+
+# Inputs whose values are masked the moment a runner reads them.
+SECRET_INPUTS = frozenset({"client-secret"})
+
+PrincipalType = Literal["User", "Group", "ServicePrincipal", "ServicePrincipalProfile"]
+
+
+# --- value parsers: each raises ValueError with what was expected ------------------------------
+
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-zA-Z0-9-]{1,63}\.)+[a-zA-Z]{2,63}$")
+_DURATION_PART = re.compile(r"(\d+)\s*([hms])")
+_DURATION = re.compile(r"^\s*(\d+\s*[hms]\s*)+$")
+_TRUE, _FALSE = {"true", "True", "TRUE"}, {"false", "False", "FALSE"}
+
+
+def is_guid(value: str) -> bool:
+    return bool(_GUID.match(value))
+
+
+def parse_guid(value: object) -> str:
+    text = str(value).strip()
+    if not is_guid(text):
+        raise ValueError(f"expected a GUID like 00000000-0000-0000-0000-000000000000, got {text!r}")
+    return str(uuid.UUID(text))
+
+
+def parse_tenant(value: object) -> str:
+    text = str(value).strip()
+    if is_guid(text):
+        return str(uuid.UUID(text))
+    if _DOMAIN.match(text):
+        return text.lower()
+    raise ValueError(f"expected the tenant's GUID or a verified domain such as contoso.com, got {text!r}")
+
+
+def parse_bool(value: object) -> bool:
+    # The GitHub runner's rule (YAML 1.2 core schema): anything else is a typo worth reporting.
+    if isinstance(value, bool):
+        return value
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError(f"expected true or false, got {value!r}")
+
+
+def parse_duration(value: object) -> timedelta:
+    """`90s`, `30m`, `1h`, `1h30m`, or a bare number of seconds."""
+    if isinstance(value, timedelta):
+        return value
+    text = str(value).strip()
+    if text.isdigit():
+        seconds = int(text)
+    elif _DURATION.match(text):
+        units = {"h": 3600, "m": 60, "s": 1}
+        seconds = sum(int(n) * units[u] for n, u in _DURATION_PART.findall(text))
+    else:
+        raise ValueError(f"expected a duration such as 90s, 30m, 1h or 1h30m, got {text!r}")
+    if not 0 < seconds <= 7 * 24 * 3600:
+        raise ValueError(f"expected a duration between 1s and 168h, got {text!r}")
+    return timedelta(seconds=seconds)
+
+
+def parse_https_url(value: object) -> str:
+    text = str(value).strip().rstrip("/")
+    if not re.match(r"^https://[^/\s]+(/\S*)?$", text):
+        raise ValueError(f"expected an https:// URL, got {text!r}")
+    return text
+
+
+def parse_ca_bundle(value: object) -> Path:
+    path = Path(str(value).strip())
+    if not path.is_file():
+        raise ValueError(f"expected a PEM file of CA certificates, but {str(path)!r} is not a file")
+    if b"-----BEGIN CERTIFICATE-----" not in path.read_bytes():
+        raise ValueError(f"expected a PEM file of CA certificates, but {str(path)!r} holds no certificate")
+    return path
+
+
+# --- references to things in the tenant, resolved later against the API -----------------------
+
+
+@dataclass(frozen=True)
+class PipelineSelector:
+    """A pipeline by id, or by display name (exact, case-insensitive)."""
+
+    id: str | None = None
+    name: str | None = None
+
+    def __str__(self) -> str:
+        return self.id or repr(self.name)
+
+
+@dataclass(frozen=True)
+class StageSelector:
+    """A stage by id, by 0-based order, or by display name (case-insensitive)."""
+
+    id: str | None = None
+    order: int | None = None
+    name: str | None = None
+
+    def __str__(self) -> str:
+        if self.id:
+            return self.id
+        return f"order {self.order}" if self.order is not None else repr(self.name)
+
+
+@dataclass(frozen=True)
+class ItemSelector:
+    """One `items` line: an item id, `ItemType: display name`, or a bare display name."""
+
+    line: str
+    id: str | None = None
+    type: str | None = None
+    name: str | None = None
+
+
+def parse_pipeline(value: object) -> PipelineSelector:
+    text = str(value).strip()
+    if not text:
+        raise ValueError("expected a deployment pipeline id or display name")
+    return PipelineSelector(id=str(uuid.UUID(text))) if is_guid(text) else PipelineSelector(name=text)
+
+
+def parse_stage(value: object) -> StageSelector:
+    if isinstance(value, StageSelector):
+        return value
+    text = str(value).strip()
+    if not text:
+        raise ValueError("expected a stage id, display name, or 0-based order")
+    if is_guid(text):
+        return StageSelector(id=str(uuid.UUID(text)))
+    if text.isdigit():
+        return StageSelector(order=int(text))
+    return StageSelector(name=text)
+
+
+def parse_item_line(line: str) -> ItemSelector:
+    text = line.strip()
+    if is_guid(text):
+        return ItemSelector(line=text, id=str(uuid.UUID(text)))
+    item_type, sep, name = text.partition(":")
+    if sep and re.fullmatch(r"[A-Za-z][A-Za-z0-9]*", item_type.strip()) and name.strip():
+        return ItemSelector(line=text, type=item_type.strip(), name=name.strip())
+    return ItemSelector(line=text, name=text)
+
+
+def parse_items(value: object) -> tuple[ItemSelector, ...]:
+    if isinstance(value, tuple):
+        return value
+    lines = [ln for ln in str(value).splitlines() if ln.strip() and not ln.strip().startswith("#")]
+    if not lines:
+        raise ValueError("expected at least one item, one per line: an id, `Type: name`, or a name")
+    if len(lines) > MAX_ITEMS_PER_DEPLOYMENT:
+        raise ValueError(f"a deployment can hold at most {MAX_ITEMS_PER_DEPLOYMENT} items, got {len(lines)}")
+    return tuple(parse_item_line(ln) for ln in lines)
+
+
+Guid = Annotated[str, BeforeValidator(parse_guid)]
+Bool = Annotated[bool, BeforeValidator(parse_bool)]
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+# --- the models ----------------------------------------------------------------------------------
+
+
+def _kebab(name: str) -> str:
+    return name.replace("_", "-")
+
+
+class Inputs(BaseModel):
+    """Inputs every command takes: who signs in, and where the API is."""
+
+    model_config = ConfigDict(alias_generator=_kebab, extra="forbid", frozen=True)
+
+    tenant_id: Annotated[str, BeforeValidator(parse_tenant)]
+    client_id: Guid
+    client_secret: SecretStr
+    api: Literal["fabric"] = "fabric"
+    api_base_url: Annotated[str, BeforeValidator(parse_https_url)] = DEFAULT_API_BASE_URL
+    authority_host: Annotated[str, BeforeValidator(parse_https_url)] = DEFAULT_AUTHORITY_HOST
+    ca_bundle: Annotated[Path, BeforeValidator(parse_ca_bundle)] | None = None
+    pipeline: Annotated[PipelineSelector, BeforeValidator(parse_pipeline)]
+
+    @field_validator("api", mode="before")
+    @classmethod
+    def _api(cls, value: object) -> object:
+        text = str(value).strip().lower()
+        if text == "powerbi":
+            raise ValueError(
+                "powerbi (the Power BI REST API) is not available yet in this version; use fabric, the default"
+            )
+        if text != "fabric":
+            raise ValueError(f"expected fabric or powerbi, got {value!r}")
+        return text
+
+
+class DeployAllInputs(Inputs):
+    source_stage: Annotated[StageSelector, BeforeValidator(parse_stage)]
+    target_stage: Annotated[StageSelector, BeforeValidator(parse_stage)] | None = None
+    note: Annotated[str, Field(max_length=MAX_NOTE_LENGTH)] | None = None
+    wait: Bool = True
+    timeout: Duration = parse_duration(DEFAULT_TIMEOUT)
+
+
+class SelectiveDeployInputs(DeployAllInputs):
+    items: Annotated[tuple[ItemSelector, ...], BeforeValidator(parse_items)]
+
+
+class AssignWorkspaceInputs(Inputs):
+    stage: Annotated[StageSelector, BeforeValidator(parse_stage)]
+    workspace: Guid
+
+
+class AddUserInputs(Inputs):
+    principal: Guid
+    principal_type: PrincipalType
+    role: Literal["Admin"] = "Admin"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _principal_type_case(cls, data: Any) -> Any:
+        # Accept `group` or `servicePrincipal`: the service's spelling is unambiguous.
+        if isinstance(data, dict) and isinstance(data.get("principal-type"), str):
+            wanted = data["principal-type"].strip().lower()
+            for canonical in ("User", "Group", "ServicePrincipal", "ServicePrincipalProfile"):
+                if canonical.lower() == wanted:
+                    data = {**data, "principal-type": canonical}
+        return data
+
+
+class WaitInputs(Inputs):
+    operation_id: Guid
+    timeout: Duration = parse_duration(DEFAULT_TIMEOUT)
+
+
+COMMANDS: dict[str, type[Inputs]] = {
+    "deploy-all": DeployAllInputs,
+    "selective-deploy": SelectiveDeployInputs,
+    "assign-workspace": AssignWorkspaceInputs,
+    "add-user": AddUserInputs,
+    "wait-for-deployment": WaitInputs,
+}
+
+
+def input_names(model: type[Inputs]) -> list[str]:
+    """The runner-facing names of a model's inputs, in declaration order."""
+    return [field.alias or name for name, field in model.model_fields.items()]
+
+
+# --- errors ----------------------------------------------------------------------------------------
+
+_EXPECTED = {
+    "principal-type": "one of User, Group, ServicePrincipal, ServicePrincipalProfile",
+    "role": "Admin (the only deployment-pipeline role)",
+}
+
+
+def _message(error: dict[str, Any], name: str) -> str:
+    kind = error["type"]
+    if kind == "missing":
+        return "required and not supplied"
+    if kind == "extra_forbidden":
+        return "is not an input of this command"
+    if kind == "value_error":
+        return str(error["ctx"]["error"])
+    if kind == "string_too_long":
+        return f"must be at most {error['ctx']['max_length']} characters"
+    if name in _EXPECTED:
+        return f"expected {_EXPECTED[name]}, got {error.get('input')!r}"
+    return str(error["msg"])
+
+
+M = TypeVar("M", bound=Inputs)
+
+
+def parse_inputs(model: type[M], raw: dict[str, str]) -> M:
+    """Validate raw runner strings; raise InputErrors naming every bad input at once."""
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        errors = []
+        for error in exc.errors():
+            name = str(error["loc"][0]) if error["loc"] else "inputs"
+            errors.append(InputError(name, _message(dict(error), name)))
+        raise InputErrors(errors) from None

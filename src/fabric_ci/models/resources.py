@@ -1,0 +1,123 @@
+"""What the Fabric API returns, parsed tolerantly: unknown fields are ignored, enums stay strings.
+
+The service documents its enums as extensible ("additional statuses may be added over time"),
+so statuses and types are plain strings here and are interpreted where they are used.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+
+class Resource(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True)
+
+
+class Pipeline(Resource):
+    id: str
+    display_name: str
+    description: str | None = None
+
+
+class Stage(Resource):
+    id: str
+    order: int
+    display_name: str
+    description: str | None = None
+    workspace_id: str | None = None
+    workspace_name: str | None = None
+    is_public: bool | None = None
+
+
+class PipelineWithStages(Pipeline):
+    stages: list[Stage] = Field(default_factory=list)
+
+
+class StageItem(Resource):
+    item_id: str
+    item_display_name: str
+    item_type: str
+    source_item_id: str | None = None
+    target_item_id: str | None = None
+    last_deployment_time: datetime | None = None
+
+
+class SourceAndTarget(Resource):
+    source_item_id: str | None = None
+    source_item_display_name: str | None = None
+    target_item_id: str | None = None
+    target_item_display_name: str | None = None
+    item_type: str | None = None
+
+
+class StepError(Resource):
+    error_code: str | None = None
+    message: str | None = None
+
+
+class DeploymentStep(Resource):
+    index: int
+    description: str | None = None
+    status: str
+    pre_deployment_diff_state: str | None = None
+    source_and_target: SourceAndTarget | None = None
+    error: StepError | None = None
+
+
+class ExecutionPlan(Resource):
+    steps: list[DeploymentStep] = Field(default_factory=list)
+
+
+class DiffInformation(Resource):
+    new_items_count: int | None = None
+    different_items_count: int | None = None
+    no_difference_items_count: int | None = None
+
+
+class OperationNote(Resource):
+    content: str | None = None
+    is_truncated: bool | None = None
+
+
+class DeploymentOperation(Resource):
+    """A deployment as the pipeline's operations view shows it (status and per-step detail)."""
+
+    id: str
+    type: str = "Deploy"
+    status: str
+    last_updated_time: datetime | None = None
+    execution_start_time: datetime | None = None
+    execution_end_time: datetime | None = None
+    source_stage_id: str | None = None
+    target_stage_id: str | None = None
+    execution_plan: ExecutionPlan | None = None
+    pre_deployment_diff_information: DiffInformation | None = None
+    note: OperationNote | None = None
+    performed_by: dict[str, Any] | None = None
+
+    @property
+    def steps(self) -> list[DeploymentStep]:
+        return self.execution_plan.steps if self.execution_plan else []
+
+
+class LongRunningOperationState(Resource):
+    """`GET /operations/{id}`: the generic Fabric long-running-operation state."""
+
+    status: str
+    created_time_utc: datetime | None = None
+    last_updated_time_utc: datetime | None = None
+    percent_complete: int | None = None
+    error: dict[str, Any] | None = None
+
+
+class DeployAccepted(Resource):
+    """What a deploy request returned: the ids to follow and how long the service asks us to wait."""
+
+    deployment_id: str
+    lro_id: str | None = None
+    retry_after: float | None = None
+    finished: DeploymentOperation | None = None

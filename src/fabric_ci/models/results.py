@@ -1,0 +1,136 @@
+"""What each command produces: one result model per command, turned into runner outputs.
+
+Output names are the GitHub (kebab-case) spellings; other runners map them in one place.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+Status = Literal["NotStarted", "Running", "Succeeded", "Failed"]
+TERMINAL_STATUSES: frozenset[str] = frozenset({"Succeeded", "Failed"})
+
+
+def normalise_status(raw: str) -> Status:
+    """Map a service status to the four fabric-ci reports.
+
+    Unknown statuses count as still running: both APIs say more may be added.
+    """
+    mapping: dict[str, Status] = {
+        "NotStarted": "NotStarted",
+        "Undefined": "NotStarted",
+        "Running": "Running",
+        "Executing": "Running",  # the Power BI API's spelling
+        "Succeeded": "Succeeded",
+        "Failed": "Failed",
+    }
+    return mapping.get(raw, "Running")
+
+
+class Result(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    def outputs(self) -> dict[str, str]:
+        """The step outputs, by their GitHub names."""
+        raise NotImplementedError
+
+
+class StageRef(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    id: str
+    name: str
+    order: int
+
+
+class DeployedItem(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    id: str
+    name: str
+    type: str
+    diff_state: str | None = None
+    status: str
+    error: str | None = None
+
+    def as_output(self) -> dict[str, str | None]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "type": self.type,
+            "diffState": self.diff_state,
+            "status": self.status,
+        }
+
+
+class Progress(BaseModel):
+    """A snapshot while waiting: enough for a progress line."""
+
+    model_config = ConfigDict(frozen=True)
+    elapsed_seconds: float
+    status: Status
+    steps_done: int
+    steps_total: int
+    percent_complete: int | None = None
+
+
+class DeploymentResult(Result):
+    command: str
+    pipeline_id: str
+    pipeline_name: str
+    operation_id: str
+    source_stage: StageRef | None = None
+    target_stage: StageRef | None = None
+    status: Status
+    items: tuple[DeployedItem, ...] = ()
+    duration_seconds: float | None = None
+    note: str | None = None
+    waited: bool = True
+
+    def outputs(self) -> dict[str, str]:
+        return {
+            "operation-id": self.operation_id,
+            "status": self.status,
+            "pipeline-id": self.pipeline_id,
+            "source-stage-id": self.source_stage.id if self.source_stage else "",
+            "target-stage-id": self.target_stage.id if self.target_stage else "",
+            "deployed-items": json.dumps([i.as_output() for i in self.items], separators=(",", ":")),
+            "duration-seconds": "" if self.duration_seconds is None else f"{self.duration_seconds:.0f}",
+        }
+
+    @property
+    def failed_items(self) -> tuple[DeployedItem, ...]:
+        return tuple(i for i in self.items if i.status == "Failed")
+
+
+class AssignWorkspaceResult(Result):
+    pipeline_id: str
+    pipeline_name: str
+    stage: StageRef
+    workspace_id: str
+    previous_workspace_id: str | None = None
+
+    def outputs(self) -> dict[str, str]:
+        return {
+            "pipeline-id": self.pipeline_id,
+            "stage-id": self.stage.id,
+            "workspace-id": self.workspace_id,
+        }
+
+
+class AddUserResult(Result):
+    pipeline_id: str
+    pipeline_name: str
+    principal: str
+    principal_type: str
+    role: str
+    already_had_role: bool
+
+    def outputs(self) -> dict[str, str]:
+        return {
+            "pipeline-id": self.pipeline_id,
+            "principal": self.principal,
+            "role": self.role,
+            "changed": "false" if self.already_had_role else "true",
+        }
