@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fabric_ci.models.results import DeploymentResult
 
 EXIT_FAILURE = 1
 EXIT_INPUT_ERROR = 2
@@ -139,8 +142,16 @@ class DeploymentFailed(FabricCiError):
 
     title = "Deployment failed"
 
+    def __init__(self, message: str, result: DeploymentResult) -> None:
+        super().__init__(message)
+        self.result = result
+
 
 class WaitTimeout(FabricCiError):
     """The deployment was still running when the timeout expired. It was left running."""
 
     title = "Timed out waiting for the deployment"
+
+    def __init__(self, message: str, result: DeploymentResult) -> None:
+        super().__init__(message)
+        self.result = result

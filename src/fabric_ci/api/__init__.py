@@ -1,0 +1,1 @@
+"""The HTTP side: transport (TLS, auth, retries, error mapping), pagination, polling, the Fabric client."""

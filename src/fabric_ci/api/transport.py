@@ -1,0 +1,150 @@
+"""The one place requests are sent: bearer auth, retries, and error mapping.
+
+Retries live only here. Throttling (429) and transient faults (5xx, connection errors) are
+retried with exponential backoff, honouring `Retry-After`, bounded by attempts and by total
+time. A request that is not safe to replay (the deploy POST) is re-sent only when the service
+cannot have acted on it: a 429 (explicitly refused) or a connection that was never
+established. Anything else that leaves its fate unknown is raised as `AmbiguousResponse`
+for the caller to reconcile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+import httpx
+import stamina
+
+from fabric_ci.api.errors import api_error, retry_after_seconds
+from fabric_ci.errors import ApiConnectionError, FabricCiError
+
+USER_AGENT = "fabric-ci"
+RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+
+class TokenSource(Protocol):
+    def token(self, *, refresh: bool = False) -> str: ...
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 8
+    total_seconds: float = 600.0
+    wait_initial: float = 1.0
+    wait_max: float = 60.0
+    # The longest Retry-After we obey as given; beyond it we still wait, but only this long.
+    retry_after_max: float = 120.0
+
+
+class AmbiguousResponse(FabricCiError):
+    """A non-replayable request may or may not have been acted on (5xx, or the connection broke
+    after the request was sent). The caller must find out before doing anything else."""
+
+    title = "The service's answer was lost"
+
+    def __init__(self, message: str, cause: Exception | httpx.Response) -> None:
+        super().__init__(message)
+        self.cause = cause
+
+
+class _Retry(Exception):
+    """Internal: a response worth retrying, carrying how long the service asked us to wait."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        super().__init__(f"HTTP {response.status_code}")
+        self.response = response
+
+
+class BearerAuth(httpx.Auth):
+    """Adds the token only for the API's own origin, and refreshes it once on a 401."""
+
+    def __init__(self, tokens: TokenSource, api_base_url: str) -> None:
+        self._tokens = tokens
+        base = urlsplit(api_base_url)
+        self._origin = (base.scheme, base.hostname, base.port)
+
+    def _same_origin(self, url: httpx.URL) -> bool:
+        port = url.port
+        return (url.scheme, url.host, port) == self._origin
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        if not self._same_origin(request.url):
+            yield request  # never hand our token to another host (a redirect, a Location header)
+            return
+        request.headers["Authorization"] = f"Bearer {self._tokens.token()}"
+        response = yield request
+        if response.status_code == 401:
+            request.headers["Authorization"] = f"Bearer {self._tokens.token(refresh=True)}"
+            yield request
+
+
+class Transport:
+    """Sends requests to one API base URL and returns successful responses."""
+
+    def __init__(
+        self,
+        http: httpx.Client,
+        api_base_url: str,
+        tokens: TokenSource,
+        policy: RetryPolicy | None = None,
+    ) -> None:
+        self.base_url = api_base_url.rstrip("/")
+        self._http = http
+        self._auth = BearerAuth(tokens, self.base_url)
+        self._policy = policy or RetryPolicy()
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}/{path.lstrip('/')}"
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        replay_safe: bool = True,
+    ) -> httpx.Response:
+        policy = self._policy
+
+        def backoff(exc: Exception) -> bool | float:
+            if isinstance(exc, _Retry):
+                wait = retry_after_seconds(exc.response)
+                return True if wait is None else min(wait, policy.retry_after_max)
+            if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+                return True  # the request never left: safe even for a deploy
+            return replay_safe and isinstance(exc, httpx.TransportError)
+
+        try:
+            for attempt in stamina.retry_context(
+                on=backoff,
+                attempts=policy.attempts,
+                timeout=policy.total_seconds,
+                wait_initial=policy.wait_initial,
+                wait_max=policy.wait_max,
+            ):
+                with attempt:
+                    response = self._http.request(method, self.url(path), params=params, json=json, auth=self._auth)
+                    status = response.status_code
+                    if status == 429 or (replay_safe and status in RETRYABLE_STATUSES):
+                        raise _Retry(response)
+        except _Retry as exhausted:
+            raise api_error(exhausted.response) from None
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            raise ApiConnectionError(f"Could not connect to {self.base_url}: {exc}") from exc
+        except httpx.TransportError as exc:
+            if not replay_safe:
+                raise AmbiguousResponse(f"The connection failed after the request was sent: {exc}", exc) from exc
+            raise ApiConnectionError(f"{method} {self.url(path)} failed: {exc}") from exc
+
+        if response.is_success:
+            return response
+        if not replay_safe and response.status_code >= 500:
+            raise AmbiguousResponse(f"The service answered {response.status_code}", response)
+        raise api_error(response)
+
+    def get_json(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        return self.request("GET", path, params=params).json()

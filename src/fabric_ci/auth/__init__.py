@@ -1,0 +1,1 @@
+"""Signing in: msal and the credential sources."""

@@ -1,0 +1,177 @@
+"""`fabric-ci <command>`: pick the runner, validate inputs, run the operation, report the result.
+
+This is the composition root, and the only place that reads the process environment to make
+choices: GITHUB_ACTIONS selects the GitHub runner, RUNNER_DEBUG turns on tracebacks.
+Data flows one way: runner -> validated inputs -> operation -> API -> result -> runner.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from fabric_ci import __version__
+from fabric_ci.errors import FabricCiError, InputError
+from fabric_ci.models.inputs import COMMANDS, Inputs, input_names, parse_inputs
+from fabric_ci.models.results import Result
+from fabric_ci.operations.add_user import add_user
+from fabric_ci.operations.assign_workspace import assign_workspace
+from fabric_ci.operations.deploy import deploy
+from fabric_ci.operations.reporter import Reporter
+from fabric_ci.operations.waiting import Clock
+from fabric_ci.operations.wait_for_deployment import wait_for_deployment
+from fabric_ci.runners.base import Runner
+
+if TYPE_CHECKING:  # imported lazily in connect(), after inputs are valid
+    from fabric_ci.api.fabric import FabricClient
+
+HELP = {
+    "tenant-id": "Entra tenant: GUID or verified domain",
+    "client-id": "service principal's application (client) id",
+    "client-secret": "service principal's secret (or set FABRIC_CI_CLIENT_SECRET)",
+    "api": "fabric (default)",
+    "api-base-url": "API root (default https://api.fabric.microsoft.com/v1)",
+    "authority-host": "Entra host (default https://login.microsoftonline.com)",
+    "ca-bundle": "PEM file of extra CAs to trust",
+    "pipeline": "deployment pipeline id or display name",
+    "source-stage": "stage id, display name, or 0-based order",
+    "target-stage": "stage id, name or order (default: the stage after source-stage)",
+    "note": "deployment note (at most 1024 characters)",
+    "wait": "true (default) or false: wait for the deployment to finish",
+    "timeout": "how long to wait: 90s, 30m, 1h (default 30m); the deployment is left running",
+    "items": "an item id, 'Type: name', or a name; repeat the option or separate lines",
+    "stage": "stage id, display name, or 0-based order",
+    "workspace": "workspace id",
+    "principal": "principal's object id",
+    "principal-type": "User, Group, ServicePrincipal or ServicePrincipalProfile",
+    "role": "Admin (default)",
+    "operation-id": "the deployment's operation id (the operation-id output of a deploy step)",
+}
+
+Operation = Callable[[Any, "FabricClient", Reporter, Clock], Result]
+OPERATIONS: dict[str, Operation] = {
+    "deploy-all": deploy,
+    "selective-deploy": deploy,
+    "assign-workspace": lambda inputs, client, reporter, _clock: assign_workspace(inputs, client, reporter),
+    "add-user": lambda inputs, client, reporter, _clock: add_user(inputs, client, reporter),
+    "wait-for-deployment": wait_for_deployment,
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fabric-ci",
+        description="Run Microsoft Fabric deployment pipelines from CI. `fabric-ci emulator` starts a local "
+        "stand-in for Entra ID and the Fabric API.",
+    )
+    parser.add_argument("--version", action="version", version=f"fabric-ci {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, model in COMMANDS.items():
+        sub = commands.add_parser(name, help=(model.__doc__ or "").splitlines()[0])
+        for input_name in input_names(model):
+            sub.add_argument(
+                f"--{input_name}",
+                dest=input_name,
+                metavar="VALUE",
+                help=HELP.get(input_name),
+                action="append" if input_name == "items" else "store",
+            )
+        sub.add_argument("--output", choices=["text", "json"], default="text", help="text (default) or json")
+        sub.add_argument("--debug", action="store_true", help="show tracebacks and debug messages")
+    commands.add_parser("emulator", help="start the local emulator (see `fabric-ci emulator --help`)")
+    return parser
+
+
+def cli_values(namespace: argparse.Namespace, names: Sequence[str]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for name in names:
+        value = getattr(namespace, name, None)
+        if value is not None:
+            values[name] = "\n".join(value) if isinstance(value, list) else value
+    return values
+
+
+@contextmanager
+def connect(inputs: Inputs, reporter: Reporter) -> Iterator[FabricClient]:
+    """One HTTP client, one token provider and one API client for the whole run."""
+    from fabric_ci.api.fabric import FabricClient
+    from fabric_ci.api.tls import make_ssl_context
+    from fabric_ci.api.transport import Transport
+    from fabric_ci.auth.token import ClientSecretTokenProvider
+
+    with httpx.Client(
+        verify=make_ssl_context(inputs.ca_bundle),
+        timeout=httpx.Timeout(60.0, connect=15.0),
+        headers={"User-Agent": f"fabric-ci/{__version__}"},
+    ) as http:
+        tokens = ClientSecretTokenProvider(
+            tenant_id=inputs.tenant_id,
+            client_id=inputs.client_id,
+            client_secret=inputs.client_secret.get_secret_value(),
+            authority_host=inputs.authority_host,
+            http_client=http,
+            on_token=reporter.mask,
+        )
+        yield FabricClient(Transport(http, inputs.api_base_url, tokens))
+
+
+def run(command: str, runner: Runner, *, debug: bool, clock: Clock | None = None) -> int:
+    """Run one command to completion and return the process exit status."""
+    model = COMMANDS[command]
+    try:
+        inputs = parse_inputs(model, runner.read_inputs(input_names(model)))
+        with connect(inputs, runner) as client:
+            result = OPERATIONS[command](inputs, client, runner, clock or Clock(time.monotonic, time.sleep))
+    except FabricCiError as error:
+        runner.fail(error, getattr(error, "result", None))
+        if debug:
+            traceback.print_exc(file=sys.stderr)
+        return error.exit_code
+    except Exception as unexpected:  # a bug of ours: say so plainly, without a traceback unless asked
+        runner.fail(
+            FabricCiError(
+                f"Unexpected {type(unexpected).__name__}: {unexpected}. This is a bug in fabric-ci; re-run with "
+                "debug on (RUNNER_DEBUG=1 or --debug) and report the traceback."
+            )
+        )
+        if debug:
+            traceback.print_exc(file=sys.stderr)
+        return 1
+    runner.publish(result)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] == "emulator":
+        from fabric_ci.emulator import main as emulator_main
+
+        return emulator_main(args[1:])
+    if not args or not args[0].strip():
+        # The root action passes `${{ inputs.command }}`, which is empty when the input is missing.
+        expected = "expected one of " + ", ".join(COMMANDS)
+        make_runner({}, "text").fail(InputError("command", f"required and not supplied; {expected}"))
+        return 2
+    namespace = build_parser().parse_args(args)
+    command: str = namespace.command
+    values = cli_values(namespace, input_names(COMMANDS[command]))
+    debug = namespace.debug or os.environ.get("RUNNER_DEBUG") == "1"
+    return run(command, make_runner(values, namespace.output), debug=debug)
+
+
+def make_runner(values: dict[str, str], output_format: str) -> Runner:
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        from fabric_ci.runners.github import GitHubRunner
+
+        return GitHubRunner(values)
+    from fabric_ci.runners.local import LocalRunner
+
+    return LocalRunner(values, output_format="json" if output_format == "json" else "text")

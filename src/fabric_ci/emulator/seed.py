@@ -1,0 +1,339 @@
+"""The demo tenant the emulator starts with: one service principal, five pipelines, their items.
+
+Everything here is plain, immutable data; `state.py` turns it into the mutable tenant.
+Identifiers are stable across runs, so scripts and tests can hard-code them.
+
+Sign-in (Entra ID stand-in)
+    TENANT_ID             e37de926-00d4-493d-85c5-49d2d2fdc1fb
+    CLIENT_ID             57760066-428a-4acd-b192-e392b8e2b8d3   (the app registration)
+    CLIENT_SECRET         emulator-secret                        (a demo secret, not a credential)
+    SERVICE_PRINCIPAL_ID  79f8bce5-f6a7-4c4d-bff7-e09cd25fb551   (its object id: performedBy, Admin role)
+    USER_PRINCIPAL_ID     f4eaa7b8-9d17-4e22-80d2-3169220c95d1   (a seeded User admin)
+    GROUP_PRINCIPAL_ID    978c3b60-7f1c-4112-bf27-6a0b643ff04b   (a seeded Group admin)
+
+The demo pipeline "Sales Analytics" (DEMO_PIPELINE_ID 1df83ac3-c015-4ffe-8c0f-a8ab00b359b8)
+    Development (order 0)  DEV_STAGE_ID  4b35519e-db0f-47cd-88dd-7c6b7b5f45e0  workspace 37ae491f-b776-4730-9bbf-d5bc408b2472
+    Test        (order 1)  TEST_STAGE_ID ea6a9148-673f-47d9-93a5-5b32281bafc2  workspace 3f5b82f7-5bc7-41b7-a045-9dea09523e2e
+    Production  (order 2)  PROD_STAGE_ID 68e47c7d-73ca-4c40-95f8-c735126fefd5  workspace 3d97945d-f148-4440-9d1a-6bafb3adea83
+
+    Development holds Report "Sales Overview", SemanticModel "Sales Model", Report "Regional Sales",
+    Notebook "Prepare Data", Lakehouse "Sales Lakehouse", Dashboard "Sales Dashboard",
+    Dashboard "Executive Dashboard", Datamart "Sales Datamart", and Report "Customers" plus
+    SemanticModel "Customers" (one name under two types, for ambiguity tests).
+    Test already holds older or equal copies of four of them, so deploying Development -> Test
+    shows New, Different and NoDifference; Production holds three.
+    Three past Development -> Test deployments (all Succeeded) make up the operations history.
+
+Other pipelines (ids from `stable_id`): "Finance Reporting" (Dev, Prod), "Marketing" and
+"marketing" (names that differ only by case), "Operations Pipeline" (Dev, Test without a
+workspace, UAT, Prod). With the default page size of 2, listing pipelines takes three pages.
+
+Unassigned workspaces, for assign-workspace tests: SPARE_WORKSPACE_IDS
+    0086393a-7234-43f6-8dfd-a6f7d79a41a4  "Spare Workspace 1"
+    0fc2db42-5823-4fc4-b1c2-302ba2ae73ad  "Spare Workspace 2"
+    0c84e1f0-e3c5-4a17-af9d-475b7b19fff9  "Spare Workspace 3"
+
+Item ids, and the ids of the non-demo pipelines, are `stable_id(...)` of their names (uuid5), e.g.
+`stable_id("item", DEV_STAGE_ID, "Report", "Sales Overview")`; `DEV_ITEMS` etc. list the demo ones.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+_NAMESPACE = uuid.UUID("7622a093-13a5-4340-8571-f17e53819650")
+
+
+def stable_id(*parts: str) -> str:
+    """A GUID derived from names, identical on every run (uuid5 in the emulator's namespace)."""
+    return str(uuid.uuid5(_NAMESPACE, "/".join(parts)))
+
+
+TENANT_ID = "e37de926-00d4-493d-85c5-49d2d2fdc1fb"
+CLIENT_ID = "57760066-428a-4acd-b192-e392b8e2b8d3"
+CLIENT_SECRET = "emulator-secret"  # noqa: S105 - a documented demo value, printed in the banner
+SERVICE_PRINCIPAL_ID = "79f8bce5-f6a7-4c4d-bff7-e09cd25fb551"
+SERVICE_PRINCIPAL_NAME = "fabric-ci-emulator"
+USER_PRINCIPAL_ID = "f4eaa7b8-9d17-4e22-80d2-3169220c95d1"
+GROUP_PRINCIPAL_ID = "978c3b60-7f1c-4112-bf27-6a0b643ff04b"
+
+FABRIC_SCOPE = "https://api.fabric.microsoft.com/.default"
+
+DEMO_PIPELINE_NAME = "Sales Analytics"
+DEMO_PIPELINE_ID = "1df83ac3-c015-4ffe-8c0f-a8ab00b359b8"
+DEV_STAGE_ID = "4b35519e-db0f-47cd-88dd-7c6b7b5f45e0"
+TEST_STAGE_ID = "ea6a9148-673f-47d9-93a5-5b32281bafc2"
+PROD_STAGE_ID = "68e47c7d-73ca-4c40-95f8-c735126fefd5"
+DEV_WORKSPACE_ID = "37ae491f-b776-4730-9bbf-d5bc408b2472"
+TEST_WORKSPACE_ID = "3f5b82f7-5bc7-41b7-a045-9dea09523e2e"
+PROD_WORKSPACE_ID = "3d97945d-f148-4440-9d1a-6bafb3adea83"
+
+SPARE_WORKSPACE_IDS = (
+    "0086393a-7234-43f6-8dfd-a6f7d79a41a4",
+    "0fc2db42-5823-4fc4-b1c2-302ba2ae73ad",
+    "0c84e1f0-e3c5-4a17-af9d-475b7b19fff9",
+)
+
+
+@dataclass(frozen=True)
+class SeedItem:
+    """An item in a stage's workspace. `version` stands for its content: equal versions = no difference."""
+
+    id: str
+    display_name: str
+    item_type: str
+    version: int = 1
+    source_item_id: str | None = None  # the paired item in the previous stage
+    target_item_id: str | None = None  # the paired item in the next stage
+
+
+@dataclass(frozen=True)
+class SeedStage:
+    id: str
+    display_name: str
+    description: str
+    workspace_id: str | None
+    workspace_name: str | None
+    is_public: bool = False
+    items: tuple[SeedItem, ...] = ()
+
+
+@dataclass(frozen=True)
+class SeedRoleAssignment:
+    principal_id: str
+    principal_type: str
+    role: str = "Admin"
+
+
+@dataclass(frozen=True)
+class SeedPipeline:
+    id: str
+    display_name: str
+    description: str
+    stages: tuple[SeedStage, ...]
+    role_assignments: tuple[SeedRoleAssignment, ...] = field(
+        default=(SeedRoleAssignment(SERVICE_PRINCIPAL_ID, "ServicePrincipal"),)
+    )
+
+
+@dataclass(frozen=True)
+class SeedHistoryEntry:
+    """A past Development -> Test deployment of the demo pipeline, `hours_ago` before start-up."""
+
+    id: str
+    hours_ago: float
+    note: str
+    items: tuple[tuple[str, str], ...]  # (item type, display name) in Development
+
+
+def _item(stage_id: str, item_type: str, name: str, version: int = 1, **links: str) -> SeedItem:
+    return SeedItem(stable_id("item", stage_id, item_type, name), name, item_type, version, **links)
+
+
+def _dev_id(item_type: str, name: str) -> str:
+    return stable_id("item", DEV_STAGE_ID, item_type, name)
+
+
+def _test_id(item_type: str, name: str) -> str:
+    return stable_id("item", TEST_STAGE_ID, item_type, name)
+
+
+def _prod_id(item_type: str, name: str) -> str:
+    return stable_id("item", PROD_STAGE_ID, item_type, name)
+
+
+# Development content: version numbers only matter relative to the copies in Test and Production.
+_DEV_CONTENT: tuple[tuple[str, str, int], ...] = (
+    ("Report", "Sales Overview", 3),
+    ("SemanticModel", "Sales Model", 2),
+    ("Report", "Regional Sales", 1),
+    ("Notebook", "Prepare Data", 2),
+    ("Lakehouse", "Sales Lakehouse", 1),
+    ("Dashboard", "Sales Dashboard", 1),
+    ("Dashboard", "Executive Dashboard", 1),
+    ("Datamart", "Sales Datamart", 1),
+    ("Report", "Customers", 1),
+    ("SemanticModel", "Customers", 1),
+)
+# Test: "Sales Overview" and "Prepare Data" are older (Different), the other two are current.
+_TEST_CONTENT: tuple[tuple[str, str, int], ...] = (
+    ("Report", "Sales Overview", 2),
+    ("SemanticModel", "Sales Model", 2),
+    ("Notebook", "Prepare Data", 1),
+    ("Lakehouse", "Sales Lakehouse", 1),
+)
+_PROD_CONTENT: tuple[tuple[str, str, int], ...] = (
+    ("Report", "Sales Overview", 1),
+    ("SemanticModel", "Sales Model", 1),
+    ("Lakehouse", "Sales Lakehouse", 1),
+)
+_TEST_KEYS = {(t, n) for t, n, _ in _TEST_CONTENT}
+_PROD_KEYS = {(t, n) for t, n, _ in _PROD_CONTENT}
+
+
+def _dev_items() -> tuple[SeedItem, ...]:
+    items = []
+    for item_type, name, version in _DEV_CONTENT:
+        links = {"target_item_id": _test_id(item_type, name)} if (item_type, name) in _TEST_KEYS else {}
+        items.append(_item(DEV_STAGE_ID, item_type, name, version, **links))
+    return tuple(items)
+
+
+def _test_items() -> tuple[SeedItem, ...]:
+    items = []
+    for item_type, name, version in _TEST_CONTENT:
+        links = {"source_item_id": _dev_id(item_type, name)}
+        if (item_type, name) in _PROD_KEYS:
+            links["target_item_id"] = _prod_id(item_type, name)
+        items.append(_item(TEST_STAGE_ID, item_type, name, version, **links))
+    return tuple(items)
+
+
+def _prod_items() -> tuple[SeedItem, ...]:
+    return tuple(
+        _item(PROD_STAGE_ID, t, n, v, source_item_id=_test_id(t, n)) for t, n, v in _PROD_CONTENT
+    )
+
+
+DEV_ITEMS: dict[tuple[str, str], str] = {(t, n): _dev_id(t, n) for t, n, _ in _DEV_CONTENT}
+TEST_ITEMS: dict[tuple[str, str], str] = {(t, n): _test_id(t, n) for t, n, _ in _TEST_CONTENT}
+PROD_ITEMS: dict[tuple[str, str], str] = {(t, n): _prod_id(t, n) for t, n, _ in _PROD_CONTENT}
+
+_DEFAULT_DESCRIPTIONS = {
+    "Development": "Design, review, and revise your content in a development workspace.",
+    "Test": "Test and verify your content in a preproduction workspace.",
+    "Production": "Content that is tested and ready for your customers.",
+}
+
+
+def _stage(
+    pipeline: str, name: str, *, workspace: bool = True, items: tuple[tuple[str, str], ...] = ()
+) -> SeedStage:
+    """A stage of a non-demo pipeline; its workspace is called '<pipeline> [<stage>]'."""
+    stage_id = stable_id("stage", pipeline, name)
+    return SeedStage(
+        id=stage_id,
+        display_name=name,
+        description=_DEFAULT_DESCRIPTIONS.get(name, f"The {name} stage."),
+        workspace_id=stable_id("workspace", pipeline, name) if workspace else None,
+        workspace_name=f"{pipeline} [{name}]" if workspace else None,
+        is_public=name in ("Production", "Prod"),
+        items=tuple(_item(stage_id, t, n) for t, n in items),
+    )
+
+
+SALES_ANALYTICS = SeedPipeline(
+    id=DEMO_PIPELINE_ID,
+    display_name=DEMO_PIPELINE_NAME,
+    description="Sales reports, from development to production.",
+    stages=(
+        SeedStage(
+            DEV_STAGE_ID,
+            "Development",
+            _DEFAULT_DESCRIPTIONS["Development"],
+            DEV_WORKSPACE_ID,
+            "Sales Analytics [Dev]",
+            items=_dev_items(),
+        ),
+        SeedStage(
+            TEST_STAGE_ID,
+            "Test",
+            _DEFAULT_DESCRIPTIONS["Test"],
+            TEST_WORKSPACE_ID,
+            "Sales Analytics [Test]",
+            items=_test_items(),
+        ),
+        SeedStage(
+            PROD_STAGE_ID,
+            "Production",
+            _DEFAULT_DESCRIPTIONS["Production"],
+            PROD_WORKSPACE_ID,
+            "Sales Analytics",
+            is_public=True,
+            items=_prod_items(),
+        ),
+    ),
+    role_assignments=(
+        SeedRoleAssignment(SERVICE_PRINCIPAL_ID, "ServicePrincipal"),
+        SeedRoleAssignment(USER_PRINCIPAL_ID, "User"),
+        SeedRoleAssignment(GROUP_PRINCIPAL_ID, "Group"),
+    ),
+)
+
+PIPELINES: tuple[SeedPipeline, ...] = (
+    SALES_ANALYTICS,
+    SeedPipeline(
+        id=stable_id("pipeline", "Finance Reporting"),
+        display_name="Finance Reporting",
+        description="Budget and forecast reports.",
+        stages=(
+            _stage(
+                "Finance Reporting",
+                "Dev",
+                items=(("Report", "Budget"), ("SemanticModel", "Budget Model")),
+            ),
+            _stage("Finance Reporting", "Prod"),
+        ),
+    ),
+    SeedPipeline(
+        id=stable_id("pipeline", "Marketing"),
+        display_name="Marketing",
+        description="Campaign reports.",
+        stages=(
+            _stage("Marketing", "Development", items=(("Report", "Campaigns"),)),
+            _stage("Marketing", "Test"),
+            _stage("Marketing", "Production"),
+        ),
+    ),
+    SeedPipeline(
+        id=stable_id("pipeline", "marketing"),
+        display_name="marketing",
+        description="A different pipeline whose name differs from 'Marketing' only by case.",
+        stages=(
+            _stage("marketing", "Development", items=(("Report", "Leads"),)),
+            _stage("marketing", "Test", workspace=False),
+            _stage("marketing", "Production", workspace=False),
+        ),
+    ),
+    SeedPipeline(
+        id=stable_id("pipeline", "Operations Pipeline"),
+        display_name="Operations Pipeline",
+        description="Four stages; Test has no workspace yet.",
+        stages=(
+            _stage(
+                "Operations Pipeline",
+                "Dev",
+                items=(("DataPipeline", "Nightly Load"), ("Warehouse", "Operations Warehouse")),
+            ),
+            _stage("Operations Pipeline", "Test", workspace=False),
+            _stage("Operations Pipeline", "UAT"),
+            _stage("Operations Pipeline", "Prod"),
+        ),
+    ),
+)
+
+SPARE_WORKSPACES: tuple[tuple[str, str], ...] = tuple(
+    (ws_id, f"Spare Workspace {n}") for n, ws_id in enumerate(SPARE_WORKSPACE_IDS, start=1)
+)
+
+HISTORY: tuple[SeedHistoryEntry, ...] = (
+    SeedHistoryEntry(
+        stable_id("history", "1"),
+        hours_ago=50.0,
+        note="Initial deployment of the sales model",
+        items=(("Lakehouse", "Sales Lakehouse"), ("SemanticModel", "Sales Model")),
+    ),
+    SeedHistoryEntry(
+        stable_id("history", "2"),
+        hours_ago=26.0,
+        note="Sales overview v2",
+        items=(("SemanticModel", "Sales Model"), ("Report", "Sales Overview")),
+    ),
+    SeedHistoryEntry(
+        stable_id("history", "3"),
+        hours_ago=3.0,
+        note="Data preparation notebook",
+        items=(("Notebook", "Prepare Data"),),
+    ),
+)

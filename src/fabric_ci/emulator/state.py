@@ -1,0 +1,807 @@
+"""The emulated tenant in memory: pipelines, workspaces, deployments, tokens, injected failures, request log.
+
+Deployments are simulated from the clock alone: nothing runs in the background. Each query asks
+"what does this deployment look like at time t?", and finished deployments are applied to the
+target stage the first time anyone looks after they end (`settle`). The clock is injectable so
+the timing can be tested without sleeping.
+
+All public methods take the state's lock: the HTTP server answers requests on several threads.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from fabric_ci.emulator import seed
+
+Clock = Callable[[], float]
+
+# The share of a deployment's duration spent NotStarted, before the first step runs.
+NOT_STARTED_SHARE = 0.05
+MAX_ITEMS_PER_DEPLOYMENT = 300
+MAX_NOTE_LENGTH = 1024
+# The pipeline operations list shows the most recent deployments only.
+MAX_LISTED_OPERATIONS = 20
+
+TERMINAL_STATUSES = frozenset({"Succeeded", "Failed"})
+
+# Deployments run dependencies first: storage, then code, then models, then what sits on models.
+_TYPE_RANK = {
+    "Lakehouse": 0,
+    "Warehouse": 0,
+    "Eventhouse": 0,
+    "KQLDatabase": 0,
+    "Datamart": 1,
+    "Environment": 1,
+    "Notebook": 1,
+    "DataPipeline": 1,
+    "SparkJobDefinition": 1,
+    "Dataflow": 1,
+    "SemanticModel": 2,
+    "Report": 3,
+    "PaginatedReport": 3,
+    "Dashboard": 4,
+}
+# Step descriptions as the service names them (the API still says "Dataset" for semantic models).
+_STEP_DESCRIPTIONS = {"SemanticModel": "DatasetDeployment"}
+
+_TYPE_LABELS = {"SemanticModel": "Semantic model", "PaginatedReport": "Paginated report"}
+
+
+class FabricError(Exception):
+    """A request the emulated service refuses; becomes a Fabric error body with this status and code."""
+
+    def __init__(
+        self,
+        status: int,
+        error_code: str,
+        message: str,
+        *,
+        more_details: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error_code = error_code
+        self.message = message
+        self.more_details = more_details or []
+        self.headers = headers or {}
+
+
+@dataclass
+class Settings:
+    """What `Emulator.configure` can change while the emulator runs."""
+
+    operation_seconds: float = 8.0
+    retry_after: int = 1
+    page_size: int = 2
+    token_lifetime_seconds: int = 3600
+    fail_items: frozenset[str] = frozenset()
+
+
+@dataclass
+class Item:
+    id: str
+    display_name: str
+    item_type: str
+    version: int
+    source_item_id: str | None = None
+    target_item_id: str | None = None
+    last_deployment_time: float | None = None
+
+
+@dataclass
+class Workspace:
+    id: str
+    name: str
+    items: list[Item] = field(default_factory=list)
+
+    def find(self, item_id: str | None) -> Item | None:
+        return next((i for i in self.items if i.id == item_id), None) if item_id else None
+
+
+@dataclass
+class Stage:
+    id: str
+    order: int
+    display_name: str
+    description: str
+    is_public: bool
+    workspace_id: str | None
+
+
+@dataclass
+class RoleAssignment:
+    principal_id: str
+    principal_type: str
+    role: str = "Admin"
+
+
+@dataclass(frozen=True)
+class PlannedStep:
+    """One item of a deployment, as planned when it was accepted."""
+
+    index: int
+    source_item_id: str
+    source_display_name: str
+    item_type: str
+    source_version: int
+    target_item_id: str | None
+    target_display_name: str | None
+    diff_state: str  # New, Different or NoDifference
+    fails: bool
+
+    @property
+    def description(self) -> str:
+        return _STEP_DESCRIPTIONS.get(self.item_type, f"{self.item_type}Deployment")
+
+    def error(self) -> dict[str, str]:
+        label = _TYPE_LABELS.get(self.item_type, self.item_type)
+        return {
+            "errorCode": "ItemDeploymentFailed",
+            "message": (
+                f"{label} '{self.source_display_name}' couldn't be deployed: the target workspace "
+                "is missing credentials for one of its data sources. (Simulated by the emulator: "
+                "the item is listed in fail_items.)"
+            ),
+        }
+
+
+@dataclass
+class Deployment:
+    """A deployment whose whole timeline is known when it is accepted.
+
+    NotStarted for the first 5% of its duration, then each step that runs takes an equal slice;
+    it ends, Succeeded or Failed, exactly at `finishes_at`. A failing step ends the run: the
+    steps after it stay NotStarted.
+    """
+
+    id: str
+    lro_id: str
+    pipeline_id: str
+    source_stage_id: str
+    target_stage_id: str
+    note: str | None
+    accepted_at: float
+    finishes_at: float
+    steps: list[PlannedStep]
+    performed_by: dict[str, Any]
+    backward: bool = False
+    applied: bool = False
+    seeded: bool = False
+
+    @property
+    def final_status(self) -> str:
+        return "Failed" if any(s.fails for s in self.steps) else "Succeeded"
+
+    @property
+    def duration(self) -> float:
+        return self.finishes_at - self.accepted_at
+
+    @property
+    def started_at(self) -> float:
+        return self.accepted_at + NOT_STARTED_SHARE * self.duration
+
+    @property
+    def steps_that_run(self) -> int:
+        """How many steps execute: all of them, or up to and including the failing one."""
+        for step in self.steps:
+            if step.fails:
+                return step.index + 1
+        return len(self.steps)
+
+    def _step_seconds(self) -> float:
+        return (self.finishes_at - self.started_at) / max(self.steps_that_run, 1)
+
+    def step_end(self, index: int) -> float:
+        # The last step that runs ends exactly at finishes_at, free of rounding.
+        if index == self.steps_that_run - 1:
+            return self.finishes_at
+        return self.started_at + (index + 1) * self._step_seconds()
+
+    def status_at(self, now: float) -> str:
+        if now >= self.finishes_at:
+            return self.final_status
+        if now < self.started_at:
+            return "NotStarted"
+        return "Running"
+
+    def is_active(self, now: float) -> bool:
+        return self.status_at(now) not in TERMINAL_STATUSES
+
+    def step_status_at(self, index: int, now: float) -> str:
+        if index >= self.steps_that_run or now < self.started_at:
+            return "NotStarted"
+        if now >= self.step_end(index):
+            return "Failed" if self.steps[index].fails else "Succeeded"
+        step_start = self.started_at if index == 0 else self.step_end(index - 1)
+        return "Running" if now >= step_start else "NotStarted"
+
+    def completed_steps_at(self, now: float) -> int:
+        return sum(1 for s in self.steps if self.step_status_at(s.index, now) in TERMINAL_STATUSES)
+
+    def percent_complete_at(self, now: float) -> int:
+        if self.status_at(now) == "Succeeded":
+            return 100
+        return int(100 * self.completed_steps_at(now) / max(len(self.steps), 1))
+
+    def last_updated_at(self, now: float) -> float:
+        """The time of the most recent change of status the caller could have seen."""
+        if now >= self.finishes_at:
+            return self.finishes_at
+        if now < self.started_at:
+            return self.accepted_at
+        ends = [self.step_end(i) for i in range(self.steps_that_run) if self.step_end(i) <= now]
+        return max([self.started_at, *ends])
+
+    def diff_counts(self) -> dict[str, int]:
+        states = [s.diff_state for s in self.steps]
+        return {
+            "newItemsCount": states.count("New"),
+            "differentItemsCount": states.count("Different"),
+            "noDifferenceItemsCount": states.count("NoDifference"),
+        }
+
+
+@dataclass
+class Pipeline:
+    id: str
+    display_name: str
+    description: str
+    stages: list[Stage]
+    role_assignments: list[RoleAssignment]
+    deployments: list[Deployment] = field(default_factory=list)
+
+    def stage(self, stage_id: str) -> Stage | None:
+        return next((s for s in self.stages if s.id == stage_id), None)
+
+
+@dataclass
+class InjectionRule:
+    path_regex: re.Pattern[str]
+    remaining: int
+    status: int
+    retry_after: int | None
+    method: str | None
+
+
+@dataclass
+class RequestRecord:
+    """One request the emulator answered, as `Emulator.requests` and `/_emulator/requests` show it."""
+
+    method: str
+    path: str
+    operation: str
+    status: int
+    started_at: float
+    finished_at: float
+    request_headers: dict[str, str]
+    request_body: Any
+    response_headers: dict[str, str]
+    response_body: Any
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "path": self.path,
+            "operation": self.operation,
+            "status": self.status,
+            "startedAt": self.started_at,
+            "finishedAt": self.finished_at,
+            "requestHeaders": self.request_headers,
+            "requestBody": self.request_body,
+            "responseHeaders": self.response_headers,
+            "responseBody": self.response_body,
+        }
+
+
+def performed_by() -> dict[str, Any]:
+    """The emulator's only caller is its service principal."""
+    return {
+        "id": seed.SERVICE_PRINCIPAL_ID,
+        "type": "ServicePrincipal",
+        "displayName": seed.SERVICE_PRINCIPAL_NAME,
+    }
+
+
+class TenantState:
+    """The whole emulated tenant. Create one per emulator; it starts from the seed."""
+
+    def __init__(self, settings: Settings | None = None, clock: Clock = time.time) -> None:
+        self.settings = settings or Settings()
+        self.clock = clock
+        self.lock = threading.RLock()
+        self.workspaces: dict[str, Workspace] = {}
+        self.pipelines: dict[str, Pipeline] = {}
+        self.deployments: list[Deployment] = []  # accepted through the API, oldest first
+        self.operations: dict[str, Deployment] = {}  # by long-running-operation id
+        self.tokens: dict[str, float] = {}  # access token -> expiry
+        self.injections: list[InjectionRule] = []
+        self.requests: list[RequestRecord] = []
+        self._load_seed()
+
+    # -- seed ---------------------------------------------------------------------------------------
+
+    def _load_seed(self) -> None:
+        for ws_id, name in seed.SPARE_WORKSPACES:
+            self.workspaces[ws_id] = Workspace(ws_id, name)
+        for sp in seed.PIPELINES:
+            stages = []
+            for order, ss in enumerate(sp.stages):
+                if ss.workspace_id and ss.workspace_name:
+                    items = [
+                        Item(i.id, i.display_name, i.item_type, i.version, i.source_item_id, i.target_item_id)
+                        for i in ss.items
+                    ]
+                    self.workspaces[ss.workspace_id] = Workspace(ss.workspace_id, ss.workspace_name, items)
+                stages.append(Stage(ss.id, order, ss.display_name, ss.description, ss.is_public, ss.workspace_id))
+            assignments = [RoleAssignment(r.principal_id, r.principal_type, r.role) for r in sp.role_assignments]
+            self.pipelines[sp.id] = Pipeline(sp.id, sp.display_name, sp.description, stages, assignments)
+        self._load_history()
+
+    def _load_history(self) -> None:
+        """Past deployments: already applied, durations equal to the configured operation time."""
+        now = self.clock()
+        pipeline = self.pipelines[seed.DEMO_PIPELINE_ID]
+        dev = self.workspaces[seed.DEV_WORKSPACE_ID]
+        test = self.workspaces[seed.TEST_WORKSPACE_ID]
+        for entry in seed.HISTORY:
+            steps = []
+            for index, (item_type, name) in enumerate(entry.items):
+                source = next(i for i in dev.items if (i.item_type, i.display_name) == (item_type, name))
+                target = test.find(source.target_item_id)
+                steps.append(
+                    PlannedStep(
+                        index=index,
+                        source_item_id=source.id,
+                        source_display_name=source.display_name,
+                        item_type=source.item_type,
+                        source_version=source.version,
+                        target_item_id=target.id if target else None,
+                        target_display_name=target.display_name if target else None,
+                        diff_state="Different" if target else "New",
+                        fails=False,
+                    )
+                )
+            accepted = now - entry.hours_ago * 3600
+            deployment = Deployment(
+                id=entry.id,
+                lro_id=seed.stable_id("history-operation", entry.id),
+                pipeline_id=pipeline.id,
+                source_stage_id=seed.DEV_STAGE_ID,
+                target_stage_id=seed.TEST_STAGE_ID,
+                note=entry.note,
+                accepted_at=accepted,
+                finishes_at=accepted + self.settings.operation_seconds,
+                steps=steps,
+                performed_by=performed_by(),
+                applied=True,
+                seeded=True,
+            )
+            pipeline.deployments.append(deployment)
+            self.operations[deployment.lro_id] = deployment
+
+    # -- lookups --------------------------------------------------------------------------------------
+
+    def now(self) -> float:
+        return self.clock()
+
+    def pipeline(self, pipeline_id: str) -> Pipeline:
+        pipeline = self.pipelines.get(pipeline_id.lower())
+        if pipeline is None:
+            raise FabricError(
+                404, "EntityNotFound", f"The deployment pipeline '{pipeline_id}' was not found."
+            )
+        return pipeline
+
+    def stage(self, pipeline: Pipeline, stage_id: str) -> Stage:
+        stage = pipeline.stage(stage_id.lower())
+        if stage is None:
+            raise FabricError(
+                404,
+                "EntityNotFound",
+                f"The stage '{stage_id}' was not found in deployment pipeline '{pipeline.display_name}'.",
+            )
+        return stage
+
+    def stage_items(self, stage: Stage) -> list[Item]:
+        if stage.workspace_id is None:
+            return []
+        return list(self.workspaces[stage.workspace_id].items)
+
+    def active_deployment(self, pipeline: Pipeline) -> Deployment | None:
+        now = self.now()
+        return next((d for d in pipeline.deployments if d.is_active(now)), None)
+
+    def _refuse_if_active(self, pipeline: Pipeline, what: str) -> None:
+        active = self.active_deployment(pipeline)
+        if active is not None:
+            raise FabricError(
+                409,
+                "DeploymentInProgress",
+                f"Cannot {what} while deployment '{active.id}' of pipeline "
+                f"'{pipeline.display_name}' is in progress. Try again when it has finished.",
+            )
+
+    # -- simulation --------------------------------------------------------------------------------
+
+    def settle(self) -> None:
+        """Apply every deployment that has finished since the last look (in the order they ended)."""
+        now = self.now()
+        finished = [d for d in self.deployments if not d.applied and now >= d.finishes_at]
+        for deployment in sorted(finished, key=lambda d: d.finishes_at):
+            self._apply(deployment)
+
+    def _apply(self, deployment: Deployment) -> None:
+        deployment.applied = True
+        pipeline = self.pipelines[deployment.pipeline_id]
+        source_stage = pipeline.stage(deployment.source_stage_id)
+        target_stage = pipeline.stage(deployment.target_stage_id)
+        if source_stage is None or target_stage is None or target_stage.workspace_id is None:
+            return
+        source_ws = self.workspaces.get(source_stage.workspace_id or "")
+        target_ws = self.workspaces[target_stage.workspace_id]
+        for step in deployment.steps[: deployment.steps_that_run]:
+            if step.fails:
+                break
+            source = source_ws.find(step.source_item_id) if source_ws else None
+            target = target_ws.find(step.target_item_id)
+            if target is None:
+                target = Item(str(uuid.uuid4()), step.source_display_name, step.item_type, step.source_version)
+                target_ws.items.append(target)
+            target.display_name = step.source_display_name
+            target.version = step.source_version
+            target.last_deployment_time = deployment.finishes_at
+            # Pairing: the item in the later stage points back with sourceItemId, the earlier forward.
+            if source is not None:
+                if deployment.backward:
+                    target.target_item_id, source.source_item_id = source.id, target.id
+                else:
+                    target.source_item_id, source.target_item_id = source.id, target.id
+
+    def _pair(self, source: Item, target_ws: Workspace | None, backward: bool) -> Item | None:
+        """The item in the target stage that `source` deploys over, if any."""
+        if target_ws is None:
+            return None
+        linked = target_ws.find(source.source_item_id if backward else source.target_item_id)
+        if linked is not None:
+            return linked
+        back_link = (lambda i: i.target_item_id) if backward else (lambda i: i.source_item_id)
+        for item in target_ws.items:
+            if back_link(item) == source.id:
+                return item
+        # Unpaired items are matched by name and type, as the service does when a stage is assigned.
+        for item in target_ws.items:
+            if (item.item_type, item.display_name) == (source.item_type, source.display_name):
+                return item
+        return None
+
+    def deploy(
+        self,
+        pipeline_id: str,
+        source_stage_id: str,
+        target_stage_id: str,
+        items: list[tuple[str, str]] | None,
+        note: str | None,
+        new_workspace_name: str | None = None,
+    ) -> Deployment:
+        """Accept a deployment (items are (sourceItemId, itemType); None = the whole stage)."""
+        with self.lock:
+            self.settle()
+            pipeline = self.pipeline(pipeline_id)
+            source = self._deploy_stage(pipeline, source_stage_id, "sourceStageId")
+            target = self._deploy_stage(pipeline, target_stage_id, "targetStageId")
+            if source.id == target.id:
+                raise FabricError(400, "InvalidInput", "The source and target stages must be different.")
+            if note is not None and len(note) > MAX_NOTE_LENGTH:
+                raise FabricError(
+                    400, "InvalidInput", f"The note cannot be longer than {MAX_NOTE_LENGTH} characters."
+                )
+            if items is not None and len(items) > MAX_ITEMS_PER_DEPLOYMENT:
+                raise FabricError(
+                    400,
+                    "InvalidInput",
+                    f"A deployment can include at most {MAX_ITEMS_PER_DEPLOYMENT} items; "
+                    f"the request has {len(items)}.",
+                )
+            self._refuse_if_active(pipeline, "deploy")
+            if source.workspace_id is None:
+                raise FabricError(
+                    400,
+                    "StageWithoutWorkspace",
+                    f"The source stage '{source.display_name}' has no workspace assigned.",
+                )
+            backward = target.order < source.order
+            target_items = self.stage_items(target)
+            if backward and target_items:
+                raise FabricError(
+                    400,
+                    "BackwardDeploymentToNonEmptyStage",
+                    f"Backward deployment is only possible into an empty stage; stage "
+                    f"'{target.display_name}' contains {len(target_items)} items.",
+                )
+            if target.workspace_id is None and new_workspace_name is None:
+                raise FabricError(
+                    400,
+                    "StageWithoutWorkspace",
+                    f"The target stage '{target.display_name}' has no workspace assigned. Assign one, "
+                    "or pass createdWorkspaceDetails to create it.",
+                )
+            selected = self._select_items(source, items)
+            if not selected:
+                raise FabricError(
+                    400, "NoItemsToDeploy", f"The source stage '{source.display_name}' has no items to deploy."
+                )
+            if target.workspace_id is None and new_workspace_name is not None:
+                workspace = Workspace(str(uuid.uuid4()), new_workspace_name)
+                self.workspaces[workspace.id] = workspace
+                target.workspace_id = workspace.id
+            return self._accept(pipeline, source, target, selected, note, backward)
+
+    def _deploy_stage(self, pipeline: Pipeline, stage_id: str, field_name: str) -> Stage:
+        stage = pipeline.stage(stage_id.lower())
+        if stage is None:
+            raise FabricError(
+                400,
+                "InvalidInput",
+                f"{field_name} '{stage_id}' is not a stage of deployment pipeline '{pipeline.display_name}'.",
+            )
+        return stage
+
+    def _select_items(self, source: Stage, requested: list[tuple[str, str]] | None) -> list[Item]:
+        available = self.stage_items(source)
+        if requested is None:
+            return available
+        selected: list[Item] = []
+        for item_id, item_type in requested:
+            item = next((i for i in available if i.id == item_id.lower()), None)
+            if item is None or item.item_type != item_type:
+                raise FabricError(
+                    404,
+                    "ItemNotFound",
+                    f"No {item_type} with id '{item_id}' in stage '{source.display_name}'.",
+                )
+            if item not in selected:
+                selected.append(item)
+        return selected
+
+    def _accept(
+        self,
+        pipeline: Pipeline,
+        source: Stage,
+        target: Stage,
+        items: list[Item],
+        note: str | None,
+        backward: bool,
+    ) -> Deployment:
+        target_ws = self.workspaces.get(target.workspace_id or "")
+        ordered = sorted(items, key=lambda i: _TYPE_RANK.get(i.item_type, 2))
+        steps = []
+        for index, item in enumerate(ordered):
+            paired = self._pair(item, target_ws, backward)
+            if paired is None:
+                diff = "New"
+            elif paired.version == item.version:
+                diff = "NoDifference"
+            else:
+                diff = "Different"
+            steps.append(
+                PlannedStep(
+                    index=index,
+                    source_item_id=item.id,
+                    source_display_name=item.display_name,
+                    item_type=item.item_type,
+                    source_version=item.version,
+                    target_item_id=paired.id if paired else None,
+                    target_display_name=paired.display_name if paired else None,
+                    diff_state=diff,
+                    fails=item.display_name in self.settings.fail_items,
+                )
+            )
+        # Only the first failing item fails: the run stops there.
+        first_failure = next((s.index for s in steps if s.fails), None)
+        if first_failure is not None:
+            steps = [s if s.index == first_failure else _without_failure(s) for s in steps]
+        accepted = self.now()
+        deployment = Deployment(
+            id=str(uuid.uuid4()),
+            lro_id=str(uuid.uuid4()),
+            pipeline_id=pipeline.id,
+            source_stage_id=source.id,
+            target_stage_id=target.id,
+            note=note,
+            accepted_at=accepted,
+            finishes_at=accepted + max(self.settings.operation_seconds, 0.0),
+            steps=steps,
+            performed_by=performed_by(),
+            backward=backward,
+        )
+        pipeline.deployments.append(deployment)
+        self.deployments.append(deployment)
+        self.operations[deployment.lro_id] = deployment
+        return deployment
+
+    # -- workspaces and roles ----------------------------------------------------------------------------
+
+    def assign_workspace(self, pipeline_id: str, stage_id: str, workspace_id: str) -> None:
+        with self.lock:
+            self.settle()
+            pipeline = self.pipeline(pipeline_id)
+            stage = self.stage(pipeline, stage_id)
+            self._refuse_if_active(pipeline, "assign a workspace")
+            workspace = self.workspaces.get(workspace_id.lower())
+            if workspace is None:
+                raise FabricError(404, "WorkspaceNotFound", f"The workspace '{workspace_id}' was not found.")
+            if stage.workspace_id == workspace.id:
+                return
+            if stage.workspace_id is not None:
+                raise FabricError(
+                    409,
+                    "StageAlreadyHasWorkspace",
+                    f"Stage '{stage.display_name}' already has a workspace assigned; unassign it first.",
+                )
+            for other in self.pipelines.values():
+                for other_stage in other.stages:
+                    if other_stage.workspace_id == workspace.id:
+                        raise FabricError(
+                            409,
+                            "WorkspaceAlreadyAssignedToStage",
+                            f"Workspace '{workspace.name}' is already assigned to stage "
+                            f"'{other_stage.display_name}' of pipeline '{other.display_name}'.",
+                        )
+            stage.workspace_id = workspace.id
+
+    def unassign_workspace(self, pipeline_id: str, stage_id: str) -> None:
+        with self.lock:
+            self.settle()
+            pipeline = self.pipeline(pipeline_id)
+            stage = self.stage(pipeline, stage_id)
+            self._refuse_if_active(pipeline, "unassign a workspace")
+            if stage.workspace_id is None:
+                raise FabricError(
+                    400, "StageWithoutWorkspace", f"Stage '{stage.display_name}' has no workspace assigned."
+                )
+            stage.workspace_id = None
+
+    def add_role_assignment(self, pipeline_id: str, principal_id: str, principal_type: str, role: str) -> RoleAssignment:
+        with self.lock:
+            pipeline = self.pipeline(pipeline_id)
+            principal_id = principal_id.lower()
+            if any(r.principal_id == principal_id for r in pipeline.role_assignments):
+                raise FabricError(
+                    409,
+                    "PrincipalAlreadyHasPipelineRole",
+                    f"Principal '{principal_id}' already has a role in deployment pipeline "
+                    f"'{pipeline.display_name}'.",
+                )
+            assignment = RoleAssignment(principal_id, principal_type, role)
+            pipeline.role_assignments.append(assignment)
+            return assignment
+
+    def delete_role_assignment(self, pipeline_id: str, principal_id: str) -> None:
+        with self.lock:
+            pipeline = self.pipeline(pipeline_id)
+            for assignment in pipeline.role_assignments:
+                if assignment.principal_id == principal_id.lower():
+                    pipeline.role_assignments.remove(assignment)
+                    return
+            raise FabricError(
+                404,
+                "EntityNotFound",
+                f"Principal '{principal_id}' has no role in deployment pipeline '{pipeline.display_name}'.",
+            )
+
+    # -- pipelines ---------------------------------------------------------------------------------------
+
+    def create_pipeline(self, display_name: str, description: str | None, stages: list[dict[str, Any]]) -> Pipeline:
+        with self.lock:
+            if not 2 <= len(stages) <= 10:
+                raise FabricError(400, "InvalidInput", "A deployment pipeline has between 2 and 10 stages.")
+            pipeline_id = str(uuid.uuid4())
+            pipeline = Pipeline(
+                id=pipeline_id,
+                display_name=display_name,
+                description=description or "",
+                stages=[
+                    Stage(
+                        str(uuid.uuid4()),
+                        order,
+                        str(s["displayName"]),
+                        str(s.get("description") or ""),
+                        bool(s.get("isPublic", False)),
+                        None,
+                    )
+                    for order, s in enumerate(stages)
+                ],
+                role_assignments=[RoleAssignment(seed.SERVICE_PRINCIPAL_ID, "ServicePrincipal")],
+            )
+            self.pipelines[pipeline_id] = pipeline
+            return pipeline
+
+    def delete_pipeline(self, pipeline_id: str) -> None:
+        with self.lock:
+            self.settle()
+            pipeline = self.pipeline(pipeline_id)
+            self._refuse_if_active(pipeline, "delete the pipeline")
+            del self.pipelines[pipeline.id]
+
+    # -- tokens ----------------------------------------------------------------------------------------------
+
+    def issue_token(self) -> tuple[str, int]:
+        with self.lock:
+            lifetime = self.settings.token_lifetime_seconds
+            token = secrets.token_urlsafe(32)
+            self.tokens[token] = self.now() + lifetime
+            return token, lifetime
+
+    def token_status(self, token: str | None) -> str:
+        """'valid', 'expired' or 'unknown'."""
+        with self.lock:
+            expiry = self.tokens.get(token or "")
+            if expiry is None:
+                return "unknown"
+            return "valid" if self.now() < expiry else "expired"
+
+    # -- failure injection and the request log ------------------------------------------------------------
+
+    def inject(
+        self, path_regex: str, count: int, status: int, retry_after: int | None = None, method: str | None = None
+    ) -> None:
+        with self.lock:
+            self.injections.append(
+                InjectionRule(re.compile(path_regex), count, status, retry_after, method.upper() if method else None)
+            )
+
+    def take_injection(self, method: str, path: str) -> InjectionRule | None:
+        """The first rule matching this request, with one use consumed, or None."""
+        with self.lock:
+            for rule in self.injections:
+                if rule.remaining > 0 and (rule.method in (None, method)) and rule.path_regex.search(path):
+                    rule.remaining -= 1
+                    return rule
+            return None
+
+    def record(self, record: RequestRecord) -> None:
+        with self.lock:
+            self.requests.append(record)
+
+    def configure(self, **changes: Any) -> None:
+        with self.lock:
+            for key, value in changes.items():
+                if value is None:
+                    continue
+                if key == "fail_items":
+                    self.settings.fail_items = frozenset(_as_names(value))
+                elif key in ("operation_seconds",):
+                    self.settings.operation_seconds = float(value)
+                elif key in ("retry_after", "page_size", "token_lifetime_seconds"):
+                    setattr(self.settings, key, int(value))
+                else:
+                    raise ValueError(f"unknown setting {key!r}")
+            if self.settings.page_size < 1:
+                raise ValueError("page_size must be at least 1")
+
+
+def _as_names(value: Iterable[str] | str) -> list[str]:
+    return [value] if isinstance(value, str) else [str(v) for v in value]
+
+
+def _without_failure(step: PlannedStep) -> PlannedStep:
+    return PlannedStep(
+        step.index,
+        step.source_item_id,
+        step.source_display_name,
+        step.item_type,
+        step.source_version,
+        step.target_item_id,
+        step.target_display_name,
+        step.diff_state,
+        fails=False,
+    )

@@ -1,0 +1,37 @@
+"""wait-for-deployment: follow a deployment that an earlier step (or a person) started."""
+
+from __future__ import annotations
+
+from fabric_ci.api.fabric import FabricClient
+from fabric_ci.errors import InputError, NotFoundError
+from fabric_ci.models.inputs import WaitInputs
+from fabric_ci.models.results import TERMINAL_STATUSES, DeploymentResult
+from fabric_ci.operations.reporter import Reporter
+from fabric_ci.operations.resolve import resolve_pipeline
+from fabric_ci.operations.waiting import Clock, check_outcome, follow_deployment, to_result
+
+
+def wait_for_deployment(inputs: WaitInputs, client: FabricClient, reporter: Reporter, clock: Clock) -> DeploymentResult:
+    pipeline = resolve_pipeline(client, inputs.pipeline)
+    try:
+        current = client.get_deployment(pipeline.id, inputs.operation_id)
+    except NotFoundError:
+        raise InputError(
+            "operation-id",
+            f"pipeline {pipeline.display_name!r} has no deployment {inputs.operation_id} among its recent "
+            "operations. Pass the operation-id output of the deploy step for this same pipeline.",
+        ) from None
+    result = to_result("wait-for-deployment", pipeline, current, measured_seconds=None)
+    if result.status in TERMINAL_STATUSES:
+        reporter.info(f"Deployment {inputs.operation_id} has already ended: {result.status}")
+        return check_outcome(result)
+    with reporter.phase(f"Waiting for deployment {inputs.operation_id}"):
+        return follow_deployment(
+            "wait-for-deployment",
+            client,
+            pipeline,
+            inputs.operation_id,
+            timeout=inputs.timeout,
+            reporter=reporter,
+            clock=clock,
+        )

@@ -1,0 +1,151 @@
+"""Follow a deployment to its end and turn it into a DeploymentResult. Shared by the deploy
+commands (with `wait: true`) and wait-for-deployment."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from fabric_ci.api.fabric import FabricClient
+from fabric_ci.api.polling import DeadlineReached, PollPlanner, expected_duration, wait_until_terminal
+from fabric_ci.errors import DeploymentFailed, NotFoundError, WaitTimeout
+from fabric_ci.models.resources import DeploymentOperation, PipelineWithStages
+from fabric_ci.models.results import DeployedItem, DeploymentResult, StageRef, normalise_status
+from fabric_ci.operations.reporter import Reporter
+
+# Right after a 202 the operations view may not know the deployment yet; how long we accept
+# a 404 for it as "not started yet".
+NEWLY_ACCEPTED_GRACE = 30.0
+
+
+@dataclass(frozen=True)
+class Clock:
+    """Time as operations see it: injected, so tests run in virtual time."""
+
+    now: Callable[[], float]
+    sleep: Callable[[float], None]
+
+
+def stage_ref(pipeline: PipelineWithStages, stage_id: str | None) -> StageRef | None:
+    for stage in pipeline.stages:
+        if stage.id == stage_id:
+            return StageRef(id=stage.id, name=stage.display_name, order=stage.order)
+    return None
+
+
+def to_result(
+    command: str,
+    pipeline: PipelineWithStages,
+    operation: DeploymentOperation,
+    *,
+    measured_seconds: float | None,
+    waited: bool = True,
+) -> DeploymentResult:
+    items = []
+    for step in operation.steps:
+        st = step.source_and_target
+        items.append(
+            DeployedItem(
+                id=(st.source_item_id or "") if st else "",
+                name=(st.source_item_display_name or step.description or "") if st else (step.description or ""),
+                type=(st.item_type or "") if st else "",
+                diff_state=step.pre_deployment_diff_state,
+                status=step.status,
+                error=(step.error.message or step.error.error_code) if step.error else None,
+            )
+        )
+    duration = measured_seconds
+    if operation.execution_start_time and operation.execution_end_time:
+        duration = (operation.execution_end_time - operation.execution_start_time).total_seconds()
+    return DeploymentResult(
+        command=command,
+        pipeline_id=pipeline.id,
+        pipeline_name=pipeline.display_name,
+        operation_id=operation.id,
+        source_stage=stage_ref(pipeline, operation.source_stage_id),
+        target_stage=stage_ref(pipeline, operation.target_stage_id),
+        status=normalise_status(operation.status),
+        items=tuple(items),
+        duration_seconds=duration,
+        note=operation.note.content if operation.note else None,
+        waited=waited,
+    )
+
+
+def follow_deployment(
+    command: str,
+    client: FabricClient,
+    pipeline: PipelineWithStages,
+    deployment_id: str,
+    *,
+    timeout: timedelta,
+    reporter: Reporter,
+    clock: Clock,
+    retry_after: float | None = None,
+) -> DeploymentResult:
+    """Wait for the deployment to end; raise DeploymentFailed or WaitTimeout with the result."""
+    started = clock.now()
+    history = client.list_deployments(pipeline.id)
+    mine = next((op for op in history if op.id == deployment_id), None)
+    planner = PollPlanner(
+        expected_duration=expected_duration(
+            [op for op in history if op.id != deployment_id],
+            mine.source_stage_id if mine else None,
+            mine.target_stage_id if mine else None,
+        )
+    )
+    if planner.expected_duration is not None:
+        reporter.debug(f"Recent deployments of this pipeline took {planner.expected_duration:.0f}s (median)")
+
+    def fetch() -> DeploymentOperation:
+        try:
+            return client.get_deployment(pipeline.id, deployment_id)
+        except NotFoundError:
+            if clock.now() - started < NEWLY_ACCEPTED_GRACE:
+                return DeploymentOperation(id=deployment_id, status="NotStarted")
+            raise
+
+    first_delay = max(retry_after or 0.0, planner.next_delay(0.0, None))
+    try:
+        operation = wait_until_terminal(
+            fetch,
+            planner=planner,
+            timeout=timeout.total_seconds(),
+            clock=clock.now,
+            sleep=clock.sleep,
+            on_progress=reporter.progress,
+            first_delay=first_delay,
+        )
+    except DeadlineReached as reached:
+        last = reached.last or DeploymentOperation(id=deployment_id, status="NotStarted")
+        result = to_result(command, pipeline, last, measured_seconds=clock.now() - started)
+        raise WaitTimeout(
+            f"Deployment {deployment_id} was still {result.status} after {_human(timeout)}. It was left "
+            "running, not cancelled: follow it with wait-for-deployment and this operation-id, or raise "
+            "`timeout`.",
+            result,
+        ) from None
+
+    return check_outcome(to_result(command, pipeline, operation, measured_seconds=clock.now() - started))
+
+
+def check_outcome(result: DeploymentResult) -> DeploymentResult:
+    """A Failed deployment becomes DeploymentFailed, naming the items that failed."""
+    if result.status != "Failed":
+        return result
+    failed = result.failed_items
+    detail = "; ".join(f"{i.type} {i.name!r}: {i.error or 'failed'}" for i in failed)
+    raise DeploymentFailed(
+        f"Deployment {result.operation_id} failed"
+        + (f": {len(failed)} of {len(result.items)} items failed ({detail})." if failed else "."),
+        result,
+    )
+
+
+def _human(duration: timedelta) -> str:
+    seconds = int(duration.total_seconds())
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{hours}h" if hours else "", f"{minutes}m" if minutes else "", f"{secs}s" if secs else ""]
+    return "".join(parts) or "0s"

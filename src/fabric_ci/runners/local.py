@@ -1,0 +1,299 @@
+"""The terminal runner: for a person at a shell and for scripts outside any CI system.
+
+Inputs come from the command line (secrets also from FABRIC_CI_* environment variables, so they
+need not appear in shell history or `ps`). Text mode writes a readable report; JSON mode writes
+every human line to stderr and exactly one JSON document to stdout, for scripts. Secrets read or
+registered are replaced by `***` in everything this runner writes, since a terminal has no mask.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import unicodedata
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any, Literal, TextIO
+
+from fabric_ci.errors import DeploymentFailed, FabricCiError
+from fabric_ci.models.inputs import SECRET_INPUTS
+from fabric_ci.models.results import (
+    AddUserResult,
+    AssignWorkspaceResult,
+    DeploymentResult,
+    Progress,
+    Result,
+)
+from fabric_ci.runners.summary import (
+    format_duration,
+    format_elapsed,
+    headline,
+    input_errors,
+    item_rows,
+    progress_line,
+)
+
+__all__ = ["LocalRunner", "secret_env_var"]
+
+OutputFormat = Literal["text", "json"]
+
+# Terminal escape: carriage return, then erase the whole line, so a shorter line leaves no tail.
+_REWRITE = "\r\x1b[2K"
+_MAX_CELL = 60
+_DEBUG_VALUES = frozenset({"1", "true", "True", "TRUE"})
+
+
+def secret_env_var(name: str) -> str:
+    """`client-secret` -> `FABRIC_CI_CLIENT_SECRET`."""
+    return "FABRIC_CI_" + name.upper().replace("-", "_")
+
+
+def _clean(text: str, *, keep_newlines: bool = True) -> str:
+    # Remote text must not drive the terminal: drop control characters (ANSI escapes above all).
+    out = []
+    for char in text:
+        if char == "\n" and keep_newlines:
+            out.append(char)
+        elif char in "\t\r\n":
+            out.append(" ")
+        elif unicodedata.category(char) == "Cc":
+            out.append("?")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def _cell(text: str) -> str:
+    text = _clean(text, keep_newlines=False)
+    return text if len(text) <= _MAX_CELL else text[: _MAX_CELL - 1] + "…"
+
+
+def _command_of(result: Result | None) -> str | None:
+    if isinstance(result, DeploymentResult):
+        return result.command
+    if isinstance(result, AssignWorkspaceResult):
+        return "assign-workspace"
+    if isinstance(result, AddUserResult):
+        return "add-user"
+    return None
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]], indent: str = "  ") -> list[str]:
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    return [
+        (indent + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))).rstrip()
+        for row in [header, *rows]
+    ]
+
+
+def report_lines(result: Result) -> list[str]:
+    """The plain-text report of a result: a headline, the facts, and the items."""
+    facts: list[tuple[str, str | None]]
+    if isinstance(result, DeploymentResult):
+        route = (
+            f"{result.source_stage.name} → {result.target_stage.name}"
+            if result.source_stage and result.target_stage
+            else None
+        )
+        facts = [
+            ("Pipeline", result.pipeline_name),
+            ("Stages", route),
+            ("Status", result.status),
+            ("Operation", result.operation_id),
+            ("Duration", format_duration(result.duration_seconds) if result.duration_seconds else None),
+            ("Note", result.note),
+        ]
+    elif isinstance(result, AssignWorkspaceResult):
+        facts = [
+            ("Pipeline", result.pipeline_name),
+            ("Stage", result.stage.name),
+            ("Workspace", result.workspace_id),
+            ("Previously", result.previous_workspace_id),
+        ]
+    elif isinstance(result, AddUserResult):
+        facts = [
+            ("Pipeline", result.pipeline_name),
+            ("Principal", f"{result.principal} ({result.principal_type})"),
+            ("Role", result.role),
+            ("Changed", "no" if result.already_had_role else "yes"),
+        ]
+    else:
+        facts = []
+    lines = [_clean(headline(result), keep_newlines=False), ""]
+    present = [(label, _cell(value)) for label, value in facts if value]
+    lines += _table(["", ""], [[f"{label}:", value] for label, value in present])[1:]
+    if isinstance(result, DeploymentResult) and result.items:
+        rows = item_rows(result)
+        lines.append("")
+        lines += _table(
+            ["Item", "Type", "Change", "Result"],
+            [[_cell(r.name), _cell(r.type), _cell(r.change), _cell(r.result)] for r in rows],
+        )
+        failures = [r for r in rows if r.error]
+        if failures:
+            lines.append("")
+            lines += [f"  {_cell(r.name)}: {_clean(r.error or '', keep_newlines=False)}" for r in failures]
+    return lines
+
+
+class LocalRunner:
+    """Runner for a terminal or a script (selected when no CI system is detected)."""
+
+    def __init__(
+        self,
+        cli_values: Mapping[str, str],
+        *,
+        output_format: OutputFormat = "text",
+        stdout: TextIO | None = None,
+        stderr: TextIO | None = None,
+        is_tty: bool | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self._cli_values = dict(cli_values)
+        self._format: OutputFormat = output_format
+        self._stdout = stdout if stdout is not None else sys.stdout
+        self._stderr = stderr if stderr is not None else sys.stderr
+        # In JSON mode stdout carries the one document and nothing else.
+        self._human = self._stderr if output_format == "json" else self._stdout
+        if is_tty is None:
+            isatty = getattr(self._human, "isatty", None)
+            is_tty = bool(isatty()) if callable(isatty) else False
+        self._is_tty = is_tty
+        self._env = env if env is not None else os.environ
+        self._debug = self._env.get("FABRIC_CI_DEBUG", "") in _DEBUG_VALUES
+        self._secrets: list[str] = []
+        self._progress_open = False
+        self._last_progress: tuple[str, int, int] | None = None
+        self._operation_id: str | None = None
+        self._spinner = self._symbol("⠿", "*")
+
+    # --- low level -------------------------------------------------------------------------------
+
+    def _symbol(self, fancy: str, plain: str) -> str:
+        encoding = getattr(self._human, "encoding", None) or "utf-8"
+        try:
+            fancy.encode(encoding)
+        except (UnicodeEncodeError, LookupError):
+            return plain
+        return fancy
+
+    def _redact(self, text: str) -> str:
+        # Longest first, so a secret that contains another is replaced whole.
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            text = text.replace(secret, "***")
+        return text
+
+    def _end_progress(self) -> None:
+        if self._progress_open:
+            self._human.write("\n")
+            self._progress_open = False
+
+    def _emit(self, stream: TextIO, text: str) -> None:
+        self._end_progress()
+        stream.write(self._redact(text) + "\n")
+        stream.flush()
+
+    # --- Runner ----------------------------------------------------------------------------------
+
+    def read_inputs(self, names: Sequence[str]) -> dict[str, str]:
+        values: dict[str, str] = {}
+        for name in names:
+            value = self._cli_values.get(name, "").strip()
+            if not value and name in SECRET_INPUTS:
+                value = self._env.get(secret_env_var(name), "").strip()
+            if value:
+                values[name] = value
+                if name in SECRET_INPUTS:
+                    self.mask(value)
+        return values
+
+    def mask(self, secret: str) -> None:
+        if secret and secret not in self._secrets:
+            self._secrets.append(secret)
+
+    @contextmanager
+    def phase(self, title: str) -> Iterator[None]:
+        self._emit(self._human, f"==> {_clean(title, keep_newlines=False)}")
+        yield
+
+    def info(self, message: str) -> None:
+        self._emit(self._human, _clean(message))
+
+    def debug(self, message: str) -> None:
+        if self._debug:
+            self._emit(self._stderr, f"debug: {_clean(message)}")
+
+    def notice(self, message: str) -> None:
+        self._emit(self._human, _clean(message))
+
+    def warning(self, message: str) -> None:
+        self._emit(self._stderr, f"warning: {_clean(message)}")
+
+    def deployment_accepted(self, operation_id: str) -> None:
+        self._operation_id = operation_id
+        self._emit(self._human, f"Deployment accepted: operation {_clean(operation_id)}")
+
+    def progress(self, progress: Progress) -> None:
+        if self._is_tty:
+            steps = f"  {progress.steps_done}/{progress.steps_total} steps" if progress.steps_total else ""
+            line = f"{self._spinner} {progress.status}{steps}  {format_elapsed(progress.elapsed_seconds)}"
+            self._human.write(_REWRITE + line)
+            self._human.flush()
+            self._progress_open = True
+            return
+        key = (progress.status, progress.steps_done, progress.steps_total)
+        if key != self._last_progress:
+            self._last_progress = key
+            self._emit(self._human, progress_line(progress))
+
+    def publish(self, result: Result) -> None:
+        for line in report_lines(result):
+            self._emit(self._human, line)
+        if self._format == "json":
+            self._json(
+                {
+                    "ok": True,
+                    "command": _command_of(result),
+                    "outputs": result.outputs(),
+                    "result": result.model_dump(mode="json"),
+                }
+            )
+
+    def fail(self, error: FabricCiError, result: Result | None = None) -> None:
+        errors = input_errors(error)
+        for e in errors:
+            self._emit(self._stderr, f"error: {_clean(e.message)}")
+        if not errors:
+            self._emit(self._stderr, f"error: {_clean(error.message)}")
+        if isinstance(error, DeploymentFailed) and isinstance(result, DeploymentResult):
+            for item in result.failed_items:
+                reason = item.error or "the service reported no reason"
+                self._emit(self._stderr, f"error: item {_cell(item.name)!r} ({item.type}) failed: {_clean(reason)}")
+        if result is not None:
+            self._emit(self._human, "")
+            for line in report_lines(result):
+                self._emit(self._human, line)
+        if self._format == "json":
+            if result is not None:
+                outputs = result.outputs()
+            else:
+                outputs = {"operation-id": self._operation_id} if self._operation_id else {}
+            self._json(
+                {
+                    "ok": False,
+                    "command": _command_of(result),
+                    "error": {
+                        "title": error.title,
+                        "message": error.message,
+                        "inputs": [{"name": e.input_name, "message": e.message} for e in errors],
+                    },
+                    "outputs": outputs,
+                    "result": result.model_dump(mode="json") if result is not None else None,
+                }
+            )
+
+    def _json(self, document: Mapping[str, Any]) -> None:
+        self._end_progress()
+        self._stdout.write(self._redact(json.dumps(document)) + "\n")
+        self._stdout.flush()

@@ -1,0 +1,317 @@
+"""The human report of a command, shared by every runner.
+
+`render_summary` turns a result (and the error that stopped the command, if any) into
+GitHub-flavoured Markdown for a job summary; the Azure DevOps adapter uploads the same text.
+`headline`, `item_rows` and `format_duration` are the plain-text pieces the terminal runner and
+the one-line annotations reuse. Everything here is a pure function of its arguments: no
+environment, no clock, no printing.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from fabric_ci.errors import DeploymentFailed, FabricCiError, InputError, InputErrors, WaitTimeout
+from fabric_ci.models.results import (
+    AddUserResult,
+    AssignWorkspaceResult,
+    DeployedItem,
+    DeploymentResult,
+    Progress,
+    Result,
+)
+
+__all__ = [
+    "SUMMARY_BUDGET_BYTES",
+    "ItemRow",
+    "format_duration",
+    "format_elapsed",
+    "headline",
+    "input_errors",
+    "item_rows",
+    "md",
+    "progress_line",
+    "render_failure",
+    "render_summary",
+]
+
+# GitHub refuses a step summary over 1 MiB; stay far below it so a summary written by an earlier
+# step of the same action, or a caller's own additions, still fit.
+SUMMARY_BUDGET_BYTES = 256 * 1024
+# Remote text (item error messages, notes) is cut here: a table cell is no place for a stack trace.
+MAX_CELL_CHARS = 500
+MAX_MESSAGE_CHARS = 4000
+
+_STATUS_ICONS = {"Succeeded": "✅", "Failed": "❌", "Running": "⏳", "NotStarted": "⏳", "Skipped": "⏭️"}
+
+
+class ItemRow(NamedTuple):
+    """One deployed item as plain text; each runner formats it its own way."""
+
+    name: str
+    type: str
+    change: str
+    result: str
+    error: str | None
+
+
+# --- plain text ----------------------------------------------------------------------------------
+
+
+def format_duration(seconds: float | None) -> str:
+    """`9s`, `2m 05s`, `1h 02m`; an em dash when unknown."""
+    if seconds is None:
+        return "—"
+    total = round(seconds)
+    if total < 60:
+        return f"{total}s"
+    minutes, secs = divmod(total, 60)
+    if minutes < 60:
+        return f"{minutes}m {secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m"
+
+
+def format_elapsed(seconds: float) -> str:
+    """`00:12`, `12:34`, `1:02:03`."""
+    total = max(0, int(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+def progress_line(progress: Progress) -> str:
+    """A progress snapshot as one log line: `Running: 3/6 steps done, 00:12 elapsed`."""
+    steps = f" {progress.steps_done}/{progress.steps_total} steps done," if progress.steps_total else ""
+    return f"{progress.status}:{steps} {format_elapsed(progress.elapsed_seconds)} elapsed"
+
+
+def _truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _route(result: DeploymentResult) -> str | None:
+    if result.source_stage and result.target_stage:
+        return f"{result.source_stage.name} → {result.target_stage.name}"
+    return None
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def _is_still_running(result: DeploymentResult, error: FabricCiError | None) -> bool:
+    return isinstance(error, WaitTimeout) or (result.waited and result.status in ("NotStarted", "Running"))
+
+
+def headline(result: Result, error: FabricCiError | None = None) -> str:
+    """One plain-text line saying what happened, for a notice annotation or a terminal."""
+    if isinstance(result, DeploymentResult):
+        src = result.source_stage.name if result.source_stage else None
+        tgt = result.target_stage.name if result.target_stage else None
+        between = f" from {src} to {tgt}" if src and tgt else ""
+        if result.status == "Failed" or isinstance(error, DeploymentFailed):
+            failed = len(result.failed_items)
+            detail = f": {_plural(failed, 'item')} failed" if failed else ""
+            return f"Deployment{between} failed{detail} (operation {result.operation_id})"
+        if _is_still_running(result, error):
+            return (
+                f"Deployment{between} still {result.status} after the timeout; "
+                f"it was left running (operation {result.operation_id})"
+            )
+        if result.status == "Succeeded":
+            duration = f" in {format_duration(result.duration_seconds)}" if result.duration_seconds else ""
+            return f"Deployed {_plural(len(result.items), 'item')}{between}{duration}"
+        return f"Deployment{between} started (operation {result.operation_id}); not waiting for it"
+    if isinstance(result, AssignWorkspaceResult):
+        if result.previous_workspace_id == result.workspace_id:
+            return (
+                f"Workspace {result.workspace_id} was already assigned to stage {result.stage.name} "
+                f"of {result.pipeline_name}"
+            )
+        return f"Assigned workspace {result.workspace_id} to stage {result.stage.name} of {result.pipeline_name}"
+    if isinstance(result, AddUserResult):
+        who = f"{result.principal} ({result.principal_type})"
+        if result.already_had_role:
+            return f"{who} already was {result.role} of {result.pipeline_name}"
+        return f"Added {who} as {result.role} of {result.pipeline_name}"
+    return type(result).__name__
+
+
+def _item_row(item: DeployedItem) -> ItemRow:
+    return ItemRow(
+        name=item.name,
+        type=item.type,
+        change=item.diff_state or "—",
+        result=item.status,
+        error=item.error if item.status == "Failed" else None,
+    )
+
+
+def item_rows(result: DeploymentResult) -> list[ItemRow]:
+    """The deployed items as plain-text rows, failed items first so they are seen."""
+    rows = [_item_row(i) for i in result.items]
+    return sorted(rows, key=lambda r: r.result != "Failed")
+
+
+def input_errors(error: FabricCiError) -> list[InputError]:
+    """The individual input errors inside an error, or none."""
+    if isinstance(error, InputErrors):
+        return list(error.errors)
+    if isinstance(error, InputError):
+        return [error]
+    return []
+
+
+# --- Markdown ------------------------------------------------------------------------------------
+
+
+def md(text: str, limit: int = MAX_CELL_CHARS) -> str:
+    """Remote text made inert for a Markdown table cell or line.
+
+    HTML-escaped so a name cannot open a tag; backslash before pipe, because GFM reads `\\\\|` as
+    an escaped backslash followed by a cell boundary; newlines become `<br>` so a row stays a row.
+    """
+    text = html.escape(_truncate(text, limit), quote=False)
+    text = text.replace("\\", "\\\\").replace("|", "\\|")
+    return text.replace("\r\n", "<br>").replace("\r", "<br>").replace("\n", "<br>")
+
+
+def _facts(pairs: Sequence[tuple[str, str | None]]) -> str:
+    return " · ".join(f"**{label}:** {value}" for label, value in pairs if value)
+
+
+def _error_section(error: FabricCiError) -> list[str]:
+    lines = ["#### What went wrong", ""]
+    errors = input_errors(error)
+    if errors:
+        lines.append(f"**{md(error.title)}.** Nothing was changed. Fix these inputs and run again:")
+        lines.append("")
+        lines.extend(f"- {md(e.message, MAX_MESSAGE_CHARS)}" for e in errors)
+    else:
+        lines.append(f"**{md(error.title)}.** {md(error.message, MAX_MESSAGE_CHARS)}")
+    return [*lines, ""]
+
+
+def _item_table(result: DeploymentResult, budget: int) -> list[str]:
+    rows = item_rows(result)
+    if not rows:
+        return ["_The service reported no items for this deployment._", ""]
+    lines = ["| Item | Type | Change | Result |", "| --- | --- | --- | --- |"]
+    used = sum(len(line.encode()) + 1 for line in lines)
+    for shown, row in enumerate(rows):
+        outcome = f"{_STATUS_ICONS.get(row.result, '')} {md(row.result)}".strip()
+        if row.error:
+            outcome += f": {md(row.error)}"
+        line = f"| {md(row.name)} | {md(row.type)} | {md(row.change)} | {outcome} |"
+        size = len(line.encode()) + 1
+        if used + size > budget:
+            rest = len(rows) - shown
+            lines += ["", f"_…and {_plural(rest, 'more item')}, listed in the `deployed-items` output._"]
+            break
+        lines.append(line)
+        used += size
+    return [*lines, ""]
+
+
+def _deployment(result: DeploymentResult, error: FabricCiError | None) -> list[str]:
+    route = _route(result)
+    if result.status == "Failed" or isinstance(error, DeploymentFailed):
+        heading = "### ❌ Deployment failed"
+    elif _is_still_running(result, error):
+        heading = "### ⏳ Still running after timeout"
+    elif error is not None:
+        heading = f"### ❌ {md(error.title)}"
+    elif result.status == "Succeeded":
+        heading = f"### ✅ Deployed {md(route)}" if route else "### ✅ Deployment succeeded"
+    else:
+        heading = f"### 🚀 Deployment started {md(route)}" if route else "### 🚀 Deployment started"
+    facts = _facts(
+        [
+            ("Pipeline", md(result.pipeline_name)),
+            ("Stages", md(route) if route and not heading.endswith(md(route)) else None),
+            ("Operation", md(result.operation_id)),
+            ("Status", md(result.status)),
+            ("Duration", format_duration(result.duration_seconds) if result.duration_seconds else None),
+        ]
+    )
+    lines = [heading, "", facts, ""]
+    if result.note:
+        lines += [f"**Note:** {md(result.note)}", ""]
+    if _is_still_running(result, error):
+        lines += [
+            "The deployment was left running. To wait for it in a later step, use the "
+            f"`wait-for-deployment` action with `operation-id: {md(result.operation_id)}`.",
+            "",
+        ]
+    elif not result.waited and result.status not in ("Succeeded", "Failed"):
+        lines += [
+            "Not waiting for the deployment (`wait: false`). To wait for it later, use the "
+            f"`wait-for-deployment` action with `operation-id: {md(result.operation_id)}`.",
+            "",
+        ]
+    # Everything but the table is small; the table gets what is left of the budget.
+    head = "\n".join(lines)
+    tail = "\n".join(_error_section(error)) if error else ""
+    budget = SUMMARY_BUDGET_BYTES - len(head.encode()) - len(tail.encode()) - 1024
+    lines += _item_table(result, budget)
+    if error:
+        lines += _error_section(error)
+    return lines
+
+
+def _assign(result: AssignWorkspaceResult, error: FabricCiError | None) -> list[str]:
+    heading = f"### ❌ {md(error.title)}" if error else "### ✅ Workspace assigned"
+    previous = result.previous_workspace_id
+    facts = _facts(
+        [
+            ("Pipeline", md(result.pipeline_name)),
+            ("Stage", md(result.stage.name)),
+            ("Workspace", md(result.workspace_id)),
+            ("Previously", md(previous) if previous and previous != result.workspace_id else None),
+        ]
+    )
+    lines = [heading, "", facts, ""]
+    if previous == result.workspace_id:
+        lines += ["The workspace was already assigned to this stage; nothing changed.", ""]
+    return lines + (_error_section(error) if error else [])
+
+
+def _add_user(result: AddUserResult, error: FabricCiError | None) -> list[str]:
+    if error:
+        heading = f"### ❌ {md(error.title)}"
+    else:
+        heading = "### ✅ Access unchanged" if result.already_had_role else "### ✅ Access granted"
+    facts = _facts(
+        [
+            ("Pipeline", md(result.pipeline_name)),
+            ("Principal", f"{md(result.principal)} ({md(result.principal_type)})"),
+            ("Role", md(result.role)),
+        ]
+    )
+    lines = [heading, "", facts, ""]
+    if result.already_had_role:
+        lines += [f"The principal already had the {md(result.role)} role; nothing changed.", ""]
+    return lines + (_error_section(error) if error else [])
+
+
+def render_summary(result: Result, error: FabricCiError | None = None) -> str:
+    """Markdown for a job summary: what happened, and what failed and how to fix it."""
+    if isinstance(result, DeploymentResult):
+        lines = _deployment(result, error)
+    elif isinstance(result, AssignWorkspaceResult):
+        lines = _assign(result, error)
+    elif isinstance(result, AddUserResult):
+        lines = _add_user(result, error)
+    elif error is not None:
+        return render_failure(error)
+    else:
+        lines = [f"### ✅ {md(type(result).__name__)}", ""]
+    return "\n".join(lines)
+
+
+def render_failure(error: FabricCiError) -> str:
+    """Markdown for a command that failed before it had any result (bad inputs, sign-in)."""
+    return "\n".join([f"### ❌ {md(error.title)}", "", *_error_section(error)])
