@@ -18,15 +18,17 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from fabric_ci.models.resources import DeploymentOperation
 from fabric_ci.models.results import TERMINAL_STATUSES, Progress, normalise_status
 
 BASELINE_INTERVAL = 5.0  # the fixed poll whose request count we never exceed
 FASTEST_INTERVAL = 1.0  # how often we poll when completion is imminent
-LONGEST_GAP = 15.0  # the most we sleep on an estimate, in case it is wrong
+LONGEST_GAP = 10.0  # the most we sleep on an estimate, in case it is wrong
 BUCKET_CAPACITY = 12.0  # at most a minute of saved budget
+HOT_WINDOW = 0.1  # estimates are this good: within 10% of the expected total, poll every second
+AIM_AFTER = 0.2  # poll this long after the expected end, so an accurate estimate needs one request
 
 
 @dataclass
@@ -37,8 +39,6 @@ class PollPlanner:
     expected_duration: float | None = None  # from history; None when unknown
     tokens: float = 1.0
     _last_refill: float = 0.0
-    _started_running_at: float | None = None
-    history_note: str = field(default="", repr=False)
 
     def _refill(self, now: float) -> None:
         self.tokens = min(BUCKET_CAPACITY, self.tokens + (now - self._last_refill) / BASELINE_INTERVAL)
@@ -50,13 +50,12 @@ class PollPlanner:
         self.tokens -= 1.0
 
     def estimate_remaining(self, now: float, progress: Progress | None) -> float | None:
-        if progress is not None and progress.status == "Running" and self._started_running_at is None:
-            self._started_running_at = now
         if progress is not None and progress.steps_total and progress.steps_done:
-            # Extrapolate from this run's own pace: the most specific signal there is.
-            since = self._started_running_at if self._started_running_at is not None else 0.0
-            pace = max(now - since, 0.0) / progress.steps_done
-            return pace * (progress.steps_total - progress.steps_done)
+            # Extrapolate from this run's own pace, the most specific signal there is. Time is
+            # counted from the start of the wait (for a deploy, the moment it was accepted), and
+            # a step count is a floor, so on average half a step more is done than it says.
+            done = min(progress.steps_done + 0.5, progress.steps_total)
+            return now * progress.steps_total / done - now
         if self.expected_duration is not None:
             return self.expected_duration - now
         return None
@@ -66,11 +65,11 @@ class PollPlanner:
         remaining = self.estimate_remaining(now, progress)
         if remaining is None:
             delay = BASELINE_INTERVAL
-        elif remaining > FASTEST_INTERVAL:
-            # Sleep until just before the expected end, but not so long that a wrong guess costs much.
-            delay = min(max(remaining - FASTEST_INTERVAL / 2, FASTEST_INTERVAL), LONGEST_GAP)
+        elif remaining <= max(FASTEST_INTERVAL, HOT_WINDOW * (now + remaining)):
+            delay = FASTEST_INTERVAL  # the end is due (or overdue): look every second
         else:
-            delay = FASTEST_INTERVAL
+            # Aim just after the expected end, but not so far ahead that a wrong guess costs much.
+            delay = min(remaining + AIM_AFTER, LONGEST_GAP)
         # Never spend budget we do not have: wait until the bucket holds one request's worth.
         if self.tokens + delay / BASELINE_INTERVAL < 1.0:
             delay = (1.0 - self.tokens) * BASELINE_INTERVAL

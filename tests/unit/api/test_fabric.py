@@ -1,0 +1,102 @@
+"""FabricClient: paging, the deploy LRO headers, and reconciling a lost deploy answer."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+import respx
+
+from fabric_ci.api.fabric import FabricClient
+from fabric_ci.errors import ApiError
+
+P = "a5ded933-57b7-41f4-b072-ed4c1f9d5824"
+SRC, TGT = "db1577e0-0132-4d6d-92b9-952c359988f2", "f1c39546-6282-4590-8af3-847a6226ad16"
+
+
+def test_listing_follows_the_continuation_token_in_the_body(api: respx.MockRouter, client: FabricClient) -> None:
+    """Three pages are read by sending the body's continuationToken back, ignoring headers."""
+    route = api.get("/deploymentPipelines").mock(
+        side_effect=[
+            httpx.Response(
+                200,
+                json={
+                    "value": [{"id": "1", "displayName": "a"}],
+                    "continuationToken": "t1",
+                    "continuationUri": "https://evil.test/steal?continuationToken=t1",
+                },
+            ),
+            httpx.Response(200, json={"value": [{"id": "2", "displayName": "b"}], "continuationToken": "t2"}),
+            httpx.Response(200, json={"value": [{"id": "3", "displayName": "c"}]}),
+        ]
+    )
+    assert [p.id for p in client.list_pipelines()] == ["1", "2", "3"]
+    sent = [c.request.url for c in route.calls]
+    assert [u.params.get("continuationToken") for u in sent] == [None, "t1", "t2"]
+    assert {u.host for u in sent} == {"api.fabric.test"}
+
+
+def test_deploy_202_returns_the_ids_and_retry_after(api: respx.MockRouter, client: FabricClient) -> None:
+    """A 202 yields the deployment id, the LRO id and Retry-After; the Location URL is not needed."""
+    route = api.post(f"/deploymentPipelines/{P}/deploy").mock(
+        return_value=httpx.Response(
+            202,
+            headers={
+                "Location": "https://api.fabric.test/operations/lro-1",  # lacks /v1, as in Microsoft's examples
+                "x-ms-operation-id": "lro-1",
+                "deployment-id": "dep-1",
+                "Retry-After": "30",
+            },
+        )
+    )
+    accepted = client.deploy(P, source_stage_id=SRC, target_stage_id=TGT, items=[("i1", "Report")], note="n")
+    assert (accepted.deployment_id, accepted.lro_id, accepted.retry_after) == ("dep-1", "lro-1", 30.0)
+    assert route.calls.last.request.read() == (
+        b'{"sourceStageId":"db1577e0-0132-4d6d-92b9-952c359988f2","targetStageId":'
+        b'"f1c39546-6282-4590-8af3-847a6226ad16","items":[{"sourceItemId":"i1","itemType":"Report"}],"note":"n"}'
+    )
+
+
+def test_deploy_200_returns_the_finished_operation(api: respx.MockRouter, client: FabricClient) -> None:
+    """A synchronous 200 carries the finished operation, so nothing needs polling."""
+    api.post(f"/deploymentPipelines/{P}/deploy").mock(
+        return_value=httpx.Response(200, json={"id": "dep-2", "type": "Deploy", "status": "Succeeded"})
+    )
+    accepted = client.deploy(P, source_stage_id=SRC, target_stage_id=TGT)
+    assert accepted.finished is not None and accepted.finished.status == "Succeeded"
+
+
+def test_lost_deploy_answer_adopts_the_deployment_the_service_started(
+    api: respx.MockRouter, client: FabricClient
+) -> None:
+    """After a 500 on deploy, a new deployment between the same stages in history is adopted, not re-sent."""
+    deploy = api.post(f"/deploymentPipelines/{P}/deploy").mock(
+        return_value=httpx.Response(500, json={"errorCode": "InternalError"})
+    )
+    api.get(f"/deploymentPipelines/{P}/operations").mock(
+        return_value=httpx.Response(
+            200,
+            json={
+                "value": [
+                    {
+                        "id": "dep-new",
+                        "type": "Deploy",
+                        "status": "Running",
+                        "lastUpdatedTime": "2999-01-01T00:00:00Z",
+                        "sourceStageId": SRC,
+                        "targetStageId": TGT,
+                    }
+                ]
+            },
+        )
+    )
+    assert client.deploy(P, source_stage_id=SRC, target_stage_id=TGT).deployment_id == "dep-new"
+    assert deploy.call_count == 1
+
+
+def test_lost_deploy_answer_with_nothing_started_says_so(api: respx.MockRouter, client: FabricClient) -> None:
+    """After a 500 on deploy with no new deployment in history, the error says nothing was deployed."""
+    deploy = api.post(f"/deploymentPipelines/{P}/deploy").mock(return_value=httpx.Response(503))
+    api.get(f"/deploymentPipelines/{P}/operations").mock(return_value=httpx.Response(200, json={"value": []}))
+    with pytest.raises(ApiError, match="Nothing was deployed"):
+        client.deploy(P, source_stage_id=SRC, target_stage_id=TGT)
+    assert deploy.call_count == 1

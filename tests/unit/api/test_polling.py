@@ -1,0 +1,184 @@
+"""The poll planner, run in virtual time against simulated deployments.
+
+The yardstick is Microsoft's sample: GET the operation right after deploying, then every 5 s.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from fabric_ci.api.polling import (
+    BASELINE_INTERVAL,
+    DeadlineReached,
+    PollPlanner,
+    expected_duration,
+    wait_until_terminal,
+)
+from fabric_ci.models.resources import DeploymentOperation
+
+
+class VirtualClock:
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def now(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        assert seconds >= 0
+        self.t += seconds
+
+
+class SimulatedDeployment:
+    """Steps finish evenly over `duration`; the operation is terminal at exactly `duration`."""
+
+    def __init__(self, clock: VirtualClock, duration: float, steps: int = 6, show_steps: bool = True) -> None:
+        self.clock, self.duration, self.steps, self.show_steps = clock, duration, steps, show_steps
+        self.polls: list[float] = []
+
+    def fetch(self) -> DeploymentOperation:
+        t = self.clock.now()
+        self.polls.append(t)
+        done = min(self.steps, math.floor(self.steps * t / self.duration))
+        status = "Succeeded" if t >= self.duration else "Running"
+        steps = [
+            {"index": i, "status": "Succeeded" if i < done or status == "Succeeded" else "NotStarted"}
+            for i in range(self.steps)
+        ]
+        body = {"id": "d", "status": status, "executionPlan": {"steps": steps if self.show_steps else []}}
+        return DeploymentOperation.model_validate(body)
+
+
+def sample_poll_count(duration: float) -> int:
+    """Requests Microsoft's sample sends: one at once, then one every 5 s until it sees the end."""
+    return 1 + math.ceil(duration / BASELINE_INTERVAL)
+
+
+def run(duration: float, expected: float | None, show_steps: bool = True) -> tuple[int, float]:
+    clock = VirtualClock()
+    deployment = SimulatedDeployment(clock, duration, show_steps=show_steps)
+    planner = PollPlanner(expected_duration=expected)
+    wait_until_terminal(
+        deployment.fetch,
+        planner=planner,
+        timeout=3600,
+        clock=clock.now,
+        sleep=clock.sleep,
+        on_progress=lambda _p: None,
+    )
+    return len(deployment.polls), clock.now() - duration
+
+
+DURATIONS = [0.5, 3, 8, 12.5, 30, 61, 180, 600]
+
+
+@pytest.mark.parametrize("duration", DURATIONS)
+@pytest.mark.parametrize("history", ["none", "accurate", "half", "double"])
+@pytest.mark.parametrize("show_steps", [True, False])
+def test_never_sends_more_requests_than_the_fixed_5s_poll(duration: float, history: str, show_steps: bool) -> None:
+    """Whatever the estimate, the request count stays within what the 5 s sample would have sent."""
+    expected = {"none": None, "accurate": duration, "half": duration / 2, "double": duration * 2}[history]
+    polls, _late = run(duration, expected, show_steps)
+    assert polls <= sample_poll_count(duration)
+
+
+@pytest.mark.parametrize("duration", [3, 8, 12.5, 30, 61, 180, 600])
+def test_notices_the_end_within_about_a_second_when_history_is_right(duration: float) -> None:
+    """With an accurate history the end is seen within 1.5 s, while the sample averages 2.5 s late."""
+    _polls, late = run(duration, duration, show_steps=False)
+    assert late <= 1.5
+
+
+@pytest.mark.parametrize("duration", [8, 12.5, 30, 61, 180, 600])
+def test_step_progress_alone_gives_a_prompt_end(duration: float) -> None:
+    """Without history, this run's own step pace is enough to see the end within 1.5 s."""
+    _polls, late = run(duration, None, show_steps=True)
+    assert late <= 1.5
+
+
+def test_with_no_signal_at_all_it_is_the_fixed_5s_poll() -> None:
+    """No history and no steps: polls every 5 s, as the sample does."""
+    clock = VirtualClock()
+    deployment = SimulatedDeployment(clock, 22, show_steps=False)
+    wait_until_terminal(
+        deployment.fetch,
+        planner=PollPlanner(),
+        timeout=3600,
+        clock=clock.now,
+        sleep=clock.sleep,
+        on_progress=lambda _p: None,
+    )
+    assert deployment.polls == [5, 10, 15, 20, 25]
+
+
+def test_retry_after_is_a_floor_for_the_first_poll() -> None:
+    """The first status request waits at least the Retry-After the deploy answer carried."""
+    clock = VirtualClock()
+    deployment = SimulatedDeployment(clock, 3)
+    wait_until_terminal(
+        deployment.fetch,
+        planner=PollPlanner(expected_duration=3),
+        timeout=3600,
+        clock=clock.now,
+        sleep=clock.sleep,
+        on_progress=lambda _p: None,
+        first_delay=20,
+    )
+    assert deployment.polls == [20]
+
+
+def test_unknown_statuses_keep_waiting() -> None:
+    """A status the service adds later is treated as still running, not as the end."""
+    clock = VirtualClock()
+    answers = iter(["Queued", "SomethingNew", "Succeeded"])
+    polls = []
+
+    def fetch() -> DeploymentOperation:
+        polls.append(clock.now())
+        return DeploymentOperation(id="d", status=next(answers))
+
+    op = wait_until_terminal(
+        fetch, planner=PollPlanner(), timeout=60, clock=clock.now, sleep=clock.sleep, on_progress=lambda _p: None
+    )
+    assert op.status == "Succeeded" and len(polls) == 3
+
+
+def test_deadline_polls_once_at_the_deadline_then_gives_up() -> None:
+    """At the timeout, one last look is taken, then DeadlineReached carries the last state."""
+    clock = VirtualClock()
+    deployment = SimulatedDeployment(clock, 1000, show_steps=False)
+    with pytest.raises(DeadlineReached) as reached:
+        wait_until_terminal(
+            deployment.fetch,
+            planner=PollPlanner(),
+            timeout=12,
+            clock=clock.now,
+            sleep=clock.sleep,
+            on_progress=lambda _p: None,
+        )
+    assert deployment.polls[-1] == 12
+    assert clock.now() == 12
+    assert reached.value.last is not None and reached.value.last.status == "Running"
+
+
+def test_expected_duration_is_the_median_of_successes_between_the_same_stages() -> None:
+    """History gives the median of succeeded deployments between the same stages."""
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def op(seconds: float, status: str = "Succeeded", source: str = "a") -> DeploymentOperation:
+        return DeploymentOperation(
+            id="x",
+            status=status,
+            source_stage_id=source,
+            target_stage_id="b",
+            execution_start_time=t0,
+            execution_end_time=t0 + timedelta(seconds=seconds),
+        )
+
+    history = [op(10), op(30), op(20), op(999, "Failed"), op(500, source="other")]
+    assert expected_duration(history, "a", "b") == 20
+    assert expected_duration(history, "z", "z") == 25  # no match: all successes (10, 20, 30, 500)
+    assert expected_duration([], "a", "b") is None

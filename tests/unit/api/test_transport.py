@@ -1,0 +1,165 @@
+"""Transport: retries, Retry-After, token refresh, error mapping, where the token goes."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+import respx
+
+from fabric_ci.api.transport import AmbiguousResponse, Transport
+from fabric_ci.errors import ApiConnectionError, ForbiddenError, ServerError, ThrottledError, UnauthorizedError
+
+from .conftest import BASE, FakeTokens
+
+
+def fabric_error(status: int, code: str, retry_after: str | None = None) -> httpx.Response:
+    headers = {"Retry-After": retry_after} if retry_after else {}
+    body = {"errorCode": code, "message": f"{code} happened", "requestId": "req-1"}
+    return httpx.Response(status, json=body, headers=headers)
+
+
+def test_429_waits_as_long_as_retry_after_then_succeeds(
+    api: respx.MockRouter, transport: Transport, sleeps: list[float]
+) -> None:
+    """A 429 is retried after exactly the Retry-After the service sent."""
+    route = api.get("/deploymentPipelines").mock(
+        side_effect=[fabric_error(429, "RequestBlocked", "7"), httpx.Response(200, json={"value": []})]
+    )
+    assert transport.get_json("deploymentPipelines") == {"value": []}
+    assert route.call_count == 2
+    assert sleeps == [7.0]
+
+
+def test_retry_after_beyond_the_cap_is_shortened(
+    api: respx.MockRouter, transport: Transport, sleeps: list[float]
+) -> None:
+    """An absurd Retry-After is obeyed only up to the policy's cap (120 s)."""
+    api.get("/x").mock(side_effect=[fabric_error(429, "RequestBlocked", "3600"), httpx.Response(200, json={})])
+    transport.get_json("x")
+    assert sleeps == [120.0]
+
+
+@pytest.mark.parametrize("failures", [1, 2, 3])
+def test_5xx_on_a_read_is_retried_with_backoff(
+    api: respx.MockRouter, transport: Transport, sleeps: list[float], failures: int
+) -> None:
+    """Transient 5xx answers to a GET are retried until one succeeds, each after a growing backoff."""
+    answers = [fabric_error(503, "ServiceUnavailable")] * failures + [httpx.Response(200, json={"ok": 1})]
+    route = api.get("/x").mock(side_effect=answers)
+    assert transport.get_json("x") == {"ok": 1}
+    assert route.call_count == failures + 1
+    assert len(sleeps) == failures
+    assert all(0.5 <= s <= 8 + 1 for s in sleeps)
+
+
+def test_5xx_beyond_the_attempt_budget_raises_server_error(api: respx.MockRouter, transport: Transport) -> None:
+    """When every attempt fails, the last answer is raised with the service's code and request id."""
+    route = api.get("/x").mock(return_value=fabric_error(500, "InternalError"))
+    with pytest.raises(ServerError) as raised:
+        transport.get_json("x")
+    assert route.call_count == 4
+    assert raised.value.details.error_code == "InternalError"
+    assert "requestId req-1" in raised.value.message
+
+
+def test_throttling_beyond_the_budget_raises_throttled(api: respx.MockRouter, transport: Transport) -> None:
+    """Endless 429s end in ThrottledError that says what to do."""
+    api.get("/x").mock(return_value=fabric_error(429, "RequestBlocked", "1"))
+    with pytest.raises(ThrottledError, match="try again later"):
+        transport.get_json("x")
+
+
+def test_connection_errors_on_a_read_are_retried(api: respx.MockRouter, transport: Transport) -> None:
+    """A reset connection on a GET is retried."""
+    route = api.get("/x").mock(side_effect=[httpx.ReadError("reset"), httpx.Response(200, json={"ok": 1})])
+    assert transport.get_json("x") == {"ok": 1}
+    assert route.call_count == 2
+
+
+def test_refused_connection_exhausts_into_a_connection_error(api: respx.MockRouter, transport: Transport) -> None:
+    """A host that never answers ends in ApiConnectionError naming the base URL."""
+    api.get("/x").mock(side_effect=httpx.ConnectError("refused"))
+    with pytest.raises(ApiConnectionError, match="api.fabric.test"):
+        transport.get_json("x")
+
+
+def test_401_refreshes_the_token_once_and_retries(
+    api: respx.MockRouter, transport: Transport, tokens: FakeTokens
+) -> None:
+    """An expired token is refreshed and the request re-sent with the new one."""
+    route = api.get("/x").mock(side_effect=[fabric_error(401, "TokenExpired"), httpx.Response(200, json={})])
+    transport.get_json("x")
+    assert [c.request.headers["Authorization"] for c in route.calls] == ["Bearer token-1", "Bearer token-2"]
+
+
+def test_a_second_401_is_an_error(api: respx.MockRouter, transport: Transport, tokens: FakeTokens) -> None:
+    """If the fresh token is refused too, the error is raised (one refresh, not a loop)."""
+    route = api.get("/x").mock(return_value=fabric_error(401, "Unauthorized"))
+    with pytest.raises(UnauthorizedError):
+        transport.get_json("x")
+    assert route.call_count == 2
+    assert tokens.issued == 2
+
+
+def test_403_names_the_missing_role(api: respx.MockRouter, transport: Transport) -> None:
+    """A 403 says which role the principal lacks."""
+    api.post("/deploymentPipelines/p/deploy").mock(return_value=fabric_error(403, "InsufficientPrivileges"))
+    with pytest.raises(ForbiddenError, match="Admin of the deployment pipeline"):
+        transport.request("POST", "deploymentPipelines/p/deploy", json={}, replay_safe=False)
+
+
+def test_power_bi_odata_errors_map_to_the_same_details(api: respx.MockRouter, transport: Transport) -> None:
+    """An OData error body fills the same errorCode and message."""
+    body = {"error": {"code": "PowerBIEntityNotFound", "message": "not found"}}
+    api.get("/x").mock(return_value=httpx.Response(404, json=body, headers={"RequestId": "r-9"}))
+    with pytest.raises(Exception) as raised:
+        transport.get_json("x")
+    assert "404 PowerBIEntityNotFound: not found" in str(raised.value)
+    assert "r-9" in str(raised.value)
+
+
+def test_token_goes_only_to_the_api_origin(api: respx.MockRouter, transport: Transport) -> None:
+    """A request to another host (e.g. a Location header elsewhere) carries no Authorization header."""
+    other = api.route(host="elsewhere.test").mock(return_value=httpx.Response(200, json={}))
+    mine = api.get("/x").mock(return_value=httpx.Response(200, json={}))
+    transport._http.get("https://elsewhere.test/v1/x", auth=transport._auth)
+    transport.get_json("x")
+    assert "Authorization" not in other.calls.last.request.headers
+    assert mine.calls.last.request.headers["Authorization"] == "Bearer token-1"
+
+
+def test_non_replayable_post_is_not_resent_after_a_5xx(api: respx.MockRouter, transport: Transport) -> None:
+    """A deploy POST answered 500 is sent once and reported as ambiguous, never re-sent blindly."""
+    route = api.post("/d").mock(return_value=fabric_error(500, "InternalError"))
+    with pytest.raises(AmbiguousResponse):
+        transport.request("POST", "d", json={}, replay_safe=False)
+    assert route.call_count == 1
+
+
+def test_non_replayable_post_is_not_resent_after_a_read_error(api: respx.MockRouter, transport: Transport) -> None:
+    """A deploy POST whose answer was lost mid-flight is not re-sent."""
+    route = api.post("/d").mock(side_effect=httpx.ReadTimeout("lost"))
+    with pytest.raises(AmbiguousResponse):
+        transport.request("POST", "d", json={}, replay_safe=False)
+    assert route.call_count == 1
+
+
+def test_non_replayable_post_is_resent_after_429_and_refused_connections(
+    api: respx.MockRouter, transport: Transport
+) -> None:
+    """A 429 or a refused connection means the service never took the request, so re-sending is safe."""
+    route = api.post("/d").mock(
+        side_effect=[
+            fabric_error(429, "RequestBlocked", "1"),
+            httpx.ConnectError("refused"),
+            httpx.Response(202, headers={"deployment-id": "d-1"}),
+        ]
+    )
+    assert transport.request("POST", "d", json={}, replay_safe=False).status_code == 202
+    assert route.call_count == 3
+
+
+def test_base_url_with_trailing_slash_builds_the_same_urls(tokens: FakeTokens) -> None:
+    """`api-base-url` with or without a trailing slash addresses the same paths."""
+    with httpx.Client() as http:
+        assert Transport(http, BASE + "/", tokens).url("/a/b") == f"{BASE}/a/b"
