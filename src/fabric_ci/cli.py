@@ -26,8 +26,8 @@ from fabric_ci.operations.add_user import add_user
 from fabric_ci.operations.assign_workspace import assign_workspace
 from fabric_ci.operations.deploy import deploy
 from fabric_ci.operations.reporter import Reporter
-from fabric_ci.operations.waiting import Clock
 from fabric_ci.operations.wait_for_deployment import wait_for_deployment
+from fabric_ci.operations.waiting import Clock
 from fabric_ci.runners.base import Runner
 
 if TYPE_CHECKING:  # imported lazily in connect(), after inputs are valid

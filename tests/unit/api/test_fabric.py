@@ -62,7 +62,8 @@ def test_deploy_200_returns_the_finished_operation(api: respx.MockRouter, client
         return_value=httpx.Response(200, json={"id": "dep-2", "type": "Deploy", "status": "Succeeded"})
     )
     accepted = client.deploy(P, source_stage_id=SRC, target_stage_id=TGT)
-    assert accepted.finished is not None and accepted.finished.status == "Succeeded"
+    assert accepted.finished is not None
+    assert accepted.finished.status == "Succeeded"
 
 
 def test_lost_deploy_answer_adopts_the_deployment_the_service_started(

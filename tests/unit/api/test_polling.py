@@ -143,7 +143,8 @@ def test_unknown_statuses_keep_waiting() -> None:
     op = wait_until_terminal(
         fetch, planner=PollPlanner(), timeout=60, clock=clock.now, sleep=clock.sleep, on_progress=lambda _p: None
     )
-    assert op.status == "Succeeded" and len(polls) == 3
+    assert op.status == "Succeeded"
+    assert len(polls) == 3
 
 
 def test_deadline_polls_once_at_the_deadline_then_gives_up() -> None:
@@ -161,7 +162,8 @@ def test_deadline_polls_once_at_the_deadline_then_gives_up() -> None:
         )
     assert deployment.polls[-1] == 12
     assert clock.now() == 12
-    assert reached.value.last is not None and reached.value.last.status == "Running"
+    assert reached.value.last is not None
+    assert reached.value.last.status == "Running"
 
 
 def test_expected_duration_is_the_median_of_successes_between_the_same_stages() -> None:

@@ -7,7 +7,14 @@ import pytest
 import respx
 
 from fabric_ci.api.transport import AmbiguousResponse, Transport
-from fabric_ci.errors import ApiConnectionError, ForbiddenError, ServerError, ThrottledError, UnauthorizedError
+from fabric_ci.errors import (
+    ApiConnectionError,
+    ForbiddenError,
+    NotFoundError,
+    ServerError,
+    ThrottledError,
+    UnauthorizedError,
+)
 
 from .conftest import BASE, FakeTokens
 
@@ -79,7 +86,7 @@ def test_connection_errors_on_a_read_are_retried(api: respx.MockRouter, transpor
 def test_refused_connection_exhausts_into_a_connection_error(api: respx.MockRouter, transport: Transport) -> None:
     """A host that never answers ends in ApiConnectionError naming the base URL."""
     api.get("/x").mock(side_effect=httpx.ConnectError("refused"))
-    with pytest.raises(ApiConnectionError, match="api.fabric.test"):
+    with pytest.raises(ApiConnectionError, match=r"api\.fabric\.test"):
         transport.get_json("x")
 
 
@@ -112,7 +119,7 @@ def test_power_bi_odata_errors_map_to_the_same_details(api: respx.MockRouter, tr
     """An OData error body fills the same errorCode and message."""
     body = {"error": {"code": "PowerBIEntityNotFound", "message": "not found"}}
     api.get("/x").mock(return_value=httpx.Response(404, json=body, headers={"RequestId": "r-9"}))
-    with pytest.raises(Exception) as raised:
+    with pytest.raises(NotFoundError) as raised:
         transport.get_json("x")
     assert "404 PowerBIEntityNotFound: not found" in str(raised.value)
     assert "r-9" in str(raised.value)
