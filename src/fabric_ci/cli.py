@@ -75,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"fabric-ci {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, model in COMMANDS.items():
-        sub = commands.add_parser(name, help=(model.__doc__ or "").splitlines()[0])
+        sub = commands.add_parser(name, help=(model.__doc__ or name).strip().splitlines()[0])
         for input_name in input_names(model):
             sub.add_argument(
                 f"--{input_name}",

@@ -231,6 +231,8 @@ class Inputs(BaseModel):
 
 
 class DeployAllInputs(Inputs):
+    """Deploy everything in a stage to another stage, and wait for it."""
+
     source_stage: Annotated[StageSelector, BeforeValidator(parse_stage)]
     target_stage: Annotated[StageSelector, BeforeValidator(parse_stage)] | None = None
     note: Annotated[str, Field(max_length=MAX_NOTE_LENGTH)] | None = None
@@ -239,15 +241,21 @@ class DeployAllInputs(Inputs):
 
 
 class SelectiveDeployInputs(DeployAllInputs):
+    """Deploy chosen items of a stage to another stage, and wait for it."""
+
     items: Annotated[tuple[ItemSelector, ...], BeforeValidator(parse_items)]
 
 
 class AssignWorkspaceInputs(Inputs):
+    """Assign a workspace to a pipeline stage."""
+
     stage: Annotated[StageSelector, BeforeValidator(parse_stage)]
     workspace: Guid
 
 
 class AddUserInputs(Inputs):
+    """Give a user, group or service principal a role on a pipeline."""
+
     principal: Guid
     principal_type: PrincipalType
     role: Literal["Admin"] = "Admin"
@@ -265,6 +273,8 @@ class AddUserInputs(Inputs):
 
 
 class WaitInputs(Inputs):
+    """Wait for a deployment started earlier, by its operation id."""
+
     operation_id: Guid
     timeout: Duration = parse_duration(DEFAULT_TIMEOUT)
 

@@ -1,0 +1,102 @@
+"""Bad input: one clear error per input, exit status 2, and no request sent."""
+
+from __future__ import annotations
+
+import pytest
+
+from fabric_ci.emulator import Emulator
+from fabric_ci.emulator.seed import CLIENT_SECRET
+
+from .conftest import RunStep
+
+DEPLOY = {"pipeline": "Sales Analytics", "source-stage": "Development"}
+
+
+@pytest.mark.parametrize(
+    ("inputs", "name", "expected"),
+    [
+        ({"client-id": "not-a-guid"}, "client-id", "expected a GUID"),
+        ({"timeout": "soon"}, "timeout", "expected a duration such as 90s"),
+        ({"wait": "yes"}, "wait", "expected true or false"),
+        ({"pipeline": ""}, "pipeline", "required and not supplied"),
+        ({"api": "powerbi"}, "api", "not available yet"),
+        ({"note": "x" * 1025}, "note", "at most 1024 characters"),
+        ({"api-base-url": "http://plain.example"}, "api-base-url", "expected an https:// URL"),
+        ({"ca-bundle": "/nonexistent.pem"}, "ca-bundle", "is not a file"),
+    ],
+)
+def test_malformed_input_is_refused_before_any_request(
+    run_step: RunStep, emulator: Emulator, inputs: dict[str, str], name: str, expected: str
+) -> None:
+    """Each malformed input gives one annotation naming it, exit 2, and the emulator sees nothing."""
+    run = run_step("deploy-all", {**DEPLOY, **inputs})
+    assert run.returncode == 2
+    assert len(run.errors) == 1, run.errors
+    assert run.errors[0].startswith(f"title=Invalid input '{name}'::"), run.errors
+    assert expected in run.errors[0]
+    assert emulator.requests == []
+    assert "Traceback" not in run.stderr
+
+
+def test_several_bad_inputs_are_reported_together(run_step: RunStep, emulator: Emulator) -> None:
+    """Every bad input gets its own annotation in one run."""
+    run = run_step("deploy-all", {"pipeline": "", "source-stage": "", "timeout": "x"}, connect=False)
+    names = sorted(e.split("'")[1] for e in run.errors)
+    assert names == sorted(["tenant-id", "client-id", "client-secret", "pipeline", "source-stage", "timeout"])
+    assert emulator.requests == []
+
+
+def test_unknown_stage_name_lists_the_stages(run_step: RunStep, emulator: Emulator) -> None:
+    """A stage name the pipeline lacks is an input error listing its stages; nothing is deployed."""
+    run = run_step("deploy-all", {**DEPLOY, "source-stage": "Staging"})
+    assert run.returncode == 2
+    assert "Development (0), Test (1), Production (2)" in run.errors[0]
+    assert not [r for r in emulator.requests if r.method == "POST" and "/v1/" in r.path]
+
+
+def test_last_stage_has_no_default_target(run_step: RunStep) -> None:
+    """Deploying from the last stage without target-stage says there is no next stage."""
+    run = run_step("deploy-all", {**DEPLOY, "source-stage": "2"})
+    assert run.returncode == 2
+    assert "title=Invalid input 'target-stage'" in run.errors[0]
+
+
+def test_misspelt_pipeline_suggests_close_matches(run_step: RunStep) -> None:
+    """A pipeline name that matches nothing lists the closest names and the permission hint."""
+    run = run_step("deploy-all", {**DEPLOY, "pipeline": "Sales Analytic"})
+    assert run.returncode == 2
+    assert "Did you mean: 'Sales Analytics'" in run.errors[0]
+    assert "Admin" in run.errors[0]
+
+
+def test_ambiguous_pipeline_name_lists_the_candidates(run_step: RunStep) -> None:
+    """Two pipelines whose names differ only by case are an ambiguity error listing both ids."""
+    run = run_step("deploy-all", {**DEPLOY, "pipeline": "MARKETING"})
+    assert run.returncode == 2
+    assert "2 pipelines are named" in run.errors[0]
+
+
+def test_wrong_secret_is_a_sign_in_error_that_names_the_fix(run_step: RunStep) -> None:
+    """A wrong client secret exits 1 with the AADSTS code and what to check; the secret is never shown."""
+    run = run_step("deploy-all", {**DEPLOY, "client-secret": "wrong-secret-value"})
+    assert run.returncode == 1
+    assert "AADSTS7000215" in run.errors[0]
+    assert "client-secret" in run.errors[0]
+    assert run.stdout.splitlines()[0] == "::add-mask::wrong-secret-value"
+    assert "wrong-secret-value" not in run.stdout.replace("::add-mask::wrong-secret-value", "") + run.stderr
+    assert CLIENT_SECRET not in run.stdout
+
+
+def test_missing_command_is_an_input_error(run_step: RunStep) -> None:
+    """The root action with an empty `command` input gets a clear error, exit 2."""
+    run = run_step("", {})
+    assert run.returncode == 2
+    assert "title=Invalid input 'command'" in run.errors[0]
+
+
+def test_debug_shows_the_traceback(run_step: RunStep) -> None:
+    """With RUNNER_DEBUG=1 an error also prints its traceback; without it there is none."""
+    quiet = run_step("deploy-all", {**DEPLOY, "pipeline": "Nope"})
+    loud = run_step("deploy-all", {**DEPLOY, "pipeline": "Nope"}, env={"RUNNER_DEBUG": "1"})
+    assert "Traceback" not in quiet.stderr
+    assert "Traceback" in loud.stderr
