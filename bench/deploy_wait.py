@@ -66,12 +66,14 @@ def main() -> int:
         for name, count in sorted(results[0]["by_type"].items()):  # type: ignore[attr-defined]
             print(f"  {count:3d}  {name}")
 
-        def stats(key: str) -> str:
+        def stats(key: str, results: list[dict[str, object]] = results) -> str:
             values = [float(r[key]) for r in results]  # type: ignore[arg-type]
             return f"median {statistics.median(values):7.0f}  min {min(values):7.0f}  max {max(values):7.0f}"
 
-        print(f"status polls:                        {[r['status_polls'] for r in results]}"
-              f"  (a fixed 5 s poll sends {sample_polls})")
+        print(
+            f"status polls:                        {[r['status_polls'] for r in results]}"
+            f"  (a fixed 5 s poll sends {sample_polls})"
+        )
         print(f"process start -> first request (ms): {stats('first_request_ms')}")
         print(f"deployment end -> process exit (ms): {stats('exit_after_end_ms')}")
     peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss

@@ -14,7 +14,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
@@ -164,14 +164,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     command: str = namespace.command
     values = cli_values(namespace, input_names(COMMANDS[command]))
     debug = namespace.debug or os.environ.get("RUNNER_DEBUG") == "1"
-    return run(command, make_runner(values, namespace.output), debug=debug)
+    return run(command, make_runner(values, namespace.output, command=command, debug=debug), debug=debug)
 
 
-def make_runner(values: dict[str, str], output_format: str) -> Runner:
+def make_runner(
+    values: dict[str, str], output_format: str, *, command: str | None = None, debug: bool = False
+) -> Runner:
     if os.environ.get("GITHUB_ACTIONS") == "true":
         from fabric_ci.runners.github import GitHubRunner
 
         return GitHubRunner(values)
     from fabric_ci.runners.local import LocalRunner
 
-    return LocalRunner(values, output_format="json" if output_format == "json" else "text")
+    fmt: Literal["text", "json"] = "json" if output_format == "json" else "text"
+    return LocalRunner(values, output_format=fmt, command=command, debug=debug)

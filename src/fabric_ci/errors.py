@@ -46,7 +46,12 @@ class InputError(FabricCiError):
     def message(self) -> str:
         text = f"Input '{self.input_name}': {self.args[0]}"
         if self.candidates:
-            text += " Did you mean: " + ", ".join(repr(c) for c in self.candidates) + "?"
+            text += (
+                ("" if text.endswith((".", "?", "!")) else ".")
+                + " Did you mean: "
+                + ", ".join(repr(c) for c in self.candidates)
+                + "?"
+            )
         return text
 
 

@@ -93,7 +93,9 @@ def run_step(emulator: Emulator, tmp_path: Path) -> RunStep:
     """Run `fabric-ci <command>` as a GitHub Docker action step would, pointed at the emulator."""
     counter = iter(range(1000))
 
-    def run(command: str, inputs: dict[str, str], *, connect: bool = True, env: dict[str, str] | None = None) -> StepRun:
+    def run(
+        command: str, inputs: dict[str, str], *, connect: bool = True, env: dict[str, str] | None = None
+    ) -> StepRun:
         folder = tmp_path / f"step{next(counter)}"
         folder.mkdir()
         given = {**(emulator.inputs() if connect else {}), **inputs}

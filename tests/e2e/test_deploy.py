@@ -132,7 +132,9 @@ def test_wait_for_a_failed_deployment_fails(run_step: RunStep, emulator: Emulato
     """wait-for-deployment on a deployment that failed exits 1 naming the item."""
     emulator.configure(fail_items={"Prepare Data"})
     started = run_step("deploy-all", {**DEPLOY, "wait": "false"})
-    waited = run_step("wait-for-deployment", {"pipeline": "sales analytics", "operation-id": started.outputs["operation-id"]})
+    waited = run_step(
+        "wait-for-deployment", {"pipeline": "sales analytics", "operation-id": started.outputs["operation-id"]}
+    )
     assert waited.returncode == 1
     assert any("Prepare Data" in e for e in waited.errors)
 

@@ -25,7 +25,9 @@ def test_assign_workspace_to_a_stage_without_one(run_step: RunStep, emulator: Em
 
 def test_assign_workspace_by_stage_order_with_unknown_stage_lists_stages(run_step: RunStep) -> None:
     """A stage order that does not exist is an input error listing the pipeline's stages."""
-    run = run_step("assign-workspace", {"pipeline": "Finance Reporting", "stage": "5", "workspace": SPARE_WORKSPACE_IDS[1]})
+    run = run_step(
+        "assign-workspace", {"pipeline": "Finance Reporting", "stage": "5", "workspace": SPARE_WORKSPACE_IDS[1]}
+    )
     assert run.returncode == 2
     assert "Dev (0)" in run.errors[0]
 
@@ -49,6 +51,8 @@ def test_add_user_adds_then_is_idempotent(run_step: RunStep, emulator: Emulator)
 
 def test_add_user_that_is_already_admin(run_step: RunStep) -> None:
     """A seeded admin is reported unchanged."""
-    run = run_step("add-user", {"pipeline": "Sales Analytics", "principal": USER_PRINCIPAL_ID, "principal-type": "User"})
+    run = run_step(
+        "add-user", {"pipeline": "Sales Analytics", "principal": USER_PRINCIPAL_ID, "principal-type": "User"}
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.outputs["changed"] == "false"

@@ -77,6 +77,12 @@ def _key_value_message(name: str, value: str, delimiter: str) -> str:
     return f"{name}<<{delimiter}\n{value}\n{delimiter}"
 
 
+def _result_of(error: FabricCiError) -> Result | None:
+    # DeploymentFailed and WaitTimeout carry the deployment as it stood.
+    result = getattr(error, "result", None)
+    return result if isinstance(result, Result) else None
+
+
 def _new_token() -> str:
     return str(uuid.uuid4())
 
@@ -210,8 +216,8 @@ class GitHubRunner:
         self._command("error", message, {"title": title})
 
     def deployment_accepted(self, operation_id: str) -> None:
+        # The operation logs the acceptance itself; here only the output, written at once.
         self._set_output("operation-id", operation_id)
-        self._write(f"Deployment accepted: operation {operation_id}")
 
     def progress(self, progress: Progress) -> None:
         key = (progress.status, progress.steps_done, progress.steps_total)
@@ -228,6 +234,8 @@ class GitHubRunner:
         self.notice(headline(result))
 
     def fail(self, error: FabricCiError, result: Result | None = None) -> None:
+        if result is None:
+            result = _result_of(error)
         errors = input_errors(error)
         if errors:
             for e in errors:

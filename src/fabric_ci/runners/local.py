@@ -149,8 +149,12 @@ class LocalRunner:
         stderr: TextIO | None = None,
         is_tty: bool | None = None,
         env: Mapping[str, str] | None = None,
+        debug: bool | None = None,
+        command: str | None = None,
     ) -> None:
         self._cli_values = dict(cli_values)
+        # Named in JSON documents when no result says it (a failure before any result).
+        self._command = command
         self._format: OutputFormat = output_format
         self._stdout = stdout if stdout is not None else sys.stdout
         self._stderr = stderr if stderr is not None else sys.stderr
@@ -161,7 +165,9 @@ class LocalRunner:
             is_tty = bool(isatty()) if callable(isatty) else False
         self._is_tty = is_tty
         self._env = env if env is not None else os.environ
-        self._debug = self._env.get("FABRIC_CI_DEBUG", "") in _DEBUG_VALUES
+        if debug is None:
+            debug = any(self._env.get(name, "") in _DEBUG_VALUES for name in ("FABRIC_CI_DEBUG", "RUNNER_DEBUG"))
+        self._debug = debug
         self._secrets: list[str] = []
         self._progress_open = False
         self._last_progress: tuple[str, int, int] | None = None
@@ -231,8 +237,8 @@ class LocalRunner:
         self._emit(self._stderr, f"warning: {_clean(message)}")
 
     def deployment_accepted(self, operation_id: str) -> None:
+        # The operation logs the acceptance itself; keep the id for a JSON failure document.
         self._operation_id = operation_id
-        self._emit(self._human, f"Deployment accepted: operation {_clean(operation_id)}")
 
     def progress(self, progress: Progress) -> None:
         if self._is_tty:
@@ -254,13 +260,17 @@ class LocalRunner:
             self._json(
                 {
                     "ok": True,
-                    "command": _command_of(result),
+                    "command": _command_of(result) or self._command,
                     "outputs": result.outputs(),
                     "result": result.model_dump(mode="json"),
                 }
             )
 
     def fail(self, error: FabricCiError, result: Result | None = None) -> None:
+        if result is None:
+            # DeploymentFailed and WaitTimeout carry the deployment as it stood.
+            partial = getattr(error, "result", None)
+            result = partial if isinstance(partial, Result) else None
         errors = input_errors(error)
         for e in errors:
             self._emit(self._stderr, f"error: {_clean(e.message)}")
@@ -269,7 +279,8 @@ class LocalRunner:
         if isinstance(error, DeploymentFailed) and isinstance(result, DeploymentResult):
             for item in result.failed_items:
                 reason = item.error or "the service reported no reason"
-                self._emit(self._stderr, f"error: item {_cell(item.name)!r} ({item.type}) failed: {_clean(reason)}")
+                reason = _clean(reason, keep_newlines=False)
+                self._emit(self._stderr, f"error: item {_cell(item.name)} ({_cell(item.type)}) failed: {reason}")
         if result is not None:
             self._emit(self._human, "")
             for line in report_lines(result):
@@ -282,7 +293,7 @@ class LocalRunner:
             self._json(
                 {
                     "ok": False,
-                    "command": _command_of(result),
+                    "command": _command_of(result) or self._command,
                     "error": {
                         "title": error.title,
                         "message": error.message,

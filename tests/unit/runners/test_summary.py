@@ -1,0 +1,204 @@
+"""The shared Markdown summary and its plain-text pieces, asserted to the byte."""
+
+from __future__ import annotations
+
+from fabric_ci.errors import DeploymentFailed, FabricCiError, InputError, InputErrors, WaitTimeout
+from fabric_ci.models.results import AddUserResult, AssignWorkspaceResult, DeployedItem, Progress
+from fabric_ci.runners.summary import (
+    SUMMARY_BUDGET_BYTES,
+    format_duration,
+    format_elapsed,
+    headline,
+    item_rows,
+    md,
+    progress_line,
+    render_failure,
+    render_summary,
+)
+
+from .builders import BROKEN, DEV, MODEL, OPERATION_ID, PIPELINE_ID, REPORT, TEST, deployment
+
+FACTS = f"**Pipeline:** Sales analytics · **Operation:** {OPERATION_ID}"
+
+
+class TestDeploymentSummary:
+    def test_success(self) -> None:
+        """A successful deployment shows the route in the heading, the facts, and one row per item."""
+        assert render_summary(deployment()) == (
+            "### ✅ Deployed Development → Test\n"
+            "\n"
+            f"{FACTS} · **Status:** Succeeded · **Duration:** 9s\n"
+            "\n"
+            "| Item | Type | Change | Result |\n"
+            "| --- | --- | --- | --- |\n"
+            "| Sales report | Report | New | ✅ Succeeded |\n"
+            "| Sales model | SemanticModel | Different | ✅ Succeeded |\n"
+        )
+
+    def test_failure_with_failed_items(self) -> None:
+        """A failed deployment lists failed items first with their escaped error, then what went wrong."""
+        result = deployment(status="Failed", items=(REPORT, BROKEN))
+        error = DeploymentFailed("1 of 2 items failed. Fix the item and deploy again.", result)
+        assert render_summary(result, error) == (
+            "### ❌ Deployment failed\n"
+            "\n"
+            "**Pipeline:** Sales analytics · **Stages:** Development → Test · "
+            f"**Operation:** {OPERATION_ID} · **Status:** Failed · **Duration:** 9s\n"
+            "\n"
+            "| Item | Type | Change | Result |\n"
+            "| --- | --- | --- | --- |\n"
+            "| Finance, EU: model | SemanticModel | Different | ❌ Failed: Refresh failed: column "
+            "&lt;Amount&gt;<br>is missing \\| see log |\n"
+            "| Sales report | Report | New | ✅ Succeeded |\n"
+            "\n"
+            "#### What went wrong\n"
+            "\n"
+            "**Deployment failed.** 1 of 2 items failed. Fix the item and deploy again.\n"
+        )
+
+    def test_timeout(self) -> None:
+        """A timed-out wait says the deployment was left running and how to wait for it later."""
+        result = deployment(status="Running", items=(), duration_seconds=1800.0)
+        error = WaitTimeout("Still running after 30m; it was left running.", result)
+        assert render_summary(result, error) == (
+            "### ⏳ Still running after timeout\n"
+            "\n"
+            "**Pipeline:** Sales analytics · **Stages:** Development → Test · "
+            f"**Operation:** {OPERATION_ID} · **Status:** Running · **Duration:** 30m 00s\n"
+            "\n"
+            "The deployment was left running. To wait for it in a later step, use the "
+            f"`wait-for-deployment` action with `operation-id: {OPERATION_ID}`.\n"
+            "\n"
+            "_The service reported no items for this deployment._\n"
+            "\n"
+            "#### What went wrong\n"
+            "\n"
+            "**Timed out waiting for the deployment.** Still running after 30m; it was left running.\n"
+        )
+
+    def test_not_waiting(self) -> None:
+        """With wait false a running deployment is reported as started, with the way to wait later."""
+        result = deployment(status="Running", items=(), duration_seconds=None, waited=False, note="Release 42")
+        assert render_summary(result) == (
+            "### 🚀 Deployment started Development → Test\n"
+            "\n"
+            f"{FACTS} · **Status:** Running\n"
+            "\n"
+            "**Note:** Release 42\n"
+            "\n"
+            "Not waiting for the deployment (`wait: false`). To wait for it later, use the "
+            f"`wait-for-deployment` action with `operation-id: {OPERATION_ID}`.\n"
+            "\n"
+            "_The service reported no items for this deployment._\n"
+        )
+
+    def test_other_error_with_a_deployment(self) -> None:
+        """An error that is neither failure nor timeout is named in the heading by its title."""
+        result = deployment(status="Succeeded", items=())
+        summary = render_summary(result, FabricCiError("Unexpected KeyError: 'x'."))
+        assert summary.startswith("### ❌ fabric-ci failed\n")
+        assert summary.endswith("#### What went wrong\n\n**fabric-ci failed.** Unexpected KeyError: 'x'.\n")
+
+    def test_many_items_are_cut_to_the_budget(self) -> None:
+        """A huge item list is cut to stay far below GitHub's 1 MiB, saying how many were left out."""
+        long = DeployedItem(id="x", name="n" * 400, type="Report", diff_state="New", status="Succeeded")
+        result = deployment(items=(long,) * 1000)
+        summary = render_summary(result)
+        assert len(summary.encode()) <= SUMMARY_BUDGET_BYTES
+        shown = summary.count("| Report | New |")
+        assert 0 < shown < 1000
+        assert summary.endswith(f"_…and {1000 - shown} more items, listed in the `deployed-items` output._\n")
+
+
+class TestEscaping:
+    def test_pipes_newlines_and_tags_are_inert(self) -> None:
+        """Remote text cannot break a table row or open an HTML tag."""
+        assert md("a|b\r\nc<script>&d") == "a\\|b<br>c&lt;script&gt;&amp;d"
+
+    def test_backslash_before_pipe(self) -> None:
+        """A backslash before a pipe is escaped too, so GFM does not read a cell boundary."""
+        assert md("a\\|b") == "a\\\\\\|b"
+
+    def test_long_cells_are_truncated(self) -> None:
+        """A cell is cut with an ellipsis at the limit."""
+        assert md("x" * 10, limit=5) == "xxxx…"
+
+
+class TestOtherResults:
+    def test_assign_workspace(self) -> None:
+        """An assignment shows the pipeline, stage, new and previous workspace."""
+        result = AssignWorkspaceResult(
+            pipeline_id=PIPELINE_ID, pipeline_name="Sales analytics", stage=TEST, workspace_id="w-2",
+            previous_workspace_id="w-1",
+        )  # fmt: skip
+        assert render_summary(result) == (
+            "### ✅ Workspace assigned\n"
+            "\n"
+            "**Pipeline:** Sales analytics · **Stage:** Test · **Workspace:** w-2 · **Previously:** w-1\n"
+        )
+
+    def test_add_user_unchanged(self) -> None:
+        """A principal that already had the role is reported as unchanged."""
+        result = AddUserResult(
+            pipeline_id=PIPELINE_ID, pipeline_name="Sales analytics", principal="p-1",
+            principal_type="Group", role="Admin", already_had_role=True,
+        )  # fmt: skip
+        assert render_summary(result) == (
+            "### ✅ Access unchanged\n"
+            "\n"
+            "**Pipeline:** Sales analytics · **Principal:** p-1 (Group) · **Role:** Admin\n"
+            "\n"
+            "The principal already had the Admin role; nothing changed.\n"
+        )
+
+    def test_failure_without_result_lists_each_input(self) -> None:
+        """Input errors become a list, one bullet per input, saying nothing was changed."""
+        error = InputErrors(
+            [InputError("tenant-id", "required and not supplied"), InputError("wait", "expected true or false")]
+        )
+        assert render_failure(error) == (
+            "### ❌ Invalid input\n"
+            "\n"
+            "#### What went wrong\n"
+            "\n"
+            "**Invalid input.** Nothing was changed. Fix these inputs and run again:\n"
+            "\n"
+            "- Input 'tenant-id': required and not supplied\n"
+            "- Input 'wait': expected true or false\n"
+        )
+
+
+class TestPlainText:
+    def test_headlines(self) -> None:
+        """The one-line headline says what happened for each kind of outcome."""
+        assert headline(deployment()) == "Deployed 2 items from Development to Test in 9s"
+        failed = deployment(status="Failed", items=(BROKEN,))
+        assert headline(failed) == (
+            f"Deployment from Development to Test failed: 1 item failed (operation {OPERATION_ID})"
+        )
+        waiting = deployment(status="Running", waited=False, source_stage=None, target_stage=None)
+        assert headline(waiting) == f"Deployment started (operation {OPERATION_ID}); not waiting for it"
+        assign = AssignWorkspaceResult(
+            pipeline_id="p", pipeline_name="P", stage=DEV, workspace_id="w", previous_workspace_id="w"
+        )
+        assert headline(assign) == "Workspace w was already assigned to stage Development of P"
+
+    def test_item_rows_put_failures_first(self) -> None:
+        """Rows keep plain text, show a dash for an unknown diff state, and list failures first."""
+        unknown = MODEL.model_copy(update={"diff_state": None})
+        rows = item_rows(deployment(items=(REPORT, unknown, BROKEN)))
+        assert [(r.name, r.change, r.result) for r in rows] == [
+            ("Finance, EU: model", "Different", "Failed"),
+            ("Sales report", "New", "Succeeded"),
+            ("Sales model", "—", "Succeeded"),
+        ]
+        assert rows[0].error == BROKEN.error
+
+    def test_durations_and_progress(self) -> None:
+        """Durations read as 9s, 2m 05s, 1h 02m; progress lines as status, steps and elapsed time."""
+        assert [format_duration(s) for s in (9.4, 125, 3725, None)] == ["9s", "2m 05s", "1h 02m", "—"]
+        assert [format_elapsed(s) for s in (12.9, 754, 3723)] == ["00:12", "12:34", "1:02:03"]
+        progress = Progress(elapsed_seconds=12, status="Running", steps_done=3, steps_total=6)
+        assert progress_line(progress) == "Running: 3/6 steps done, 00:12 elapsed"
+        unknown = Progress(elapsed_seconds=1, status="NotStarted", steps_done=0, steps_total=0)
+        assert progress_line(unknown) == "NotStarted: 00:01 elapsed"
