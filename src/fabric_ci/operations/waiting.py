@@ -135,10 +135,10 @@ def check_outcome(result: DeploymentResult) -> DeploymentResult:
     if result.status != "Failed":
         return result
     failed = result.failed_items
-    detail = "; ".join(f"{i.type} {i.name!r}: {i.error or 'failed'}" for i in failed)
+    names = ", ".join(f"{i.type} {i.name!r}" for i in failed)
     raise DeploymentFailed(
         f"Deployment {result.operation_id} failed"
-        + (f": {len(failed)} of {len(result.items)} items failed ({detail})." if failed else "."),
+        + (f": {len(failed)} of {len(result.items)} items failed ({names}); see each item's error." if failed else "."),
         result,
     )
 
