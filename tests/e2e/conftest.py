@@ -16,12 +16,16 @@ from pathlib import Path
 import pytest
 
 from fabric_ci.emulator import Emulator, EmulatorConfig
+from tests.support.fabric_spec import assert_log_conforms
 
 
 @pytest.fixture
 def emulator() -> Iterator[Emulator]:
+    """A fresh emulator per test. Afterwards, every request fabric-ci sent and every answer it got
+    is checked against Microsoft's spec, so each end-to-end test is also a contract test."""
     with Emulator(EmulatorConfig(operation_seconds=1.5, retry_after=1, page_size=2)) as emu:
         yield emu
+        assert_log_conforms(emu.requests)
 
 
 @dataclass

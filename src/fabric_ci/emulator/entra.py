@@ -7,7 +7,6 @@ error handling can be exercised: 400/401 with {error, error_description, error_c
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -123,7 +122,7 @@ class EntraApi:
             "correlation_id": correlation_id,
             "error_uri": f"https://login.microsoftonline.com/error?code={code}",
         }
-        return Response(status, body, {"x-ms-request-id": trace_id, "Date-Epoch": str(int(time.time()))})
+        return Response(status, body, {"x-ms-request-id": trace_id})
 
 
 def _unknown_tenant(tenant: str) -> str:

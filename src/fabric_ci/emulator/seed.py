@@ -12,9 +12,11 @@ Sign-in (Entra ID stand-in)
     GROUP_PRINCIPAL_ID    978c3b60-7f1c-4112-bf27-6a0b643ff04b   (a seeded Group admin)
 
 The demo pipeline "Sales Analytics" (DEMO_PIPELINE_ID 1df83ac3-c015-4ffe-8c0f-a8ab00b359b8)
-    Development (order 0)  DEV_STAGE_ID  4b35519e-db0f-47cd-88dd-7c6b7b5f45e0  workspace 37ae491f-b776-4730-9bbf-d5bc408b2472
-    Test        (order 1)  TEST_STAGE_ID ea6a9148-673f-47d9-93a5-5b32281bafc2  workspace 3f5b82f7-5bc7-41b7-a045-9dea09523e2e
-    Production  (order 2)  PROD_STAGE_ID 68e47c7d-73ca-4c40-95f8-c735126fefd5  workspace 3d97945d-f148-4440-9d1a-6bafb3adea83
+    stage (order)    stage id                              workspace id (name)
+    Development (0)  4b35519e-db0f-47cd-88dd-7c6b7b5f45e0  37ae491f-b776-4730-9bbf-d5bc408b2472 (Sales Analytics [Dev])
+    Test (1)         ea6a9148-673f-47d9-93a5-5b32281bafc2  3f5b82f7-5bc7-41b7-a045-9dea09523e2e (Sales Analytics [Test])
+    Production (2)   68e47c7d-73ca-4c40-95f8-c735126fefd5  3d97945d-f148-4440-9d1a-6bafb3adea83 (Sales Analytics)
+    (DEV_STAGE_ID, TEST_STAGE_ID, PROD_STAGE_ID; DEV_WORKSPACE_ID, TEST_WORKSPACE_ID, PROD_WORKSPACE_ID)
 
     Development holds Report "Sales Overview", SemanticModel "Sales Model", Report "Regional Sales",
     Notebook "Prepare Data", Lakehouse "Sales Lakehouse", Dashboard "Sales Dashboard",
@@ -191,9 +193,7 @@ def _test_items() -> tuple[SeedItem, ...]:
 
 
 def _prod_items() -> tuple[SeedItem, ...]:
-    return tuple(
-        _item(PROD_STAGE_ID, t, n, v, source_item_id=_test_id(t, n)) for t, n, v in _PROD_CONTENT
-    )
+    return tuple(_item(PROD_STAGE_ID, t, n, v, source_item_id=_test_id(t, n)) for t, n, v in _PROD_CONTENT)
 
 
 DEV_ITEMS: dict[tuple[str, str], str] = {(t, n): _dev_id(t, n) for t, n, _ in _DEV_CONTENT}
@@ -207,9 +207,7 @@ _DEFAULT_DESCRIPTIONS = {
 }
 
 
-def _stage(
-    pipeline: str, name: str, *, workspace: bool = True, items: tuple[tuple[str, str], ...] = ()
-) -> SeedStage:
+def _stage(pipeline: str, name: str, *, workspace: bool = True, items: tuple[tuple[str, str], ...] = ()) -> SeedStage:
     """A stage of a non-demo pipeline; its workspace is called '<pipeline> [<stage>]'."""
     stage_id = stable_id("stage", pipeline, name)
     return SeedStage(

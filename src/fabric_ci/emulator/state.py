@@ -176,6 +176,8 @@ class Deployment:
     backward: bool = False
     applied: bool = False
     seeded: bool = False
+    # Items a step created in the target stage (step index -> id, name), known once applied.
+    created_targets: dict[int, tuple[str, str]] = field(default_factory=dict)
 
     @property
     def final_status(self) -> str:
@@ -396,9 +398,7 @@ class TenantState:
     def pipeline(self, pipeline_id: str) -> Pipeline:
         pipeline = self.pipelines.get(pipeline_id.lower())
         if pipeline is None:
-            raise FabricError(
-                404, "EntityNotFound", f"The deployment pipeline '{pipeline_id}' was not found."
-            )
+            raise FabricError(404, "EntityNotFound", f"The deployment pipeline '{pipeline_id}' was not found.")
         return pipeline
 
     def stage(self, pipeline: Pipeline, stage_id: str) -> Stage:
@@ -456,6 +456,7 @@ class TenantState:
             if target is None:
                 target = Item(str(uuid.uuid4()), step.source_display_name, step.item_type, step.source_version)
                 target_ws.items.append(target)
+                deployment.created_targets[step.index] = (target.id, target.display_name)
             target.display_name = step.source_display_name
             target.version = step.source_version
             target.last_deployment_time = deployment.finishes_at
@@ -473,9 +474,8 @@ class TenantState:
         linked = target_ws.find(source.source_item_id if backward else source.target_item_id)
         if linked is not None:
             return linked
-        back_link = (lambda i: i.target_item_id) if backward else (lambda i: i.source_item_id)
         for item in target_ws.items:
-            if back_link(item) == source.id:
+            if (item.target_item_id if backward else item.source_item_id) == source.id:
                 return item
         # Unpaired items are matched by name and type, as the service does when a stage is assigned.
         for item in target_ws.items:
@@ -501,15 +501,12 @@ class TenantState:
             if source.id == target.id:
                 raise FabricError(400, "InvalidInput", "The source and target stages must be different.")
             if note is not None and len(note) > MAX_NOTE_LENGTH:
-                raise FabricError(
-                    400, "InvalidInput", f"The note cannot be longer than {MAX_NOTE_LENGTH} characters."
-                )
+                raise FabricError(400, "InvalidInput", f"The note cannot be longer than {MAX_NOTE_LENGTH} characters.")
             if items is not None and len(items) > MAX_ITEMS_PER_DEPLOYMENT:
                 raise FabricError(
                     400,
                     "InvalidInput",
-                    f"A deployment can include at most {MAX_ITEMS_PER_DEPLOYMENT} items; "
-                    f"the request has {len(items)}.",
+                    f"A deployment can include at most {MAX_ITEMS_PER_DEPLOYMENT} items; the request has {len(items)}.",
                 )
             self._refuse_if_active(pipeline, "deploy")
             if source.workspace_id is None:
@@ -670,7 +667,9 @@ class TenantState:
                 )
             stage.workspace_id = None
 
-    def add_role_assignment(self, pipeline_id: str, principal_id: str, principal_type: str, role: str) -> RoleAssignment:
+    def add_role_assignment(
+        self, pipeline_id: str, principal_id: str, principal_type: str, role: str
+    ) -> RoleAssignment:
         with self.lock:
             pipeline = self.pipeline(pipeline_id)
             principal_id = principal_id.lower()
@@ -678,8 +677,7 @@ class TenantState:
                 raise FabricError(
                     409,
                     "PrincipalAlreadyHasPipelineRole",
-                    f"Principal '{principal_id}' already has a role in deployment pipeline "
-                    f"'{pipeline.display_name}'.",
+                    f"Principal '{principal_id}' already has a role in deployment pipeline '{pipeline.display_name}'.",
                 )
             assignment = RoleAssignment(principal_id, principal_type, role)
             pipeline.role_assignments.append(assignment)

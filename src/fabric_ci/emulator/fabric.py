@@ -1,0 +1,501 @@
+"""The Fabric REST API stand-in: deployment pipelines and long-running operations, under /v1.
+
+Bodies and headers follow Microsoft's spec (platform/swagger.json and its examples), including
+two things a client has to get right: paging continues through `continuationToken` in the
+*body*, and the `Location` of a long-running operation lacks `/v1`, as in Microsoft's examples.
+Domain rules (which deployment is allowed) live in `state.py`; this module checks request
+shapes and renders the state as JSON.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable, Sequence
+from typing import Any
+from urllib.parse import quote
+
+from fabric_ci.emulator.protocol import Request, Response, fabric_error, is_guid, utc
+from fabric_ci.emulator.state import (
+    TERMINAL_STATUSES,
+    Deployment,
+    FabricError,
+    Item,
+    Pipeline,
+    RoleAssignment,
+    Stage,
+    TenantState,
+)
+
+# The ItemType enum of common/definitions.json (the spec says more may be added over time).
+ITEM_TYPES = frozenset(
+    {
+        "Dashboard",
+        "Report",
+        "SemanticModel",
+        "PaginatedReport",
+        "Datamart",
+        "Lakehouse",
+        "Eventhouse",
+        "Environment",
+        "KQLDatabase",
+        "KQLQueryset",
+        "KQLDashboard",
+        "DataPipeline",
+        "Notebook",
+        "SparkJobDefinition",
+        "MLExperiment",
+        "MLModel",
+        "Warehouse",
+        "Eventstream",
+        "SQLEndpoint",
+        "MirroredWarehouse",
+        "MirroredDatabase",
+        "Reflex",
+        "GraphQLApi",
+        "MountedDataFactory",
+        "SQLDatabase",
+        "CopyJob",
+        "VariableLibrary",
+        "Dataflow",
+        "ApacheAirflowJob",
+        "WarehouseSnapshot",
+        "DigitalTwinBuilder",
+        "DigitalTwinBuilderFlow",
+        "MirroredAzureDatabricksCatalog",
+        "Map",
+        "AnomalyDetector",
+        "UserDataFunction",
+        "GraphModel",
+        "GraphQuerySet",
+        "SnowflakeDatabase",
+        "OperationsAgent",
+        "CosmosDBDatabase",
+        "Ontology",
+        "EventSchemaSet",
+        "DataAgent",
+        "MirroredCatalog",
+        "AppBackend",
+        "OrgApp",
+        "OrgAppAudience",
+        "DataBuildToolJob",
+        "AzureDatabricksStorage",
+        "Plan",
+    }
+)
+PRINCIPAL_TYPES = frozenset({"User", "ServicePrincipal", "Group", "ServicePrincipalProfile", "EntireTenant"})
+
+
+def _invalid(message: str) -> FabricError:
+    return FabricError(400, "InvalidInput", message)
+
+
+def _object_body(request: Request) -> dict[str, Any]:
+    body = request.json()
+    if not isinstance(body, dict):
+        raise _invalid("The request body must be a JSON object.")
+    return body
+
+
+def _guid_field(body: dict[str, Any], name: str, *, required: bool = True) -> str | None:
+    value = body.get(name)
+    if value is None and not required:
+        return None
+    if not is_guid(value):
+        raise _invalid(f"'{name}' is required and must be a GUID; got {value!r}.")
+    return str(value)
+
+
+def _string_field(body: dict[str, Any], name: str, max_length: int, *, required: bool) -> str | None:
+    value = body.get(name)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise _invalid(f"'{name}' is required and must be a non-empty string.")
+    if len(value) > max_length:
+        raise _invalid(f"'{name}' cannot be longer than {max_length} characters.")
+    return value
+
+
+class FabricApi:
+    """Route handlers for /v1/deploymentPipelines/... and /v1/operations/...."""
+
+    def __init__(self, state: TenantState, host_url: Callable[[], str]) -> None:
+        self.state = state
+        self._host_url = host_url  # https://127.0.0.1:PORT
+
+    @property
+    def api_base(self) -> str:
+        return f"{self._host_url()}/v1"
+
+    # -- rendering --------------------------------------------------------------------------------------
+
+    def _page(self, request: Request, values: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        """One page of `values`; the continuation token is the base64 of the next offset."""
+        token = request.query.get("continuationToken")
+        offset = 0
+        if token:
+            try:
+                offset = int(base64.urlsafe_b64decode(token.encode()).decode())
+            except (ValueError, binascii.Error, UnicodeDecodeError):
+                raise _invalid("The continuationToken is not valid.") from None
+            if offset < 0 or offset > len(values):
+                raise _invalid("The continuationToken is not valid.")
+        size = self.state.settings.page_size
+        body: dict[str, Any] = {"value": list(values[offset : offset + size])}
+        if offset + size < len(values):
+            next_token = base64.urlsafe_b64encode(str(offset + size).encode()).decode()
+            body["continuationToken"] = next_token
+            path = request.path.removeprefix("/v1")
+            body["continuationUri"] = f"{self.api_base}{path}?continuationToken={quote(next_token)}"
+        return body
+
+    @staticmethod
+    def _pipeline_json(pipeline: Pipeline) -> dict[str, Any]:
+        return {"id": pipeline.id, "displayName": pipeline.display_name, "description": pipeline.description}
+
+    def _stage_json(self, stage: Stage) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "id": stage.id,
+            "order": stage.order,
+            "displayName": stage.display_name,
+            "description": stage.description,
+            "isPublic": stage.is_public,
+        }
+        if stage.workspace_id is not None:
+            body["workspaceId"] = stage.workspace_id
+            body["workspaceName"] = self.state.workspaces[stage.workspace_id].name
+        return body
+
+    @staticmethod
+    def _item_json(item: Item) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "itemId": item.id,
+            "itemDisplayName": item.display_name,
+            "itemType": item.item_type,
+        }
+        if item.source_item_id:
+            body["sourceItemId"] = item.source_item_id
+        if item.target_item_id:
+            body["targetItemId"] = item.target_item_id
+        if item.last_deployment_time is not None:
+            body["lastDeploymentTime"] = utc(item.last_deployment_time)
+        return body
+
+    @staticmethod
+    def _role_json(assignment: RoleAssignment) -> dict[str, Any]:
+        return {
+            "id": assignment.principal_id,
+            "principal": {"id": assignment.principal_id, "type": assignment.principal_type},
+            "role": assignment.role,
+        }
+
+    def _operation_json(self, deployment: Deployment, *, with_plan: bool) -> dict[str, Any]:
+        now = self.state.now()
+        status = deployment.status_at(now)
+        body: dict[str, Any] = {
+            "id": deployment.id,
+            "type": "Deploy",
+            "status": status,
+            "lastUpdatedTime": utc(deployment.last_updated_at(now)),
+            "executionStartTime": utc(deployment.accepted_at),
+            "sourceStageId": deployment.source_stage_id,
+            "targetStageId": deployment.target_stage_id,
+            "performedBy": deployment.performed_by,
+            "preDeploymentDiffInformation": deployment.diff_counts(),
+        }
+        if status in TERMINAL_STATUSES:
+            body["executionEndTime"] = utc(deployment.finishes_at)
+        if deployment.note:
+            body["note"] = {"content": deployment.note, "isTruncated": False}
+        if with_plan:
+            body["executionPlan"] = {
+                "steps": [self._step_json(deployment, i, now) for i in range(len(deployment.steps))]
+            }
+        return body
+
+    def _step_json(self, deployment: Deployment, index: int, now: float) -> dict[str, Any]:
+        step = deployment.steps[index]
+        status = deployment.step_status_at(index, now)
+        source_and_target: dict[str, Any] = {
+            "sourceItemId": step.source_item_id,
+            "sourceItemDisplayName": step.source_display_name,
+            "itemType": step.item_type,
+        }
+        target_id, target_name = step.target_item_id, step.target_display_name
+        if target_id is None and status == "Succeeded":
+            target_id, target_name = deployment.created_targets.get(index, (None, None))
+        if target_id is not None:
+            source_and_target["targetItemId"] = target_id
+            source_and_target["targetItemDisplayName"] = target_name
+        body: dict[str, Any] = {
+            "index": step.index,
+            "description": step.description,
+            "status": status,
+            "preDeploymentDiffState": step.diff_state,
+            "sourceAndTarget": source_and_target,
+        }
+        if status == "Failed":
+            body["error"] = step.error()
+        return body
+
+    def _lro_headers(self, deployment: Deployment, status: str) -> dict[str, str]:
+        # Like Microsoft's examples, Location lacks /v1: clients must rebuild the URL from the id.
+        location = f"{self._host_url()}/operations/{deployment.lro_id}"
+        headers = {"x-ms-operation-id": deployment.lro_id}
+        if status not in TERMINAL_STATUSES:
+            headers["Location"] = location
+            headers["Retry-After"] = str(self.state.settings.retry_after)
+        elif status == "Succeeded":
+            headers["Location"] = f"{location}/result"
+        return headers
+
+    # -- pipelines --------------------------------------------------------------------------------------
+
+    def list_pipelines(self, request: Request, params: dict[str, str]) -> Response:
+        with self.state.lock:
+            values = [self._pipeline_json(p) for p in self.state.pipelines.values()]
+            return Response(200, self._page(request, values))
+
+    def get_pipeline(self, request: Request, params: dict[str, str]) -> Response:
+        with self.state.lock:
+            pipeline = self.state.pipeline(params["pipeline"])
+            body = self._pipeline_json(pipeline)
+            body["stages"] = [self._stage_json(s) for s in pipeline.stages]
+            return Response(200, body)
+
+    def create_pipeline(self, request: Request, params: dict[str, str]) -> Response:
+        body = _object_body(request)
+        name = _string_field(body, "displayName", 256, required=True)
+        description = _string_field(body, "description", 1024, required=False)
+        stages = body.get("stages")
+        if not isinstance(stages, list) or not all(isinstance(s, dict) for s in stages):
+            raise _invalid("'stages' is required and must be a list of stage objects.")
+        for stage in stages:
+            _string_field(stage, "displayName", 256, required=True)
+            _string_field(stage, "description", 1024, required=False)
+        with self.state.lock:
+            pipeline = self.state.create_pipeline(str(name), description, stages)
+            created = self._pipeline_json(pipeline)
+            created["stages"] = [self._stage_json(s) for s in pipeline.stages]
+            return Response(201, created)
+
+    def update_pipeline(self, request: Request, params: dict[str, str]) -> Response:
+        body = _object_body(request)
+        name = _string_field(body, "displayName", 256, required=False)
+        description = _string_field(body, "description", 1024, required=False)
+        with self.state.lock:
+            pipeline = self.state.pipeline(params["pipeline"])
+            if name is not None:
+                pipeline.display_name = name
+            if description is not None:
+                pipeline.description = description
+            return self.get_pipeline(request, params)
+
+    def delete_pipeline(self, request: Request, params: dict[str, str]) -> Response:
+        self.state.delete_pipeline(params["pipeline"])
+        return Response(200)
+
+    # -- stages and items -------------------------------------------------------------------------------
+
+    def list_stages(self, request: Request, params: dict[str, str]) -> Response:
+        with self.state.lock:
+            pipeline = self.state.pipeline(params["pipeline"])
+            return Response(200, self._page(request, [self._stage_json(s) for s in pipeline.stages]))
+
+    def get_stage(self, request: Request, params: dict[str, str]) -> Response:
+        with self.state.lock:
+            pipeline = self.state.pipeline(params["pipeline"])
+            return Response(200, self._stage_json(self.state.stage(pipeline, params["stage"])))
+
+    def update_stage(self, request: Request, params: dict[str, str]) -> Response:
+        body = _object_body(request)
+        name = _string_field(body, "displayName", 256, required=False)
+        description = _string_field(body, "description", 1024, required=False)
+        is_public = body.get("isPublic")
+        if is_public is not None and not isinstance(is_public, bool):
+            raise _invalid("'isPublic' must be a boolean.")
+        with self.state.lock:
+            pipeline = self.state.pipeline(params["pipeline"])
+            stage = self.state.stage(pipeline, params["stage"])
+            if name is not None:
+                stage.display_name = name
+            if description is not None:
+                stage.description = description
+            if is_public is not None:
+                stage.is_public = is_public
+            return Response(200, self._stage_json(stage))
+
+    def list_stage_items(self, request: Request, params: dict[str, str]) -> Response:
+        with self.state.lock:
+            self.state.settle()
+            pipeline = self.state.pipeline(params["pipeline"])
+            stage = self.state.stage(pipeline, params["stage"])
+            items = [self._item_json(i) for i in self.state.stage_items(stage)]
+            return Response(200, self._page(request, items))
+
+    def assign_workspace(self, request: Request, params: dict[str, str]) -> Response:
+        workspace_id = _guid_field(_object_body(request), "workspaceId")
+        self.state.assign_workspace(params["pipeline"], params["stage"], str(workspace_id))
+        return Response(200)
+
+    def unassign_workspace(self, request: Request, params: dict[str, str]) -> Response:
+        self.state.unassign_workspace(params["pipeline"], params["stage"])
+        return Response(200)
+
+    # -- deployments ------------------------------------------------------------------------------------
+
+    def deploy(self, request: Request, params: dict[str, str]) -> Response:
+        body = _object_body(request)
+        source = _guid_field(body, "sourceStageId")
+        target = _guid_field(body, "targetStageId")
+        note = body.get("note")
+        if note is not None and not isinstance(note, str):
+            raise _invalid("'note' must be a string.")
+        items = self._requested_items(body.get("items"))
+        new_workspace = body.get("createdWorkspaceDetails")
+        new_workspace_name = None
+        if new_workspace is not None:
+            if not isinstance(new_workspace, dict):
+                raise _invalid("'createdWorkspaceDetails' must be an object.")
+            new_workspace_name = _string_field(new_workspace, "name", 256, required=True)
+            _guid_field(new_workspace, "capacityId", required=False)
+        options = body.get("options")
+        if options is not None and (
+            not isinstance(options, dict) or not isinstance(options.get("allowCrossRegionDeployment", False), bool)
+        ):
+            raise _invalid("'options' must be an object; allowCrossRegionDeployment must be a boolean.")
+        deployment = self.state.deploy(params["pipeline"], str(source), str(target), items, note, new_workspace_name)
+        headers = self._lro_headers(deployment, "NotStarted")
+        headers["deployment-id"] = deployment.id
+        return Response(202, None, headers)
+
+    @staticmethod
+    def _requested_items(items: Any) -> list[tuple[str, str]] | None:
+        if items is None:
+            return None
+        if not isinstance(items, list):
+            raise _invalid("'items' must be a list of {sourceItemId, itemType}.")
+        requested = []
+        for index, entry in enumerate(items):
+            if not isinstance(entry, dict) or not is_guid(entry.get("sourceItemId")):
+                raise _invalid(f"items[{index}].sourceItemId is required and must be a GUID.")
+            item_type = entry.get("itemType")
+            if not isinstance(item_type, str):
+                raise _invalid(f"items[{index}].itemType is required.")
+            if item_type not in ITEM_TYPES:
+                raise FabricError(400, "InvalidItemType", f"items[{index}].itemType '{item_type}' is not an item type.")
+            requested.append((str(entry["sourceItemId"]), item_type))
+        return requested
+
+    def _deployment(self, pipeline: Pipeline, deployment_id: str) -> Deployment:
+        deployment = next((d for d in pipeline.deployments if d.id == deployment_id.lower()), None)
+        if deployment is None:
+            raise FabricError(
+                404,
+                "EntityNotFound",
+                f"The operation '{deployment_id}' was not found in deployment pipeline '{pipeline.display_name}'.",
+            )
+        return deployment
+
+    def list_operations(self, request: Request, params: dict[str, str]) -> Response:
+        with self.state.lock:
+            self.state.settle()
+            pipeline = self.state.pipeline(params["pipeline"])
+            recent = sorted(pipeline.deployments, key=lambda d: d.accepted_at, reverse=True)[:20]
+            values = [self._operation_json(d, with_plan=False) for d in recent]
+            return Response(200, self._page(request, values))
+
+    def get_operation(self, request: Request, params: dict[str, str]) -> Response:
+        with self.state.lock:
+            self.state.settle()
+            pipeline = self.state.pipeline(params["pipeline"])
+            deployment = self._deployment(pipeline, params["operation"])
+            return Response(200, self._operation_json(deployment, with_plan=True))
+
+    # -- roles --------------------------------------------------------------------------------------------
+
+    def list_role_assignments(self, request: Request, params: dict[str, str]) -> Response:
+        with self.state.lock:
+            pipeline = self.state.pipeline(params["pipeline"])
+            values = [self._role_json(r) for r in pipeline.role_assignments]
+            return Response(200, self._page(request, values))
+
+    def add_role_assignment(self, request: Request, params: dict[str, str]) -> Response:
+        body = _object_body(request)
+        principal = body.get("principal")
+        if not isinstance(principal, dict):
+            raise _invalid("'principal' is required: {id, type}.")
+        principal_id = _guid_field(principal, "id")
+        principal_type = principal.get("type")
+        if principal_type not in PRINCIPAL_TYPES:
+            raise _invalid(f"principal.type must be one of {', '.join(sorted(PRINCIPAL_TYPES))}.")
+        if body.get("role") != "Admin":
+            raise _invalid("'role' is required; deployment pipelines have one role, 'Admin'.")
+        assignment = self.state.add_role_assignment(params["pipeline"], str(principal_id), str(principal_type), "Admin")
+        return Response(200, self._role_json(assignment))
+
+    def delete_role_assignment(self, request: Request, params: dict[str, str]) -> Response:
+        self.state.delete_role_assignment(params["pipeline"], params["principal"])
+        return Response(200)
+
+    # -- long-running operations ----------------------------------------------------------------------
+
+    def _lro(self, lro_id: str) -> Deployment:
+        deployment = self.state.operations.get(lro_id.lower())
+        if deployment is None:
+            raise FabricError(404, "EntityNotFound", f"The operation '{lro_id}' was not found.")
+        return deployment
+
+    def get_operation_state(self, request: Request, params: dict[str, str]) -> Response:
+        with self.state.lock:
+            self.state.settle()
+            deployment = self._lro(params["operation"])
+            now = self.state.now()
+            status = deployment.status_at(now)
+            body: dict[str, Any] = {
+                "status": status,
+                "createdTimeUtc": utc(deployment.accepted_at),
+                "lastUpdatedTimeUtc": utc(deployment.last_updated_at(now)),
+                "percentComplete": deployment.percent_complete_at(now),
+            }
+            if status == "Failed":
+                body["error"] = self._lro_error(request, deployment)
+            return Response(200, body, self._lro_headers(deployment, status))
+
+    @staticmethod
+    def _lro_error(request: Request, deployment: Deployment) -> dict[str, Any]:
+        failed = next(s for s in deployment.steps if s.fails)
+        return {
+            "errorCode": "DeploymentFailed",
+            "message": (
+                f"The deployment failed at step {failed.index} ({failed.item_type} "
+                f"'{failed.source_display_name}'). See deployment pipeline operation '{deployment.id}' "
+                "for the detail of each item."
+            ),
+            "requestId": request.request_id,
+            "moreDetails": [failed.error()],
+        }
+
+    def get_operation_result(self, request: Request, params: dict[str, str]) -> Response:
+        with self.state.lock:
+            self.state.settle()
+            deployment = self._lro(params["operation"])
+            status = deployment.status_at(self.state.now())
+            if status == "Succeeded":
+                return Response(200, self._operation_json(deployment, with_plan=True))
+            if status == "Failed":
+                return fabric_error(
+                    request,
+                    400,
+                    "OperationFailed",
+                    f"Operation '{deployment.lro_id}' failed and has no result.",
+                    more_details=[next(s for s in deployment.steps if s.fails).error()],
+                )
+            return fabric_error(
+                request,
+                400,
+                "OperationNotCompleted",
+                f"Operation '{deployment.lro_id}' is still {status}; its result is not available yet.",
+                headers={"Retry-After": str(self.state.settings.retry_after)},
+            )

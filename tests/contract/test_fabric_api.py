@@ -1,0 +1,395 @@
+"""Every Fabric endpoint the emulator serves, called over HTTPS and checked against Microsoft's spec."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import pytest
+
+from fabric_ci.emulator import Emulator
+from fabric_ci.emulator.seed import (
+    DEMO_PIPELINE_ID,
+    DEV_ITEMS,
+    DEV_STAGE_ID,
+    GROUP_PRINCIPAL_ID,
+    PROD_STAGE_ID,
+    SERVICE_PRINCIPAL_ID,
+    SPARE_WORKSPACE_IDS,
+    TEST_STAGE_ID,
+    stable_id,
+)
+from fabric_ci.models.resources import (
+    DeploymentOperation,
+    LongRunningOperationState,
+    Pipeline,
+    PipelineWithStages,
+    Stage,
+    StageItem,
+)
+from tests.support.emulator_client import EmulatorClient
+from tests.support.fabric_spec import assert_log_conforms, validate_request
+
+PIPELINE = f"/deploymentPipelines/{DEMO_PIPELINE_ID}"
+DEPLOY_ALL = {"sourceStageId": DEV_STAGE_ID, "targetStageId": TEST_STAGE_ID, "note": "contract test"}
+OPERATIONS_PIPELINE_ID = stable_id("pipeline", "Operations Pipeline")
+OPERATIONS_TEST_STAGE_ID = stable_id("stage", "Operations Pipeline", "Test")
+
+
+def deploy(api: EmulatorClient, body: dict[str, Any] | None = None) -> tuple[str, str]:
+    """Start a deployment; (lro id, deployment id) from the validated 202."""
+    sent = body or DEPLOY_ALL
+    validate_request("POST", f"/v1{PIPELINE}/deploy", sent)
+    response = api.checked("POST", f"{PIPELINE}/deploy", sent)
+    assert response.status_code == 202, response.text
+    return response.headers["x-ms-operation-id"], response.headers["deployment-id"]
+
+
+def test_listing_pipelines_takes_several_pages_that_all_conform(api: EmulatorClient) -> None:
+    """Pipelines are listed over at least three spec-conforming pages linked by continuationUri in the body."""
+    values, pages = api.all_pages("/deploymentPipelines")
+    assert pages >= 3
+    names = [Pipeline.model_validate(v).display_name for v in values]
+    assert {"Sales Analytics", "Finance Reporting", "Marketing", "marketing", "Operations Pipeline"} <= set(names)
+
+
+def test_continuation_token_query_parameter_returns_the_next_page(api: EmulatorClient) -> None:
+    """Passing the body's continuationToken as ?continuationToken= gives the same page as continuationUri."""
+    first = api.checked("GET", "/deploymentPipelines").json()
+    by_token = api.checked("GET", f"/deploymentPipelines?continuationToken={first['continuationToken']}").json()
+    by_uri = api.checked("GET", first["continuationUri"]).json()
+    assert by_token["value"] == by_uri["value"]
+    assert by_token["value"][0]["id"] != first["value"][0]["id"]
+
+
+def test_pipeline_and_stages_conform_and_parse(api: EmulatorClient) -> None:
+    """The pipeline with its stages, the paged stage list and one stage conform and parse with the client models."""
+    pipeline = PipelineWithStages.model_validate(api.checked("GET", PIPELINE).json())
+    assert [s.display_name for s in pipeline.stages] == ["Development", "Test", "Production"]
+    assert all(s.workspace_id for s in pipeline.stages)
+    stages, pages = api.all_pages(f"{PIPELINE}/stages")
+    assert pages == 2
+    assert [Stage.model_validate(s).id for s in stages] == [DEV_STAGE_ID, TEST_STAGE_ID, PROD_STAGE_ID]
+    stage = Stage.model_validate(api.checked("GET", f"{PIPELINE}/stages/{PROD_STAGE_ID}").json())
+    assert (stage.order, stage.is_public) == (2, True)
+
+
+def test_stage_items_are_paged_and_linked_across_stages(api: EmulatorClient) -> None:
+    """Stage items conform over several pages, and Test's copies point back at Development's items."""
+    dev, pages = api.all_pages(f"{PIPELINE}/stages/{DEV_STAGE_ID}/items")
+    assert pages >= 3
+    dev_items = {(i.item_type, i.item_display_name): i for i in map(StageItem.model_validate, dev)}
+    assert ("Report", "Customers") in dev_items
+    assert ("SemanticModel", "Customers") in dev_items
+    test, _ = api.all_pages(f"{PIPELINE}/stages/{TEST_STAGE_ID}/items")
+    overview = next(StageItem.model_validate(i) for i in test if i["itemDisplayName"] == "Sales Overview")
+    assert overview.source_item_id == dev_items[("Report", "Sales Overview")].item_id
+    assert dev_items[("Report", "Sales Overview")].target_item_id == overview.item_id
+
+
+def test_deploy_answers_202_with_lro_headers_and_location_without_v1(api: EmulatorClient, emulator: Emulator) -> None:
+    """A deploy is accepted with 202, an empty body and Location/x-ms-operation-id/deployment-id/Retry-After."""
+    response = api.checked("POST", f"{PIPELINE}/deploy", DEPLOY_ALL)
+    assert response.status_code == 202
+    assert response.content == b""
+    lro_id = response.headers["x-ms-operation-id"]
+    assert response.headers["Location"] == f"{emulator.authority_host}/operations/{lro_id}"
+    assert response.headers["Retry-After"] == "1"
+    assert emulator.deployments[0].id == response.headers["deployment-id"]
+    assert emulator.deployments[0].lro_id == lro_id
+
+
+def test_long_running_operation_goes_through_running_to_succeeded(api: EmulatorClient, emulator: Emulator) -> None:
+    """Polling the LRO shows Running with Retry-After, then Succeeded at 100%, and /result gives the deployment."""
+    emulator.configure(operation_seconds=1.0)
+    lro_id, deployment_id = deploy(api)
+    states = [LongRunningOperationState.model_validate(s) for s in api.wait(lro_id)]
+    assert "Running" in [s.status for s in states]
+    assert states[-1].status == "Succeeded"
+    assert states[-1].percent_complete == 100
+    final = api.checked("GET", f"/operations/{lro_id}")
+    assert "Retry-After" not in final.headers
+    assert final.headers["Location"].endswith(f"/operations/{lro_id}/result")
+    result = api.checked("GET", f"/operations/{lro_id}/result")
+    assert result.status_code == 200
+    assert DeploymentOperation.model_validate(result.json()).id == deployment_id
+
+
+def test_operation_view_while_running_and_after_success(api: EmulatorClient, emulator: Emulator) -> None:
+    """The pipeline operation conforms while Running (steps in progress) and after Succeeded (all steps done)."""
+    emulator.configure(operation_seconds=1.5)
+    lro_id, deployment_id = deploy(api)
+    view = f"{PIPELINE}/operations/{deployment_id}"
+    deadline = time.monotonic() + 5
+    running = None
+    while time.monotonic() < deadline:
+        running = DeploymentOperation.model_validate(api.checked("GET", view).json())
+        if running.status == "Running" and any(s.status == "Succeeded" for s in running.steps):
+            break
+        time.sleep(0.05)
+    assert running is not None
+    assert running.status == "Running"
+    step_statuses = [s.status for s in running.steps]
+    assert "Succeeded" in step_statuses
+    assert {"Running", "NotStarted"} & set(step_statuses)
+    assert running.execution_end_time is None
+    api.wait(lro_id)
+    done = DeploymentOperation.model_validate(api.checked("GET", view).json())
+    assert done.status == "Succeeded"
+    assert {s.status for s in done.steps} == {"Succeeded"}
+    assert done.note is not None
+    assert done.note.content == "contract test"
+    assert done.performed_by == {
+        "id": SERVICE_PRINCIPAL_ID,
+        "type": "ServicePrincipal",
+        "displayName": "fabric-ci-emulator",
+    }
+    states = {
+        s.source_and_target.source_item_display_name: s.pre_deployment_diff_state
+        for s in done.steps
+        if s.source_and_target
+    }
+    assert states["Sales Overview"] == "Different"
+    assert states["Sales Model"] == "NoDifference"
+    assert states["Regional Sales"] == "New"
+
+
+def test_failed_deployment_reports_the_failing_step(api: EmulatorClient, emulator: Emulator) -> None:
+    """With a failing item, the LRO ends Failed with an error, the step has an error, later steps never run."""
+    emulator.configure(fail_items={"Sales Model"})
+    lro_id, deployment_id = deploy(api)
+    final = LongRunningOperationState.model_validate(api.wait(lro_id)[-1])
+    assert final.status == "Failed"
+    assert final.error is not None
+    assert "Sales Model" in final.error["message"]
+    view = DeploymentOperation.model_validate(api.checked("GET", f"{PIPELINE}/operations/{deployment_id}").json())
+    assert view.status == "Failed"
+    failed = [s for s in view.steps if s.status == "Failed"]
+    assert [s.source_and_target.source_item_display_name for s in failed if s.source_and_target] == ["Sales Model"]
+    assert failed[0].error is not None
+    assert failed[0].error.error_code
+    after = view.steps[failed[0].index + 1 :]
+    assert after
+    assert {s.status for s in after} == {"NotStarted"}
+    result = api.checked("GET", f"/operations/{lro_id}/result")
+    assert result.status_code == 400
+
+
+def test_operations_list_has_the_history_most_recent_first(api: EmulatorClient) -> None:
+    """The operations list conforms, pages, shows the seeded history, and puts a new deployment first."""
+    lro_id, deployment_id = deploy(api)
+    api.wait(lro_id)
+    operations, pages = api.all_pages(f"{PIPELINE}/operations")
+    assert pages == 2
+    assert len(operations) == 4
+    assert operations[0]["id"] == deployment_id
+    starts = [o["executionStartTime"] for o in operations]
+    assert starts == sorted(starts, reverse=True)
+    assert {o["status"] for o in operations} == {"Succeeded"}
+
+
+def test_second_deployment_shows_no_difference(api: EmulatorClient) -> None:
+    """After a successful deploy, deploying the same items again finds nothing different."""
+    api.wait(deploy(api)[0])
+    lro_id, deployment_id = deploy(api)
+    api.wait(lro_id)
+    view = DeploymentOperation.model_validate(api.checked("GET", f"{PIPELINE}/operations/{deployment_id}").json())
+    assert {s.pre_deployment_diff_state for s in view.steps} == {"NoDifference"}
+
+
+def test_selective_deploy_and_backward_deploy_rules(api: EmulatorClient) -> None:
+    """A selective deploy runs only the chosen items; a backward deploy into a non-empty stage is refused."""
+    body = {
+        "sourceStageId": DEV_STAGE_ID,
+        "targetStageId": TEST_STAGE_ID,
+        "items": [{"sourceItemId": DEV_ITEMS[("Report", "Customers")], "itemType": "Report"}],
+    }
+    lro_id, deployment_id = deploy(api, body)
+    api.wait(lro_id)
+    view = DeploymentOperation.model_validate(api.checked("GET", f"{PIPELINE}/operations/{deployment_id}").json())
+    assert [s.source_and_target.item_type for s in view.steps if s.source_and_target] == ["Report"]
+    backward = api.checked(
+        "POST", f"{PIPELINE}/deploy", {"sourceStageId": TEST_STAGE_ID, "targetStageId": DEV_STAGE_ID}
+    )
+    assert backward.status_code == 400
+    assert backward.json()["errorCode"] == "BackwardDeploymentToNonEmptyStage"
+
+
+def test_only_one_active_deployment_per_pipeline(api: EmulatorClient, emulator: Emulator) -> None:
+    """A second deploy while one is running is refused with 409, as are workspace changes."""
+    emulator.configure(operation_seconds=30)
+    deploy(api)
+    second = api.checked("POST", f"{PIPELINE}/deploy", DEPLOY_ALL)
+    assert second.status_code == 409
+    assert second.json()["errorCode"] == "DeploymentInProgress"
+    unassign = api.checked("POST", f"{PIPELINE}/stages/{PROD_STAGE_ID}/unassignWorkspace")
+    assert unassign.status_code == 409
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"sourceStageId": "not-a-guid", "targetStageId": TEST_STAGE_ID}, "InvalidInput"),
+        ({"targetStageId": TEST_STAGE_ID}, "InvalidInput"),
+        ({"sourceStageId": DEV_STAGE_ID, "targetStageId": DEV_STAGE_ID}, "InvalidInput"),
+        ({"sourceStageId": DEV_STAGE_ID, "targetStageId": str(uuid.uuid4())}, "InvalidInput"),
+        ({**DEPLOY_ALL, "note": "x" * 1025}, "InvalidInput"),
+        ({**DEPLOY_ALL, "items": [{"sourceItemId": str(uuid.uuid4()), "itemType": "Report"}]}, "ItemNotFound"),
+        (
+            {**DEPLOY_ALL, "items": [{"sourceItemId": DEV_ITEMS[("Report", "Customers")], "itemType": "Nope"}]},
+            "InvalidItemType",
+        ),
+        ({**DEPLOY_ALL, "items": [{"sourceItemId": str(uuid.uuid4()), "itemType": "Report"}] * 301}, "InvalidInput"),
+    ],
+)
+def test_bad_deploy_bodies_get_fabric_errors(api: EmulatorClient, body: dict[str, Any], code: str) -> None:
+    """Invalid deploy requests are refused with a conforming Fabric error body and a stable errorCode."""
+    response = api.checked("POST", f"{PIPELINE}/deploy", body)
+    assert 400 <= response.status_code < 500
+    assert response.json()["errorCode"] == code
+    assert response.json()["requestId"] == response.headers["RequestId"]
+
+
+def test_deploy_to_a_stage_without_workspace_needs_created_workspace_details(api: EmulatorClient) -> None:
+    """Deploying into a stage without a workspace fails, unless createdWorkspaceDetails names a new one."""
+    path = f"/deploymentPipelines/{OPERATIONS_PIPELINE_ID}/deploy"
+    body = {
+        "sourceStageId": stable_id("stage", "Operations Pipeline", "Dev"),
+        "targetStageId": OPERATIONS_TEST_STAGE_ID,
+    }
+    refused = api.checked("POST", path, body)
+    assert refused.status_code == 400
+    assert refused.json()["errorCode"] == "StageWithoutWorkspace"
+    accepted = api.checked("POST", path, {**body, "createdWorkspaceDetails": {"name": "Ops [Test]"}})
+    assert accepted.status_code == 202
+    stage = api.checked("GET", f"/deploymentPipelines/{OPERATIONS_PIPELINE_ID}/stages/{OPERATIONS_TEST_STAGE_ID}")
+    assert stage.json()["workspaceName"] == "Ops [Test]"
+
+
+def test_assign_and_unassign_workspace(api: EmulatorClient) -> None:
+    """A spare workspace is assigned (200, empty) and shows on the stage; taken or unknown workspaces are refused."""
+    stage = f"/deploymentPipelines/{OPERATIONS_PIPELINE_ID}/stages/{OPERATIONS_TEST_STAGE_ID}"
+    assigned = api.checked("POST", f"{stage}/assignWorkspace", {"workspaceId": SPARE_WORKSPACE_IDS[0]})
+    assert assigned.status_code == 200
+    assert assigned.content == b""
+    assert api.checked("GET", stage).json()["workspaceId"] == SPARE_WORKSPACE_IDS[0]
+    dev_workspace = api.checked("GET", f"{PIPELINE}/stages/{DEV_STAGE_ID}").json()["workspaceId"]
+    taken = api.checked("POST", f"{stage}/unassignWorkspace")
+    assert taken.status_code == 200
+    conflict = api.checked("POST", f"{stage}/assignWorkspace", {"workspaceId": dev_workspace})
+    assert conflict.status_code == 409
+    unknown = api.checked("POST", f"{stage}/assignWorkspace", {"workspaceId": str(uuid.uuid4())})
+    assert unknown.status_code == 404
+    assert unknown.json()["errorCode"] == "WorkspaceNotFound"
+
+
+def test_role_assignments_list_add_duplicate_and_delete(api: EmulatorClient) -> None:
+    """Role assignments page and conform; adding twice gives 409; deleting removes the principal."""
+    assignments, pages = api.all_pages(f"{PIPELINE}/roleAssignments")
+    assert pages == 2
+    assert GROUP_PRINCIPAL_ID in [a["principal"]["id"] for a in assignments]
+    new = str(uuid.uuid4())
+    body = {"principal": {"id": new, "type": "User"}, "role": "Admin"}
+    added = api.checked("POST", f"{PIPELINE}/roleAssignments", body)
+    assert added.status_code == 200
+    assert added.json()["principal"] == {"id": new, "type": "User"}
+    duplicate = api.checked("POST", f"{PIPELINE}/roleAssignments", body)
+    assert duplicate.status_code == 409
+    assert api.checked("DELETE", f"{PIPELINE}/roleAssignments/{new}").status_code == 200
+    assert api.checked("DELETE", f"{PIPELINE}/roleAssignments/{new}").status_code == 404
+
+
+def test_injected_throttling_answers_429_with_retry_after(api: EmulatorClient, emulator: Emulator) -> None:
+    """An injected 429 conforms (RequestBlocked body, Retry-After) and only the requested count is affected."""
+    emulator.inject(r"^/v1/deploymentPipelines$", count=1, status=429, retry_after=3)
+    throttled = api.checked("GET", "/deploymentPipelines")
+    assert throttled.status_code == 429
+    assert throttled.headers["Retry-After"] == "3"
+    assert throttled.json()["errorCode"] == "RequestBlocked"
+    assert api.checked("GET", "/deploymentPipelines").status_code == 200
+
+
+def test_injected_server_errors_conform(api: EmulatorClient, emulator: Emulator) -> None:
+    """Injected 500 and 503 answers carry Fabric error bodies and respect the method filter."""
+    emulator.inject(r"/deploy$", count=1, status=503, method="POST")
+    emulator.inject(r"/stages$", count=1, status=500)
+    assert api.checked("GET", f"{PIPELINE}/deploy").status_code == 404  # GET is not filtered in: unknown path
+    assert api.checked("POST", f"{PIPELINE}/deploy", DEPLOY_ALL).status_code == 503
+    assert api.checked("GET", f"{PIPELINE}/stages").status_code == 500
+
+
+def test_unknown_pipeline_stage_operation_and_path_are_404(api: EmulatorClient) -> None:
+    """Unknown ids and unknown paths answer 404 EntityNotFound with a conforming body."""
+    for path in (
+        f"/deploymentPipelines/{uuid.uuid4()}",
+        f"{PIPELINE}/stages/{uuid.uuid4()}",
+        f"{PIPELINE}/operations/{uuid.uuid4()}",
+        f"/operations/{uuid.uuid4()}",
+        "/nothingHere",
+    ):
+        response = api.checked("GET", path)
+        assert response.status_code == 404, path
+        assert response.json()["errorCode"] == "EntityNotFound"
+
+
+def test_missing_unknown_and_expired_tokens_are_401(api: EmulatorClient, emulator: Emulator) -> None:
+    """No token, a foreign token and an expired token get 401 with WWW-Authenticate and the right errorCode."""
+    missing = api.checked("GET", "/deploymentPipelines", auth=False)
+    assert missing.status_code == 401
+    assert missing.headers["WWW-Authenticate"].startswith("Bearer")
+    assert missing.json()["errorCode"] == "Unauthorized"
+    assert api.checked("GET", "/deploymentPipelines", token="forged").json()["errorCode"] == "Unauthorized"
+    emulator.configure(token_lifetime_seconds=0)
+    expired = api.checked("GET", "/deploymentPipelines", token=api.fetch_token())
+    assert expired.status_code == 401
+    assert expired.json()["errorCode"] == "TokenExpired"
+
+
+def test_create_update_and_delete_pipeline(api: EmulatorClient) -> None:
+    """Creating (201), renaming, updating a stage and deleting a pipeline all conform."""
+    created = api.checked(
+        "POST",
+        "/deploymentPipelines",
+        {"displayName": "New", "stages": [{"displayName": "A"}, {"displayName": "B", "isPublic": True}]},
+    )
+    assert created.status_code == 201
+    pipeline = PipelineWithStages.model_validate(created.json())
+    renamed = api.checked("PATCH", f"/deploymentPipelines/{pipeline.id}", {"displayName": "Renamed"})
+    assert renamed.json()["displayName"] == "Renamed"
+    stage = api.checked(
+        "PATCH", f"/deploymentPipelines/{pipeline.id}/stages/{pipeline.stages[0].id}", {"description": "first"}
+    )
+    assert stage.json()["description"] == "first"
+    assert api.checked("DELETE", f"/deploymentPipelines/{pipeline.id}").status_code == 200
+    assert api.checked("GET", f"/deploymentPipelines/{pipeline.id}").status_code == 404
+
+
+def test_request_log_of_a_full_flow_conforms(api: EmulatorClient, emulator: Emulator) -> None:
+    """Every request the emulator logged during a full flow, and its response, conforms to the spec."""
+    api.all_pages("/deploymentPipelines")
+    api.checked("GET", PIPELINE)
+    api.all_pages(f"{PIPELINE}/stages/{DEV_STAGE_ID}/items")
+    emulator.inject(r"/operations/", count=1, status=429)
+    lro_id, deployment_id = deploy(api)
+    deadline = time.monotonic() + 5
+    while api.call("GET", f"/operations/{lro_id}").json().get("status") not in ("Succeeded", "Failed"):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    api.call("GET", f"/operations/{lro_id}/result")
+    api.call("GET", f"{PIPELINE}/operations/{deployment_id}")
+    api.call("GET", f"{PIPELINE}/operations")
+    api.call("POST", f"{PIPELINE}/deploy", {"sourceStageId": "bad"})
+    api.call("GET", "/deploymentPipelines", auth=False)
+    records = emulator.requests
+    assert {r.operation for r in records} >= {
+        "Entra_Token",
+        "DeploymentPipelines_ListDeploymentPipelines",
+        "DeploymentPipelines_DeployStageContent",
+        "LongRunningOperations_GetOperationState",
+        "LongRunningOperations_GetOperationResult",
+        "DeploymentPipelines_GetDeploymentPipelineOperation",
+    }
+    assert 429 in {r.status for r in records}
+    assert_log_conforms(records)
+    assert all(r.request_headers.get("authorization") in (None, "<redacted>") for r in records)

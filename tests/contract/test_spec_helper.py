@@ -1,0 +1,168 @@
+"""The spec helper itself, and the spec's own example requests: valid per the helper, accepted by the emulator."""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fabric_ci.emulator import Emulator
+from fabric_ci.emulator.seed import (
+    DEMO_PIPELINE_ID,
+    DEV_ITEMS,
+    DEV_STAGE_ID,
+    SPARE_WORKSPACE_IDS,
+    TEST_STAGE_ID,
+    stable_id,
+)
+from fabric_ci.emulator.state import RequestRecord
+from tests.support import fabric_spec
+from tests.support.emulator_client import EmulatorClient
+from tests.support.fabric_spec import (
+    ExampleRequest,
+    assert_log_conforms,
+    example_requests,
+    operation_for,
+    validate_request,
+    validate_response,
+)
+
+GUID = "db1577e0-0132-4d6d-92b9-952c359988f2"
+
+
+def test_missing_spec_folder_fails_with_a_clear_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the spec files the helper raises (so tests fail, never skip) and says where it looked."""
+    monkeypatch.setenv("FABRIC_CI_SPECS", str(tmp_path))
+    with pytest.raises(AssertionError, match="FABRIC_CI_SPECS"):
+        fabric_spec.specs_dir()
+
+
+def test_operation_for_matches_concrete_paths_to_templates() -> None:
+    """Concrete paths (with a query) map to the operationId and template of the spec, literal segments first."""
+    assert operation_for("GET", f"/v1/deploymentPipelines/{GUID}/operations?continuationToken=x") == (
+        "DeploymentPipelines_ListDeploymentPipelineOperations",
+        "/v1/deploymentPipelines/{deploymentPipelineId}/operations",
+    )
+    assert operation_for("GET", f"/v1/operations/{GUID}/result")[0] == "LongRunningOperations_GetOperationResult"
+    assert (
+        operation_for("POST", f"/v1/deploymentPipelines/{GUID}/deploy")[0] == "DeploymentPipelines_DeployStageContent"
+    )
+    with pytest.raises(AssertionError, match="no operation"):
+        operation_for("PUT", f"/v1/deploymentPipelines/{GUID}")
+    with pytest.raises(AssertionError, match="basePath"):
+        operation_for("GET", "/deploymentPipelines")
+
+
+def test_validate_request_names_the_operation_and_the_failing_path() -> None:
+    """A bad deploy body is reported with the operationId and the JSON path of each problem."""
+    with pytest.raises(AssertionError) as raised:
+        validate_request(
+            "POST",
+            f"/v1/deploymentPipelines/{GUID}/deploy",
+            {"sourceStageId": GUID, "targetStageId": GUID, "items": [{"sourceItemId": "x", "itemType": "Report"}]},
+        )
+    assert "DeploymentPipelines_DeployStageContent" in str(raised.value)
+    assert "$.items[0].sourceItemId" in str(raised.value)
+
+
+def test_validate_response_catches_schema_violations_and_undocumented_fields() -> None:
+    """Wrong types, undocumented members, missing 202 headers and bad error bodies are all reported."""
+    path = f"/v1/deploymentPipelines/{GUID}"
+    good = {"id": GUID, "displayName": "x", "stages": []}
+    validate_response("GET", path, 200, good, {})
+    with pytest.raises(AssertionError, match=r"\$\.stages"):
+        validate_response("GET", path, 200, {**good, "stages": "none"}, {})
+    with pytest.raises(AssertionError, match=r"\$\.displayname"):
+        validate_response("GET", path, 200, {**good, "displayname": "typo"}, {})
+    with pytest.raises(AssertionError, match="deployment-id"):
+        validate_response("POST", f"{path}/deploy", 202, None, {"Location": "x", "x-ms-operation-id": GUID})
+    with pytest.raises(AssertionError, match="errorCode"):
+        validate_response("GET", path, 404, {"message": "gone"}, {})
+    with pytest.raises(AssertionError, match="Retry-After"):
+        validate_response("GET", path, 429, {"errorCode": "RequestBlocked", "message": "slow down"}, {})
+
+
+def test_assert_log_conforms_reports_a_nonconforming_record() -> None:
+    """A logged exchange whose response breaks the spec makes assert_log_conforms fail, naming the operation."""
+    record = RequestRecord(
+        method="GET",
+        path="/v1/deploymentPipelines",
+        operation="DeploymentPipelines_ListDeploymentPipelines",
+        status=200,
+        started_at=0.0,
+        finished_at=0.0,
+        request_headers={},
+        request_body=None,
+        response_headers={},
+        response_body={"value": [{"id": "not-a-guid", "displayName": "x"}]},
+    )
+    with pytest.raises(AssertionError, match="ListDeploymentPipelines"):
+        assert_log_conforms([record])
+
+
+EXAMPLES = example_requests()
+
+
+def test_the_examples_with_request_bodies_are_found() -> None:
+    """The spec's deployment-pipeline examples with a request body are all discovered (nine at this snapshot)."""
+    assert len(EXAMPLES) >= 9
+    assert {"DeployAll.json", "SelectiveDeploy.json", "AssignWorkspaceToStage.json"} <= {e.file_name for e in EXAMPLES}
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[e.file_name for e in EXAMPLES])
+def test_example_request_bodies_pass_validate_request(example: ExampleRequest) -> None:
+    """Microsoft's own example request bodies are valid according to the helper."""
+    validate_request(example.method, example.path, example.body)
+
+
+def _with_seeded_ids(example: ExampleRequest) -> tuple[str, Any]:
+    """The example's path and body with its ids swapped for ones the emulator has (same body shape)."""
+    body = copy.deepcopy(example.body)
+    operations_pipeline = stable_id("pipeline", "Operations Pipeline")
+    match example.file_name:
+        case "DeployAll.json":
+            body.update(sourceStageId=DEV_STAGE_ID, targetStageId=TEST_STAGE_ID)
+            return f"/deploymentPipelines/{DEMO_PIPELINE_ID}/deploy", body
+        case "SelectiveDeploy.json":
+            body.update(sourceStageId=DEV_STAGE_ID, targetStageId=TEST_STAGE_ID)
+            used: set[str] = set()
+            for item in body["items"]:
+                candidates = [i for (t, _), i in DEV_ITEMS.items() if t == item["itemType"] and i not in used]
+                item["sourceItemId"] = candidates[0]
+                used.add(candidates[0])
+            return f"/deploymentPipelines/{DEMO_PIPELINE_ID}/deploy", body
+        case "AssignWorkspaceToStage.json":
+            body["workspaceId"] = SPARE_WORKSPACE_IDS[2]
+            stage = stable_id("stage", "Operations Pipeline", "Test")
+            return f"/deploymentPipelines/{operations_pipeline}/stages/{stage}/assignWorkspace", body
+        case "CreateDeploymentPipeline.json":
+            return "/deploymentPipelines", body
+        case "UpdateDeploymentPipeline.json":
+            return f"/deploymentPipelines/{DEMO_PIPELINE_ID}", body
+        case "UpdateDeploymentPipelineStage.json":
+            return f"/deploymentPipelines/{DEMO_PIPELINE_ID}/stages/{DEV_STAGE_ID}", body
+        case name if name.startswith("Add") and name.endswith("RoleAssignment.json"):
+            body["principal"]["id"] = str(uuid.uuid4())
+            return f"/deploymentPipelines/{DEMO_PIPELINE_ID}/roleAssignments", body
+    raise AssertionError(f"no seeded-id mapping for the new example {example.file_name}: add one here")
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[e.file_name for e in EXAMPLES])
+def test_emulator_accepts_the_example_request_bodies(example: ExampleRequest, emulator: Emulator) -> None:
+    """Given an example's body with seeded ids, the emulator answers with the documented success status."""
+    api = EmulatorClient(emulator)
+    try:
+        path, body = _with_seeded_ids(example)
+        validate_request(example.method, f"/v1{path}", body)
+        response = api.checked(example.method, path, body)
+        documented = {
+            int(code)
+            for code in fabric_spec.spec().find(example.method, example.path).spec["responses"]
+            if code.isdigit()
+        }
+        assert response.status_code in documented - {429}, response.text
+    finally:
+        api.close()

@@ -1,0 +1,88 @@
+"""A small httpx client for tests that talk to an `Emulator` directly: token, calls, LRO polling."""
+
+from __future__ import annotations
+
+import ssl
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from fabric_ci.emulator import Emulator
+from fabric_ci.emulator.seed import CLIENT_ID, CLIENT_SECRET, FABRIC_SCOPE, TENANT_ID
+from tests.support.fabric_spec import validate_response
+
+
+def body_of(response: httpx.Response) -> Any:
+    return response.json() if response.content else None
+
+
+class EmulatorClient:
+    def __init__(self, emulator: Emulator) -> None:
+        self.emulator = emulator
+        self.http = httpx.Client(verify=ssl.create_default_context(cafile=emulator.ca_path), timeout=10)
+        self.token = self.fetch_token()
+
+    def close(self) -> None:
+        self.http.close()
+
+    def fetch_token(self) -> str:
+        response = self.http.post(
+            f"{self.emulator.authority_host}/{TENANT_ID}/oauth2/v2.0/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": CLIENT_ID,
+                "client_secret": CLIENT_SECRET,
+                "scope": FABRIC_SCOPE,
+            },
+        )
+        assert response.status_code == 200, response.text
+        return str(response.json()["access_token"])
+
+    def url(self, path: str) -> str:
+        """`path` under /v1 (e.g. "/deploymentPipelines"), or an absolute URL as given."""
+        return path if path.startswith("https://") else f"{self.emulator.api_base_url}{path}"
+
+    def call(
+        self, method: str, path: str, json: Any = None, *, auth: bool = True, token: str | None = None
+    ) -> httpx.Response:
+        """One request, with the client's bearer token (or `token`), or none when auth is False."""
+        headers = {}
+        if auth:
+            headers["Authorization"] = f"Bearer {token or self.token}"
+        return self.http.request(method, self.url(path), json=json, headers=headers)
+
+    def checked(self, method: str, path: str, json: Any = None, **kwargs: Any) -> httpx.Response:
+        """Call and validate the response against the spec."""
+        response = self.call(method, path, json, **kwargs)
+        target = urlsplit(str(response.request.url))
+        validate_response(method, target.path, response.status_code, body_of(response), dict(response.headers))
+        return response
+
+    def all_pages(self, path: str) -> tuple[list[Any], int]:
+        """Every value of a paged list, following continuationUri from the body; (values, pages)."""
+        values: list[Any] = []
+        pages = 0
+        url: str | None = path
+        while url is not None:
+            response = self.checked("GET", url)
+            assert response.status_code == 200, response.text
+            body = response.json()
+            values += body["value"]
+            pages += 1
+            url = body.get("continuationUri")
+            assert ("continuationToken" in body) == (url is not None)
+        return values, pages
+
+    def wait(self, lro_id: str, timeout: float = 10.0) -> list[dict[str, Any]]:
+        """Poll the operation state until it is terminal; every state seen, validated."""
+        seen = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            state = self.checked("GET", f"/operations/{lro_id}").json()
+            seen.append(state)
+            if state["status"] in ("Succeeded", "Failed"):
+                return seen
+            time.sleep(0.05)
+        raise AssertionError(f"operation {lro_id} still {seen[-1]['status']} after {timeout}s")

@@ -1,0 +1,74 @@
+"""`python -m fabric_ci.emulator` as a process: banner, ready file, control API, clean exit on SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import ssl
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from fabric_ci.emulator import main
+from fabric_ci.emulator.seed import CLIENT_SECRET, DEMO_PIPELINE_NAME, TENANT_ID
+
+
+def test_refuses_a_non_loopback_host(capsys: pytest.CaptureFixture[str]) -> None:
+    """--host 0.0.0.0 is refused with a message saying why, before anything listens."""
+    with pytest.raises(SystemExit) as exited:
+        main(["--host", "0.0.0.0"])  # noqa: S104 - refusing it is the point
+    assert exited.value.code == 2
+    assert "loopback" in capsys.readouterr().err
+
+
+def test_runs_writes_the_ready_file_and_stops_on_sigterm(tmp_path: Path) -> None:
+    """The process writes the ready file and banner, serves the control API, and exits 0 on SIGTERM."""
+    ready = tmp_path / "ready.json"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "fabric_ci.emulator",
+            "--state-dir",
+            str(tmp_path / "state"),
+            "--ready-file",
+            str(ready),
+            "--operation-seconds",
+            "0.5",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while not ready.exists():
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "no ready file"
+            time.sleep(0.05)
+        details = json.loads(ready.read_text())
+        assert details["tenant-id"] == TENANT_ID
+        assert details["ca-bundle"] == str(tmp_path / "state" / "ca.pem")
+        assert details["api-base-url"] == details["url"] + "/v1"
+        context = ssl.create_default_context(cafile=details["ca-bundle"])
+        with httpx.Client(verify=context) as http:
+            configured = http.post(f"{details['url']}/_emulator/configure", json={"fail_items": ["Sales Model"]})
+            assert configured.json()["fail_items"] == ["Sales Model"]
+            logged = http.get(f"{details['url']}/_emulator/requests").json()["value"]
+            assert [r["operation"] for r in logged] == ["Emulator_Control"]
+        process.send_signal(signal.SIGTERM)
+        stdout, _ = process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0
+    assert f"--client-secret {CLIENT_SECRET}" in stdout
+    assert f"tenant-id: {TENANT_ID}" in stdout
+    assert DEMO_PIPELINE_NAME in stdout
+    assert "Ctrl+C to stop" in stdout
