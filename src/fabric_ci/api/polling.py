@@ -26,6 +26,7 @@ from fabric_ci.models.results import TERMINAL_STATUSES, Progress, normalise_stat
 BASELINE_INTERVAL = 5.0  # the fixed poll whose request count we never exceed
 FASTEST_INTERVAL = 1.0  # how often we poll when completion is imminent
 LONGEST_GAP = 10.0  # the most we sleep on an estimate, in case it is wrong
+TICK = 1.0  # how often a waiting progress line is refreshed (no request involved)
 BUCKET_CAPACITY = 12.0  # at most a minute of saved budget
 HOT_WINDOW = 0.1  # estimates are this good: within 10% of the expected total, poll every second
 AIM_AFTER = 0.2  # poll this long after the expected end, so an accurate estimate needs one request
@@ -122,23 +123,36 @@ def wait_until_terminal(
     on_progress: Callable[[Progress], None],
     first_delay: float | None = None,
 ) -> DeploymentOperation:
-    """Poll `fetch` until the operation is Succeeded or Failed; unknown statuses keep waiting."""
+    """Poll `fetch` until the operation is Succeeded or Failed; unknown statuses keep waiting.
+
+    `on_progress` hears after every status request and, between requests, about once a second
+    with the last known state and a fresh elapsed time (so a progress line keeps ticking while we
+    save requests). Those ticks cost no request.
+    """
     start = clock()
     last: DeploymentOperation | None = None
+    known = Progress(elapsed_seconds=0.0, status=None, steps_done=0, steps_total=0)
+
+    def sleep_ticking(seconds: float) -> None:
+        until = clock() + seconds
+        while (left := until - clock()) > 0:
+            sleep(min(TICK, left))
+            on_progress(known.model_copy(update={"elapsed_seconds": clock() - start}))
+
     delay = first_delay if first_delay is not None else planner.next_delay(0.0, None)
     while True:
         now = clock() - start
         # The last poll lands on the deadline itself, so an operation that ends just before it
         # is reported as ended, not as timed out.
         final = now + delay >= timeout
-        sleep(max(timeout - now, 0.0) if final else delay)
+        sleep_ticking(max(timeout - now, 0.0) if final else delay)
         planner.spend(clock() - start)
         last = fetch()
         now = clock() - start
-        progress = progress_of(last, now)
-        on_progress(progress)
-        if progress.status in TERMINAL_STATUSES:
+        known = progress_of(last, now)
+        on_progress(known)
+        if known.status in TERMINAL_STATUSES:
             return last
         if final:
             raise DeadlineReached(last)
-        delay = planner.next_delay(now, progress)
+        delay = planner.next_delay(now, known)

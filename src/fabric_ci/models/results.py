@@ -69,10 +69,14 @@ class Progress(BaseModel):
 
     model_config = ConfigDict(frozen=True)
     elapsed_seconds: float
-    status: Status
+    status: Status | None  # None until the first status request has answered
     steps_done: int
     steps_total: int
     percent_complete: int | None = None
+
+    @property
+    def label(self) -> str:
+        return self.status or "Waiting"
 
 
 class DeploymentResult(Result):

@@ -32,4 +32,5 @@ class Reporter(Protocol):
         wait for it even if this step times out or is cancelled."""
 
     def progress(self, progress: Progress) -> None:
-        """Called after each status request while waiting."""
+        """While waiting: after each status request, and about once a second between them with
+        the last known state and a fresh elapsed time."""

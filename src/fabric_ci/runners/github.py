@@ -220,7 +220,7 @@ class GitHubRunner:
         self._set_output("operation-id", operation_id)
 
     def progress(self, progress: Progress) -> None:
-        key = (progress.status, progress.steps_done, progress.steps_total)
+        key = (progress.label, progress.steps_done, progress.steps_total)
         changed = key != self._last_progress
         due = progress.elapsed_seconds - self._last_progress_at >= PROGRESS_HEARTBEAT_SECONDS
         if changed or due:

@@ -243,12 +243,12 @@ class LocalRunner:
     def progress(self, progress: Progress) -> None:
         if self._is_tty:
             steps = f"  {progress.steps_done}/{progress.steps_total} steps" if progress.steps_total else ""
-            line = f"{self._spinner} {progress.status}{steps}  {format_elapsed(progress.elapsed_seconds)}"
+            line = f"{self._spinner} {progress.label}{steps}  {format_elapsed(progress.elapsed_seconds)}"
             self._human.write(_REWRITE + line)
             self._human.flush()
             self._progress_open = True
             return
-        key = (progress.status, progress.steps_done, progress.steps_total)
+        key = (progress.label, progress.steps_done, progress.steps_total)
         if key != self._last_progress:
             self._last_progress = key
             self._emit(self._human, progress_line(progress))

@@ -85,7 +85,7 @@ def format_elapsed(seconds: float) -> str:
 def progress_line(progress: Progress) -> str:
     """A progress snapshot as one log line: `Running: 3/6 steps done, 00:12 elapsed`."""
     steps = f" {progress.steps_done}/{progress.steps_total} steps done," if progress.steps_total else ""
-    return f"{progress.status}:{steps} {format_elapsed(progress.elapsed_seconds)} elapsed"
+    return f"{progress.label}:{steps} {format_elapsed(progress.elapsed_seconds)} elapsed"
 
 
 def _truncate(text: str, limit: int) -> str:

@@ -184,3 +184,21 @@ def test_expected_duration_is_the_median_of_successes_between_the_same_stages() 
     assert expected_duration(history, "a", "b") == 20
     assert expected_duration(history, "z", "z") == 25  # no match: all successes (10, 20, 30, 500)
     assert expected_duration([], "a", "b") is None
+
+
+def test_progress_ticks_between_polls_without_extra_requests() -> None:
+    """Between sparse polls, progress is re-reported about every second with a fresh elapsed time."""
+    clock = VirtualClock()
+    deployment = SimulatedDeployment(clock, 8, show_steps=False)
+    seen: list[float] = []
+    wait_until_terminal(
+        deployment.fetch,
+        planner=PollPlanner(expected_duration=8),
+        timeout=3600,
+        clock=clock.now,
+        sleep=clock.sleep,
+        on_progress=lambda p: seen.append(p.elapsed_seconds),
+    )
+    assert len(deployment.polls) == 1
+    assert seen[:3] == [1.0, 2.0, 3.0]
+    assert len(seen) >= 8
