@@ -87,6 +87,15 @@ def test_wrong_secret_is_a_sign_in_error_that_names_the_fix(run_step: RunStep) -
     assert CLIENT_SECRET not in run.stdout
 
 
+def test_wrong_tenant_is_a_sign_in_error_with_the_fix(run_step: RunStep) -> None:
+    """An unknown tenant is a sign-in error that says to check tenant-id, not an internal error."""
+    run = run_step("deploy-all", {**DEPLOY, "tenant-id": "11111111-2222-3333-4444-555555555555"})
+    assert run.returncode == 1
+    assert "title=Sign-in failed" in run.errors[0]
+    assert "tenant-id" in run.errors[0]
+    assert "bug in fabric-ci" not in run.stdout
+
+
 def test_missing_command_is_an_input_error(run_step: RunStep) -> None:
     """The root action with an empty `command` input gets a clear error, exit 2."""
     run = run_step("", {})

@@ -109,6 +109,7 @@ def test_timeout_fails_the_step_and_leaves_the_deployment_running(run_step: RunS
     assert run.returncode == 1
     assert run.outputs["status"] in ("NotStarted", "Running")
     assert run.outputs["operation-id"] == emulator.deployments[0].id
+    assert run.outputs["duration-seconds"] == ""  # no duration until it ends
     assert any("left running" in e for e in run.errors), run.errors
     methods = {(r.method, r.operation) for r in emulator.requests}
     assert not any(m == "DELETE" or "Cancel" in op for m, op in methods)
@@ -141,7 +142,8 @@ def test_wait_for_a_failed_deployment_fails(run_step: RunStep, emulator: Emulato
 
 def test_throttling_is_absorbed(run_step: RunStep, emulator: Emulator) -> None:
     """429s with Retry-After on the lookups are waited out and the deployment still succeeds once."""
-    emulator.inject(r"/v1/deploymentPipelines/[^/]+$", count=2, status=429, retry_after=1)
+    # Retry-After: 0 keeps the test fast; honouring larger values is unit-tested in test_transport.py.
+    emulator.inject(r"/v1/deploymentPipelines/[^/]+$", count=2, status=429, retry_after=0)
     run = run_step("deploy-all", DEPLOY)
     assert run.returncode == 0, run.stdout + run.stderr
     statuses = [r.status for r in emulator.requests if r.operation == "DeploymentPipelines_GetDeploymentPipeline"]
@@ -149,13 +151,32 @@ def test_throttling_is_absorbed(run_step: RunStep, emulator: Emulator) -> None:
     assert len(deploy_requests(emulator)) == 1
 
 
-def test_a_5xx_on_deploy_is_never_resent(run_step: RunStep, emulator: Emulator) -> None:
-    """A 500 on the deploy POST is not retried blindly: one POST, history checked, exit 1 saying so."""
+def test_a_5xx_on_deploy_is_never_resent_nor_mistaken_for_an_earlier_deployment(
+    run_step: RunStep, emulator: Emulator
+) -> None:
+    """After an earlier deployment, a 500 on the next deploy POST is not re-sent and the earlier
+    deployment is not reported as this one: exit 1, saying nothing was deployed."""
+    first = run_step("deploy-all", DEPLOY)
+    assert first.returncode == 0
     emulator.inject(r"/deploy$", count=1, status=500)
     run = run_step("deploy-all", DEPLOY)
     assert run.returncode == 1
-    assert len(deploy_requests(emulator)) == 1
+    assert len(deploy_requests(emulator)) == 2  # the first run's and this run's single attempt
+    assert len(emulator.deployments) == 1
     assert any("Nothing was deployed" in e for e in run.errors), run.errors
+    assert run.outputs.get("operation-id") != first.outputs["operation-id"]
+
+
+def test_throttling_near_the_deadline_is_a_timeout_not_a_hang(run_step: RunStep, emulator: Emulator) -> None:
+    """429s whose Retry-After would outlast the timeout end the step at the timeout, as a timeout."""
+    emulator.configure(operation_seconds=60)
+    emulator.inject(r"/operations/[^/]+$", count=10, status=429, retry_after=30, method="GET")
+    run = run_step("deploy-all", {**DEPLOY, "timeout": "4s"})
+    assert run.returncode == 1
+    assert any("left running" in e for e in run.errors), run.errors
+    polls = [r for r in emulator.requests if r.operation == "DeploymentPipelines_GetDeploymentPipelineOperation"]
+    assert polls, "the wait polled at least once"
+    assert polls[-1].started_at - emulator.deployments[0].accepted_at < 10
 
 
 def test_local_json_output_for_scripts(emulator: Emulator, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fabric_ci.api.pagination import iter_values
-from fabric_ci.api.transport import AmbiguousResponse, Transport
+from fabric_ci.api.transport import Transport
 from fabric_ci.errors import ApiError, ErrorDetails
 from fabric_ci.models.resources import (
     DeployAccepted,
@@ -15,9 +14,6 @@ from fabric_ci.models.resources import (
     PipelineWithStages,
     StageItem,
 )
-
-# How far apart our clock and the service's may be when we look for a deployment we started.
-CLOCK_SKEW = timedelta(minutes=5)
 
 
 class FabricClient:
@@ -39,9 +35,11 @@ class FabricClient:
         path = f"deploymentPipelines/{pipeline_id}/operations"
         return [DeploymentOperation.model_validate(v) for v in iter_values(self._t, path)]
 
-    def get_deployment(self, pipeline_id: str, deployment_id: str) -> DeploymentOperation:
+    def get_deployment(
+        self, pipeline_id: str, deployment_id: str, *, time_left: float | None = None
+    ) -> DeploymentOperation:
         path = f"deploymentPipelines/{pipeline_id}/operations/{deployment_id}"
-        return DeploymentOperation.model_validate(self._t.get_json(path))
+        return DeploymentOperation.model_validate(self._t.get_json(path, time_left=time_left))
 
     def deploy(
         self,
@@ -52,23 +50,14 @@ class FabricClient:
         items: list[tuple[str, str]] | None = None,
         note: str | None = None,
     ) -> DeployAccepted:
-        """Start a deployment. Sent at most once: see Transport and `_find_started`."""
+        """Start a deployment. Sent at most once: when its answer is lost, AmbiguousResponse is
+        raised and the caller must look for the deployment rather than send it again."""
         body: dict[str, Any] = {"sourceStageId": source_stage_id, "targetStageId": target_stage_id}
         if items is not None:
             body["items"] = [{"sourceItemId": i, "itemType": t} for i, t in items]
         if note:
             body["note"] = note
-        sent_at = datetime.now(UTC)
-        try:
-            response = self._t.request(
-                "POST", f"deploymentPipelines/{pipeline_id}/deploy", json=body, replay_safe=False
-            )
-        except AmbiguousResponse as lost:
-            found = self._find_started(pipeline_id, source_stage_id, target_stage_id, sent_at)
-            if found is None:
-                raise _not_accepted(lost) from lost
-            return DeployAccepted(deployment_id=found.id)
-
+        response = self._t.request("POST", f"deploymentPipelines/{pipeline_id}/deploy", json=body, replay_safe=False)
         if response.status_code == 200:  # finished synchronously: the body is the operation
             finished = DeploymentOperation.model_validate(response.json())
             return DeployAccepted(deployment_id=finished.id, finished=finished)
@@ -84,20 +73,6 @@ class FabricClient:
             retry_after=float(retry_after) if retry_after and retry_after.isdigit() else None,
         )
 
-    def _find_started(
-        self, pipeline_id: str, source_stage_id: str, target_stage_id: str, sent_at: datetime
-    ) -> DeploymentOperation | None:
-        """After a lost answer, look for the deployment we may have started instead of re-sending it."""
-        for operation in self.list_deployments(pipeline_id):
-            same_stages = (operation.source_stage_id, operation.target_stage_id) == (
-                source_stage_id,
-                target_stage_id,
-            )
-            seen = operation.execution_start_time or operation.last_updated_time
-            if same_stages and seen is not None and seen.replace(tzinfo=seen.tzinfo or UTC) >= sent_at - CLOCK_SKEW:
-                return operation
-        return None
-
     def assign_workspace(self, pipeline_id: str, stage_id: str, workspace_id: str) -> None:
         path = f"deploymentPipelines/{pipeline_id}/stages/{stage_id}/assignWorkspace"
         self._t.request("POST", path, json={"workspaceId": workspace_id})
@@ -108,11 +83,3 @@ class FabricClient:
     def add_role_assignment(self, pipeline_id: str, principal_id: str, principal_type: str, role: str) -> None:
         body = {"principal": {"id": principal_id, "type": principal_type}, "role": role}
         self._t.request("POST", f"deploymentPipelines/{pipeline_id}/roleAssignments", json=body)
-
-
-def _not_accepted(lost: AmbiguousResponse) -> ApiError:
-    status = lost.cause.status_code if not isinstance(lost.cause, Exception) else 0
-    return ApiError(
-        ErrorDetails(status, "DeploymentNotStarted", f"{lost.message}, and the pipeline shows no new deployment."),
-        hint="Nothing was deployed and the request was not re-sent (to avoid a duplicate); run the step again.",
-    )

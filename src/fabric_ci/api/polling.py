@@ -45,6 +45,10 @@ class PollPlanner:
         self.tokens = min(BUCKET_CAPACITY, self.tokens + (now - self._last_refill) / BASELINE_INTERVAL)
         self._last_refill = now
 
+    def can_spend(self, at: float) -> bool:
+        """Whether the budget holds one request at time `at` (no later than the next spend)."""
+        return min(BUCKET_CAPACITY, self.tokens + (at - self._last_refill) / BASELINE_INTERVAL) >= 1.0
+
     def spend(self, now: float) -> None:
         """Record one status request sent at `now`."""
         self._refill(now)
@@ -145,9 +149,15 @@ def wait_until_terminal(
         # The last poll lands on the deadline itself, so an operation that ends just before it
         # is reported as ended, not as timed out.
         final = now + delay >= timeout
+        if final and not planner.can_spend(timeout):
+            sleep_ticking(max(timeout - now, 0.0))  # no budget left for a last look
+            raise DeadlineReached(last)
         sleep_ticking(max(timeout - now, 0.0) if final else delay)
         planner.spend(clock() - start)
-        last = fetch()
+        try:
+            last = fetch()
+        except DeadlineReached:
+            raise DeadlineReached(last) from None
         now = clock() - start
         known = progress_of(last, now)
         on_progress(known)

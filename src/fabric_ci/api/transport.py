@@ -10,10 +10,10 @@ for the caller to reconcile.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 
 import httpx
 import stamina
@@ -35,8 +35,6 @@ class RetryPolicy:
     total_seconds: float = 600.0
     wait_initial: float = 1.0
     wait_max: float = 60.0
-    # The longest Retry-After we obey as given; beyond it we still wait, but only this long.
-    retry_after_max: float = 120.0
 
 
 class AmbiguousResponse(FabricCiError):
@@ -63,12 +61,10 @@ class BearerAuth(httpx.Auth):
 
     def __init__(self, tokens: TokenSource, api_base_url: str) -> None:
         self._tokens = tokens
-        base = urlsplit(api_base_url)
-        self._origin = (base.scheme, base.hostname, base.port)
+        self._origin = _origin(httpx.URL(api_base_url))
 
     def _same_origin(self, url: httpx.URL) -> bool:
-        port = url.port
-        return (url.scheme, url.host, port) == self._origin
+        return _origin(url) == self._origin
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         if not self._same_origin(request.url):
@@ -79,6 +75,11 @@ class BearerAuth(httpx.Auth):
         if response.status_code == 401:
             request.headers["Authorization"] = f"Bearer {self._tokens.token(refresh=True)}"
             yield request
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    # httpx drops a default port (":443" -> None), so both sides go through the same parser.
+    return (url.scheme, url.host, url.port)
 
 
 class Transport:
@@ -107,13 +108,24 @@ class Transport:
         params: Mapping[str, str] | None = None,
         json: Any = None,
         replay_safe: bool = True,
+        time_left: float | None = None,
     ) -> httpx.Response:
+        """Send a request, retrying what is safe to retry.
+
+        `time_left` bounds the retries (a caller's own deadline, e.g. a wait's timeout) on top
+        of the policy's total time: a retry that would wait past it is not made.
+        """
         policy = self._policy
+        budget = policy.total_seconds if time_left is None else min(policy.total_seconds, max(time_left, 0.0))
+        give_up_at = time.monotonic() + budget
 
         def backoff(exc: Exception) -> bool | float:
             if isinstance(exc, _Retry):
                 wait = retry_after_seconds(exc.response)
-                return True if wait is None else min(wait, policy.retry_after_max)
+                if wait is None:
+                    return True
+                # Never come back sooner than the service asked; if that is past our budget, stop.
+                return wait if time.monotonic() + wait <= give_up_at else False
             if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
                 return True  # the request never left: safe even for a deploy
             return replay_safe and isinstance(exc, httpx.TransportError)
@@ -121,8 +133,9 @@ class Transport:
         try:
             for attempt in stamina.retry_context(
                 on=backoff,
-                attempts=policy.attempts,
-                timeout=policy.total_seconds,
+                # No time left (a last look at a deadline): one attempt, no retries.
+                attempts=policy.attempts if budget > 0 else 1,
+                timeout=budget if budget > 0 else None,
                 wait_initial=policy.wait_initial,
                 wait_max=policy.wait_max,
             ):
@@ -146,5 +159,5 @@ class Transport:
             raise AmbiguousResponse(f"The service answered {response.status_code}", response)
         raise api_error(response)
 
-    def get_json(self, path: str, params: Mapping[str, str] | None = None) -> Any:
-        return self.request("GET", path, params=params).json()
+    def get_json(self, path: str, params: Mapping[str, str] | None = None, time_left: float | None = None) -> Any:
+        return self.request("GET", path, params=params, time_left=time_left).json()

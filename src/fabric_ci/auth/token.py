@@ -75,23 +75,32 @@ class ClientSecretTokenProvider:
         self._scope = scope
         self._on_token = on_token
         self._last_token = ""
-        self._app = msal.ConfidentialClientApplication(
-            client_id,
-            client_credential=client_secret,
-            authority=f"{authority_host}/{tenant_id}",
-            instance_discovery=urlsplit(authority_host).hostname in KNOWN_AUTHORITY_HOSTS,
-            http_client=MsalHttpClient(http_client),
-        )
+        self._settings = {
+            "client_id": client_id,
+            "client_credential": client_secret,
+            "authority": f"{authority_host}/{tenant_id}",
+            "instance_discovery": urlsplit(authority_host).hostname in KNOWN_AUTHORITY_HOSTS,
+            "http_client": MsalHttpClient(http_client),
+        }
+        self._tenant_id = tenant_id
+        self._app: msal.ConfidentialClientApplication | None = None
 
     def token(self, *, refresh: bool = False) -> str:
-        if refresh:
-            self._app.remove_tokens_for_client()
         try:
+            # msal reads the tenant's discovery document when the app is created, so creating it
+            # belongs inside the same error handling as the token request.
+            if self._app is None:
+                self._app = msal.ConfidentialClientApplication(**self._settings)
+            if refresh:
+                self._app.remove_tokens_for_client()
             result = self._app.acquire_token_for_client(scopes=[self._scope])
         except httpx.HTTPError as exc:
             raise AuthenticationError(f"Could not reach the sign-in endpoint: {exc}") from exc
-        except ValueError as exc:  # msal raises ValueError when the discovery document is unusable
-            raise AuthenticationError(f"Sign-in endpoint did not answer as Entra ID does: {exc}") from exc
+        except ValueError as exc:  # msal: the authority's discovery document is missing or unusable
+            raise AuthenticationError(
+                f"Entra ID has no usable sign-in endpoint for tenant {self._tenant_id!r} ({exc}). "
+                f"{AADSTS_HINTS['AADSTS90002']}"
+            ) from exc
         if "access_token" not in result:
             raise AuthenticationError(_describe(result))
         token = str(result["access_token"])

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from fabric_ci.api.fabric import FabricClient
-from fabric_ci.errors import InputError, NotFoundError
+from fabric_ci.api.transport import AmbiguousResponse
+from fabric_ci.errors import ApiError, ErrorDetails, InputError, NotFoundError
 from fabric_ci.models.inputs import DeployAllInputs, SelectiveDeployInputs
-from fabric_ci.models.resources import DeploymentOperation
+from fabric_ci.models.resources import DeployAccepted, DeploymentOperation
 from fabric_ci.models.results import DeploymentResult
 from fabric_ci.operations.reporter import Reporter
 from fabric_ci.operations.resolve import next_stage, resolve_items, resolve_pipeline, resolve_stage
-from fabric_ci.operations.waiting import Clock, follow_deployment, to_result
+from fabric_ci.operations.waiting import Clock, check_outcome, follow_deployment, to_result
 
 
 def deploy(inputs: DeployAllInputs, client: FabricClient, reporter: Reporter, clock: Clock) -> DeploymentResult:
@@ -47,15 +48,24 @@ def deploy(inputs: DeployAllInputs, client: FabricClient, reporter: Reporter, cl
 
     what = f"{len(items)} item(s)" if items is not None else "all items"
     reporter.info(f"Deploying {what} of {pipeline.display_name!r} from {source.display_name} to {target.display_name}")
+    # Read before the POST: it gives the wait its duration estimate, and it is how we tell a
+    # deployment we started from one that already existed if the POST's answer is lost.
+    history = client.list_deployments(pipeline.id)
     started = clock.now()
-    accepted = client.deploy(
-        pipeline.id, source_stage_id=source.id, target_stage_id=target.id, items=items, note=inputs.note
-    )
+    try:
+        accepted = client.deploy(
+            pipeline.id, source_stage_id=source.id, target_stage_id=target.id, items=items, note=inputs.note
+        )
+    except AmbiguousResponse as lost:
+        reporter.warning(f"{lost.message}; looking in the pipeline's history instead of sending it again")
+        accepted = find_lost_deployment(
+            client, pipeline.id, source.id, target.id, inputs.note, {op.id for op in history}, clock, lost
+        )
     reporter.deployment_accepted(accepted.deployment_id)
     reporter.info(f"Deployment accepted: operation-id {accepted.deployment_id}")
 
     if accepted.finished is not None:
-        return to_result(command, pipeline, accepted.finished, measured_seconds=clock.now() - started)
+        return check_outcome(to_result(command, pipeline, accepted.finished, measured_seconds=clock.now() - started))
     if not inputs.wait:
         current = _current(client, pipeline.id, accepted.deployment_id, source.id, target.id)
         return to_result(command, pipeline, current, measured_seconds=None, waited=False)
@@ -69,7 +79,54 @@ def deploy(inputs: DeployAllInputs, client: FabricClient, reporter: Reporter, cl
             reporter=reporter,
             clock=clock,
             retry_after=accepted.retry_after,
+            history=history,
         )
+
+
+# After a lost answer, when to look for the deployment (seconds after the failure). A new
+# deployment may take a moment to show in the history; how long is not documented.
+LOST_ANSWER_CHECKS = (0.0, 2.0, 5.0, 10.0)
+
+
+def find_lost_deployment(
+    client: FabricClient,
+    pipeline_id: str,
+    source_id: str,
+    target_id: str,
+    note: str | None,
+    known_ids: set[str],
+    clock: Clock,
+    lost: AmbiguousResponse,
+) -> DeployAccepted:
+    """Find the deployment our lost POST may have started; never send it again.
+
+    A candidate is a deployment that was not in the history read just before the POST, between
+    the same stages, with our note if we sent one. One candidate is ours; several are refused
+    rather than guessed between; none after the last look means nothing was started.
+    """
+    began = clock.now()
+    for at in LOST_ANSWER_CHECKS:
+        clock.sleep(max(0.0, began + at - clock.now()))
+        candidates = [
+            op
+            for op in client.list_deployments(pipeline_id)
+            if op.id not in known_ids
+            and (op.source_stage_id, op.target_stage_id) in ((source_id, target_id), (None, None))
+            # The service may truncate a long note, so ours need only start with what it shows.
+            and (not note or bool(op.note and op.note.content and note.startswith(op.note.content)))
+        ]
+        if len(candidates) == 1:
+            return DeployAccepted(deployment_id=candidates[0].id)
+        if len(candidates) > 1:
+            ids = ", ".join(op.id for op in candidates)
+            raise ApiError(
+                ErrorDetails(0, "AmbiguousDeployment", f"{lost.message}, and several new deployments appeared: {ids}."),
+                hint="One of them may be ours; fabric-ci will not guess. Check the pipeline's deployment history.",
+            )
+    raise ApiError(
+        ErrorDetails(0, "DeploymentNotStarted", f"{lost.message}, and the pipeline shows no new deployment."),
+        hint="Nothing was deployed and the request was not re-sent (to avoid a duplicate); run the step again.",
+    )
 
 
 def _current(

@@ -9,9 +9,16 @@ from datetime import timedelta
 
 from fabric_ci.api.fabric import FabricClient
 from fabric_ci.api.polling import DeadlineReached, PollPlanner, expected_duration, wait_until_terminal
-from fabric_ci.errors import DeploymentFailed, NotFoundError, WaitTimeout
+from fabric_ci.errors import (
+    ApiConnectionError,
+    DeploymentFailed,
+    NotFoundError,
+    ServerError,
+    ThrottledError,
+    WaitTimeout,
+)
 from fabric_ci.models.resources import DeploymentOperation, PipelineWithStages
-from fabric_ci.models.results import DeployedItem, DeploymentResult, StageRef, normalise_status
+from fabric_ci.models.results import TERMINAL_STATUSES, DeployedItem, DeploymentResult, StageRef, normalise_status
 from fabric_ci.operations.reporter import Reporter
 
 # Right after a 202 the operations view may not know the deployment yet; how long we accept
@@ -55,7 +62,9 @@ def to_result(
                 error=(step.error.message or step.error.error_code) if step.error else None,
             )
         )
-    duration = measured_seconds
+    status = normalise_status(operation.status)
+    # A duration only means something once the deployment has ended.
+    duration = measured_seconds if status in TERMINAL_STATUSES else None
     if operation.execution_start_time and operation.execution_end_time:
         duration = (operation.execution_end_time - operation.execution_start_time).total_seconds()
     return DeploymentResult(
@@ -65,7 +74,7 @@ def to_result(
         operation_id=operation.id,
         source_stage=stage_ref(pipeline, operation.source_stage_id),
         target_stage=stage_ref(pipeline, operation.target_stage_id),
-        status=normalise_status(operation.status),
+        status=status,
         items=tuple(items),
         duration_seconds=duration,
         note=operation.note.content if operation.note else None,
@@ -83,10 +92,14 @@ def follow_deployment(
     reporter: Reporter,
     clock: Clock,
     retry_after: float | None = None,
+    history: list[DeploymentOperation] | None = None,
 ) -> DeploymentResult:
-    """Wait for the deployment to end; raise DeploymentFailed or WaitTimeout with the result."""
+    """Wait for the deployment to end; raise DeploymentFailed or WaitTimeout with the result.
+
+    `history` is the pipeline's recent operations if the caller already has them."""
     started = clock.now()
-    history = client.list_deployments(pipeline.id)
+    if history is None:
+        history = client.list_deployments(pipeline.id)
     mine = next((op for op in history if op.id == deployment_id), None)
     planner = PollPlanner(
         expected_duration=expected_duration(
@@ -99,11 +112,25 @@ def follow_deployment(
         reporter.debug(f"Recent deployments of this pipeline took {planner.expected_duration:.0f}s (median)")
 
     def fetch() -> DeploymentOperation:
+        time_left = timeout.total_seconds() - (clock.now() - started)
         try:
-            return client.get_deployment(pipeline.id, deployment_id)
+            return client.get_deployment(pipeline.id, deployment_id, time_left=time_left)
         except NotFoundError:
             if clock.now() - started < NEWLY_ACCEPTED_GRACE:
                 return DeploymentOperation(id=deployment_id, status="NotStarted")
+            raise
+        except ThrottledError as throttled:
+            # The service asked us not to come back before the timeout: that is a timeout.
+            wait = throttled.details.retry_after
+            left = timeout.total_seconds() - (clock.now() - started)
+            if wait is not None and wait >= left:
+                clock.sleep(max(left, 0.0))
+                raise DeadlineReached(None) from None
+            raise
+        except (ServerError, ApiConnectionError):
+            # The transport stopped retrying because the timeout came: that is a timeout, not an outage.
+            if clock.now() - started >= timeout.total_seconds() - 1.0:
+                raise DeadlineReached(None) from None
             raise
 
     first_delay = max(retry_after or 0.0, planner.next_delay(0.0, None))

@@ -7,7 +7,7 @@ import pytest
 import respx
 
 from fabric_ci.api.fabric import FabricClient
-from fabric_ci.errors import ApiError
+from fabric_ci.api.transport import AmbiguousResponse
 
 P = "a5ded933-57b7-41f4-b072-ed4c1f9d5824"
 SRC, TGT = "db1577e0-0132-4d6d-92b9-952c359988f2", "f1c39546-6282-4590-8af3-847a6226ad16"
@@ -66,38 +66,9 @@ def test_deploy_200_returns_the_finished_operation(api: respx.MockRouter, client
     assert accepted.finished.status == "Succeeded"
 
 
-def test_lost_deploy_answer_adopts_the_deployment_the_service_started(
-    api: respx.MockRouter, client: FabricClient
-) -> None:
-    """After a 500 on deploy, a new deployment between the same stages in history is adopted, not re-sent."""
-    deploy = api.post(f"/deploymentPipelines/{P}/deploy").mock(
-        return_value=httpx.Response(500, json={"errorCode": "InternalError"})
-    )
-    api.get(f"/deploymentPipelines/{P}/operations").mock(
-        return_value=httpx.Response(
-            200,
-            json={
-                "value": [
-                    {
-                        "id": "dep-new",
-                        "type": "Deploy",
-                        "status": "Running",
-                        "lastUpdatedTime": "2999-01-01T00:00:00Z",
-                        "sourceStageId": SRC,
-                        "targetStageId": TGT,
-                    }
-                ]
-            },
-        )
-    )
-    assert client.deploy(P, source_stage_id=SRC, target_stage_id=TGT).deployment_id == "dep-new"
-    assert deploy.call_count == 1
-
-
-def test_lost_deploy_answer_with_nothing_started_says_so(api: respx.MockRouter, client: FabricClient) -> None:
-    """After a 500 on deploy with no new deployment in history, the error says nothing was deployed."""
-    deploy = api.post(f"/deploymentPipelines/{P}/deploy").mock(return_value=httpx.Response(503))
-    api.get(f"/deploymentPipelines/{P}/operations").mock(return_value=httpx.Response(200, json={"value": []}))
-    with pytest.raises(ApiError, match="Nothing was deployed"):
+def test_deploy_answered_500_raises_ambiguous_and_is_sent_once(api: respx.MockRouter, client: FabricClient) -> None:
+    """A 500 on deploy is not retried: the caller is told the answer was lost."""
+    deploy = api.post(f"/deploymentPipelines/{P}/deploy").mock(return_value=httpx.Response(500, json={}))
+    with pytest.raises(AmbiguousResponse):
         client.deploy(P, source_stage_id=SRC, target_stage_id=TGT)
     assert deploy.call_count == 1

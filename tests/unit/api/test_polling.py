@@ -202,3 +202,23 @@ def test_progress_ticks_between_polls_without_extra_requests() -> None:
     assert len(deployment.polls) == 1
     assert seen[:3] == [1.0, 2.0, 3.0]
     assert len(seen) >= 8
+
+
+@pytest.mark.parametrize("timeout", [1, 2.2, 3, 4, 5, 6, 9.9, 11, 14, 21])
+@pytest.mark.parametrize("history", [None, 2.0, 60.0])
+def test_budget_holds_at_every_moment_including_the_deadline(timeout: float, history: float | None) -> None:
+    """At each poll, the polls so far never exceed what the 5 s sample had sent by then, deadline included."""
+    clock = VirtualClock()
+    deployment = SimulatedDeployment(clock, 1000, show_steps=True)
+    with pytest.raises(DeadlineReached):
+        wait_until_terminal(
+            deployment.fetch,
+            planner=PollPlanner(expected_duration=history),
+            timeout=timeout,
+            clock=clock.now,
+            sleep=clock.sleep,
+            on_progress=lambda _p: None,
+        )
+    for count, at in enumerate(deployment.polls, start=1):
+        assert count <= 1 + math.floor(at / BASELINE_INTERVAL), deployment.polls
+    assert clock.now() == pytest.approx(timeout)

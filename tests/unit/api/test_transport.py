@@ -37,13 +37,32 @@ def test_429_waits_as_long_as_retry_after_then_succeeds(
     assert sleeps == [7.0]
 
 
-def test_retry_after_beyond_the_cap_is_shortened(
+def test_retry_after_beyond_the_retry_budget_ends_the_retries(
     api: respx.MockRouter, transport: Transport, sleeps: list[float]
 ) -> None:
-    """An absurd Retry-After is obeyed only up to the policy's cap (120 s)."""
-    api.get("/x").mock(side_effect=[fabric_error(429, "RequestBlocked", "3600"), httpx.Response(200, json={})])
-    transport.get_json("x")
-    assert sleeps == [120.0]
+    """A Retry-After longer than the time left is obeyed by not coming back: no early retry, no sleep."""
+    route = api.get("/x").mock(side_effect=[fabric_error(429, "RequestBlocked", "3600"), httpx.Response(200, json={})])
+    with pytest.raises(ThrottledError):
+        transport.get_json("x")
+    assert route.call_count == 1
+    assert sleeps == []
+
+
+def test_time_left_bounds_the_retries(api: respx.MockRouter, transport: Transport, sleeps: list[float]) -> None:
+    """A caller's deadline stops retries whose Retry-After would pass it."""
+    route = api.get("/x").mock(side_effect=[fabric_error(429, "RequestBlocked", "15"), httpx.Response(200, json={})])
+    with pytest.raises(ThrottledError):
+        transport.get_json("x", time_left=5)
+    assert route.call_count == 1
+    assert sleeps == []
+
+
+def test_no_time_left_means_one_attempt(api: respx.MockRouter, transport: Transport, sleeps: list[float]) -> None:
+    """A last look at a deadline is a single request, whatever goes wrong."""
+    route = api.get("/x").mock(return_value=fabric_error(503, "ServiceUnavailable"))
+    with pytest.raises(ServerError):
+        transport.get_json("x", time_left=0)
+    assert route.call_count == 1
 
 
 @pytest.mark.parametrize("failures", [1, 2, 3])
@@ -164,6 +183,14 @@ def test_non_replayable_post_is_resent_after_429_and_refused_connections(
     )
     assert transport.request("POST", "d", json={}, replay_safe=False).status_code == 202
     assert route.call_count == 3
+
+
+def test_explicit_default_port_in_the_base_url_still_gets_the_token(api: respx.MockRouter, tokens: FakeTokens) -> None:
+    """`https://host:443/v1` is the same origin as `https://host/v1`, so the token is sent."""
+    route = api.get("/x").mock(return_value=httpx.Response(200, json={}))
+    with httpx.Client() as http:
+        Transport(http, "https://api.fabric.test:443/v1", tokens).get_json("x")
+    assert route.calls.last.request.headers["Authorization"] == "Bearer token-1"
 
 
 def test_base_url_with_trailing_slash_builds_the_same_urls(tokens: FakeTokens) -> None:
