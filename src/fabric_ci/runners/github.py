@@ -1,6 +1,6 @@
 """The GitHub Actions runner: INPUT_* in; workflow commands, file-command outputs and a job summary out.
 
-Formats follow actions/runner byte for byte (see docs/runner-protocols.md). actions-toolkit is
+Formats follow actions/runner byte for byte (see runner-protocols.md in the shared docs). actions-toolkit is
 used for what it gets right (reading inputs, formatting and escaping commands); three of its
 defects are worked around here:
 
