@@ -336,7 +336,8 @@ class TestFail:
 def test_secret_never_appears_outside_its_mask(
     github_step: GitHubStep, tokens: Callable[[], str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Through a whole run, the secret is printed only inside the ::add-mask:: line and written nowhere else."""
+    """The secret is masked first, escaped as the runner requires, and nothing the runner writes afterwards
+    repeats it (the whole-process check is tests/e2e/test_deploy.py::test_secret_and_token_are_masked...)."""
     monkeypatch.setenv("INPUT_CLIENT-SECRET", SECRET)
     monkeypatch.setenv("INPUT_PIPELINE", "Sales analytics")
     runner, out = make(tokens)
