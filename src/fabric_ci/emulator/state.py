@@ -16,7 +16,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from fabric_ci.emulator import seed
@@ -137,6 +137,23 @@ class PlannedStep:
     target_display_name: str | None
     diff_state: str  # New, Different or NoDifference
     fails: bool
+
+    @classmethod
+    def plan(
+        cls, index: int, source: Item, target: Item | None, diff_state: str, *, fails: bool = False
+    ) -> PlannedStep:
+        """The step that deploys `source` onto `target` (None: the item is new in the target stage)."""
+        return cls(
+            index=index,
+            source_item_id=source.id,
+            source_display_name=source.display_name,
+            item_type=source.item_type,
+            source_version=source.version,
+            target_item_id=target.id if target else None,
+            target_display_name=target.display_name if target else None,
+            diff_state=diff_state,
+            fails=fails,
+        )
 
     @property
     def description(self) -> str:
@@ -359,19 +376,7 @@ class TenantState:
             for index, (item_type, name) in enumerate(entry.items):
                 source = next(i for i in dev.items if (i.item_type, i.display_name) == (item_type, name))
                 target = test.find(source.target_item_id)
-                steps.append(
-                    PlannedStep(
-                        index=index,
-                        source_item_id=source.id,
-                        source_display_name=source.display_name,
-                        item_type=source.item_type,
-                        source_version=source.version,
-                        target_item_id=target.id if target else None,
-                        target_display_name=target.display_name if target else None,
-                        diff_state="Different" if target else "New",
-                        fails=False,
-                    )
-                )
+                steps.append(PlannedStep.plan(index, source, target, "Different" if target else "New"))
             accepted = now - entry.hours_ago * 3600
             deployment = Deployment(
                 id=entry.id,
@@ -590,22 +595,12 @@ class TenantState:
             else:
                 diff = "Different"
             steps.append(
-                PlannedStep(
-                    index=index,
-                    source_item_id=item.id,
-                    source_display_name=item.display_name,
-                    item_type=item.item_type,
-                    source_version=item.version,
-                    target_item_id=paired.id if paired else None,
-                    target_display_name=paired.display_name if paired else None,
-                    diff_state=diff,
-                    fails=item.display_name in self.settings.fail_items,
-                )
+                PlannedStep.plan(index, item, paired, diff, fails=item.display_name in self.settings.fail_items)
             )
         # Only the first failing item fails: the run stops there.
         first_failure = next((s.index for s in steps if s.fails), None)
         if first_failure is not None:
-            steps = [s if s.index == first_failure else _without_failure(s) for s in steps]
+            steps = [s if s.index == first_failure else replace(s, fails=False) for s in steps]
         accepted = self.now()
         deployment = Deployment(
             id=str(uuid.uuid4()),
@@ -789,17 +784,3 @@ class TenantState:
 
 def _as_names(value: Iterable[str] | str) -> list[str]:
     return [value] if isinstance(value, str) else [str(v) for v in value]
-
-
-def _without_failure(step: PlannedStep) -> PlannedStep:
-    return PlannedStep(
-        step.index,
-        step.source_item_id,
-        step.source_display_name,
-        step.item_type,
-        step.source_version,
-        step.target_item_id,
-        step.target_display_name,
-        step.diff_state,
-        fails=False,
-    )

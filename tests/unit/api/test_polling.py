@@ -6,6 +6,7 @@ The yardstick is Microsoft's sample: GET the operation right after deploying, th
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,6 +19,7 @@ from fabric_ci.api.polling import (
     wait_until_terminal,
 )
 from fabric_ci.models.resources import DeploymentOperation
+from fabric_ci.models.results import Progress
 
 
 class VirtualClock:
@@ -52,6 +54,27 @@ class SimulatedDeployment:
         return DeploymentOperation.model_validate(body)
 
 
+def follow(
+    clock: VirtualClock,
+    fetch: Callable[[], DeploymentOperation],
+    planner: PollPlanner | None = None,
+    *,
+    timeout: float = 3600,
+    first_delay: float | None = None,
+    on_progress: Callable[[Progress], None] = lambda _p: None,
+) -> DeploymentOperation:
+    """wait_until_terminal in virtual time."""
+    return wait_until_terminal(
+        fetch,
+        planner=planner or PollPlanner(),
+        timeout=timeout,
+        clock=clock.now,
+        sleep=clock.sleep,
+        on_progress=on_progress,
+        first_delay=first_delay,
+    )
+
+
 def sample_poll_count(duration: float) -> int:
     """Requests Microsoft's sample sends: one at once, then one every 5 s until it sees the end."""
     return 1 + math.ceil(duration / BASELINE_INTERVAL)
@@ -61,14 +84,7 @@ def run(duration: float, expected: float | None, show_steps: bool = True) -> tup
     clock = VirtualClock()
     deployment = SimulatedDeployment(clock, duration, show_steps=show_steps)
     planner = PollPlanner(expected_duration=expected)
-    wait_until_terminal(
-        deployment.fetch,
-        planner=planner,
-        timeout=3600,
-        clock=clock.now,
-        sleep=clock.sleep,
-        on_progress=lambda _p: None,
-    )
+    follow(clock, deployment.fetch, planner)
     return len(deployment.polls), clock.now() - duration
 
 
@@ -103,14 +119,7 @@ def test_with_no_signal_at_all_it_is_the_fixed_5s_poll() -> None:
     """No history and no steps: polls every 5 s, as the sample does."""
     clock = VirtualClock()
     deployment = SimulatedDeployment(clock, 22, show_steps=False)
-    wait_until_terminal(
-        deployment.fetch,
-        planner=PollPlanner(),
-        timeout=3600,
-        clock=clock.now,
-        sleep=clock.sleep,
-        on_progress=lambda _p: None,
-    )
+    follow(clock, deployment.fetch, PollPlanner())
     assert deployment.polls == [5, 10, 15, 20, 25]
 
 
@@ -118,15 +127,7 @@ def test_retry_after_is_a_floor_for_the_first_poll() -> None:
     """The first status request waits at least the Retry-After the deploy answer carried."""
     clock = VirtualClock()
     deployment = SimulatedDeployment(clock, 3)
-    wait_until_terminal(
-        deployment.fetch,
-        planner=PollPlanner(expected_duration=3),
-        timeout=3600,
-        clock=clock.now,
-        sleep=clock.sleep,
-        on_progress=lambda _p: None,
-        first_delay=20,
-    )
+    follow(clock, deployment.fetch, PollPlanner(expected_duration=3), first_delay=20)
     assert deployment.polls == [20]
 
 
@@ -140,9 +141,7 @@ def test_unknown_statuses_keep_waiting() -> None:
         polls.append(clock.now())
         return DeploymentOperation(id="d", status=next(answers))
 
-    op = wait_until_terminal(
-        fetch, planner=PollPlanner(), timeout=60, clock=clock.now, sleep=clock.sleep, on_progress=lambda _p: None
-    )
+    op = follow(clock, fetch, PollPlanner(), timeout=60)
     assert op.status == "Succeeded"
     assert len(polls) == 3
 
@@ -152,14 +151,7 @@ def test_deadline_polls_once_at_the_deadline_then_gives_up() -> None:
     clock = VirtualClock()
     deployment = SimulatedDeployment(clock, 1000, show_steps=False)
     with pytest.raises(DeadlineReached) as reached:
-        wait_until_terminal(
-            deployment.fetch,
-            planner=PollPlanner(),
-            timeout=12,
-            clock=clock.now,
-            sleep=clock.sleep,
-            on_progress=lambda _p: None,
-        )
+        follow(clock, deployment.fetch, PollPlanner(), timeout=12)
     assert deployment.polls[-1] == 12
     assert clock.now() == 12
     assert reached.value.last is not None
@@ -191,13 +183,8 @@ def test_progress_ticks_between_polls_without_extra_requests() -> None:
     clock = VirtualClock()
     deployment = SimulatedDeployment(clock, 8, show_steps=False)
     seen: list[float] = []
-    wait_until_terminal(
-        deployment.fetch,
-        planner=PollPlanner(expected_duration=8),
-        timeout=3600,
-        clock=clock.now,
-        sleep=clock.sleep,
-        on_progress=lambda p: seen.append(p.elapsed_seconds),
+    follow(
+        clock, deployment.fetch, PollPlanner(expected_duration=8), on_progress=lambda p: seen.append(p.elapsed_seconds)
     )
     assert len(deployment.polls) == 1
     assert seen[:3] == [1.0, 2.0, 3.0]
@@ -211,14 +198,7 @@ def test_budget_holds_at_every_moment_including_the_deadline(timeout: float, his
     clock = VirtualClock()
     deployment = SimulatedDeployment(clock, 1000, show_steps=True)
     with pytest.raises(DeadlineReached):
-        wait_until_terminal(
-            deployment.fetch,
-            planner=PollPlanner(expected_duration=history),
-            timeout=timeout,
-            clock=clock.now,
-            sleep=clock.sleep,
-            on_progress=lambda _p: None,
-        )
+        follow(clock, deployment.fetch, PollPlanner(expected_duration=history), timeout=timeout)
     for count, at in enumerate(deployment.polls, start=1):
         assert count <= 1 + math.floor(at / BASELINE_INTERVAL), deployment.polls
     assert clock.now() == pytest.approx(timeout)
