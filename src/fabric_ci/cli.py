@@ -12,7 +12,7 @@ import os
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -34,12 +34,21 @@ if TYPE_CHECKING:  # imported lazily in connect(), after inputs are valid
     from fabric_ci.api.fabric import FabricClient
 
 HELP = {
+    "auth": "auto (default), secret, certificate, oidc, managed-identity or user-password",
     "tenant-id": "Entra tenant: GUID or verified domain",
-    "client-id": "service principal's application (client) id",
+    "client-id": "application (client) id; for managed-identity, a user-assigned identity's",
     "client-secret": "service principal's secret (or set FABRIC_CI_CLIENT_SECRET)",
+    "client-certificate": "PEM text, or a .pem/.pfx path (or set FABRIC_CI_CLIENT_CERTIFICATE)",
+    "client-certificate-password": "password of the key or .pfx (or FABRIC_CI_CLIENT_CERTIFICATE_PASSWORD)",
+    "client-certificate-send-chain": "true: send the chain (x5c) for subject name/issuer auth",
+    "oidc-audience": "audience of the CI system's OIDC token (default api://AzureADTokenExchange)",
+    "username": "user principal name, for user-password",
+    "password": "the user's password (or set FABRIC_CI_PASSWORD)",
+    "cloud": "public (default), usgov, usgovhigh, usgovdod or china",
     "api": "fabric (default)",
-    "api-base-url": "API root (default https://api.fabric.microsoft.com/v1)",
-    "authority-host": "Entra host (default https://login.microsoftonline.com)",
+    "api-base-url": "API root (default: the cloud's; https://api.fabric.microsoft.com/v1)",
+    "authority-host": "Entra host (default: the cloud's; https://login.microsoftonline.com)",
+    "scope": "token scope (default: the cloud's; https://api.fabric.microsoft.com/.default)",
     "ca-bundle": "PEM file of extra CAs to trust",
     "pipeline": "deployment pipeline id or display name",
     "source-stage": "stage id, display name, or 0-based order",
@@ -100,35 +109,38 @@ def cli_values(namespace: argparse.Namespace, names: Sequence[str]) -> dict[str,
 
 
 @contextmanager
-def connect(inputs: Inputs, reporter: Reporter) -> Iterator[FabricClient]:
-    """One HTTP client, one token provider and one API client for the whole run."""
+def connect(inputs: Inputs, reporter: Reporter, environ: Mapping[str, str]) -> Iterator[FabricClient]:
+    """One HTTP client, one token provider and one API client for the whole run.
+
+    `environ` is where a CI job's OIDC token comes from (sign_in.py); nothing else reads it.
+    """
     from fabric_ci.api.fabric import FabricClient
     from fabric_ci.api.tls import make_ssl_context
     from fabric_ci.api.transport import Transport
-    from fabric_ci.auth.token import ClientSecretTokenProvider
+    from fabric_ci.auth.sign_in import make_token_provider
 
     with httpx.Client(
         verify=make_ssl_context(inputs.ca_bundle),
         timeout=httpx.Timeout(60.0, connect=15.0),
         headers={"User-Agent": f"fabric-ci/{__version__}"},
     ) as http:
-        tokens = ClientSecretTokenProvider(
-            tenant_id=inputs.tenant_id,
-            client_id=inputs.client_id,
-            client_secret=inputs.client_secret.get_secret_value(),
-            authority_host=inputs.authority_host,
-            http_client=http,
-            on_token=reporter.mask,
-        )
-        yield FabricClient(Transport(http, inputs.api_base_url, tokens))
+        tokens = make_token_provider(inputs, environ, http, reporter)
+        yield FabricClient(Transport(http, inputs.endpoints.api_base_url, tokens))
 
 
-def run(command: str, runner: Runner, *, debug: bool, clock: Clock | None = None) -> int:
+def run(
+    command: str,
+    runner: Runner,
+    *,
+    debug: bool,
+    clock: Clock | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> int:
     """Run one command to completion and return the process exit status."""
     model = COMMANDS[command]
     try:
         inputs = parse_inputs(model, runner.read_inputs(input_names(model)))
-        with connect(inputs, runner) as client:
+        with connect(inputs, runner, os.environ if environ is None else environ) as client:
             result = OPERATIONS[command](inputs, client, runner, clock or Clock(time.monotonic, time.sleep))
     except FabricCiError as error:
         runner.fail(error, getattr(error, "result", None))

@@ -1,40 +1,26 @@
 """The one place requests are sent: bearer auth, retries, and error mapping.
 
-Retries live only here. Throttling (429) and transient faults (5xx, connection errors) are
-retried with exponential backoff, honouring `Retry-After`, bounded by attempts and by total
-time. A request that is not safe to replay (the deploy POST) is re-sent only when the service
-cannot have acted on it: a 429 (explicitly refused) or a connection that was never
-established. Anything else that leaves its fate unknown is raised as `AmbiguousResponse`
-for the caller to reconcile.
+Retries follow `retry.py` (the policy token requests share). A request that is not safe to
+replay (the deploy POST) is re-sent only when the service cannot have acted on it; anything
+else that leaves its fate unknown is raised as `AmbiguousResponse` for the caller to reconcile.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Generator, Mapping
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 import httpx
-import stamina
 
-from fabric_ci.api.errors import api_error, retry_after_seconds
+from fabric_ci.api.errors import api_error
+from fabric_ci.api.retry import RetryPolicy, send_with_retries, worth_retrying
 from fabric_ci.errors import ApiConnectionError, FabricCiError
 
 USER_AGENT = "fabric-ci"
-RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
 
 class TokenSource(Protocol):
     def token(self, *, refresh: bool = False) -> str: ...
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    attempts: int = 8
-    total_seconds: float = 600.0
-    wait_initial: float = 1.0
-    wait_max: float = 60.0
 
 
 class AmbiguousResponse(FabricCiError):
@@ -46,14 +32,6 @@ class AmbiguousResponse(FabricCiError):
     def __init__(self, message: str, cause: Exception | httpx.Response) -> None:
         super().__init__(message)
         self.cause = cause
-
-
-class _Retry(Exception):
-    """Internal: a response worth retrying, carrying how long the service asked us to wait."""
-
-    def __init__(self, response: httpx.Response) -> None:
-        super().__init__(f"HTTP {response.status_code}")
-        self.response = response
 
 
 class BearerAuth(httpx.Auth):
@@ -115,37 +93,13 @@ class Transport:
         `time_left` bounds the retries (a caller's own deadline, e.g. a wait's timeout) on top
         of the policy's total time: a retry that would wait past it is not made.
         """
-        policy = self._policy
-        budget = policy.total_seconds if time_left is None else min(policy.total_seconds, max(time_left, 0.0))
-        give_up_at = time.monotonic() + budget
-
-        def backoff(exc: Exception) -> bool | float:
-            if isinstance(exc, _Retry):
-                wait = retry_after_seconds(exc.response)
-                if wait is None:
-                    return True
-                # Never come back sooner than the service asked; if that is past our budget, stop.
-                return wait if time.monotonic() + wait <= give_up_at else False
-            if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
-                return True  # the request never left: safe even for a deploy
-            return replay_safe and isinstance(exc, httpx.TransportError)
-
         try:
-            for attempt in stamina.retry_context(
-                on=backoff,
-                # No time left (a last look at a deadline): one attempt, no retries.
-                attempts=policy.attempts if budget > 0 else 1,
-                timeout=budget if budget > 0 else None,
-                wait_initial=policy.wait_initial,
-                wait_max=policy.wait_max,
-            ):
-                with attempt:
-                    response = self._http.request(method, self.url(path), params=params, json=json, auth=self._auth)
-                    status = response.status_code
-                    if status == 429 or (replay_safe and status in RETRYABLE_STATUSES):
-                        raise _Retry(response)
-        except _Retry as exhausted:
-            raise api_error(exhausted.response) from None
+            response = send_with_retries(
+                lambda: self._http.request(method, self.url(path), params=params, json=json, auth=self._auth),
+                self._policy,
+                replay_safe=replay_safe,
+                time_left=time_left,
+            )
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             raise ApiConnectionError(f"Could not connect to {self.base_url}: {exc}") from exc
         except httpx.TransportError as exc:
@@ -153,6 +107,8 @@ class Transport:
                 raise AmbiguousResponse(f"The connection failed after the request was sent: {exc}", exc) from exc
             raise ApiConnectionError(f"{method} {self.url(path)} failed: {exc}") from exc
 
+        if worth_retrying(response, replay_safe=replay_safe):  # the retries ran out
+            raise api_error(response)
         if response.is_success:
             return response
         if not replay_safe and response.status_code >= 500:

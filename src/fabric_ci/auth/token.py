@@ -1,25 +1,32 @@
-"""Access tokens from Entra ID through msal, with msal's cache.
+"""Access tokens from Entra ID through msal, whatever the sign-in method, with msal's cache.
 
-msal talks HTTP through our httpx client (see `MsalHttpClient`) so that it uses the same TLS
-context as the API calls: msal's default `requests` session lets REQUESTS_CA_BUNDLE override
-an explicit CA, which breaks the `ca-bundle` input.
+`TokenProvider` is what the transport asks for a token. Behind it, one small adapter per kind
+of msal application (`Acquirer`): a confidential client (client secret, certificate, or a
+federated assertion from the CI system), a managed identity, or a public client for
+username/password. Each returns msal's result dict; the provider turns refusals into
+AuthenticationErrors that name the cause and the fix.
+
+msal talks HTTP through our httpx client (see `MsalHttpClient`), so token requests use the
+same TLS context and the same retry policy (429, 5xx, connection errors) as API calls. msal's
+default `requests` session would let REQUESTS_CA_BUNDLE override an explicit CA, which breaks
+the `ca-bundle` input.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import httpx
 import msal
 
-from fabric_ci.errors import AuthenticationError
+from fabric_ci.api.retry import RetryPolicy, send_with_retries
+from fabric_ci.errors import AuthenticationError, FabricCiError
 
-FABRIC_SCOPE = "https://api.fabric.microsoft.com/.default"
-
-# Authority hosts msal knows; any other host (a sovereign cloud's alias, the emulator) must not
-# trigger instance discovery, which would call login.microsoftonline.com first.
+# Authority hosts msal knows; any other host (an alias, the emulator) must not trigger instance
+# discovery, which would call login.microsoftonline.com first.
 KNOWN_AUTHORITY_HOSTS = frozenset(
     {
         "login.microsoftonline.com",
@@ -32,90 +39,238 @@ KNOWN_AUTHORITY_HOSTS = frozenset(
     }
 )
 
-# AADSTS codes users hit most, with the fix. Matched as a prefix of error_description.
+_FEDERATED_FIX = "No federated credential on the app registration matches the CI system's token."
+_MFA = (
+    "The account must use multi-factor authentication, which username/password sign-in cannot do. Sign in as a "
+    "service principal instead: auth: oidc (no secret at all), certificate or managed-identity."
+)
+# AADSTS codes users hit most, with the fix. Matched against the code at the start of error_description.
 AADSTS_HINTS = {
-    "AADSTS7000215": "The client secret is wrong. Check `client-secret` against the app registration.",
+    "AADSTS7000215": "The client secret is wrong. Check `client-secret` against the app registration "
+    "(the secret's value, not its id).",
     "AADSTS7000222": "The client secret has expired. Create a new one in the app registration.",
     "AADSTS700016": "No app with this `client-id` exists in the tenant. Check `client-id` and `tenant-id`.",
-    "AADSTS90002": "The tenant was not found. Check `tenant-id` (a GUID or a verified domain).",
+    "AADSTS90002": "The tenant was not found. Check `tenant-id` (a GUID or a verified domain) and `cloud`.",
     "AADSTS900023": "The tenant id is malformed. Check `tenant-id`.",
+    "AADSTS700027": "The certificate is not registered on the app registration, or the assertion's signature "
+    "does not verify. Upload the certificate (its public part) to the app registration, or set "
+    "`client-certificate-send-chain: true` if the app trusts it by subject name and issuer.",
+    "AADSTS700024": "The client assertion has expired or is not valid yet: check the machine's clock.",
+    "AADSTS700211": _FEDERATED_FIX + " The issuer does not match.",
+    "AADSTS700212": _FEDERATED_FIX + " The audience does not match (see `oidc-audience`).",
+    "AADSTS700213": _FEDERATED_FIX + " The subject does not match.",
+    "AADSTS70021": _FEDERATED_FIX,
+    "AADSTS50126": "The username or password is wrong.",
+    "AADSTS50034": "No such user in this tenant. Check `username` and `tenant-id`.",
+    "AADSTS50076": _MFA,
+    "AADSTS50079": _MFA,
+    "AADSTS50158": _MFA,
+    "AADSTS53003": "Conditional Access blocked the sign-in. Ask the tenant's admins to exclude this principal "
+    "or location, or use a service principal.",
+    "AADSTS7000218": "The app registration does not allow public client flows, which username/password sign-in "
+    "needs. Enable 'Allow public client flows' on the app, or better, use auth: oidc.",
+    "AADSTS65001": "The app has not been granted consent for this API. An admin must grant it.",
+    "AADSTS1002012": "The scope is not valid. Check `scope`: the API's resource followed by /.default.",
+    "AADSTS500011": "The resource in `scope` does not exist in this tenant or cloud. Check `scope` and `cloud`.",
+}
+_MANAGED_IDENTITY_HINTS = {
+    "identity not found": "No managed identity with this `client-id` is assigned to this machine. Check "
+    "`client-id` (a user-assigned identity's client id), or leave it empty for the system-assigned identity.",
 }
 
 
 class MsalHttpClient:
-    """msal's HttpClient interface (`post`, `get`), served by our httpx client."""
+    """msal's HttpClient interface (`post`, `get`), served by our httpx client and retry policy."""
 
-    def __init__(self, client: httpx.Client) -> None:
+    def __init__(self, client: httpx.Client, policy: RetryPolicy | None = None) -> None:
         self._client = client
+        self._policy = policy or RetryPolicy()
 
     def post(self, url: str, params: Any = None, data: Any = None, headers: Any = None, **kwargs: Any) -> Any:
-        return self._client.post(url, params=params, data=data, headers=headers, timeout=kwargs.get("timeout"))
+        return send_with_retries(
+            lambda: self._client.post(url, params=params, data=data, headers=headers, timeout=kwargs.get("timeout")),
+            self._policy,
+        )
 
     def get(self, url: str, params: Any = None, headers: Any = None, **kwargs: Any) -> Any:
-        return self._client.get(url, params=params, headers=headers, timeout=kwargs.get("timeout"))
+        return send_with_retries(
+            lambda: self._client.get(url, params=params, headers=headers, timeout=kwargs.get("timeout")),
+            self._policy,
+        )
 
     def close(self) -> None:  # msal may call it; the client belongs to the transport
         pass
 
 
-class ClientSecretTokenProvider:
-    """Service principal with a client secret: tokens for one scope, cached by msal."""
+class Acquirer(Protocol):
+    endpoint: str  # where tokens come from, for messages
+
+    def acquire(self, *, refresh: bool) -> dict[str, Any]:
+        """msal's result: `access_token`, or `error` and `error_description`."""
+
+    def context(self, code: str) -> str:
+        """What the caller knows that explains a refusal with this AADSTS code ("" if nothing)."""
+
+
+def _authority_settings(authority_host: str, tenant_id: str, http: httpx.Client) -> dict[str, Any]:
+    return {
+        "authority": f"{authority_host}/{tenant_id}",
+        "instance_discovery": urlsplit(authority_host).hostname in KNOWN_AUTHORITY_HOSTS,
+        "http_client": MsalHttpClient(http),
+    }
+
+
+def _discovery_failed(tenant_id: str, exc: ValueError) -> AuthenticationError:
+    # msal reads the tenant's discovery document when the app is created; a missing or
+    # unusable one comes back as a ValueError.
+    return AuthenticationError(
+        f"Entra ID has no usable sign-in endpoint for tenant {tenant_id!r} ({exc}). {AADSTS_HINTS['AADSTS90002']}"
+    )
+
+
+class ConfidentialClient:
+    """A service principal: `credential` is a secret, msal's certificate dict, or
+    {"client_assertion": callable} for a federated assertion."""
 
     def __init__(
         self,
         *,
         tenant_id: str,
         client_id: str,
-        client_secret: str,
+        credential: str | dict[str, Any],
         authority_host: str,
-        http_client: httpx.Client,
-        scope: str = FABRIC_SCOPE,
-        on_token: Callable[[str], None] = lambda _token: None,
+        scope: str,
+        http: httpx.Client,
+        context: Callable[[str], str] = lambda _code: "",
     ) -> None:
+        self.endpoint = f"Entra ID ({authority_host})"
+        self.context = context
+        self._tenant_id = tenant_id
         self._scope = scope
-        self._on_token = on_token
-        self._last_token = ""
         self._settings = {
             "client_id": client_id,
-            "client_credential": client_secret,
-            "authority": f"{authority_host}/{tenant_id}",
-            "instance_discovery": urlsplit(authority_host).hostname in KNOWN_AUTHORITY_HOSTS,
-            "http_client": MsalHttpClient(http_client),
+            "client_credential": credential,
+            **_authority_settings(authority_host, tenant_id, http),
         }
-        self._tenant_id = tenant_id
         self._app: msal.ConfidentialClientApplication | None = None
 
-    def token(self, *, refresh: bool = False) -> str:
+    def acquire(self, *, refresh: bool) -> dict[str, Any]:
         try:
-            # msal reads the tenant's discovery document when the app is created, so creating it
-            # belongs inside the same error handling as the token request.
             if self._app is None:
                 self._app = msal.ConfidentialClientApplication(**self._settings)
             if refresh:
                 self._app.remove_tokens_for_client()
-            result = self._app.acquire_token_for_client(scopes=[self._scope])
+            return dict(self._app.acquire_token_for_client(scopes=[self._scope]))
+        except ValueError as exc:
+            raise _discovery_failed(self._tenant_id, exc) from exc
+
+
+class ManagedIdentity:
+    """The machine's managed identity (Azure VM and scale-set agents, App Service, Arc, ...): msal
+    finds the endpoint from the environment (IMDS by default)."""
+
+    # Off Azure, the IMDS address does not answer; do not spend ten minutes finding that out.
+    POLICY = RetryPolicy(attempts=4, total_seconds=30.0)
+
+    def __init__(self, *, client_id: str | None, scope: str, http: httpx.Client) -> None:
+        self.endpoint = "the managed identity endpoint (IMDS at 169.254.169.254 on an Azure VM)"
+        self._identity = (
+            msal.UserAssignedManagedIdentity(client_id=client_id) if client_id else msal.SystemAssignedManagedIdentity()
+        )
+        self._resource = scope.removesuffix("/.default")  # managed identity endpoints take a resource
+        self._http = http
+        self._client: msal.ManagedIdentityClient | None = None
+
+    def acquire(self, *, refresh: bool) -> dict[str, Any]:
+        if self._client is None or refresh:  # a new client has an empty cache
+            self._client = msal.ManagedIdentityClient(
+                self._identity, http_client=MsalHttpClient(self._http, self.POLICY), token_cache=msal.TokenCache()
+            )
+        try:
+            return dict(self._client.acquire_token_for_client(resource=self._resource))
+        except ValueError as exc:  # msal.ManagedIdentityError, or an endpoint that answered no JSON
+            raise AuthenticationError(f"The managed identity endpoint gave no token: {exc}") from exc
+
+    def context(self, code: str) -> str:
+        return ""
+
+
+class UsernamePassword:
+    """A user's name and password (ROPC) through a public client app: no MFA, kept for parity."""
+
+    def __init__(
+        self,
+        *,
+        tenant_id: str,
+        client_id: str,
+        username: str,
+        password: str,
+        authority_host: str,
+        scope: str,
+        http: httpx.Client,
+    ) -> None:
+        self.endpoint = f"Entra ID ({authority_host})"
+        self._tenant_id = tenant_id
+        self._username = username
+        self._password = password
+        self._scope = scope
+        self._settings = {"client_id": client_id, **_authority_settings(authority_host, tenant_id, http)}
+        self._app: msal.PublicClientApplication | None = None
+
+    def acquire(self, *, refresh: bool) -> dict[str, Any]:
+        try:
+            if self._app is None:
+                self._app = msal.PublicClientApplication(**self._settings)
+            accounts = self._app.get_accounts(username=self._username)
+            if refresh:
+                for account in accounts:
+                    self._app.remove_account(account)
+            elif accounts:  # a public client's cache is per account: look there first
+                cached = self._app.acquire_token_silent([self._scope], account=accounts[0])
+                if cached and "access_token" in cached:
+                    return dict(cached)
+            with warnings.catch_warnings():
+                # msal deprecates ROPC with a DeprecationWarning; the user gets our own warning instead.
+                warnings.simplefilter("ignore", DeprecationWarning)
+                return dict(self._app.acquire_token_by_username_password(self._username, self._password, [self._scope]))
+        except ValueError as exc:
+            raise _discovery_failed(self._tenant_id, exc) from exc
+
+    def context(self, code: str) -> str:
+        return ""
+
+
+class TokenProvider:
+    """Access tokens for one scope; each new token is reported (masked) once."""
+
+    def __init__(self, acquirer: Acquirer, on_token: Callable[[str], None] = lambda _token: None) -> None:
+        self._acquirer = acquirer
+        self._on_token = on_token
+        self._last_token = ""
+
+    def token(self, *, refresh: bool = False) -> str:
+        try:
+            result = self._acquirer.acquire(refresh=refresh)
+        except FabricCiError:
+            raise
         except httpx.HTTPError as exc:
-            raise AuthenticationError(f"Could not reach the sign-in endpoint: {exc}") from exc
-        except ValueError as exc:  # msal: the authority's discovery document is missing or unusable
-            raise AuthenticationError(
-                f"Entra ID has no usable sign-in endpoint for tenant {self._tenant_id!r} ({exc}). "
-                f"{AADSTS_HINTS['AADSTS90002']}"
-            ) from exc
+            raise AuthenticationError(f"Could not reach {self._acquirer.endpoint}: {exc}") from exc
         if "access_token" not in result:
-            raise AuthenticationError(_describe(result))
+            raise AuthenticationError(self._describe(result))
         token = str(result["access_token"])
         if token != self._last_token:  # msal serves cached tokens: announce each new one once
             self._last_token = token
             self._on_token(token)
         return token
 
-
-def _describe(result: dict[str, Any]) -> str:
-    description = str(result.get("error_description", "")).strip()
-    first_line = description.splitlines()[0] if description else ""
-    code = first_line.split(":", 1)[0]
-    hint = AADSTS_HINTS.get(code, "")
-    text = f"Entra ID refused the sign-in: {result.get('error', 'unknown_error')}"
-    if first_line:
-        text += f": {first_line}"
-    return f"{text} {hint}".strip()
+    def _describe(self, result: dict[str, Any]) -> str:
+        description = str(result.get("error_description", "")).strip()
+        first_line = description.splitlines()[0] if description else ""
+        code = first_line.split(":", 1)[0]
+        hint = AADSTS_HINTS.get(code, "")
+        if not hint:
+            hint = next((h for key, h in _MANAGED_IDENTITY_HINTS.items() if key in first_line.lower()), "")
+        text = f"Entra ID refused the sign-in: {result.get('error', 'unknown_error')}"
+        if first_line:
+            text += f": {first_line}"
+        return " ".join(part for part in (text, hint, self._acquirer.context(code)) if part)

@@ -11,6 +11,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -26,15 +27,45 @@ from pydantic import (
 )
 
 from fabric_ci.errors import InputError, InputErrors
+from fabric_ci.models.clouds import CLOUDS, CloudName
+from fabric_ci.models.credentials import ClientCertificate, CredentialError, load_client_certificate
 
-DEFAULT_API_BASE_URL = "https://api.fabric.microsoft.com/v1"
-DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com"
 DEFAULT_TIMEOUT = "30m"
 MAX_ITEMS_PER_DEPLOYMENT = 300  # both APIs refuse more
 MAX_NOTE_LENGTH = 1024
 
 # Inputs whose values are masked the moment a runner reads them.
-SECRET_INPUTS = frozenset({"client-secret"})
+SECRET_INPUTS = frozenset({"client-secret", "client-certificate", "client-certificate-password", "password"})
+
+
+def secret_fragments(value: str) -> list[str]:
+    """The strings to mask for a secret value. Runners mask line by line (GitHub never matches a
+    multi-line mask), so a PEM key is masked per line, its armour lines excepted."""
+    lines = [line.strip() for line in value.strip().splitlines()]
+    if len(lines) <= 1:
+        return [value.strip()] if value.strip() else []
+    return [line for line in lines if len(line) >= 8 and not line.startswith("-----")]
+
+
+def masked_input_values(name: str, value: str) -> list[str]:
+    """What to mask when a runner reads input `name` (nothing for a certificate given as a path)."""
+    if name not in SECRET_INPUTS:
+        return []
+    if name == "client-certificate" and "\n" not in value.strip() and Path(value.strip()).expanduser().is_file():
+        return []
+    return secret_fragments(value)
+
+
+AuthMethod = Literal["secret", "certificate", "oidc", "managed-identity", "user-password"]
+AUTH_METHODS: tuple[AuthMethod, ...] = ("secret", "certificate", "oidc", "managed-identity", "user-password")
+# The inputs that carry each method's credential; `auth: auto` picks the method whose inputs are
+# given. OIDC and managed identity have none: their credential comes from the machine.
+CREDENTIAL_INPUTS: dict[AuthMethod, tuple[str, ...]] = {
+    "secret": ("client-secret",),
+    "certificate": ("client-certificate",),
+    "user-password": ("username", "password"),
+}
+FEDERATED_AUDIENCE = "api://AzureADTokenExchange"  # what Entra expects in CI systems' OIDC tokens
 
 PrincipalType = Literal["User", "Group", "ServicePrincipal", "ServicePrincipalProfile"]
 
@@ -100,6 +131,30 @@ def parse_https_url(value: object) -> str:
     text = str(value).strip().rstrip("/")
     if not re.match(r"^https://[^/\s]+(/\S*)?$", text):
         raise ValueError(f"expected an https:// URL, got {text!r}")
+    return text
+
+
+def parse_scope(value: object) -> str:
+    text = str(value).strip()
+    if not re.match(r"^(https|api)://\S+/\.default$", text):
+        raise ValueError(
+            f"expected a resource's scope ending in /.default, such as https://api.fabric.microsoft.com/.default, "
+            f"got {text!r}"
+        )
+    return text
+
+
+def parse_audience(value: object) -> str:
+    text = str(value).strip()
+    if not text or any(c.isspace() for c in text):
+        raise ValueError(f"expected the audience the OIDC token is issued for, such as {FEDERATED_AUDIENCE}")
+    return text
+
+
+def parse_username(value: object) -> str:
+    text = str(value).strip()
+    if not re.match(r"^[^@\s]+@[^@\s]+$", text):
+        raise ValueError(f"expected a user principal name such as deployer@contoso.com, got {text!r}")
     return text
 
 
@@ -203,17 +258,35 @@ def _kebab(name: str) -> str:
     return name.replace("_", "-")
 
 
+@dataclass(frozen=True)
+class Endpoints:
+    """Where to sign in and what to call, after `cloud` and its overrides are applied."""
+
+    api_base_url: str
+    authority_host: str
+    scope: str
+
+
 class Inputs(BaseModel):
-    """Inputs every command takes: who signs in, and where the API is."""
+    """Inputs every command takes: who signs in, how, and where the API is."""
 
     model_config = ConfigDict(alias_generator=_kebab, extra="forbid", frozen=True)
 
-    tenant_id: Annotated[str, BeforeValidator(parse_tenant)]
-    client_id: Guid
-    client_secret: SecretStr
+    auth: Literal["auto", "secret", "certificate", "oidc", "managed-identity", "user-password"] = "auto"
+    tenant_id: Annotated[str, BeforeValidator(parse_tenant)] | None = None
+    client_id: Guid | None = None
+    client_secret: SecretStr | None = None
+    client_certificate: SecretStr | None = None
+    client_certificate_password: SecretStr | None = None
+    client_certificate_send_chain: Bool = False
+    oidc_audience: Annotated[str, BeforeValidator(parse_audience)] = FEDERATED_AUDIENCE
+    username: Annotated[str, BeforeValidator(parse_username)] | None = None
+    password: SecretStr | None = None
+    cloud: CloudName = "public"
     api: Literal["fabric"] = "fabric"
-    api_base_url: Annotated[str, BeforeValidator(parse_https_url)] = DEFAULT_API_BASE_URL
-    authority_host: Annotated[str, BeforeValidator(parse_https_url)] = DEFAULT_AUTHORITY_HOST
+    api_base_url: Annotated[str, BeforeValidator(parse_https_url)] | None = None
+    authority_host: Annotated[str, BeforeValidator(parse_https_url)] | None = None
+    scope: Annotated[str, BeforeValidator(parse_scope)] | None = None
     ca_bundle: Annotated[Path, BeforeValidator(parse_ca_bundle)] | None = None
     pipeline: Annotated[PipelineSelector, BeforeValidator(parse_pipeline)]
 
@@ -228,6 +301,114 @@ class Inputs(BaseModel):
         if text != "fabric":
             raise ValueError(f"expected fabric or powerbi, got {value!r}")
         return text
+
+    @field_validator("auth", "cloud", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return str(value).strip().lower()
+
+    # -- derived values, valid once `problems()` is empty -----------------------------------------
+
+    @cached_property
+    def given(self) -> set[str]:
+        """The names of the inputs that were given."""
+        return {alias for alias in input_names(type(self)) if getattr(self, _snake(alias)) is not None}
+
+    @cached_property
+    def method(self) -> AuthMethod | None:
+        """The sign-in method the inputs alone decide; None: `auto` with no credential inputs,
+        where the machine's OIDC (a CI job's identity) is the only candidate left."""
+        return decided_method(self.auth, self.given)
+
+    @cached_property
+    def certificate(self) -> ClientCertificate:
+        """The client certificate, loaded and checked (raises CredentialError)."""
+        if self.client_certificate is None:
+            raise CredentialError("client-certificate", "required and not supplied")
+        password = self.client_certificate_password
+        return load_client_certificate(
+            self.client_certificate.get_secret_value(), password.get_secret_value() if password else None
+        )
+
+    @cached_property
+    def endpoints(self) -> Endpoints:
+        cloud = CLOUDS[self.cloud]
+        return Endpoints(
+            api_base_url=self.api_base_url or cloud.api_base_url(self.api) or "",
+            authority_host=self.authority_host or cloud.authority_host,
+            scope=self.scope or cloud.scope(self.api) or "",
+        )
+
+    def problems(self) -> list[InputError]:
+        """What no single input shows: inputs that contradict or need each other."""
+        errors = sign_in_gaps(self.auth, self.given)
+        if errors:
+            return errors
+        method = self.method
+        if self.client_certificate_password is not None and self.client_certificate is None:
+            errors.append(InputError("client-certificate-password", "is given without client-certificate"))
+        if method == "certificate" and self.client_certificate is not None:
+            try:
+                _ = self.certificate
+            except CredentialError as error:
+                errors.append(InputError(error.input_name, str(error)))
+        endpoints = self.endpoints
+        where = f"with cloud: {self.cloud} and api: {self.api}"
+        if not endpoints.api_base_url:
+            errors.append(
+                InputError(
+                    "api-base-url",
+                    f"required {where}. The Fabric API's address outside the public cloud is not published "
+                    "consistently, so fabric-ci does not guess it: give it, together with scope",
+                )
+            )
+        if not endpoints.scope:
+            errors.append(
+                InputError("scope", f"required {where}: the Entra ID resource of that API, followed by /.default")
+            )
+        return errors
+
+
+def _snake(name: str) -> str:
+    return name.replace("-", "_")
+
+
+def credential_methods(given: set[str]) -> list[AuthMethod]:
+    """The methods with any of their credential inputs among the `given` input names."""
+    return [method for method, names in CREDENTIAL_INPUTS.items() if given.intersection(names)]
+
+
+def decided_method(auth: str, given: set[str]) -> AuthMethod | None:
+    if auth != "auto":
+        return auth if auth in AUTH_METHODS else None  # type: ignore[return-value]  # checked just now
+    methods = credential_methods(given)
+    return methods[0] if len(methods) == 1 else None
+
+
+def sign_in_gaps(auth: str, given: set[str]) -> list[InputError]:
+    """Sign-in inputs missing or in conflict, from the names of the given inputs alone; run on raw
+    inputs too, so that they are reported together with any other bad input."""
+    methods = credential_methods(given)
+    if auth == "auto" and len(methods) > 1:
+        both = " and ".join(f"{m} ({', '.join(CREDENTIAL_INPUTS[m])})" for m in methods)
+        return [
+            InputError(
+                "auth",
+                f"the inputs of several sign-in methods are given: {both}. Set auth to the one to use, "
+                "or remove the other inputs",
+            )
+        ]
+    method = decided_method(auth, given)
+    required = [] if method == "managed-identity" else ["tenant-id", "client-id"]  # an MI knows its own
+    required += CREDENTIAL_INPUTS.get(method, ()) if method else ()
+    errors = []
+    for name in required:
+        if name not in given:
+            because = f" with auth: {method}" if name not in ("tenant-id", "client-id") else ""
+            errors.append(InputError(name, f"required{because} and not supplied"))
+    if "client-certificate-password" in given and "client-certificate" not in given:
+        errors.append(InputError("client-certificate-password", "is given without client-certificate"))
+    return errors
 
 
 class DeployAllInputs(Inputs):
@@ -296,6 +477,8 @@ def input_names(model: type[Inputs]) -> list[str]:
 # --- errors ----------------------------------------------------------------------------------------
 
 _EXPECTED = {
+    "auth": "one of auto, secret, certificate, oidc, managed-identity, user-password",
+    "cloud": "one of public, usgov, usgovhigh, usgovdod, china",
     "principal-type": "one of User, Group, ServicePrincipal, ServicePrincipalProfile",
     "role": "Admin (the only deployment-pipeline role)",
 }
@@ -322,10 +505,17 @@ M = TypeVar("M", bound=Inputs)
 def parse_inputs(model: type[M], raw: dict[str, str]) -> M:
     """Validate raw runner strings; raise InputErrors naming every bad input at once."""
     try:
-        return model.model_validate(raw)
+        inputs = model.model_validate(raw)
     except ValidationError as exc:
         errors = []
         for error in exc.errors():
             name = str(error["loc"][0]) if error["loc"] else "inputs"
             errors.append(InputError(name, _message(dict(error), name)))
+        named = {error.input_name for error in errors}
+        auth = str(raw.get("auth", "auto")).strip().lower()
+        errors += [gap for gap in sign_in_gaps(auth, set(raw)) if gap.input_name not in named]
         raise InputErrors(errors) from None
+    problems = inputs.problems()
+    if problems:
+        raise InputErrors(problems)
+    return inputs

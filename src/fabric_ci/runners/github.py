@@ -28,7 +28,7 @@ from actions_toolkit.command import Command
 from actions_toolkit.file_command import issue_file_command
 
 from fabric_ci.errors import DeploymentFailed, FabricCiError
-from fabric_ci.models.inputs import SECRET_INPUTS
+from fabric_ci.models.inputs import masked_input_values
 from fabric_ci.models.results import DeploymentResult, Progress, Result
 from fabric_ci.runners.summary import (
     headline,
@@ -165,8 +165,8 @@ class GitHubRunner:
                 values[name] = value
         # Masks first: nothing below may print before the runner knows what to hide.
         for name in names:
-            if name in SECRET_INPUTS and name in values:
-                self.mask(values[name])
+            for fragment in masked_input_values(name, values.get(name, "")):
+                self.mask(fragment)
         # Fail before anything is changed if the outputs (the operation id above all) have
         # nowhere to go.
         self._output_file()

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from typing import Any, Literal, TextIO
 
 from fabric_ci.errors import DeploymentFailed, FabricCiError
-from fabric_ci.models.inputs import SECRET_INPUTS
+from fabric_ci.models.inputs import SECRET_INPUTS, masked_input_values
 from fabric_ci.models.results import (
     AddUserResult,
     AssignWorkspaceResult,
@@ -210,8 +210,8 @@ class LocalRunner:
                 value = self._env.get(secret_env_var(name), "").strip()
             if value:
                 values[name] = value
-                if name in SECRET_INPUTS:
-                    self.mask(value)
+                for fragment in masked_input_values(name, value):
+                    self.mask(fragment)
         return values
 
     def mask(self, secret: str) -> None:

@@ -102,11 +102,13 @@ def test_principal_type_is_case_insensitive_but_closed() -> None:
 
 
 def test_missing_required_inputs_are_all_named() -> None:
-    """Every missing required input is named in one go."""
-    assert set(errors_of(DeployAllInputs, {})) == {
+    """Every missing required input is named in one go, sign-in ones included (with auth: auto and no
+    credential input, the credential may still come from the CI job's OIDC token, so none is named)."""
+    assert set(errors_of(DeployAllInputs, {})) == {"tenant-id", "client-id", "pipeline", "source-stage"}
+    assert set(errors_of(DeployAllInputs, {"auth": "certificate"})) == {
         "tenant-id",
         "client-id",
-        "client-secret",
+        "client-certificate",
         "pipeline",
         "source-stage",
     }
