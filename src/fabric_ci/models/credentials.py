@@ -63,13 +63,21 @@ def load_client_certificate(value: str, password: str | None) -> ClientCertifica
     return _from_pkcs12(data, password, source)
 
 
+def is_existing_file(text: str) -> bool:
+    """Whether a one-line value names a file (a long base64 value makes the OS refuse the name)."""
+    try:
+        return "\n" not in text and Path(text.strip()).expanduser().is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def _read(value: str) -> tuple[bytes, str]:
     text = value.strip()
     if "-----BEGIN" in text:
         return text.encode(), "the PEM text"
     if "\n" not in text and len(text) < 4096:
         path = Path(text).expanduser()
-        if path.is_file():
+        if is_existing_file(text):
             return path.read_bytes(), f"the file {str(path)!r}"
         if path.suffix.lower() in {".pem", ".pfx", ".p12", ".crt", ".key"}:
             raise CredentialError(CERTIFICATE_INPUT, f"{_EXPECTED}; the file {text!r} does not exist")

@@ -28,7 +28,12 @@ from pydantic import (
 
 from fabric_ci.errors import InputError, InputErrors
 from fabric_ci.models.clouds import CLOUDS, CloudName
-from fabric_ci.models.credentials import ClientCertificate, CredentialError, load_client_certificate
+from fabric_ci.models.credentials import (
+    ClientCertificate,
+    CredentialError,
+    is_existing_file,
+    load_client_certificate,
+)
 
 DEFAULT_TIMEOUT = "30m"
 MAX_ITEMS_PER_DEPLOYMENT = 300  # both APIs refuse more
@@ -51,7 +56,7 @@ def masked_input_values(name: str, value: str) -> list[str]:
     """What to mask when a runner reads input `name` (nothing for a certificate given as a path)."""
     if name not in SECRET_INPUTS:
         return []
-    if name == "client-certificate" and "\n" not in value.strip() and Path(value.strip()).expanduser().is_file():
+    if name == "client-certificate" and is_existing_file(value):
         return []
     return secret_fragments(value)
 

@@ -1,0 +1,163 @@
+"""Choosing the sign-in method, and what the token provider says when Entra ID refuses."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import httpx
+import pytest
+
+from fabric_ci.auth.sign_in import ROPC_WARNING, choose_method, make_token_provider
+from fabric_ci.auth.token import TokenProvider
+from fabric_ci.errors import AuthenticationError, InputErrors
+from fabric_ci.models.inputs import DeployAllInputs, parse_inputs
+
+from .test_federated import AZURE_DEVOPS, GITHUB
+
+BASE = {
+    "tenant-id": "e37de926-00d4-493d-85c5-49d2d2fdc1fb",
+    "client-id": "57760066-428a-4acd-b192-e392b8e2b8d3",
+    "pipeline": "Sales Analytics",
+    "source-stage": "Development",
+}
+
+
+class RecordingReporter:
+    def __init__(self) -> None:
+        self.warnings: list[str] = []
+        self.debugs: list[str] = []
+        self.masked: list[str] = []
+
+    def phase(self, _title: str) -> Any:
+        return contextlib.nullcontext()
+
+    def info(self, _m: str) -> None: ...
+    def notice(self, _m: str) -> None: ...
+    def progress(self, _p: Any) -> None: ...
+    def deployment_accepted(self, _operation_id: str) -> None: ...
+
+    def debug(self, message: str) -> None:
+        self.debugs.append(message)
+
+    def warning(self, message: str) -> None:
+        self.warnings.append(message)
+
+    def mask(self, secret: str) -> None:
+        self.masked.append(secret)
+
+
+def inputs(**extra: str) -> DeployAllInputs:
+    return parse_inputs(DeployAllInputs, {**BASE, **{k.replace("_", "-"): v for k, v in extra.items()}})
+
+
+@pytest.mark.parametrize(
+    ("given", "environ", "method", "why"),
+    [
+        ({"client_secret": "s"}, GITHUB, "secret", "only its inputs (client-secret)"),
+        ({}, GITHUB, "oidc", "this job can request OIDC tokens"),
+        ({}, AZURE_DEVOPS, "oidc", "this job can request OIDC tokens"),
+        ({"auth": "managed-identity"}, {}, "managed-identity", "as set"),
+    ],
+)
+def test_choice_and_its_reason(given: dict[str, str], environ: dict[str, str], method: str, why: str) -> None:
+    chosen, reason = choose_method(inputs(**given), environ)
+    assert chosen == method
+    assert why in reason
+
+
+def test_no_credentials_and_no_oidc_explains_every_way_in() -> None:
+    with pytest.raises(InputErrors) as raised:
+        choose_method(inputs(), {"GITHUB_ACTIONS": "true"})
+    [error] = raised.value.errors
+    assert error.input_name == "auth"
+    for way in ("client-secret", "client-certificate", "auth: oidc", "auth: managed-identity", "id-token: write"):
+        assert way in error.message
+
+
+def test_explicit_oidc_without_the_permission_says_what_to_add() -> None:
+    with httpx.Client() as http, pytest.raises(InputErrors) as raised:
+        make_token_provider(inputs(auth="oidc"), {"GITHUB_ACTIONS": "true"}, http, RecordingReporter())
+    assert "permissions:\n    id-token: write" in str(raised.value)
+
+
+def test_user_password_warns_and_unused_credentials_are_named() -> None:
+    reporter = RecordingReporter()
+    with httpx.Client() as http:
+        provider = make_token_provider(
+            inputs(auth="user-password", username="u@contoso.com", password="p", client_secret="s"), {}, http, reporter
+        )
+    assert isinstance(provider, TokenProvider)
+    assert ROPC_WARNING in reporter.warnings
+    assert "client-secret is ignored: auth is user-password." in reporter.warnings
+    assert reporter.debugs == ["Signing in with auth: user-password, as set."]
+
+
+class Refusing:
+    endpoint = "Entra ID (https://login.test)"
+
+    def __init__(self, result: dict[str, Any], context: str = "") -> None:
+        self.result = result
+        self._context = context
+
+    def acquire(self, *, refresh: bool) -> dict[str, Any]:
+        return self.result
+
+    def context(self, code: str) -> str:
+        return self._context
+
+
+def refusal(description: str, context: str = "") -> str:
+    provider = TokenProvider(Refusing({"error": "invalid_client", "error_description": description}, context))
+    with pytest.raises(AuthenticationError) as raised:
+        provider.token()
+    return str(raised.value)
+
+
+def test_refusals_name_the_cause_and_the_fix() -> None:
+    message = refusal("AADSTS7000222: The provided client secret keys are expired.\r\nTrace ID: x")
+    assert message.startswith("Entra ID refused the sign-in: invalid_client: AADSTS7000222")
+    assert "Create a new one" in message
+    assert "Trace ID" not in message
+    subject = "issuer 'https://token.actions.githubusercontent.com', subject 'repo:o/r:pull_request'"
+    message = refusal(
+        "AADSTS700213: No matching federated identity record found", f"GitHub Actions presented {subject}"
+    )
+    assert "The subject does not match" in message
+    assert subject in message
+    assert "Identity not found" in refusal("Identity not found")
+    assert "No managed identity with this `client-id`" in refusal("Identity not found")
+
+
+def test_each_new_token_is_masked_once() -> None:
+    masked: list[str] = []
+    tokens = iter(["t1", "t1", "t2"])
+
+    class Issuing(Refusing):
+        def acquire(self, *, refresh: bool) -> dict[str, Any]:
+            return {"access_token": next(tokens)}
+
+    provider = TokenProvider(Issuing({}), on_token=masked.append)
+    assert [provider.token(), provider.token(), provider.token()] == ["t1", "t1", "t2"]
+    assert masked == ["t1", "t2"]
+
+
+def test_token_requests_follow_the_api_retry_policy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """msal's HTTP goes through MsalHttpClient: a 429 and a 503 are retried like API calls."""
+    import time
+
+    import respx
+
+    from fabric_ci.api.retry import RetryPolicy
+    from fabric_ci.auth.token import MsalHttpClient
+
+    monkeypatch.setattr(time, "sleep", lambda _seconds: None)
+    with respx.mock() as router, httpx.Client() as http:
+        route = router.post("https://login.test/t/oauth2/v2.0/token").mock(
+            side_effect=[httpx.Response(429), httpx.Response(503), httpx.Response(200, json={"access_token": "a"})]
+        )
+        response = MsalHttpClient(http, RetryPolicy(wait_initial=0.01, wait_max=0.01)).post(
+            "https://login.test/t/oauth2/v2.0/token", data={"grant_type": "client_credentials"}
+        )
+    assert response.status_code == 200
+    assert route.call_count == 3
