@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from typing import Any
 
 import httpx
 import pytest
+import respx
 
+from fabric_ci.api.retry import RetryPolicy
 from fabric_ci.auth.sign_in import ROPC_WARNING, choose_method, make_token_provider
-from fabric_ci.auth.token import TokenProvider
+from fabric_ci.auth.token import MsalHttpClient, TokenProvider
 from fabric_ci.errors import AuthenticationError, InputErrors
 from fabric_ci.models.inputs import DeployAllInputs, parse_inputs
 
@@ -144,13 +147,6 @@ def test_each_new_token_is_masked_once() -> None:
 
 def test_token_requests_follow_the_api_retry_policy(monkeypatch: pytest.MonkeyPatch) -> None:
     """msal's HTTP goes through MsalHttpClient: a 429 and a 503 are retried like API calls."""
-    import time
-
-    import respx
-
-    from fabric_ci.api.retry import RetryPolicy
-    from fabric_ci.auth.token import MsalHttpClient
-
     monkeypatch.setattr(time, "sleep", lambda _seconds: None)
     with respx.mock() as router, httpx.Client() as http:
         route = router.post("https://login.test/t/oauth2/v2.0/token").mock(
