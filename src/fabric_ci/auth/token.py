@@ -220,6 +220,7 @@ class UsernamePassword:
     def acquire(self, *, refresh: bool) -> dict[str, Any]:
         try:
             if self._app is None:
+                self._skip_user_realm_discovery_off_microsoft_hosts()
                 self._app = msal.PublicClientApplication(**self._settings)
             accounts = self._app.get_accounts(username=self._username)
             if refresh:
@@ -238,6 +239,17 @@ class UsernamePassword:
 
     def context(self, code: str) -> str:
         return ""
+
+    def _skip_user_realm_discovery_off_microsoft_hosts(self) -> None:
+        # msal quirk (1.39): before a username/password sign-in it asks
+        # https://{host}/common/userrealm/{user} whether the user is federated (ADFS), and builds that
+        # URL from the authority's host name alone, dropping any port: against an authority such as
+        # https://127.0.0.1:8443 (the emulator) it calls port 443. Only Microsoft's hosts know about
+        # federated realms, so for other hosts the lookup is skipped the way msal itself skips a
+        # host that once answered 404: by listing it in the class-level set msal keeps for that.
+        host = urlsplit(str(self._settings["authority"])).hostname or ""
+        if host not in KNOWN_AUTHORITY_HOSTS:
+            msal.authority.Authority._domains_without_user_realm_discovery.add(host)
 
 
 class TokenProvider:

@@ -385,7 +385,7 @@ def credential_methods(given: set[str]) -> list[AuthMethod]:
 
 def decided_method(auth: str, given: set[str]) -> AuthMethod | None:
     if auth != "auto":
-        return auth if auth in AUTH_METHODS else None  # type: ignore[return-value]  # checked just now
+        return auth if auth in AUTH_METHODS else None
     methods = credential_methods(given)
     return methods[0] if len(methods) == 1 else None
 
