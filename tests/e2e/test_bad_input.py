@@ -40,9 +40,7 @@ def test_malformed_input_is_refused_before_any_request(
 
 def test_several_bad_inputs_are_reported_together(run_step: RunStep, emulator: Emulator) -> None:
     """Every bad input gets its own annotation in one run."""
-    run = run_step(
-        "deploy-all", {"pipeline": "", "source-stage": "", "timeout": "x", "auth": "secret"}, connect=False
-    )
+    run = run_step("deploy-all", {"pipeline": "", "source-stage": "", "timeout": "x", "auth": "secret"}, connect=False)
     names = sorted(e.split("'")[1] for e in run.errors)
     assert names == sorted(["tenant-id", "client-id", "client-secret", "pipeline", "source-stage", "timeout"])
     assert emulator.requests == []

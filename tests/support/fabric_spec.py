@@ -32,7 +32,21 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 BASE_PATH = "/v1"
 SWAGGER = Path("fabric/platform/swagger.json")
 ERROR_RESPONSE_REF = "../common/definitions.json#/definitions/ErrorResponse"
-NOT_FABRIC_OPERATIONS = frozenset({"Entra_Discovery", "Entra_Token", "Emulator_Control"})
+# Sign-in (Entra, the CI systems' OIDC token services, IMDS) and the emulator's control API.
+NOT_FABRIC_OPERATIONS = frozenset(
+    {
+        "Entra_Discovery",
+        "Entra_Keys",
+        "Entra_Token",
+        "Entra_UserRealm",
+        "GitHub_IdToken",
+        "GitHub_OidcMetadata",
+        "AzureDevOps_OidcToken",
+        "AzureDevOps_OidcMetadata",
+        "Imds_Token",
+        "Emulator_Control",
+    }
+)
 
 
 def specs_dir() -> Path:
@@ -314,7 +328,7 @@ def assert_log_conforms(records: Iterable[Any]) -> None:
     """Every Fabric exchange in an emulator request log conforms to the spec.
 
     Requests are checked when the emulator accepted them (2xx): an invalid body must not have
-    been accepted. Responses are always checked. Entra and control calls are not Fabric API.
+    been accepted. Responses are always checked. Sign-in and control calls are not Fabric API.
     """
     problems = []
     for record in records:

@@ -87,6 +87,10 @@ class MsalHttpClient:
         self._policy = policy or RetryPolicy()
 
     def post(self, url: str, params: Any = None, data: Any = None, headers: Any = None, **kwargs: Any) -> Any:
+        if isinstance(data, dict):
+            # msal passes a signed client assertion as bytes; requests sends bytes as they are,
+            # httpx would send their repr ("b'eyJ...'"), which Entra refuses as malformed.
+            data = {key: value.decode() if isinstance(value, bytes) else value for key, value in data.items()}
         return send_with_retries(
             lambda: self._client.post(url, params=params, data=data, headers=headers, timeout=kwargs.get("timeout")),
             self._policy,

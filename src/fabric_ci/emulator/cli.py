@@ -1,7 +1,9 @@
 """`fabric-ci emulator`: run the emulator as a process until Ctrl+C or SIGTERM.
 
-Prints where it listens and the inputs that point fabric-ci at it; `--ready-file` writes the same
-as JSON once the server accepts connections, for scripts and tests to wait on.
+Prints where it listens, the inputs that point fabric-ci at it (client secret) and what the other
+sign-in methods need (client certificate files, OIDC stand-ins, managed identity, user password);
+`--ready-file` writes the same as JSON once the server accepts connections, for scripts and tests
+to wait on: the secret sign-in's inputs at the top level, every method under "sign-in".
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from types import FrameType
 
 from fabric_ci.emulator import seed
 from fabric_ci.emulator.server import Emulator, EmulatorConfig
+from fabric_ci.emulator.sign_in import SIGN_IN_METHODS
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -30,7 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--state-dir",
         default=".fabric-ci-emulator",
-        help="folder for the emulator's CA certificate, ca.pem (default: .fabric-ci-emulator)",
+        help="folder for the emulator's CA certificate, ca.pem, and the client certificate files "
+        "(default: .fabric-ci-emulator)",
     )
     parser.add_argument(
         "--operation-seconds", type=float, default=8.0, help="how long each deployment runs (default 8)"
@@ -39,6 +43,29 @@ def _parser() -> argparse.ArgumentParser:
         "--retry-after", type=int, default=1, help="Retry-After seconds the API asks clients to wait (default 1)"
     )
     parser.add_argument("--page-size", type=int, default=2, help="items per page of list responses (default 2)")
+    parser.add_argument(
+        "--assertion-lifetime",
+        type=int,
+        default=600,
+        help="seconds the OIDC tokens of the GitHub and Azure DevOps stand-ins live (default 600, like real ones)",
+    )
+    parser.add_argument(
+        "--github-subject",
+        default=seed.GITHUB_SUBJECT,
+        help=f"subject of the GitHub stand-in's tokens (default {seed.GITHUB_SUBJECT})",
+    )
+    parser.add_argument(
+        "--azure-devops-subject",
+        default=seed.AZURE_DEVOPS_SUBJECT,
+        help=f"subject of the Azure DevOps stand-in's tokens (default {seed.AZURE_DEVOPS_SUBJECT})",
+    )
+    parser.add_argument(
+        "--federated-subject",
+        action="append",
+        dest="federated_subjects",
+        metavar="SUBJECT",
+        help="a subject the app's federated credentials trust; repeat for several (default: the seeded ones)",
+    )
     parser.add_argument("--ready-file", help="write the connection details as JSON here once listening")
     parser.add_argument("--quiet", action="store_true", help="do not print a line per request")
     return parser
@@ -62,13 +89,34 @@ def banner(emulator: Emulator) -> str:
         f"fabric-ci emulator listening on {emulator.url} (Fabric API: {emulator.api_base_url})\n"
         f"\nPoint fabric-ci at it with these options:\n  {options}\n"
         f"\nor, in a GitHub workflow step:\n  with:\n{with_lines}\n"
+        f"\n{_other_sign_ins(emulator)}\n"
         f'\nDemo pipeline: "{seed.DEMO_PIPELINE_NAME}" (Development -> Test -> Production)\n'
         "Ctrl+C to stop."
     )
 
 
+def _other_sign_ins(emulator: Emulator) -> str:
+    """One line per sign-in method besides the secret: what differs from the inputs above."""
+    shown = emulator.inputs()
+    lines = ["Other sign-in methods (inputs that differ from the ones above; environment variables in capitals):"]
+    for method in (m for m in SIGN_IN_METHODS if m != "secret"):
+        sign_in = emulator.sign_in(method)
+        parts = [f"{name}: {value}" for name, value in sign_in.inputs.items() if shown.get(name) != value]
+        parts += [f"{name}={value}" for name, value in sign_in.environment.items()]
+        lines.append(f"  {method:<18} " + "  ".join(parts))
+    return "\n".join(lines)
+
+
 def _write_ready_file(path: Path, emulator: Emulator) -> None:
-    details = {**emulator.inputs(), "url": emulator.url}
+    details = {
+        **emulator.inputs(),
+        "url": emulator.url,
+        "sign-in": {
+            method: {"inputs": sign_in.inputs, "environment": sign_in.environment}
+            for method in SIGN_IN_METHODS
+            for sign_in in [emulator.sign_in(method)]
+        },
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
     # Written to a temporary name and renamed, so a waiting reader never sees half a file.
     partial = path.with_name(path.name + ".partial")
@@ -86,6 +134,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     if args.page_size < 1:
         parser.error("--page-size must be at least 1")
+    if args.assertion_lifetime < 1:
+        parser.error("--assertion-lifetime must be at least 1")
     config = EmulatorConfig(
         host=args.host,
         port=args.port,
@@ -93,6 +143,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         operation_seconds=args.operation_seconds,
         retry_after=args.retry_after,
         page_size=args.page_size,
+        assertion_lifetime_seconds=args.assertion_lifetime,
+        github_subject=args.github_subject,
+        azure_devops_subject=args.azure_devops_subject,
+        federated_subjects=frozenset(args.federated_subjects or seed.FEDERATED_SUBJECTS),
         log_requests=not args.quiet,
     )
     stop = threading.Event()

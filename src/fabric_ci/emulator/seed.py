@@ -10,6 +10,34 @@ Sign-in (Entra ID stand-in)
     SERVICE_PRINCIPAL_ID  79f8bce5-f6a7-4c4d-bff7-e09cd25fb551   (its object id: performedBy, Admin role)
     USER_PRINCIPAL_ID     f4eaa7b8-9d17-4e22-80d2-3169220c95d1   (a seeded User admin)
     GROUP_PRINCIPAL_ID    978c3b60-7f1c-4112-bf27-6a0b643ff04b   (a seeded Group admin)
+    FABRIC_SCOPE, POWERBI_SCOPE  the two resources tokens are issued for (".default" scopes)
+
+    Client certificate: the emulator's CA issues one at start (CN=CLIENT_CERTIFICATE_SUBJECT
+    "fabric-ci-emulator-client") and registers its thumbprints on the app. It is written next to
+    ca.pem as client-certificate.pem (key + certificate), client-certificate-encrypted.pem and
+    client-certificate.pfx, both with password CLIENT_CERTIFICATE_PASSWORD "emulator-pfx-password".
+    Any certificate from the same CA with that subject also signs in (subject name/issuer auth).
+
+    User (ROPC; the app allows public client flows)
+    USER_NAME             deployer@contoso.example               (its object id is USER_PRINCIPAL_ID)
+    USER_PASSWORD         emulator-password                      (a demo password)
+
+    Managed identity (IMDS stand-in; a system-assigned identity is accepted too)
+    MANAGED_IDENTITY_CLIENT_ID    0a355b1b-49b5-409c-adf3-09312f1483c5   (user-assigned)
+    MANAGED_IDENTITY_OBJECT_ID    2ed29e29-75b6-4502-a85c-bc51111e3900
+    MANAGED_IDENTITY_RESOURCE_ID  /subscriptions/.../userAssignedIdentities/fabric-ci-deployer
+
+    Workload identity federation: the app trusts the GitHub and Azure DevOps stand-ins' issuers for
+    FEDERATED_AUDIENCE "api://AzureADTokenExchange" and the subjects in FEDERATED_SUBJECTS:
+    GITHUB_SUBJECT        repo:contoso/fabric-releases:ref:refs/heads/main   (what the stand-in issues)
+                          repo:contoso/fabric-releases:environment:Production
+                          repo:contoso/fabric-releases:ref:refs/tags/v1.0.0
+    AZURE_DEVOPS_SUBJECT  sc://contoso/fabric/fabric-ci                      (what the stand-in issues)
+    GITHUB_REQUEST_TOKEN  emulator-github-request-token   (stands in for ACTIONS_ID_TOKEN_REQUEST_TOKEN)
+    AZURE_DEVOPS_ACCESS_TOKEN     emulator-system-access-token           (stands in for System.AccessToken)
+    SERVICE_CONNECTION_ID         f5bf7fd9-6d0f-4487-a962-8100c82a37ca   (the AzureRM service connection)
+    AZURE_DEVOPS_ORGANIZATION_ID  148605db-c00a-4202-a7cd-97df4b3ba1bf   (in the issuer URL)
+    AZURE_DEVOPS_PROJECT_ID       e9481401-460f-4505-ba0d-dfab9517732d   (project "fabric")
 
 The demo pipeline "Sales Analytics" (DEMO_PIPELINE_ID 1df83ac3-c015-4ffe-8c0f-a8ab00b359b8)
     stage (order)    stage id                              workspace id (name)
@@ -60,7 +88,45 @@ SERVICE_PRINCIPAL_NAME = "fabric-ci-emulator"
 USER_PRINCIPAL_ID = "f4eaa7b8-9d17-4e22-80d2-3169220c95d1"
 GROUP_PRINCIPAL_ID = "978c3b60-7f1c-4112-bf27-6a0b643ff04b"
 
-FABRIC_SCOPE = "https://api.fabric.microsoft.com/.default"
+FABRIC_RESOURCE = "https://api.fabric.microsoft.com"
+FABRIC_SCOPE = f"{FABRIC_RESOURCE}/.default"
+# The Power BI REST API's resource: tokens for it open the same emulated API.
+POWERBI_RESOURCE = "https://analysis.windows.net/powerbi/api"
+POWERBI_SCOPE = f"{POWERBI_RESOURCE}/.default"
+
+USER_NAME = "deployer@contoso.example"
+USER_PASSWORD = "emulator-password"  # noqa: S105 - a documented demo value
+USER_DISPLAY_NAME = "Deployer"
+
+MANAGED_IDENTITY_CLIENT_ID = "0a355b1b-49b5-409c-adf3-09312f1483c5"
+MANAGED_IDENTITY_OBJECT_ID = "2ed29e29-75b6-4502-a85c-bc51111e3900"
+MANAGED_IDENTITY_RESOURCE_ID = (
+    "/subscriptions/1a0b0464-a84a-47ca-b735-b2ee19220761/resourcegroups/fabric-ci/providers/"
+    "Microsoft.ManagedIdentity/userAssignedIdentities/fabric-ci-deployer"
+)
+# The identity IMDS uses when a request names none (the machine's system-assigned identity).
+SYSTEM_MANAGED_IDENTITY_CLIENT_ID = "b03502b1-1877-44d1-bdce-e50b3b50f1f9"
+
+FEDERATED_AUDIENCE = "api://AzureADTokenExchange"
+GITHUB_REQUEST_TOKEN = "emulator-github-request-token"  # noqa: S105 - a documented demo value
+GITHUB_REPOSITORY = "contoso/fabric-releases"
+GITHUB_SUBJECT = f"repo:{GITHUB_REPOSITORY}:ref:refs/heads/main"
+AZURE_DEVOPS_ACCESS_TOKEN = "emulator-system-access-token"  # noqa: S105 - a documented demo value
+AZURE_DEVOPS_ORGANIZATION = "contoso"
+AZURE_DEVOPS_ORGANIZATION_ID = "148605db-c00a-4202-a7cd-97df4b3ba1bf"
+AZURE_DEVOPS_PROJECT_ID = "e9481401-460f-4505-ba0d-dfab9517732d"
+SERVICE_CONNECTION_ID = "f5bf7fd9-6d0f-4487-a962-8100c82a37ca"
+AZURE_DEVOPS_SUBJECT = f"sc://{AZURE_DEVOPS_ORGANIZATION}/fabric/fabric-ci"
+# The subjects of the app's federated credentials (each trusted from both stand-in issuers).
+FEDERATED_SUBJECTS: tuple[str, ...] = (
+    GITHUB_SUBJECT,
+    f"repo:{GITHUB_REPOSITORY}:environment:Production",
+    f"repo:{GITHUB_REPOSITORY}:ref:refs/tags/v1.0.0",
+    AZURE_DEVOPS_SUBJECT,
+)
+
+CLIENT_CERTIFICATE_SUBJECT = "fabric-ci-emulator-client"
+CLIENT_CERTIFICATE_PASSWORD = "emulator-pfx-password"  # noqa: S105 - a documented demo value
 
 DEMO_PIPELINE_NAME = "Sales Analytics"
 DEMO_PIPELINE_ID = "1df83ac3-c015-4ffe-8c0f-a8ab00b359b8"

@@ -1,9 +1,13 @@
 """The HTTPS server, the routing table and `Emulator`, the in-process handle tests and the demo use.
 
-One port serves three things: the Entra ID stand-in (`/{tenant}/...`), the Fabric API (`/v1/...`)
-and a control API (`/_emulator/...`) that mirrors `Emulator.configure`/`inject` for users who run
-the emulator as a separate process. TLS is required because msal refuses plain-HTTP authorities;
-trustme makes a throwaway CA, written to `ca_path` for clients to trust.
+One port serves: the Entra ID stand-in (`/{tenant}/...`, `/common/userrealm/...`), the Fabric API
+(`/v1/...`), the token services sign-in methods rely on (GitHub Actions' and Azure DevOps' OIDC
+endpoints under `/_github` and `/_azure-devops`, IMDS under `/metadata/identity`), and a control
+API (`/_emulator/...`) that mirrors `Emulator.configure`/`inject` for users who run the emulator
+as a separate process. TLS is required because msal refuses plain-HTTP authorities; trustme makes
+a throwaway CA, written to `ca_path` for clients to trust, which also issues the app's client
+certificate (`client_certificate_path`, `client_certificate_encrypted_path`, `client_pfx_path`).
+`sign_in(method)` gives the inputs and environment of each sign-in method.
 """
 
 from __future__ import annotations
@@ -26,12 +30,26 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import trustme
+from cryptography import x509
 
 from fabric_ci.emulator import seed
+from fabric_ci.emulator.ci_oidc import AZURE_DEVOPS_PATH, GITHUB_PATH, CiOidcApi
+from fabric_ci.emulator.credentials import (
+    CLIENT_CERTIFICATE_ENCRYPTED_FILE,
+    CLIENT_CERTIFICATE_FILE,
+    CLIENT_PFX_FILE,
+    ClientCertificate,
+    issue_client_certificate,
+    write_client_certificate_files,
+)
 from fabric_ci.emulator.entra import EntraApi
 from fabric_ci.emulator.fabric import FabricApi
+from fabric_ci.emulator.identity import ClientAuthenticator
+from fabric_ci.emulator.imds import IMDS_TOKEN_PATH, ImdsApi
 from fabric_ci.emulator.protocol import Handler, Request, Response, fabric_error, utc
+from fabric_ci.emulator.sign_in import SignIn, sign_in_for
 from fabric_ci.emulator.state import (
+    AcceptedAssertion,
     Clock,
     Deployment,
     FabricError,
@@ -42,6 +60,9 @@ from fabric_ci.emulator.state import (
 
 CONTROL_OPERATION = "Emulator_Control"
 UNKNOWN_OPERATION = "Unknown"
+# Fields that hold credentials: the request log keeps their place, not their value.
+_SECRET_FIELDS = frozenset({"access_token", "refresh_token", "id_token", "oidcToken"})
+_SECRET_FORM_FIELDS = frozenset({"client_secret", "client_assertion", "password", "refresh_token"})
 
 
 @dataclass
@@ -56,6 +77,10 @@ class EmulatorConfig:
     page_size: int = 2
     token_lifetime_seconds: int = 3600
     fail_items: frozenset[str] = field(default_factory=frozenset)
+    assertion_lifetime_seconds: int = 600  # lifetime of the OIDC tokens the CI stand-ins issue
+    github_subject: str = seed.GITHUB_SUBJECT  # the subject the GitHub stand-in puts in its tokens
+    azure_devops_subject: str = seed.AZURE_DEVOPS_SUBJECT  # likewise for Azure DevOps
+    federated_subjects: frozenset[str] = frozenset(seed.FEDERATED_SUBJECTS)  # the app's federated credentials
     log_requests: bool = False  # print one line per request (the CLI does)
 
 
@@ -168,6 +193,10 @@ class Emulator:
                 page_size=self.config.page_size,
                 token_lifetime_seconds=self.config.token_lifetime_seconds,
                 fail_items=frozenset(self.config.fail_items),
+                assertion_lifetime_seconds=self.config.assertion_lifetime_seconds,
+                github_subject=self.config.github_subject,
+                azure_devops_subject=self.config.azure_devops_subject,
+                federated_subjects=frozenset(self.config.federated_subjects),
             ),
             clock=clock,
         )
@@ -175,8 +204,20 @@ class Emulator:
         self._thread: threading.Thread | None = None
         self._temp_dir: Path | None = None
         self._ca_path: Path | None = None
+        self._ca: trustme.CA | None = None
+        self._ca_certificate: x509.Certificate | None = None
+        self._client_certificate: ClientCertificate | None = None
+        self._client_certificate_files: dict[str, Path] = {}
         self._host = "127.0.0.1" if self.config.host == "localhost" else self.config.host
-        self._entra = EntraApi(self.state, lambda: self.authority_host)
+        self._ci = CiOidcApi(self.state, lambda: self.authority_host)
+        self._imds = ImdsApi(self.state)
+        authenticator = ClientAuthenticator(
+            self.state,
+            registered=lambda: [self._client_certificate] if self._client_certificate else [],
+            ca_certificate=lambda: self._ca_certificate,
+            federated_issuer_key=self._ci.key_for,
+        )
+        self._entra = EntraApi(self.state, lambda: self.authority_host, authenticator)
         self._fabric = FabricApi(self.state, lambda: self.authority_host)
         self._routes = self._build_routes()
 
@@ -197,6 +238,13 @@ class Emulator:
             state_dir.mkdir(parents=True, exist_ok=True)
         self._ca_path = state_dir / "ca.pem"
         ca.cert_pem.write_to_path(str(self._ca_path))
+        self._ca = ca
+        self._ca_certificate = x509.load_pem_x509_certificate(ca.cert_pem.bytes())
+        # The certificate registered on the app: fresh with each start, like the CA that issues it.
+        self._client_certificate = issue_client_certificate(ca, seed.CLIENT_CERTIFICATE_SUBJECT)
+        self._client_certificate_files = write_client_certificate_files(
+            state_dir, self._client_certificate, self._ca_certificate
+        )
         self._server = _Server((self._host, self.config.port), self, context)
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fabric-ci-emulator", daemon=True
@@ -251,6 +299,71 @@ class Emulator:
             raise RuntimeError("the emulator is not running: call start() first")
         return str(self._ca_path)
 
+    @property
+    def client_certificate(self) -> ClientCertificate:
+        """The certificate registered on the app (its key, and its SHA-1 and SHA-256 thumbprints)."""
+        if self._client_certificate is None:
+            raise RuntimeError("the emulator is not running: call start() first")
+        return self._client_certificate
+
+    def _client_file(self, name: str) -> str:
+        if name not in self._client_certificate_files:
+            raise RuntimeError("the emulator is not running: call start() first")
+        return str(self._client_certificate_files[name])
+
+    @property
+    def client_certificate_path(self) -> str:
+        """client-certificate.pem: the unencrypted PKCS#8 private key, then the certificate."""
+        return self._client_file(CLIENT_CERTIFICATE_FILE)
+
+    @property
+    def client_certificate_encrypted_path(self) -> str:
+        """client-certificate-encrypted.pem: the key encrypted with CLIENT_CERTIFICATE_PASSWORD, then the cert."""
+        return self._client_file(CLIENT_CERTIFICATE_ENCRYPTED_FILE)
+
+    @property
+    def client_pfx_path(self) -> str:
+        """client-certificate.pfx: PKCS#12 with key, certificate and CA, password CLIENT_CERTIFICATE_PASSWORD."""
+        return self._client_file(CLIENT_PFX_FILE)
+
+    def issue_client_certificate(self, common_name: str = seed.CLIENT_CERTIFICATE_SUBJECT) -> ClientCertificate:
+        """A new certificate from the emulator's CA, not registered on the app.
+
+        With the trusted subject (the default) it signs in through subject name/issuer auth when
+        sent with its x5c chain, as a renewed certificate would; with another name it is refused.
+        """
+        if self._ca is None:
+            raise RuntimeError("the emulator is not running: call start() first")
+        return issue_client_certificate(self._ca, common_name)
+
+    @property
+    def github_request_url(self) -> str:
+        """What ACTIONS_ID_TOKEN_REQUEST_URL holds for a job that may request an OIDC token."""
+        return self._ci.github_request_url
+
+    @property
+    def azure_devops_request_uri(self) -> str:
+        """What SYSTEM_OIDCREQUESTURI holds in an Azure Pipelines job."""
+        return self._ci.azure_devops_request_uri
+
+    @property
+    def github_issuer(self) -> str:
+        return self._ci.github_issuer
+
+    @property
+    def azure_devops_issuer(self) -> str:
+        return self._ci.azure_devops_issuer
+
+    @property
+    def assertions(self) -> list[AcceptedAssertion]:
+        """Client assertions the token endpoint accepted, oldest first (count distinct `jti`s for distinct ones)."""
+        with self.state.lock:
+            return list(self.state.assertions)
+
+    def sign_in(self, method: str) -> SignIn:
+        """The fabric-ci inputs and environment for one sign-in method (see `sign_in.SIGN_IN_METHODS`)."""
+        return sign_in_for(self, method)
+
     def inputs(self) -> dict[str, str]:
         """The fabric-ci inputs that point it at this emulator."""
         return {
@@ -282,14 +395,27 @@ class Emulator:
         fail_items: set[str] | frozenset[str] | list[str] | None = None,
         token_lifetime_seconds: int | None = None,
         page_size: int | None = None,
+        assertion_lifetime_seconds: int | None = None,
+        github_subject: str | None = None,
+        azure_devops_subject: str | None = None,
+        federated_subjects: set[str] | frozenset[str] | list[str] | None = None,
     ) -> None:
-        """Change the simulation for requests from now on (deployments already accepted keep their timing)."""
+        """Change the simulation for requests from now on (deployments already accepted keep their timing).
+
+        `github_subject` / `azure_devops_subject` set the subject the CI stand-ins put in the tokens
+        they issue, `federated_subjects` the subjects the app trusts: differing, they reproduce
+        AADSTS700213.
+        """
         self.state.configure(
             operation_seconds=operation_seconds,
             retry_after=retry_after,
             fail_items=fail_items,
             token_lifetime_seconds=token_lifetime_seconds,
             page_size=page_size,
+            assertion_lifetime_seconds=assertion_lifetime_seconds,
+            github_subject=github_subject,
+            azure_devops_subject=azure_devops_subject,
+            federated_subjects=federated_subjects,
         )
 
     def inject(
@@ -301,7 +427,7 @@ class Emulator:
     # -- request handling ----------------------------------------------------------------------------------
 
     def _build_routes(self) -> list[Route]:
-        fabric, entra = self._fabric, self._entra
+        fabric, entra, ci = self._fabric, self._entra, self._ci
         pipeline = r"/v1/deploymentPipelines/(?P<pipeline>[^/]+)"
         stage = pipeline + r"/stages/(?P<stage>[^/]+)"
         table: list[tuple[str, str, str, Handler, bool]] = [
@@ -313,6 +439,25 @@ class Emulator:
                 False,
             ),
             ("POST", r"/(?P<tenant>[^/]+)/oauth2/v2\.0/token", "Entra_Token", entra.token, False),
+            ("GET", r"/(?P<tenant>[^/]+)/discovery/v2\.0/keys", "Entra_Keys", entra.keys, False),
+            ("GET", r"/common/userrealm/(?P<username>[^/]+)", "Entra_UserRealm", entra.user_realm, False),
+            ("GET", GITHUB_PATH + r"/idtoken", "GitHub_IdToken", ci.github_id_token, False),
+            (
+                "GET",
+                GITHUB_PATH + r"/\.well-known/(?P<document>openid-configuration|jwks)",
+                "GitHub_OidcMetadata",
+                ci.github_metadata,
+                False,
+            ),
+            ("POST", AZURE_DEVOPS_PATH + r"/.+/oidctoken", "AzureDevOps_OidcToken", ci.azure_devops_oidc_token, False),
+            (
+                "GET",
+                AZURE_DEVOPS_PATH + r"/(?P<organization>[^/]+)/\.well-known/(?P<document>openid-configuration|jwks)",
+                "AzureDevOps_OidcMetadata",
+                ci.azure_devops_metadata,
+                False,
+            ),
+            ("GET", IMDS_TOKEN_PATH, "Imds_Token", self._imds.token, False),
             (
                 "GET",
                 r"/v1/deploymentPipelines",
@@ -408,6 +553,7 @@ class Emulator:
             ("GET", r"/_emulator/deployments", CONTROL_OPERATION, self._control_deployments, False),
             ("POST", r"/_emulator/configure", CONTROL_OPERATION, self._control_configure, False),
             ("POST", r"/_emulator/inject", CONTROL_OPERATION, self._control_inject, False),
+            ("GET", r"/_emulator/assertions", CONTROL_OPERATION, self._control_assertions, False),
         ]
         return [
             Route(method, re.compile(f"^{pattern}$"), operation, handler, needs_token)
@@ -520,8 +666,9 @@ class Emulator:
         if "authorization" in request_headers:
             request_headers["authorization"] = "<redacted>"
         body = response.body
-        if isinstance(body, dict) and "access_token" in body:
-            body = {**body, "access_token": "<redacted>"}
+        if isinstance(body, dict):
+            secret_fields = _SECRET_FIELDS | ({"value"} if operation == "GitHub_IdToken" else set())
+            body = {k: "<redacted>" if k in secret_fields else v for k, v in body.items()}
         record = RequestRecord(
             method=request.method,
             path=raw_path,
@@ -530,7 +677,7 @@ class Emulator:
             started_at=started,
             finished_at=time.time(),
             request_headers=request_headers,
-            request_body=request.json() if "json" in request.headers.get("content-type", "json") else None,
+            request_body=_logged_request_body(request),
             response_headers=dict(response_headers),
             response_body=body,
         )
@@ -583,8 +730,15 @@ class Emulator:
                 "page_size": settings.page_size,
                 "token_lifetime_seconds": settings.token_lifetime_seconds,
                 "fail_items": sorted(settings.fail_items),
+                "assertion_lifetime_seconds": settings.assertion_lifetime_seconds,
+                "github_subject": settings.github_subject,
+                "azure_devops_subject": settings.azure_devops_subject,
+                "federated_subjects": sorted(settings.federated_subjects),
             },
         )
+
+    def _control_assertions(self, request: Request, params: dict[str, str]) -> Response:
+        return Response(200, {"value": [a.to_json() for a in self.assertions]})
 
     def _control_inject(self, request: Request, params: dict[str, str]) -> Response:
         body = request.json()
@@ -603,3 +757,12 @@ class Emulator:
         except (KeyError, TypeError, ValueError, re.error) as error:
             return fabric_error(request, 400, "InvalidInput", f"Invalid injection: {error!r}")
         return Response(200, {"injected": body})
+
+
+def _logged_request_body(request: Request) -> Any:
+    """JSON bodies as sent; form bodies (token requests) as fields, credentials redacted."""
+    content_type = request.headers.get("content-type", "json")
+    if "x-www-form-urlencoded" in content_type:
+        fields = parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True)
+        return {k: "<redacted>" if k in _SECRET_FORM_FIELDS else v for k, v in fields}
+    return request.json() if "json" in content_type else None

@@ -84,6 +84,13 @@ class Settings:
     page_size: int = 2
     token_lifetime_seconds: int = 3600
     fail_items: frozenset[str] = frozenset()
+    # Lifetime of the OIDC tokens the CI stand-ins issue; real ones live about 10 minutes.
+    assertion_lifetime_seconds: int = 600
+    # The subjects the GitHub and Azure DevOps stand-ins put in their tokens, and the subjects of the
+    # app's federated credentials: set one apart from the other to reproduce a subject mismatch.
+    github_subject: str = seed.GITHUB_SUBJECT
+    azure_devops_subject: str = seed.AZURE_DEVOPS_SUBJECT
+    federated_subjects: frozenset[str] = frozenset(seed.FEDERATED_SUBJECTS)
 
 
 @dataclass
@@ -291,6 +298,26 @@ class InjectionRule:
     method: str | None
 
 
+@dataclass(frozen=True)
+class AcceptedAssertion:
+    """A client assertion the token endpoint accepted: one the app signed, or a federated one."""
+
+    kind: str  # "certificate" or "federated"
+    jti: str  # the assertion's id ("" when it has none)
+    issuer: str
+    subject: str
+    accepted_at: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "jti": self.jti,
+            "issuer": self.issuer,
+            "subject": self.subject,
+            "acceptedAt": self.accepted_at,
+        }
+
+
 @dataclass
 class RequestRecord:
     """One request the emulator answered, as `Emulator.requests` and `/_emulator/requests` show it."""
@@ -342,6 +369,8 @@ class TenantState:
         self.deployments: list[Deployment] = []  # accepted through the API, oldest first
         self.operations: dict[str, Deployment] = {}  # by long-running-operation id
         self.tokens: dict[str, float] = {}  # access token -> expiry
+        self.refresh_tokens: dict[str, str] = {}  # refresh token -> the user it was issued to
+        self.assertions: list[AcceptedAssertion] = []  # oldest first
         self.injections: list[InjectionRule] = []
         self.requests: list[RequestRecord] = []
         self._load_seed()
@@ -734,6 +763,21 @@ class TenantState:
             self.tokens[token] = self.now() + lifetime
             return token, lifetime
 
+    def issue_refresh_token(self, user: str) -> str:
+        with self.lock:
+            token = secrets.token_urlsafe(48)
+            self.refresh_tokens[token] = user
+            return token
+
+    def refresh_token_user(self, token: str) -> str | None:
+        """Whose refresh token this is; None when the emulator never issued it."""
+        with self.lock:
+            return self.refresh_tokens.get(token)
+
+    def record_assertion(self, assertion: AcceptedAssertion) -> None:
+        with self.lock:
+            self.assertions.append(assertion)
+
     def token_status(self, token: str | None) -> str:
         """'valid', 'expired' or 'unknown'."""
         with self.lock:
@@ -776,6 +820,16 @@ class TenantState:
                     self.settings.operation_seconds = float(value)
                 elif key in ("retry_after", "page_size", "token_lifetime_seconds"):
                     setattr(self.settings, key, int(value))
+                elif key == "assertion_lifetime_seconds":
+                    if int(value) < 1:
+                        raise ValueError("assertion_lifetime_seconds must be at least 1")
+                    self.settings.assertion_lifetime_seconds = int(value)
+                elif key in ("github_subject", "azure_devops_subject"):
+                    if not isinstance(value, str) or not value:
+                        raise ValueError(f"{key} must be a non-empty string")
+                    setattr(self.settings, key, value)
+                elif key == "federated_subjects":
+                    self.settings.federated_subjects = frozenset(_as_names(value))
                 else:
                     raise ValueError(f"unknown setting {key!r}")
             if self.settings.page_size < 1:

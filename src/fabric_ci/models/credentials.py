@@ -114,6 +114,8 @@ def _from_pem(data: bytes, password: str | None, source: str) -> ClientCertifica
 
 
 def _from_pkcs12(data: bytes, password: str | None, source: str) -> ClientCertificate:
+    if not data.startswith(b"\x30"):  # DER: PKCS#12 is an ASN.1 SEQUENCE
+        raise CredentialError(CERTIFICATE_INPUT, f"{source} is neither PEM nor a PKCS#12 (.pfx) file: {_EXPECTED}")
     try:
         key, certificate, others = pkcs12.load_key_and_certificates(data, password.encode() if password else None)
     except ValueError:

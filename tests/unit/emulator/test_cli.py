@@ -27,7 +27,7 @@ def test_refuses_a_non_loopback_host(capsys: pytest.CaptureFixture[str]) -> None
 
 
 def test_runs_writes_the_ready_file_and_stops_on_sigterm(tmp_path: Path) -> None:
-    """The process writes the ready file and banner, serves the control API, and exits 0 on SIGTERM."""
+    """The process writes the ready file (all sign-in methods) and banner, serves the control API, stops on SIGTERM."""
     ready = tmp_path / "ready.json"
     process = subprocess.Popen(
         [
@@ -40,6 +40,10 @@ def test_runs_writes_the_ready_file_and_stops_on_sigterm(tmp_path: Path) -> None
             str(ready),
             "--operation-seconds",
             "0.5",
+            "--assertion-lifetime",
+            "30",
+            "--github-subject",
+            "repo:contoso/fabric-releases:environment:Production",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -56,10 +60,16 @@ def test_runs_writes_the_ready_file_and_stops_on_sigterm(tmp_path: Path) -> None
         assert details["tenant-id"] == TENANT_ID
         assert details["ca-bundle"] == str(tmp_path / "state" / "ca.pem")
         assert details["api-base-url"] == details["url"] + "/v1"
+        assert set(details["sign-in"]) >= {"certificate", "oidc-github", "managed-identity", "user-password"}
+        certificate = details["sign-in"]["certificate"]["inputs"]["client-certificate"]
+        assert certificate == str(tmp_path / "state" / "client-certificate.pem")
+        assert Path(certificate).is_file()
         context = ssl.create_default_context(cafile=details["ca-bundle"])
         with httpx.Client(verify=context) as http:
             configured = http.post(f"{details['url']}/_emulator/configure", json={"fail_items": ["Sales Model"]})
             assert configured.json()["fail_items"] == ["Sales Model"]
+            assert configured.json()["assertion_lifetime_seconds"] == 30
+            assert configured.json()["github_subject"] == "repo:contoso/fabric-releases:environment:Production"
             logged = http.get(f"{details['url']}/_emulator/requests").json()["value"]
             assert [r["operation"] for r in logged] == ["Emulator_Control"]
         process.send_signal(signal.SIGTERM)
@@ -69,6 +79,8 @@ def test_runs_writes_the_ready_file_and_stops_on_sigterm(tmp_path: Path) -> None
             process.kill()
     assert process.returncode == 0
     assert f"--client-secret {CLIENT_SECRET}" in stdout
+    assert "client-certificate.pfx" in stdout
+    assert "ACTIONS_ID_TOKEN_REQUEST_URL=" in stdout
     assert f"tenant-id: {TENANT_ID}" in stdout
     assert DEMO_PIPELINE_NAME in stdout
     assert "Ctrl+C to stop" in stdout

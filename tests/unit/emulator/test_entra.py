@@ -86,9 +86,16 @@ def test_unknown_tenant_is_refused_with_aadsts90002(emulator: Emulator, http: ht
 
 
 def test_wrong_scope_is_refused(emulator: Emulator, http: httpx.Client) -> None:
-    """Only the Fabric .default scope is served; another scope is an invalid_scope error."""
-    result = app(emulator, http).acquire_token_for_client(scopes=["https://analysis.windows.net/powerbi/api/.default"])
+    """Only the Fabric and Power BI .default scopes are served; another scope is an invalid_scope error."""
+    result = app(emulator, http).acquire_token_for_client(scopes=["https://graph.microsoft.com/.default"])
     assert result["error"] == "invalid_scope"
+    assert result["error_codes"] == [1002012]
+
+
+def test_power_bi_scope_is_served(emulator: Emulator, http: httpx.Client) -> None:
+    """The Power BI API's .default scope gets a token that opens the API like a Fabric one."""
+    result = app(emulator, http).acquire_token_for_client(scopes=["https://analysis.windows.net/powerbi/api/.default"])
+    assert "access_token" in result, result
 
 
 def test_request_log_redacts_secrets_and_tokens(emulator: Emulator, http: httpx.Client) -> None:
@@ -99,3 +106,6 @@ def test_request_log_redacts_secrets_and_tokens(emulator: Emulator, http: httpx.
     assert token not in logged
     assert CLIENT_SECRET not in logged
     assert {r.operation for r in emulator.requests} >= {"Entra_Discovery", "Entra_Token"}
+    token_request = next(r for r in emulator.requests if r.operation == "Entra_Token")
+    assert token_request.request_body["client_secret"] == "<redacted>"
+    assert token_request.request_body["grant_type"] == "client_credentials"
