@@ -38,7 +38,7 @@ HELP = {
     "tenant-id": "Entra tenant: GUID or verified domain",
     "client-id": "application (client) id; for managed-identity, a user-assigned identity's",
     "client-secret": "service principal's secret (or set FABRIC_CI_CLIENT_SECRET)",
-    "client-certificate": "PEM text, or a .pem/.pfx path (or set FABRIC_CI_CLIENT_CERTIFICATE)",
+    "client-certificate": "PEM text, a .pem/.pfx path, or base64 .pfx (or FABRIC_CI_CLIENT_CERTIFICATE)",
     "client-certificate-password": "password of the key or .pfx (or FABRIC_CI_CLIENT_CERTIFICATE_PASSWORD)",
     "client-certificate-send-chain": "true: send the chain (x5c) for subject name/issuer auth",
     "oidc-audience": "audience of the CI system's OIDC token (default api://AzureADTokenExchange)",

@@ -43,6 +43,7 @@ def operations(emulator: Emulator) -> list[str]:
 
 @pytest.mark.parametrize("method", list(TOKEN_OPERATION))
 def test_every_method_signs_in(run_step: RunStep, emulator: Emulator, method: str) -> None:
+    """One sign-in per method, through the endpoint that method uses, and the command succeeds."""
     run = sign_in_step(run_step, emulator, method, "add-user", ADD_EXISTING_ADMIN)
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.outputs["changed"] == "false"
@@ -74,21 +75,25 @@ def test_auto_signs_in_with_the_jobs_oidc_token(run_step: RunStep, emulator: Emu
 
 
 def test_certificate_as_pem_text_with_its_chain(run_step: RunStep, emulator: Emulator) -> None:
-    """The PEM from a secret (multi-line), sending x5c: trusted by subject name and issuer."""
-    pem = Path(emulator.client_certificate_path).read_text()
+    """A renewed certificate (not uploaded to the app) from a secret: multi-line PEM text, masked
+    line by line. Sent with its chain it signs in by subject name and issuer; without, Entra ID
+    does not know it, and the error names the certificate used."""
+    renewed = emulator.issue_client_certificate()
+    pem = renewed.private_key_pem + renewed.certificate_pem + Path(emulator.ca_path).read_text()
+    inputs = {**ADD_EXISTING_ADMIN, "client-certificate": pem}
     run = sign_in_step(
-        run_step,
-        emulator,
-        "certificate",
-        "add-user",
-        {**ADD_EXISTING_ADMIN, "client-certificate": pem, "client-certificate-send-chain": "true"},
+        run_step, emulator, "certificate", "add-user", {**inputs, "client-certificate-send-chain": "true"}
     )
     assert run.returncode == 0, run.stdout
-    token_request = next(r for r in emulator.requests if r.operation == "Entra_Token")
-    assert "client_assertion" in str(token_request.request_body)
-    for line in pem.splitlines():
-        if line and not line.startswith("-----"):
-            assert f"::add-mask::{line}" in run.stdout  # every line of the key and certificate is masked
+    assert [a.kind for a in emulator.assertions] == ["certificate"]
+    for line in renewed.private_key_pem.splitlines():
+        if not line.startswith("-----"):
+            assert f"::add-mask::{line}" in run.stdout
+    refused = sign_in_step(run_step, emulator, "certificate", "add-user", inputs)
+    assert refused.returncode == 1
+    [error] = refused.errors
+    assert "AADSTS700027" in error
+    assert f"SHA-1 thumbprint {renewed.sha1_thumbprint}" in error
 
 
 def test_a_long_wait_presents_a_fresh_assertion_each_time(run_step: RunStep, emulator: Emulator) -> None:
@@ -112,6 +117,7 @@ def test_a_long_wait_presents_a_fresh_assertion_each_time(run_step: RunStep, emu
 
 
 def test_a_subject_mismatch_shows_the_subject_presented(run_step: RunStep, emulator: Emulator) -> None:
+    """The most common OIDC misconfiguration: the error quotes the subject GitHub presented."""
     emulator.configure(github_subject="repo:contoso/fabric-releases:pull_request")
     run = sign_in_step(run_step, emulator, "oidc-github", "add-user", ADD_EXISTING_ADMIN)
     assert run.returncode == 1
@@ -122,6 +128,7 @@ def test_a_subject_mismatch_shows_the_subject_presented(run_step: RunStep, emula
 
 
 def test_oidc_without_the_permission_says_what_to_add(run_step: RunStep, emulator: Emulator) -> None:
+    """No `id-token: write`: an input error with the workflow lines to add, and no request."""
     sign_in = emulator.sign_in("oidc-github")
     run = run_step("add-user", {**sign_in.inputs, **ADD_EXISTING_ADMIN}, connect=False)  # no ACTIONS_ID_TOKEN_*
     assert run.returncode == 2
@@ -142,6 +149,7 @@ def test_oidc_without_the_permission_says_what_to_add(run_step: RunStep, emulato
 def test_bad_credentials_are_input_errors_before_any_request(
     run_step: RunStep, emulator: Emulator, inputs: dict[str, str], input_name: str, expected: str
 ) -> None:
+    """Ambiguous credentials, a wrong PFX password, a file that is no certificate: exit 2, no request."""
     run = sign_in_step(run_step, emulator, "certificate-pfx", "add-user", {**ADD_EXISTING_ADMIN, **inputs})
     assert run.returncode == 2
     assert any(e.startswith(f"title=Invalid input '{input_name}'::") and expected in e for e in run.errors), run.errors
@@ -149,6 +157,7 @@ def test_bad_credentials_are_input_errors_before_any_request(
 
 
 def test_token_requests_are_retried(run_step: RunStep, emulator: Emulator) -> None:
+    """A 503 from the token endpoint is retried like an API call."""
     emulator.inject(r"/[^/]+/oauth2/v2\.0/token", 1, 503)
     run = sign_in_step(run_step, emulator, "secret", "add-user", ADD_EXISTING_ADMIN)
     assert run.returncode == 0, run.stdout

@@ -32,6 +32,7 @@ GITHUB_REQUEST_TOKEN = "ACTIONS_ID_TOKEN_REQUEST_TOKEN"  # noqa: S105 - a variab
 AZURE_DEVOPS_REQUEST_URI = "SYSTEM_OIDCREQUESTURI"
 AZURE_DEVOPS_ACCESS_TOKEN = "SYSTEM_ACCESSTOKEN"  # noqa: S105 - a variable's name
 AZURE_DEVOPS_SERVICE_CONNECTION = "AZURESUBSCRIPTION_SERVICE_CONNECTION_ID"
+AZURE_DEVOPS_VARIABLES = (AZURE_DEVOPS_REQUEST_URI, AZURE_DEVOPS_ACCESS_TOKEN, AZURE_DEVOPS_SERVICE_CONNECTION)
 AZURE_DEVOPS_API_VERSION = "7.1"
 
 GITHUB_PERMISSION_HINT = (
@@ -62,6 +63,7 @@ class CiOidc:
     fetch: Callable[[], httpx.Response]
     field_name: str  # the JSON field holding the token
     refusal_hint: str
+    audience: str = "api://AzureADTokenExchange"
     on_assertion: Callable[[str], None] = lambda _assertion: None
     last_claims: dict[str, Any] = field(default_factory=dict)
     policy: RetryPolicy = field(default_factory=RetryPolicy)
@@ -99,7 +101,7 @@ class CiOidc:
         return (
             f"{self.system} presented issuer '{claims.get('iss', '?')}', subject '{claims.get('sub', '?')}' and "
             f"audience '{audience or '?'}'. The app registration needs a federated credential with exactly this "
-            "issuer and subject (and audience api://AzureADTokenExchange)."
+            f"issuer and subject (and audience {self.audience})."
         )
 
 
@@ -120,6 +122,7 @@ def github_oidc(environ: Mapping[str, str], audience: str, http: httpx.Client) -
             request_url, headers={"Authorization": f"Bearer {token}", "Accept": "application/json; api-version=2.0"}
         ),
         field_name="value",
+        audience=audience,
         refusal_hint="The request token lasts as long as the job; re-run the job. " + GITHUB_PERMISSION_HINT,
     )
 
@@ -169,11 +172,7 @@ def missing_oidc(environ: Mapping[str, str]) -> str:
     if environ.get("GITHUB_ACTIONS") == "true":
         return f"{GITHUB_REQUEST_URL} and {GITHUB_REQUEST_TOKEN} are not set. {GITHUB_PERMISSION_HINT}"
     if environ.get("TF_BUILD", "").lower() == "true":
-        missing = [
-            name
-            for name in (AZURE_DEVOPS_REQUEST_URI, AZURE_DEVOPS_ACCESS_TOKEN, AZURE_DEVOPS_SERVICE_CONNECTION)
-            if not environ.get(name)
-        ]
+        missing = [name for name in AZURE_DEVOPS_VARIABLES if not environ.get(name)]
         return (
             f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set. Sign in through an Azure Resource "
             f"Manager service connection that uses workload identity federation, pass its id in "

@@ -123,13 +123,12 @@ def _certificate(inputs: Inputs, reporter: Reporter) -> tuple[dict[str, Any], Ca
             "Entra ID may refuse it. Upload a new certificate to the app registration."
         )
     send_chain = inputs.client_certificate_send_chain
-    # msal: given the certificate chain, it sends x5c (for subject name/issuer auth) and signs
-    # PS256 with the SHA-256 thumbprint (x5t#S256); given only a thumbprint, RS256 with x5t.
-    credential: dict[str, Any] = {"private_key": certificate.private_key_pem}
+    # msal 1.39: given a thumbprint, it signs RS256 and names the certificate by x5t; given also
+    # the PEM certificates, it sends all of them in x5c (subject name/issuer auth). Without the
+    # thumbprint it would sign PS256 but put only the first certificate in x5c, not the chain.
+    credential: dict[str, Any] = {"private_key": certificate.private_key_pem, "thumbprint": certificate.sha1_thumbprint}
     if send_chain:
         credential["public_certificate"] = certificate.chain_pem
-    else:
-        credential["thumbprint"] = certificate.sha1_thumbprint
     used = (
         f"fabric-ci signed with the certificate {certificate.subject} (SHA-1 thumbprint "
         f"{certificate.sha1_thumbprint}{', chain sent' if send_chain else ''})."
@@ -150,8 +149,9 @@ def _federated(
     source.on_assertion = reporter.mask
 
     def context(code: str) -> str:
-        # Federated credential mismatches: show what the CI system presented, the usual culprit.
-        return source.presented() if code.startswith(("AADSTS7002", "AADSTS70021")) else ""
+        # Federated credential mismatches (AADSTS70021, 70025, 700211-700213): show what the CI
+        # system presented, the usual culprit.
+        return source.presented() if code.startswith("AADSTS7002") else ""
 
     # A callable, not a string: msal calls it for every token request, so a long wait never
     # presents an expired assertion.

@@ -14,6 +14,8 @@ the `ca-bundle` input.
 
 from __future__ import annotations
 
+import json
+import logging
 import warnings
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -24,6 +26,10 @@ import msal
 
 from fabric_ci.api.retry import RetryPolicy, send_with_retries
 from fabric_ci.errors import AuthenticationError, FabricCiError
+
+# msal logs some failures with tracebacks and response bodies (logger.exception); with no logging
+# configured, Python would print them to stderr past the runners' redaction. Our errors say it.
+logging.getLogger("msal").addHandler(logging.NullHandler())
 
 # Authority hosts msal knows; any other host (an alias, the emulator) must not trigger instance
 # discovery, which would call login.microsoftonline.com first.
@@ -60,6 +66,7 @@ AADSTS_HINTS = {
     "AADSTS700212": _FEDERATED_FIX + " The audience does not match (see `oidc-audience`).",
     "AADSTS700213": _FEDERATED_FIX + " The subject does not match.",
     "AADSTS70021": _FEDERATED_FIX,
+    "AADSTS70025": "The app registration has no federated credentials: add one for this CI system.",
     "AADSTS50126": "The username or password is wrong.",
     "AADSTS50034": "No such user in this tenant. Check `username` and `tenant-id`.",
     "AADSTS50076": _MFA,
@@ -82,9 +89,17 @@ _MANAGED_IDENTITY_HINTS = {
 class MsalHttpClient:
     """msal's HttpClient interface (`post`, `get`), served by our httpx client and retry policy."""
 
-    def __init__(self, client: httpx.Client, policy: RetryPolicy | None = None) -> None:
+    def __init__(
+        self, client: httpx.Client, policy: RetryPolicy | None = None, timeout: httpx.Timeout | None = None
+    ) -> None:
         self._client = client
         self._policy = policy or RetryPolicy()
+        self._default_timeout = timeout
+
+    def _timeout(self, kwargs: dict[str, Any]) -> Any:
+        # msal passes no timeout; httpx reads timeout=None as "never time out", so fall back to
+        # ours, or the client's own.
+        return kwargs.get("timeout") or self._default_timeout or httpx.USE_CLIENT_DEFAULT
 
     def post(self, url: str, params: Any = None, data: Any = None, headers: Any = None, **kwargs: Any) -> Any:
         if isinstance(data, dict):
@@ -92,13 +107,13 @@ class MsalHttpClient:
             # httpx would send their repr ("b'eyJ...'"), which Entra refuses as malformed.
             data = {key: value.decode() if isinstance(value, bytes) else value for key, value in data.items()}
         return send_with_retries(
-            lambda: self._client.post(url, params=params, data=data, headers=headers, timeout=kwargs.get("timeout")),
+            lambda: self._client.post(url, params=params, data=data, headers=headers, timeout=self._timeout(kwargs)),
             self._policy,
         )
 
     def get(self, url: str, params: Any = None, headers: Any = None, **kwargs: Any) -> Any:
         return send_with_retries(
-            lambda: self._client.get(url, params=params, headers=headers, timeout=kwargs.get("timeout")),
+            lambda: self._client.get(url, params=params, headers=headers, timeout=self._timeout(kwargs)),
             self._policy,
         )
 
@@ -159,14 +174,14 @@ class ConfidentialClient:
         self._app: msal.ConfidentialClientApplication | None = None
 
     def acquire(self, *, refresh: bool) -> dict[str, Any]:
-        try:
-            if self._app is None:
+        if self._app is None:
+            try:
                 self._app = msal.ConfidentialClientApplication(**self._settings)
-            if refresh:
-                self._app.remove_tokens_for_client()
-            return dict(self._app.acquire_token_for_client(scopes=[self._scope]))
-        except ValueError as exc:
-            raise _discovery_failed(self._tenant_id, exc) from exc
+            except ValueError as exc:
+                raise _discovery_failed(self._tenant_id, exc) from exc
+        if refresh:
+            self._app.remove_tokens_for_client()
+        return dict(self._app.acquire_token_for_client(scopes=[self._scope]))
 
 
 class ManagedIdentity:
@@ -174,7 +189,9 @@ class ManagedIdentity:
     finds the endpoint from the environment (IMDS by default)."""
 
     # Off Azure, the IMDS address does not answer; do not spend ten minutes finding that out.
-    POLICY = RetryPolicy(attempts=4, total_seconds=30.0)
+    # (IMDS answers within milliseconds where it exists.)
+    POLICY = RetryPolicy(attempts=4, total_seconds=20.0)
+    TIMEOUT = httpx.Timeout(30.0, connect=3.0)
 
     def __init__(self, *, client_id: str | None, scope: str, http: httpx.Client) -> None:
         self.endpoint = "the managed identity endpoint (IMDS at 169.254.169.254 on an Azure VM)"
@@ -188,12 +205,11 @@ class ManagedIdentity:
     def acquire(self, *, refresh: bool) -> dict[str, Any]:
         if self._client is None or refresh:  # a new client has an empty cache
             self._client = msal.ManagedIdentityClient(
-                self._identity, http_client=MsalHttpClient(self._http, self.POLICY), token_cache=msal.TokenCache()
+                self._identity,
+                http_client=MsalHttpClient(self._http, self.POLICY, self.TIMEOUT),
+                token_cache=msal.TokenCache(),
             )
-        try:
-            return dict(self._client.acquire_token_for_client(resource=self._resource))
-        except ValueError as exc:  # msal.ManagedIdentityError, or an endpoint that answered no JSON
-            raise AuthenticationError(f"The managed identity endpoint gave no token: {exc}") from exc
+        return dict(self._client.acquire_token_for_client(resource=self._resource))
 
     def context(self, code: str) -> str:
         return ""
@@ -252,8 +268,9 @@ class UsernamePassword:
         # federated realms, so for other hosts the lookup is skipped the way msal itself skips a
         # host that once answered 404: by listing it in the class-level set msal keeps for that.
         host = urlsplit(str(self._settings["authority"])).hostname or ""
-        if host not in KNOWN_AUTHORITY_HOSTS:
-            msal.authority.Authority._domains_without_user_realm_discovery.add(host)
+        skipped = getattr(msal.authority.Authority, "_domains_without_user_realm_discovery", None)
+        if host not in KNOWN_AUTHORITY_HOSTS and isinstance(skipped, set):
+            skipped.add(host)
 
 
 class TokenProvider:
@@ -271,6 +288,18 @@ class TokenProvider:
             raise
         except httpx.HTTPError as exc:
             raise AuthenticationError(f"Could not reach {self._acquirer.endpoint}: {exc}") from exc
+        except msal.exceptions.MsalServiceError as exc:  # msal raises on a 5xx (after our retries)
+            raise AuthenticationError(
+                f"{self._acquirer.endpoint} could not issue a token ({exc}); it seems unavailable. "
+                "Re-run the job later."
+            ) from exc
+        except json.JSONDecodeError as exc:
+            raise AuthenticationError(
+                f"{self._acquirer.endpoint} answered with something other than JSON: check `authority-host`, and "
+                "any proxy between this machine and it."
+            ) from exc
+        except ValueError as exc:  # msal.ManagedIdentityError and the like
+            raise AuthenticationError(f"{self._acquirer.endpoint} gave no token: {exc}") from exc
         if "access_token" not in result:
             raise AuthenticationError(self._describe(result))
         token = str(result["access_token"])

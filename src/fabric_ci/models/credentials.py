@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
@@ -100,7 +101,7 @@ def _from_pem(data: bytes, password: str | None, source: str) -> ClientCertifica
         raise CredentialError(PASSWORD_INPUT, f"required: the private key in {source} is encrypted")
     try:
         key = serialization.load_pem_private_key(blocks[0], password.encode() if encrypted and password else None)
-    except ValueError:
+    except (ValueError, TypeError, UnsupportedAlgorithm):
         if encrypted:
             raise CredentialError(PASSWORD_INPUT, f"does not decrypt the private key in {source}") from None
         raise CredentialError(CERTIFICATE_INPUT, f"the private key in {source} cannot be read") from None
@@ -118,7 +119,7 @@ def _from_pkcs12(data: bytes, password: str | None, source: str) -> ClientCertif
         raise CredentialError(CERTIFICATE_INPUT, f"{source} is neither PEM nor a PKCS#12 (.pfx) file: {_EXPECTED}")
     try:
         key, certificate, others = pkcs12.load_key_and_certificates(data, password.encode() if password else None)
-    except ValueError:
+    except (ValueError, TypeError, UnsupportedAlgorithm):  # wrong password, damaged, or a legacy cipher
         if password:
             raise CredentialError(
                 PASSWORD_INPUT, f"does not open the PKCS#12 (.pfx) data in {source}, or that data is damaged"

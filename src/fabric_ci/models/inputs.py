@@ -347,11 +347,7 @@ class Inputs(BaseModel):
     def problems(self) -> list[InputError]:
         """What no single input shows: inputs that contradict or need each other."""
         errors = sign_in_gaps(self.auth, self.given)
-        if errors:
-            return errors
         method = self.method
-        if self.client_certificate_password is not None and self.client_certificate is None:
-            errors.append(InputError("client-certificate-password", "is given without client-certificate"))
         if method == "certificate" and self.client_certificate is not None:
             try:
                 _ = self.certificate

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import json
 import time
+import urllib.parse
 from typing import Any
 
 import httpx
+import msal
 import pytest
 import respx
+import trustme
 
 from fabric_ci.api.retry import RetryPolicy
 from fabric_ci.auth.sign_in import ROPC_WARNING, choose_method, make_token_provider
@@ -157,3 +162,69 @@ def test_token_requests_follow_the_api_retry_policy(monkeypatch: pytest.MonkeyPa
         )
     assert response.status_code == 200
     assert route.call_count == 3
+
+
+def test_msal_requests_get_a_timeout() -> None:
+    """msal passes no timeout; httpx would read None as "wait forever"."""
+    with respx.mock() as router, httpx.Client(timeout=httpx.Timeout(7.0)) as http:
+        route = router.get("https://login.test/x").respond(200, json={})
+        MsalHttpClient(http).get("https://login.test/x")
+        MsalHttpClient(http, timeout=httpx.Timeout(9.0, connect=3.0)).get("https://login.test/x")
+    assert route.calls[0].request.extensions["timeout"]["connect"] == 7.0
+    assert route.calls[1].request.extensions["timeout"]["connect"] == 3.0
+
+
+@pytest.mark.parametrize(
+    ("raised", "expected"),
+    [
+        (msal.exceptions.MsalServiceError(error="http_error", error_description="HTTP Error: 503"), "unavailable"),
+        (json.JSONDecodeError("Expecting value", "<html>", 0), "something other than JSON"),
+        (httpx.ConnectError("refused"), r"Could not reach Entra ID \(https://login.test\)"),
+    ],
+)
+def test_failures_below_msal_become_sign_in_errors(raised: Exception, expected: str) -> None:
+    """Not "a bug in fabric-ci": an outage, a proxy's HTML page, a refused connection."""
+
+    class Failing(Refusing):
+        def acquire(self, *, refresh: bool) -> dict[str, Any]:
+            raise raised
+
+    with pytest.raises(AuthenticationError, match=expected):
+        TokenProvider(Failing({})).token()
+
+
+def test_send_chain_puts_every_certificate_in_x5c() -> None:
+    """msal sends only the first certificate unless it is also given the thumbprint."""
+    ca = trustme.CA(key_type=trustme.KeyType.RSA)
+    leaf = ca.issue_cert(common_name="fabric-ci-test", key_type=trustme.KeyType.RSA)
+    pem = (
+        leaf.private_key_pem.bytes().decode() + leaf.cert_chain_pems[0].bytes().decode() + ca.cert_pem.bytes().decode()
+    )
+    authority = "https://login.test/e37de926-00d4-493d-85c5-49d2d2fdc1fb"
+    with respx.mock() as router, httpx.Client() as http:
+        router.get(f"{authority}/v2.0/.well-known/openid-configuration").respond(
+            200,
+            json={
+                "authorization_endpoint": f"{authority}/oauth2/v2.0/authorize",
+                "token_endpoint": f"{authority}/oauth2/v2.0/token",
+                "issuer": authority,
+            },
+        )
+        token = router.post(f"{authority}/oauth2/v2.0/token").respond(
+            200, json={"access_token": "a", "expires_in": 3600}
+        )
+        for send_chain, chain_length in (("true", 2), ("false", 0)):
+            chosen = inputs(
+                client_certificate=pem, client_certificate_send_chain=send_chain, authority_host="https://login.test"
+            )
+            make_token_provider(chosen, {}, http, RecordingReporter()).token()
+            form = dict(urllib.parse.parse_qsl(token.calls[-1].request.content.decode()))
+            header = jwt_header(form["client_assertion"])
+            assert len(header.get("x5c", [])) == chain_length
+            assert header["alg"] == "RS256"
+            assert "x5t" in header
+
+
+def jwt_header(assertion: str) -> dict[str, Any]:
+    first = assertion.split(".")[0]
+    return dict(json.loads(base64.urlsafe_b64decode(first + "=" * (-len(first) % 4))))
