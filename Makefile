@@ -28,9 +28,10 @@ lint: $(STAMP)
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-actions action.yml */action.yml
 	$(BIN)/hadolint Dockerfile
 
-## Request counts and latencies of a demo deploy-all with wait (figures, not assertions).
+## Figures, not assertions: a demo deploy-all with wait, and each sign-in method.
 bench: $(STAMP)
 	$(BIN)/python bench/deploy_wait.py
+	$(BIN)/python bench/sign_in.py
 
 ## Re-resolve the locks after changing dependencies in pyproject.toml.
 lock:
