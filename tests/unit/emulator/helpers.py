@@ -1,12 +1,10 @@
 """Helpers for tests that sign in to an `Emulator` with real msal, and msal's HttpClient over httpx.
 
-Two msal quirks (msal 1.39) need handling in an httpx adapter:
-- msal passes a certificate's client assertion as *bytes*; httpx form-encodes bytes as their
-  repr ("b'eyJ...'"), which Entra (and the emulator) refuse as malformed (AADSTS50027); requests,
-  msal's default, encodes them properly. Decode them.
-- msal builds the user realm discovery URL (before username/password sign-in) from the authority's
-  host name alone, dropping its port: https://127.0.0.1/common/userrealm/... goes to port 443 with
-  any HTTP client. Put the port back.
+The adapter is fabric-ci's own `MsalHttpClient` (which already sends msal's bytes assertions as
+text), without retries, plus one test-only fix: msal builds the user realm discovery URL (before
+username/password sign-in) from the authority's host name alone, dropping its port, so
+https://127.0.0.1/common/userrealm/... would go to port 443. fabric-ci skips that lookup off
+Microsoft's hosts; these tests want to exercise the emulator's endpoint, so the port is put back.
 """
 
 from __future__ import annotations
@@ -17,6 +15,8 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import httpx
 import msal
 
+from fabric_ci.api.retry import RetryPolicy
+from fabric_ci.auth.token import MsalHttpClient
 from fabric_ci.emulator import Emulator
 from fabric_ci.emulator.seed import (
     AZURE_DEVOPS_ACCESS_TOKEN,
@@ -28,9 +28,9 @@ from fabric_ci.emulator.seed import (
 )
 
 
-class MsalHttp:
+class MsalHttp(MsalHttpClient):
     def __init__(self, client: httpx.Client, emulator: Emulator) -> None:
-        self._client = client
+        super().__init__(client, RetryPolicy(attempts=1))  # tests see every answer as it comes
         self._emulator = emulator
 
     def _url(self, url: str) -> str:
@@ -41,15 +41,10 @@ class MsalHttp:
         return url
 
     def post(self, url: str, params: Any = None, data: Any = None, headers: Any = None, **kwargs: Any) -> Any:
-        if isinstance(data, dict):
-            data = {k: v.decode() if isinstance(v, bytes) else v for k, v in data.items()}
-        return self._client.post(self._url(url), params=params, data=data, headers=headers)
+        return super().post(self._url(url), params=params, data=data, headers=headers, **kwargs)
 
     def get(self, url: str, params: Any = None, headers: Any = None, **kwargs: Any) -> Any:
-        return self._client.get(self._url(url), params=params, headers=headers)
-
-    def close(self) -> None:
-        pass
+        return super().get(self._url(url), params=params, headers=headers, **kwargs)
 
 
 def app(

@@ -10,7 +10,9 @@ import msal
 import pytest
 
 from fabric_ci.emulator import Emulator, EmulatorConfig
-from fabric_ci.emulator.seed import CLIENT_ID, CLIENT_SECRET, FABRIC_SCOPE, TENANT_ID
+from fabric_ci.emulator.seed import CLIENT_ID, CLIENT_SECRET, FABRIC_SCOPE
+from tests.unit.emulator import helpers
+from tests.unit.emulator.helpers import MsalHttp
 
 
 @pytest.fixture(scope="module")
@@ -26,20 +28,9 @@ def http(emulator: Emulator) -> Iterator[httpx.Client]:
 
 
 def app(
-    emulator: Emulator,
-    http: httpx.Client,
-    *,
-    tenant: str = TENANT_ID,
-    client_id: str = CLIENT_ID,
-    secret: str = CLIENT_SECRET,
+    emulator: Emulator, http: httpx.Client, *, client_id: str = CLIENT_ID, secret: str = CLIENT_SECRET
 ) -> msal.ConfidentialClientApplication:
-    return msal.ConfidentialClientApplication(
-        client_id,
-        client_credential=secret,
-        authority=f"{emulator.authority_host}/{tenant}",
-        instance_discovery=False,
-        http_client=http,
-    )
+    return helpers.app(emulator, MsalHttp(http, emulator), secret, client_id=client_id)
 
 
 def test_msal_gets_a_token_that_the_fabric_api_accepts(emulator: Emulator, http: httpx.Client) -> None:
