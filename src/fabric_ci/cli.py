@@ -31,7 +31,7 @@ from fabric_ci.operations.waiting import Clock
 from fabric_ci.runners.base import Runner
 
 if TYPE_CHECKING:  # imported lazily in connect(), after inputs are valid
-    from fabric_ci.api.fabric import FabricClient
+    from fabric_ci.api.client import PipelinesClient
 
 HELP = {
     "auth": "auto (default), secret, certificate, oidc, managed-identity or user-password",
@@ -45,7 +45,7 @@ HELP = {
     "username": "user principal name, for user-password",
     "password": "the user's password (or set FABRIC_CI_PASSWORD)",
     "cloud": "public (default), usgov, usgovhigh, usgovdod or china",
-    "api": "fabric (default)",
+    "api": "fabric (default) or powerbi",
     "api-base-url": "API root (default: the cloud's; https://api.fabric.microsoft.com/v1)",
     "authority-host": "Entra host (default: the cloud's; https://login.microsoftonline.com)",
     "scope": "token scope (default: the cloud's; https://api.fabric.microsoft.com/.default)",
@@ -53,19 +53,32 @@ HELP = {
     "pipeline": "deployment pipeline id or display name",
     "source-stage": "stage id, display name, or 0-based order",
     "target-stage": "stage id, name or order (default: the stage after source-stage)",
+    "backward": "true: deploy to the previous stage (only into an empty stage)",
     "note": "deployment note (at most 1024 characters)",
     "wait": "true (default) or false: wait for the deployment to finish",
     "timeout": "how long to wait: 90s, 30m, 1h (default 30m); the deployment is left running",
+    "new-workspace-name": "for a target stage without a workspace: the workspace the deployment creates",
+    "capacity-id": "capacity of the new workspace (with new-workspace-name)",
+    "update-app": "powerbi: true to update the target workspace's app",
+    "allow-create-artifact": "powerbi: may create items in the target (default true)",
+    "allow-overwrite-artifact": "powerbi: may overwrite items in the target (default true)",
+    "allow-overwrite-target-artifact-label": "powerbi: may change a target item's sensitivity label (default false)",
+    "allow-purge-data": "powerbi: may delete a target dataset's data on a schema mismatch (default false)",
+    "allow-skip-tiles-with-missing-prerequisites": "powerbi: may skip dashboard tiles missing their model or report",
+    "allow-take-over": "powerbi: may take over paginated reports owned by someone else (default false)",
+    "allow-cross-region-deployment": "fabric: allow the target workspace to be in another region",
     "items": "an item id, 'Type: name', or a name; repeat the option or separate lines",
     "stage": "stage id, display name, or 0-based order",
-    "workspace": "workspace id",
-    "principal": "principal's object id",
-    "principal-type": "User, Group, ServicePrincipal or ServicePrincipalProfile",
-    "role": "Admin (default)",
+    "workspace": "workspace id (add-user: give the principal workspace-role on it)",
+    "principal": "principal's object id (powerbi: a user's UPN too)",
+    "principal-type": "User, Group, ServicePrincipal (App) or ServicePrincipalProfile",
+    "role": "Admin (default): the pipeline role",
+    "admin": "powerbi: true to add the user through the admin API, as a tenant admin",
+    "workspace-role": "Admin, Member, Contributor or Viewer: the role on workspace",
     "operation-id": "the deployment's operation id (the operation-id output of a deploy step)",
 }
 
-Operation = Callable[[Any, "FabricClient", Reporter, Clock], Result]
+Operation = Callable[[Any, "PipelinesClient", Reporter, Clock], Result]
 OPERATIONS: dict[str, Operation] = {
     "deploy-all": deploy,
     "selective-deploy": deploy,
@@ -109,12 +122,14 @@ def cli_values(namespace: argparse.Namespace, names: Sequence[str]) -> dict[str,
 
 
 @contextmanager
-def connect(inputs: Inputs, reporter: Reporter, environ: Mapping[str, str]) -> Iterator[FabricClient]:
-    """One HTTP client, one token provider and one API client for the whole run.
+def connect(inputs: Inputs, reporter: Reporter, environ: Mapping[str, str]) -> Iterator[PipelinesClient]:
+    """One HTTP client, one token provider and one API client for the whole run. The `api` input
+    chooses the client here, and nowhere else.
 
     `environ` is where a CI job's OIDC token comes from (sign_in.py); nothing else reads it.
     """
     from fabric_ci.api.fabric import FabricClient
+    from fabric_ci.api.powerbi import PowerBiClient
     from fabric_ci.api.tls import make_ssl_context
     from fabric_ci.api.transport import Transport
     from fabric_ci.auth.sign_in import make_token_provider
@@ -125,7 +140,12 @@ def connect(inputs: Inputs, reporter: Reporter, environ: Mapping[str, str]) -> I
         headers={"User-Agent": f"fabric-ci/{__version__}"},
     ) as http:
         tokens = make_token_provider(inputs, environ, http, reporter)
-        yield FabricClient(Transport(http, inputs.endpoints.api_base_url, tokens))
+        resource_host = httpx.URL(inputs.endpoints.scope).host
+        transport = Transport(http, inputs.endpoints.api_base_url, tokens, redirect_domains=(resource_host,))
+        if inputs.api == "powerbi":
+            yield PowerBiClient(transport, admin=bool(getattr(inputs, "admin", False)))
+        else:
+            yield FabricClient(transport)
 
 
 def run(

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from fabric_ci.api.pagination import iter_values
 from fabric_ci.api.transport import Transport
 from fabric_ci.errors import ApiError, ErrorDetails
+from fabric_ci.models.requests import DeployRequest, PrincipalRef
 from fabric_ci.models.resources import (
     DeployAccepted,
     DeploymentOperation,
+    Member,
     Pipeline,
     PipelineWithStages,
     StageItem,
@@ -17,6 +20,8 @@ from fabric_ci.models.resources import (
 
 
 class FabricClient:
+    """The Fabric REST API (`/v1`); implements api.client.PipelinesClient."""
+
     def __init__(self, transport: Transport) -> None:
         self._t = transport
 
@@ -41,22 +46,25 @@ class FabricClient:
         path = f"deploymentPipelines/{pipeline_id}/operations/{deployment_id}"
         return DeploymentOperation.model_validate(self._t.get_json(path, time_left=time_left))
 
-    def deploy(
-        self,
-        pipeline_id: str,
-        *,
-        source_stage_id: str,
-        target_stage_id: str,
-        items: list[tuple[str, str]] | None = None,
-        note: str | None = None,
-    ) -> DeployAccepted:
+    def deploy(self, pipeline_id: str, request: DeployRequest) -> DeployAccepted:
         """Start a deployment. Sent at most once: when its answer is lost, AmbiguousResponse is
-        raised and the caller must look for the deployment rather than send it again."""
-        body: dict[str, Any] = {"sourceStageId": source_stage_id, "targetStageId": target_stage_id}
-        if items is not None:
-            body["items"] = [{"sourceItemId": i, "itemType": t} for i, t in items]
-        if note:
-            body["note"] = note
+        raised and the caller must look for the deployment rather than send it again.
+
+        A backward deployment needs no flag here: the target simply comes before the source.
+        The Power BI-only options (update-app, the six allow-*) were refused at input validation.
+        """
+        body: dict[str, Any] = {"sourceStageId": request.source.id, "targetStageId": request.target.id}
+        if request.items is not None:
+            body["items"] = [{"sourceItemId": i.item_id, "itemType": i.item_type} for i in request.items]
+        if request.note:
+            body["note"] = request.note
+        if request.new_workspace:
+            details = {"name": request.new_workspace.name}
+            if request.new_workspace.capacity_id:
+                details["capacityId"] = request.new_workspace.capacity_id
+            body["createdWorkspaceDetails"] = details
+        if request.options.allow_cross_region_deployment is not None:
+            body["options"] = {"allowCrossRegionDeployment": request.options.allow_cross_region_deployment}
         response = self._t.request("POST", f"deploymentPipelines/{pipeline_id}/deploy", json=body, replay_safe=False)
         if response.status_code == 200:  # finished synchronously: the body is the operation
             finished = DeploymentOperation.model_validate(response.json())
@@ -77,9 +85,32 @@ class FabricClient:
         path = f"deploymentPipelines/{pipeline_id}/stages/{stage_id}/assignWorkspace"
         self._t.request("POST", path, json={"workspaceId": workspace_id})
 
-    def list_role_assignments(self, pipeline_id: str) -> list[dict[str, Any]]:
-        return list(iter_values(self._t, f"deploymentPipelines/{pipeline_id}/roleAssignments"))
+    def list_pipeline_members(self, pipeline_id: str) -> list[Member]:
+        return _members(iter_values(self._t, f"deploymentPipelines/{pipeline_id}/roleAssignments"))
 
-    def add_role_assignment(self, pipeline_id: str, principal_id: str, principal_type: str, role: str) -> None:
-        body = {"principal": {"id": principal_id, "type": principal_type}, "role": role}
+    def add_pipeline_member(self, pipeline_id: str, principal: PrincipalRef, role: str) -> None:
+        body = {"principal": {"id": principal.id, "type": principal.type}, "role": role}
         self._t.request("POST", f"deploymentPipelines/{pipeline_id}/roleAssignments", json=body)
+
+    def list_workspace_members(self, workspace_id: str) -> list[Member]:
+        return _members(iter_values(self._t, f"workspaces/{workspace_id}/roleAssignments"))
+
+    def add_workspace_member(self, workspace_id: str, principal: PrincipalRef, role: str) -> None:
+        body = {"principal": {"id": principal.id, "type": principal.type}, "role": role}
+        self._t.request("POST", f"workspaces/{workspace_id}/roleAssignments", json=body)
+
+    def change_workspace_role(self, workspace_id: str, principal: PrincipalRef, role: str) -> None:
+        # A workspace role assignment's id is its principal's id.
+        self._t.request("PATCH", f"workspaces/{workspace_id}/roleAssignments/{principal.id}", json={"role": role})
+
+
+def _members(values: Iterable[dict[str, Any]]) -> list[Member]:
+    """Role assignments `{principal: {id, type}, role}` of pipelines and workspaces alike."""
+    return [
+        Member(
+            principal_id=str((v.get("principal") or {}).get("id", "")),
+            principal_type=str((v.get("principal") or {}).get("type", "")),
+            role=str(v.get("role", "")),
+        )
+        for v in values
+    ]

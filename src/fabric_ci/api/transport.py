@@ -35,17 +35,22 @@ class AmbiguousResponse(FabricCiError):
 
 
 class BearerAuth(httpx.Auth):
-    """Adds the token only for the API's own origin, and refreshes it once on a 401."""
+    """Adds the token only for the API's own origin (and the token resource's hosts, where the
+    Power BI API redirects), and refreshes it once on a 401."""
 
-    def __init__(self, tokens: TokenSource, api_base_url: str) -> None:
+    def __init__(self, tokens: TokenSource, api_base_url: str, redirect_domains: tuple[str, ...] = ()) -> None:
         self._tokens = tokens
         self._origin = _origin(httpx.URL(api_base_url))
+        self._redirect_domains = tuple(d.lower() for d in redirect_domains)
 
-    def _same_origin(self, url: httpx.URL) -> bool:
-        return _origin(url) == self._origin
+    def trusts(self, url: httpx.URL) -> bool:
+        if _origin(url) == self._origin:
+            return True
+        host = url.host.lower()
+        return url.scheme == "https" and any(host == d or host.endswith(f".{d}") for d in self._redirect_domains)
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        if not self._same_origin(request.url):
+        if not self.trusts(request.url):
             yield request  # never hand our token to another host (a redirect, a Location header)
             return
         request.headers["Authorization"] = f"Bearer {self._tokens.token()}"
@@ -60,8 +65,17 @@ def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
     return (url.scheme, url.host, url.port)
 
 
+# The Power BI API may answer 307 to send a request to another cluster; it is followed with the
+# same method and body (a 307/308 means the request was not acted on), a few hops at most.
+REDIRECT_STATUSES = frozenset({307, 308})
+MAX_REDIRECTS = 5
+
+
 class Transport:
-    """Sends requests to one API base URL and returns successful responses."""
+    """Sends requests to one API base URL and returns successful responses.
+
+    `redirect_domains`: hosts (with their subdomains) a 307 may send a request, and the token, to:
+    the token resource's own domain (e.g. analysis.windows.net for the Power BI API)."""
 
     def __init__(
         self,
@@ -69,10 +83,11 @@ class Transport:
         api_base_url: str,
         tokens: TokenSource,
         policy: RetryPolicy | None = None,
+        redirect_domains: tuple[str, ...] = (),
     ) -> None:
         self.base_url = api_base_url.rstrip("/")
         self._http = http
-        self._auth = BearerAuth(tokens, self.base_url)
+        self._auth = BearerAuth(tokens, self.base_url, redirect_domains)
         self._policy = policy or RetryPolicy()
 
     def url(self, path: str) -> str:
@@ -93,9 +108,39 @@ class Transport:
         `time_left` bounds the retries (a caller's own deadline, e.g. a wait's timeout) on top
         of the policy's total time: a retry that would wait past it is not made.
         """
+        url = httpx.URL(self.url(path))
+        for _ in range(MAX_REDIRECTS + 1):
+            response = self._send(method, url, params, json, replay_safe, time_left)
+            location = response.headers.get("Location")
+            if response.status_code not in REDIRECT_STATUSES or not location:
+                break
+            url = url.join(location)
+            params = None  # the Location carries the query
+            if not self._auth.trusts(url):
+                raise ApiConnectionError(
+                    f"{method} {self.url(path)} was redirected to {url.scheme}://{url.host}, which is neither the "
+                    "API's host nor the token's resource: not followed, so the token is not sent there."
+                )
+        if worth_retrying(response, replay_safe=replay_safe):  # the retries ran out
+            raise api_error(response)
+        if response.is_success:
+            return response
+        if not replay_safe and response.status_code >= 500:
+            raise AmbiguousResponse(f"The service answered {response.status_code}", response)
+        raise api_error(response)
+
+    def _send(
+        self,
+        method: str,
+        url: httpx.URL,
+        params: Mapping[str, str] | None,
+        json: Any,
+        replay_safe: bool,
+        time_left: float | None,
+    ) -> httpx.Response:
         try:
-            response = send_with_retries(
-                lambda: self._http.request(method, self.url(path), params=params, json=json, auth=self._auth),
+            return send_with_retries(
+                lambda: self._http.request(method, url, params=params, json=json, auth=self._auth),
                 self._policy,
                 replay_safe=replay_safe,
                 time_left=time_left,
@@ -105,15 +150,7 @@ class Transport:
         except httpx.TransportError as exc:
             if not replay_safe:
                 raise AmbiguousResponse(f"The connection failed after the request was sent: {exc}", exc) from exc
-            raise ApiConnectionError(f"{method} {self.url(path)} failed: {exc}") from exc
-
-        if worth_retrying(response, replay_safe=replay_safe):  # the retries ran out
-            raise api_error(response)
-        if response.is_success:
-            return response
-        if not replay_safe and response.status_code >= 500:
-            raise AmbiguousResponse(f"The service answered {response.status_code}", response)
-        raise api_error(response)
+            raise ApiConnectionError(f"{method} {url} failed: {exc}") from exc
 
     def get_json(self, path: str, params: Mapping[str, str] | None = None, time_left: float | None = None) -> Any:
         return self.request("GET", path, params=params, time_left=time_left).json()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, TypeVar, get_args
 
 from pydantic import (
     BaseModel,
@@ -27,6 +27,14 @@ from pydantic import (
 )
 
 from fabric_ci.errors import InputError, InputErrors
+from fabric_ci.models.apis import (
+    APIS,
+    PRINCIPAL_TYPE_ALIASES,
+    WORKSPACE_ROLES,
+    ApiName,
+    ApiProfile,
+    canonical_item_type,
+)
 from fabric_ci.models.clouds import CLOUDS, CloudName
 from fabric_ci.models.credentials import (
     ClientCertificate,
@@ -34,10 +42,12 @@ from fabric_ci.models.credentials import (
     is_existing_file,
     load_client_certificate,
 )
+from fabric_ci.models.requests import DeployOptions, NewWorkspace, PrincipalRef
 
 DEFAULT_TIMEOUT = "30m"
 MAX_ITEMS_PER_DEPLOYMENT = 300  # both APIs refuse more
 MAX_NOTE_LENGTH = 1024
+MAX_WORKSPACE_NAME_LENGTH = 256
 
 # Inputs whose values are masked the moment a runner reads them.
 SECRET_INPUTS = frozenset({"client-secret", "client-certificate", "client-certificate-password", "password"})
@@ -73,6 +83,7 @@ CREDENTIAL_INPUTS: dict[AuthMethod, tuple[str, ...]] = {
 FEDERATED_AUDIENCE = "api://AzureADTokenExchange"  # what Entra expects in CI systems' OIDC tokens
 
 PrincipalType = Literal["User", "Group", "ServicePrincipal", "ServicePrincipalProfile"]
+WorkspaceRole = Literal["Admin", "Member", "Contributor", "Viewer"]
 
 
 # --- value parsers: each raises ValueError with what was expected ------------------------------
@@ -161,6 +172,16 @@ def parse_username(value: object) -> str:
     if not re.match(r"^[^@\s]+@[^@\s]+$", text):
         raise ValueError(f"expected a user principal name such as deployer@contoso.com, got {text!r}")
     return text
+
+
+def parse_principal(value: object) -> str:
+    """An object id, or a user principal name (only the Power BI API takes those; checked later)."""
+    text = str(value).strip()
+    if is_guid(text):
+        return str(uuid.UUID(text))
+    if re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", text):
+        return text
+    raise ValueError(f"expected the principal's object id (a GUID) or a user principal name, got {text!r}")
 
 
 def parse_ca_bundle(value: object) -> Path:
@@ -288,26 +309,17 @@ class Inputs(BaseModel):
     username: Annotated[str, BeforeValidator(parse_username)] | None = None
     password: SecretStr | None = None
     cloud: CloudName = "public"
-    api: Literal["fabric"] = "fabric"
+    api: ApiName = "fabric"
     api_base_url: Annotated[str, BeforeValidator(parse_https_url)] | None = None
     authority_host: Annotated[str, BeforeValidator(parse_https_url)] | None = None
     scope: Annotated[str, BeforeValidator(parse_scope)] | None = None
     ca_bundle: Annotated[Path, BeforeValidator(parse_ca_bundle)] | None = None
     pipeline: Annotated[PipelineSelector, BeforeValidator(parse_pipeline)]
 
-    @field_validator("api", mode="before")
-    @classmethod
-    def _api(cls, value: object) -> object:
-        text = str(value).strip().lower()
-        if text == "powerbi":
-            raise ValueError(
-                "powerbi (the Power BI REST API) is not available yet in this version; use fabric, the default"
-            )
-        if text != "fabric":
-            raise ValueError(f"expected fabric or powerbi, got {value!r}")
-        return text
+    # The inputs naming stages, checked against APIs whose stages are fixed (Power BI's three).
+    stage_inputs: ClassVar[tuple[str, ...]] = ()
 
-    @field_validator("auth", "cloud", mode="before")
+    @field_validator("auth", "cloud", "api", mode="before")
     @classmethod
     def _lower(cls, value: object) -> object:
         return str(value).strip().lower()
@@ -318,6 +330,10 @@ class Inputs(BaseModel):
     def given(self) -> set[str]:
         """The names of the inputs that were given."""
         return {alias for alias in input_names(type(self)) if getattr(self, _snake(alias)) is not None}
+
+    @cached_property
+    def profile(self) -> ApiProfile:
+        return APIS[self.api]
 
     @cached_property
     def method(self) -> AuthMethod | None:
@@ -367,11 +383,46 @@ class Inputs(BaseModel):
             errors.append(
                 InputError("scope", f"required {where}: the Entra ID resource of that API, followed by /.default")
             )
+        errors += self._other_api_inputs()
+        for name in self.stage_inputs:
+            selector = getattr(self, _snake(name))
+            if selector is not None and (problem := self._stage_problem(selector)):
+                errors.append(InputError(name, problem))
         return errors
+
+    def _other_api_inputs(self) -> list[InputError]:
+        """Inputs of the other API are refused rather than ignored."""
+        errors = []
+        for other in APIS.values():
+            for name in sorted(other.own_inputs & self.given):
+                if other is not self.profile:
+                    errors.append(
+                        InputError(name, f"is an input of {other.title} only: set api: {other.name}, or remove it")
+                    )
+        return errors
+
+    def _stage_problem(self, selector: StageSelector) -> str | None:
+        stages = self.profile.fixed_stages
+        if stages is None:
+            return None
+        known = ", ".join(f"{order} ({name})" for order, name in enumerate(stages))
+        if selector.id is not None:
+            return f"{self.profile.title} has no stage ids; give a stage by order or name: {known}"
+        if stage_order(stages, selector) is None:
+            return f"{self.profile.title} has three stages; expected one of {known}, got {selector}"
+        return None
 
 
 def _snake(name: str) -> str:
     return name.replace("-", "_")
+
+
+def stage_order(stages: tuple[str, ...], selector: StageSelector) -> int | None:
+    """A stage's order among fixed stages (the Power BI API's), or None when it is not one of them."""
+    if selector.order is not None:
+        return selector.order if selector.order < len(stages) else None
+    names = [name.lower() for name in stages]
+    return names.index(selector.name.lower()) if selector.name and selector.name.lower() in names else None
 
 
 def credential_methods(given: set[str]) -> list[AuthMethod]:
@@ -415,11 +466,58 @@ def sign_in_gaps(auth: str, given: set[str]) -> list[InputError]:
 class DeployAllInputs(Inputs):
     """Deploy everything in a stage to another stage, and wait for it."""
 
+    stage_inputs: ClassVar[tuple[str, ...]] = ("source-stage", "target-stage")
+
     source_stage: Annotated[StageSelector, BeforeValidator(parse_stage)]
     target_stage: Annotated[StageSelector, BeforeValidator(parse_stage)] | None = None
+    backward: Bool = False
     note: Annotated[str, Field(max_length=MAX_NOTE_LENGTH)] | None = None
     wait: Bool = True
     timeout: Duration = parse_duration(DEFAULT_TIMEOUT)
+    new_workspace_name: Annotated[str, Field(min_length=1, max_length=MAX_WORKSPACE_NAME_LENGTH)] | None = None
+    capacity_id: Guid | None = None
+    # Power BI API only; None = not given (the defaults are DeployOptions').
+    update_app: Bool | None = None
+    allow_create_artifact: Bool | None = None
+    allow_overwrite_artifact: Bool | None = None
+    allow_overwrite_target_artifact_label: Bool | None = None
+    allow_purge_data: Bool | None = None
+    allow_skip_tiles_with_missing_prerequisites: Bool | None = None
+    allow_take_over: Bool | None = None
+    # Fabric API only.
+    allow_cross_region_deployment: Bool | None = None
+
+    @property
+    def options(self) -> DeployOptions:
+        given = {name: value for name in DeployOptions.model_fields if (value := getattr(self, name)) is not None}
+        return DeployOptions(**given)
+
+    @property
+    def new_workspace(self) -> NewWorkspace | None:
+        if self.new_workspace_name is None:
+            return None
+        return NewWorkspace(name=self.new_workspace_name, capacity_id=self.capacity_id)
+
+    def problems(self) -> list[InputError]:
+        errors = super().problems()
+        if self.capacity_id is not None and self.new_workspace_name is None:
+            errors.append(InputError("capacity-id", "is given without new-workspace-name"))
+        stages = self.profile.fixed_stages
+        if stages is None or errors:
+            return errors
+        # Fixed stages are known by order now: check what the API would refuse, before any request.
+        source = stage_order(stages, self.source_stage)
+        target = stage_order(stages, self.target_stage) if self.target_stage else None
+        if source is not None and target is not None and abs(target - source) != 1:
+            errors.append(
+                InputError(
+                    "target-stage",
+                    f"{self.profile.title} deploys to the next stage, or (backward) to the previous one; "
+                    f"from {stages[source]} ({source}) that is "
+                    + " or ".join(f"{stages[o]} ({o})" for o in (source + 1, source - 1) if 0 <= o < len(stages)),
+                )
+            )
+        return errors
 
 
 class SelectiveDeployInputs(DeployAllInputs):
@@ -427,31 +525,97 @@ class SelectiveDeployInputs(DeployAllInputs):
 
     items: Annotated[tuple[ItemSelector, ...], BeforeValidator(parse_items)]
 
+    def problems(self) -> list[InputError]:
+        errors = super().problems()
+        allowed = self.profile.item_types
+        if allowed is not None:
+            for item in self.items:
+                if item.type and canonical_item_type(item.type) not in allowed:
+                    errors.append(
+                        InputError(
+                            "items",
+                            f"{item.line!r}: {self.profile.title} deploys only "
+                            + ", ".join(sorted(allowed))
+                            + " (Dataset is accepted for SemanticModel)",
+                        )
+                    )
+        return errors
+
 
 class AssignWorkspaceInputs(Inputs):
     """Assign a workspace to a pipeline stage."""
+
+    stage_inputs: ClassVar[tuple[str, ...]] = ("stage",)
 
     stage: Annotated[StageSelector, BeforeValidator(parse_stage)]
     workspace: Guid
 
 
 class AddUserInputs(Inputs):
-    """Give a user, group or service principal a role on a pipeline."""
+    """Give a user, group or service principal a role on a pipeline, a workspace, or both."""
 
-    principal: Guid
+    pipeline: Annotated[PipelineSelector, BeforeValidator(parse_pipeline)] | None = None  # type: ignore[assignment]
+    principal: Annotated[str, BeforeValidator(parse_principal)]
     principal_type: PrincipalType
     role: Literal["Admin"] = "Admin"
+    admin: Bool | None = None  # Power BI API only: as a tenant admin, through the admin API
+    workspace: Guid | None = None
+    workspace_role: WorkspaceRole | None = None
 
     @model_validator(mode="before")
     @classmethod
-    def _principal_type_case(cls, data: Any) -> Any:
-        # Accept `group` or `servicePrincipal`: the service's spelling is unambiguous.
-        if isinstance(data, dict) and isinstance(data.get("principal-type"), str):
-            wanted = data["principal-type"].strip().lower()
-            for canonical in ("User", "Group", "ServicePrincipal", "ServicePrincipalProfile"):
-                if canonical.lower() == wanted:
-                    data = {**data, "principal-type": canonical}
+    def _spellings(cls, data: Any) -> Any:
+        # Accept `group`, `servicePrincipal`, Power BI's `App`, or `contributor`: each is unambiguous.
+        if not isinstance(data, dict):
+            return data
+        spelled = {"principal-type": PrincipalType, "workspace-role": WorkspaceRole}
+        for name, kind in spelled.items():
+            given = data.get(name)
+            if isinstance(given, str):
+                wanted = PRINCIPAL_TYPE_ALIASES.get(given.strip().lower(), given).strip().lower()
+                for canonical in get_args(kind):
+                    if canonical.lower() == wanted:
+                        data = {**data, name: canonical}
         return data
+
+    @property
+    def who(self) -> PrincipalRef:
+        return PrincipalRef(id=self.principal, type=self.principal_type)
+
+    def problems(self) -> list[InputError]:
+        errors = super().problems()
+        if self.pipeline is None and self.workspace is None:
+            errors.append(
+                InputError(
+                    "pipeline",
+                    "required unless workspace is given: add-user adds to a pipeline, a workspace, or both",
+                )
+            )
+        if self.workspace is not None and self.workspace_role is None:
+            errors.append(InputError("workspace-role", "required with workspace: " + ", ".join(WORKSPACE_ROLES)))
+        if self.workspace_role is not None and self.workspace is None:
+            errors.append(InputError("workspace", "required with workspace-role: the workspace's id"))
+        if self.admin and self.pipeline is None:
+            errors.append(InputError("admin", "applies to the pipeline, and no pipeline is given"))
+        if self.principal_type not in self.profile.principal_types:
+            errors.append(
+                InputError(
+                    "principal-type",
+                    f"{self.profile.title} takes {', '.join(self.profile.principal_types)}, not {self.principal_type}",
+                )
+            )
+        if not is_guid(self.principal):
+            if self.principal_type != "User":
+                errors.append(InputError("principal", f"a {self.principal_type} is named by its object id (a GUID)"))
+            elif not self.profile.accepts_upn:
+                errors.append(
+                    InputError(
+                        "principal",
+                        f"{self.profile.title} takes object ids, not user principal names: give the user's object "
+                        "id, or set api: powerbi",
+                    )
+                )
+        return errors
 
 
 class WaitInputs(Inputs):
@@ -479,8 +643,10 @@ def input_names(model: type[Inputs]) -> list[str]:
 
 _EXPECTED = {
     "auth": "one of auto, secret, certificate, oidc, managed-identity, user-password",
+    "api": "fabric or powerbi",
+    "workspace-role": "one of " + ", ".join(WORKSPACE_ROLES),
     "cloud": "one of public, usgov, usgovhigh, usgovdod, china",
-    "principal-type": "one of User, Group, ServicePrincipal, ServicePrincipalProfile",
+    "principal-type": "one of User, Group, ServicePrincipal (App), ServicePrincipalProfile",
     "role": "Admin (the only deployment-pipeline role)",
 }
 

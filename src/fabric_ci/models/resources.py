@@ -1,6 +1,7 @@
-"""What the Fabric API returns, parsed tolerantly: unknown fields are ignored, enums stay strings.
+"""What the APIs return, in the Fabric API's shapes, parsed tolerantly: unknown fields are
+ignored, enums stay strings. The Power BI client (api/powerbi.py) converts its answers to these.
 
-The service documents its enums as extensible ("additional statuses may be added over time"),
+The services document their enums as extensible ("additional statuses may be added over time"),
 so statuses and types are plain strings here and are interpreted where they are used.
 """
 
@@ -121,3 +122,14 @@ class DeployAccepted(Resource):
     lro_id: str | None = None
     retry_after: float | None = None
     finished: DeploymentOperation | None = None
+
+
+class Member(Resource):
+    """A principal's role on a pipeline or a workspace, as either API lists it."""
+
+    principal_id: str  # the object id; the Power BI API names users by UPN instead
+    principal_type: str  # Fabric's names: User, Group, ServicePrincipal, ServicePrincipalProfile
+    role: str
+
+    def is_principal(self, principal_id: str) -> bool:
+        return self.principal_id.lower() == principal_id.lower()

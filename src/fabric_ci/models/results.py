@@ -123,18 +123,49 @@ class AssignWorkspaceResult(Result):
         }
 
 
+class Grant(BaseModel):
+    """A principal's role on one pipeline or workspace, as add-user left it."""
+
+    model_config = ConfigDict(frozen=True)
+    kind: Literal["pipeline", "workspace"]
+    id: str
+    name: str
+    role: str
+    previous_role: str | None = None  # None: the principal had no role there
+
+    @property
+    def changed(self) -> bool:
+        return self.previous_role != self.role
+
+    def describe(self) -> str:
+        where = f"{self.kind} {self.name!r}" if self.name else f"{self.kind} {self.id}"
+        if not self.changed:
+            return f"already was {self.role} of {where}"
+        if self.previous_role:
+            return f"changed from {self.previous_role} to {self.role} on {where}"
+        return f"added as {self.role} of {where}"
+
+
 class AddUserResult(Result):
-    pipeline_id: str
-    pipeline_name: str
     principal: str
     principal_type: str
-    role: str
-    already_had_role: bool
+    pipeline: Grant | None = None
+    workspace: Grant | None = None
+
+    @property
+    def grants(self) -> tuple[Grant, ...]:
+        return tuple(g for g in (self.pipeline, self.workspace) if g is not None)
+
+    @property
+    def already_had_role(self) -> bool:
+        return not any(g.changed for g in self.grants)
 
     def outputs(self) -> dict[str, str]:
         return {
-            "pipeline-id": self.pipeline_id,
+            "pipeline-id": self.pipeline.id if self.pipeline else "",
             "principal": self.principal,
-            "role": self.role,
+            "role": self.pipeline.role if self.pipeline else "",
+            "workspace-id": self.workspace.id if self.workspace else "",
+            "workspace-role": self.workspace.role if self.workspace else "",
             "changed": "false" if self.already_had_role else "true",
         }

@@ -1,34 +1,53 @@
-"""add-user: give a principal a role on a deployment pipeline. Idempotent: a principal that
-already holds the role is a success with a notice."""
+"""add-user: give a principal a role on a deployment pipeline, a workspace, or both.
+
+Idempotent: a principal that already holds the role is a success with a notice; on a workspace,
+a principal holding another role is moved to the one asked for.
+"""
 
 from __future__ import annotations
 
-from fabric_ci.api.fabric import FabricClient
+from fabric_ci.api.client import PipelinesClient
 from fabric_ci.models.inputs import AddUserInputs
-from fabric_ci.models.results import AddUserResult
+from fabric_ci.models.requests import PrincipalRef
+from fabric_ci.models.resources import Member
+from fabric_ci.models.results import AddUserResult, Grant
 from fabric_ci.operations.reporter import Reporter
 from fabric_ci.operations.resolve import resolve_pipeline
 
 
-def add_user(inputs: AddUserInputs, client: FabricClient, reporter: Reporter) -> AddUserResult:
-    pipeline = resolve_pipeline(client, inputs.pipeline)
-    existing = client.list_role_assignments(pipeline.id)
-    already = any(
-        (a.get("principal") or {}).get("id", "").lower() == inputs.principal and a.get("role") == inputs.role
-        for a in existing
-    )
-    if already:
-        reporter.notice(
-            f"{inputs.principal_type} {inputs.principal} is already {inputs.role} of {pipeline.display_name!r}."
+def add_user(inputs: AddUserInputs, client: PipelinesClient, reporter: Reporter) -> AddUserResult:
+    who = inputs.who
+    result = AddUserResult(principal=who.id, principal_type=who.type)
+    if inputs.pipeline is not None:
+        pipeline = resolve_pipeline(client, inputs.pipeline)
+        previous = _role_of(who, client.list_pipeline_members(pipeline.id))
+        grant = Grant(
+            kind="pipeline", id=pipeline.id, name=pipeline.display_name, role=inputs.role, previous_role=previous
         )
+        if grant.changed:
+            client.add_pipeline_member(pipeline.id, who, inputs.role)
+        _report(reporter, who, grant)
+        result = result.model_copy(update={"pipeline": grant})
+    if inputs.workspace is not None and inputs.workspace_role is not None:
+        previous = _role_of(who, client.list_workspace_members(inputs.workspace))
+        role = inputs.workspace_role
+        grant = Grant(kind="workspace", id=inputs.workspace, name="", role=role, previous_role=previous)
+        if grant.changed and previous is None:
+            client.add_workspace_member(inputs.workspace, who, inputs.workspace_role)
+        elif grant.changed:
+            client.change_workspace_role(inputs.workspace, who, inputs.workspace_role)
+        _report(reporter, who, grant)
+        result = result.model_copy(update={"workspace": grant})
+    return result
+
+
+def _role_of(who: PrincipalRef, members: list[Member]) -> str | None:
+    return next((m.role for m in members if m.is_principal(who.id)), None)
+
+
+def _report(reporter: Reporter, who: PrincipalRef, grant: Grant) -> None:
+    message = f"{who.type} {who.id} {grant.describe()}"
+    if grant.changed:
+        reporter.info(message)
     else:
-        client.add_role_assignment(pipeline.id, inputs.principal, inputs.principal_type, inputs.role)
-        reporter.info(f"Added {inputs.principal_type} {inputs.principal} as {inputs.role} of {pipeline.display_name!r}")
-    return AddUserResult(
-        pipeline_id=pipeline.id,
-        pipeline_name=pipeline.display_name,
-        principal=inputs.principal,
-        principal_type=inputs.principal_type,
-        role=inputs.role,
-        already_had_role=already,
-    )
+        reporter.notice(message + ".")

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from fabric_ci.api.fabric import FabricClient
+from fabric_ci.api.client import PipelinesClient
 from fabric_ci.models.inputs import AssignWorkspaceInputs
 from fabric_ci.models.results import AssignWorkspaceResult, StageRef
 from fabric_ci.operations.reporter import Reporter
 from fabric_ci.operations.resolve import resolve_pipeline, resolve_stage
 
 
-def assign_workspace(inputs: AssignWorkspaceInputs, client: FabricClient, reporter: Reporter) -> AssignWorkspaceResult:
+def assign_workspace(
+    inputs: AssignWorkspaceInputs, client: PipelinesClient, reporter: Reporter
+) -> AssignWorkspaceResult:
     pipeline = resolve_pipeline(client, inputs.pipeline)
     stage = resolve_stage(pipeline, inputs.stage, "stage")
     ref = StageRef(id=stage.id, name=stage.display_name, order=stage.order)

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from fabric_ci.api.fabric import FabricClient
+from fabric_ci.api.client import PipelinesClient
 from fabric_ci.api.transport import AmbiguousResponse
 from fabric_ci.errors import ApiError, ErrorDetails, InputError, NotFoundError
 from fabric_ci.models.inputs import DeployAllInputs, SelectiveDeployInputs
-from fabric_ci.models.resources import DeployAccepted, DeploymentOperation
+from fabric_ci.models.requests import DeployRequest
+from fabric_ci.models.resources import DeployAccepted, DeploymentOperation, Stage
 from fabric_ci.models.results import DeploymentResult
 from fabric_ci.operations.reporter import Reporter
-from fabric_ci.operations.resolve import next_stage, resolve_items, resolve_pipeline, resolve_stage
+from fabric_ci.operations.resolve import adjacent_stage, resolve_items, resolve_pipeline, resolve_stage
 from fabric_ci.operations.waiting import Clock, check_outcome, follow_deployment, to_result
 
 
-def deploy(inputs: DeployAllInputs, client: FabricClient, reporter: Reporter, clock: Clock) -> DeploymentResult:
+def deploy(inputs: DeployAllInputs, client: PipelinesClient, reporter: Reporter, clock: Clock) -> DeploymentResult:
     command = "selective-deploy" if isinstance(inputs, SelectiveDeployInputs) else "deploy-all"
     with reporter.phase("Resolving the pipeline, stages and items"):
         pipeline = resolve_pipeline(client, inputs.pipeline)
@@ -21,41 +22,40 @@ def deploy(inputs: DeployAllInputs, client: FabricClient, reporter: Reporter, cl
         target = (
             resolve_stage(pipeline, inputs.target_stage, "target-stage")
             if inputs.target_stage
-            else next_stage(pipeline, source)
+            else adjacent_stage(pipeline, source, backward=inputs.backward)
         )
         if target.id == source.id:
             raise InputError("target-stage", f"is the same stage as source-stage ({source.display_name!r}).")
-        if not source.workspace_id:
+        if inputs.backward and target.order > source.order:
             raise InputError(
-                "source-stage",
-                f"stage {source.display_name!r} has no workspace, so there is nothing to deploy.",
+                "backward",
+                f"is true, but target-stage {target.display_name!r} comes after source-stage {source.display_name!r}.",
             )
-        if not target.workspace_id:
-            raise InputError(
-                "target-stage",
-                f"stage {target.display_name!r} has no workspace; assign one first with assign-workspace.",
-            )
-        if target.order < source.order and client.list_stage_items(pipeline.id, target.id):
-            raise InputError(
-                "target-stage",
-                f"{target.display_name!r} comes before {source.display_name!r}: a backward deployment "
-                "is only allowed into an empty stage, and this one holds items.",
-            )
+        check_stages(client, pipeline.id, source, target, inputs)
         items = None
         if isinstance(inputs, SelectiveDeployInputs):
-            chosen = resolve_items(source, client.list_stage_items(pipeline.id, source.id), inputs.items)
-            items = [(i.item_id, i.item_type) for i in chosen]
+            items = tuple(resolve_items(source, client.list_stage_items(pipeline.id, source.id), inputs.items))
+        request = DeployRequest(
+            source=source,
+            target=target,
+            items=items,
+            note=inputs.note,
+            new_workspace=inputs.new_workspace,
+            update_app=bool(inputs.update_app),
+            options=inputs.options,
+        )
 
     what = f"{len(items)} item(s)" if items is not None else "all items"
-    reporter.info(f"Deploying {what} of {pipeline.display_name!r} from {source.display_name} to {target.display_name}")
+    direction = " (backward)" if request.backward else ""
+    reporter.info(
+        f"Deploying {what} of {pipeline.display_name!r} from {source.display_name} to {target.display_name}{direction}"
+    )
     # Read before the POST: it gives the wait its duration estimate, and it is how we tell a
     # deployment we started from one that already existed if the POST's answer is lost.
     history = client.list_deployments(pipeline.id)
     started = clock.now()
     try:
-        accepted = client.deploy(
-            pipeline.id, source_stage_id=source.id, target_stage_id=target.id, items=items, note=inputs.note
-        )
+        accepted = client.deploy(pipeline.id, request)
     except AmbiguousResponse as lost:
         reporter.warning(f"{lost.message}; looking in the pipeline's history instead of sending it again")
         accepted = find_lost_deployment(
@@ -83,13 +83,43 @@ def deploy(inputs: DeployAllInputs, client: FabricClient, reporter: Reporter, cl
         )
 
 
+def check_stages(
+    client: PipelinesClient, pipeline_id: str, source: Stage, target: Stage, inputs: DeployAllInputs
+) -> None:
+    """Refuse, before the deploy request, what the service would refuse: stages without workspaces,
+    a workspace to create where one exists, a backward deployment into a stage holding items."""
+    if not source.workspace_id:
+        raise InputError(
+            "source-stage",
+            f"stage {source.display_name!r} has no workspace, so there is nothing to deploy.",
+        )
+    if target.workspace_id and inputs.new_workspace_name:
+        raise InputError(
+            "new-workspace-name",
+            f"is only for a target stage without a workspace, and stage {target.display_name!r} has one "
+            f"({target.workspace_name or target.workspace_id}).",
+        )
+    if not target.workspace_id and not inputs.new_workspace_name:
+        raise InputError(
+            "target-stage",
+            f"stage {target.display_name!r} has no workspace; assign one first with assign-workspace, or set "
+            "new-workspace-name to have the deployment create it.",
+        )
+    if target.order < source.order and target.workspace_id and client.list_stage_items(pipeline_id, target.id):
+        raise InputError(
+            "target-stage",
+            f"{target.display_name!r} comes before {source.display_name!r}: a backward deployment "
+            "is only allowed into an empty stage, and this one holds items.",
+        )
+
+
 # After a lost answer, when to look for the deployment (seconds after the failure). A new
 # deployment may take a moment to show in the history; how long is not documented.
 LOST_ANSWER_CHECKS = (0.0, 2.0, 5.0, 10.0)
 
 
 def find_lost_deployment(
-    client: FabricClient,
+    client: PipelinesClient,
     pipeline_id: str,
     source_id: str,
     target_id: str,
@@ -130,7 +160,7 @@ def find_lost_deployment(
 
 
 def _current(
-    client: FabricClient, pipeline_id: str, deployment_id: str, source_id: str, target_id: str
+    client: PipelinesClient, pipeline_id: str, deployment_id: str, source_id: str, target_id: str
 ) -> DeploymentOperation:
     """With wait: false, one look at the deployment so the outputs say where it stands."""
     try:

@@ -9,13 +9,11 @@ from __future__ import annotations
 import difflib
 from collections.abc import Sequence
 
-from fabric_ci.api.fabric import FabricClient
+from fabric_ci.api.client import PipelinesClient
 from fabric_ci.errors import InputError, InputErrors, NotFoundError
+from fabric_ci.models.apis import canonical_item_type
 from fabric_ci.models.inputs import ItemSelector, PipelineSelector, StageSelector
 from fabric_ci.models.resources import PipelineWithStages, Stage, StageItem
-
-# Fabric's type names, and the names people bring from the Power BI API and UI.
-ITEM_TYPE_ALIASES = {"dataset": "SemanticModel", "semanticmodel": "SemanticModel"}
 
 NOT_VISIBLE = (
     "A principal sees only the pipelines it is an Admin of: add it with add-user, and check that the "
@@ -30,7 +28,7 @@ def close_matches(wanted: str, names: Sequence[str], limit: int = 5) -> list[str
     return [lowered[f] for f in found] + contains[: max(0, limit - len(found))]
 
 
-def resolve_pipeline(client: FabricClient, selector: PipelineSelector) -> PipelineWithStages:
+def resolve_pipeline(client: PipelinesClient, selector: PipelineSelector) -> PipelineWithStages:
     if selector.id:
         try:
             return client.get_pipeline(selector.id)
@@ -74,15 +72,21 @@ def resolve_stage(pipeline: PipelineWithStages, selector: StageSelector, input_n
     )
 
 
-def next_stage(pipeline: PipelineWithStages, source: Stage) -> Stage:
-    later = sorted((s for s in pipeline.stages if s.order > source.order), key=lambda s: s.order)
-    if not later:
+def adjacent_stage(pipeline: PipelineWithStages, source: Stage, *, backward: bool) -> Stage:
+    """The stage after `source`, or before it for a backward deployment."""
+    if backward:
+        candidates = sorted((s for s in pipeline.stages if s.order < source.order), key=lambda s: -s.order)
+    else:
+        candidates = sorted((s for s in pipeline.stages if s.order > source.order), key=lambda s: s.order)
+    if not candidates:
+        which = "first" if backward else "last"
         raise InputError(
             "target-stage",
-            f"{source.display_name!r} is the last stage of {pipeline.display_name!r}, so there is no next "
-            f"stage to deploy to; set target-stage (stages: {_describe_stages(pipeline.stages)}).",
+            f"{source.display_name!r} is the {which} stage of {pipeline.display_name!r}, so there is no "
+            f"{'previous' if backward else 'next'} stage to deploy to; set target-stage "
+            f"(stages: {_describe_stages(pipeline.stages)}).",
         )
-    return later[0]
+    return candidates[0]
 
 
 def _label(item: StageItem) -> str:
@@ -101,7 +105,7 @@ def resolve_items(stage: Stage, stage_items: Sequence[StageItem], selectors: Seq
             assert sel.name is not None
             found = [i for i in stage_items if i.item_display_name.lower() == sel.name.lower()]
             if sel.type:
-                wanted = ITEM_TYPE_ALIASES.get(sel.type.lower(), sel.type).lower()
+                wanted = canonical_item_type(sel.type).lower()
                 found = [i for i in found if i.item_type.lower() == wanted]
         if len(found) == 1:
             chosen.setdefault(found[0].item_id, found[0])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fabric_ci.api.fabric import FabricClient
+from fabric_ci.api.client import PipelinesClient
 from fabric_ci.errors import InputError, NotFoundError
 from fabric_ci.models.inputs import WaitInputs
 from fabric_ci.models.results import TERMINAL_STATUSES, DeploymentResult
@@ -11,7 +11,9 @@ from fabric_ci.operations.resolve import resolve_pipeline
 from fabric_ci.operations.waiting import Clock, check_outcome, follow_deployment, to_result
 
 
-def wait_for_deployment(inputs: WaitInputs, client: FabricClient, reporter: Reporter, clock: Clock) -> DeploymentResult:
+def wait_for_deployment(
+    inputs: WaitInputs, client: PipelinesClient, reporter: Reporter, clock: Clock
+) -> DeploymentResult:
     pipeline = resolve_pipeline(client, inputs.pipeline)
     try:
         current = client.get_deployment(pipeline.id, inputs.operation_id)

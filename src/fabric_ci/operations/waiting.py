@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from fabric_ci.api.fabric import FabricClient
+from fabric_ci.api.client import PipelinesClient
 from fabric_ci.api.polling import DeadlineReached, PollPlanner, expected_duration, wait_until_terminal
 from fabric_ci.errors import (
     ApiConnectionError,
@@ -84,7 +84,7 @@ def to_result(
 
 def follow_deployment(
     command: str,
-    client: FabricClient,
+    client: PipelinesClient,
     pipeline: PipelineWithStages,
     deployment_id: str,
     *,

@@ -112,12 +112,9 @@ def report_lines(result: Result) -> list[str]:
             ("Previously", result.previous_workspace_id),
         ]
     elif isinstance(result, AddUserResult):
-        facts = [
-            ("Pipeline", result.pipeline_name),
-            ("Principal", f"{result.principal} ({result.principal_type})"),
-            ("Role", result.role),
-            ("Changed", "no" if result.already_had_role else "yes"),
-        ]
+        facts = [("Principal", f"{result.principal} ({result.principal_type})")]
+        facts += [(g.kind.capitalize(), f"{g.name or g.id}: {g.role}") for g in result.grants]
+        facts += [("Changed", "no" if result.already_had_role else "yes")]
     else:
         facts = []
     lines = [_clean(headline(result), keep_newlines=False), ""]

@@ -134,9 +134,7 @@ def headline(result: Result, error: FabricCiError | None = None) -> str:
         return f"Assigned workspace {result.workspace_id} to stage {result.stage.name} of {result.pipeline_name}"
     if isinstance(result, AddUserResult):
         who = f"{result.principal} ({result.principal_type})"
-        if result.already_had_role:
-            return f"{who} already was {result.role} of {result.pipeline_name}"
-        return f"Added {who} as {result.role} of {result.pipeline_name}"
+        return f"{who} " + "; ".join(g.describe() for g in result.grants)
     return type(result).__name__
 
 
@@ -285,15 +283,11 @@ def _add_user(result: AddUserResult, error: FabricCiError | None) -> list[str]:
     else:
         heading = "### ✅ Access unchanged" if result.already_had_role else "### ✅ Access granted"
     facts = _facts(
-        [
-            ("Pipeline", md(result.pipeline_name)),
-            ("Principal", f"{md(result.principal)} ({md(result.principal_type)})"),
-            ("Role", md(result.role)),
-        ]
+        [("Principal", f"{md(result.principal)} ({md(result.principal_type)})")]
+        + [(g.kind.capitalize(), f"{md(g.name or g.id)}: {md(g.role)}") for g in result.grants]
     )
     lines = [heading, "", facts, ""]
-    if result.already_had_role:
-        lines += [f"The principal already had the {md(result.role)} role; nothing changed.", ""]
+    lines += [f"The principal {md(g.describe())}." for g in result.grants] + [""]
     return lines + (_error_section(error) if error else [])
 
 

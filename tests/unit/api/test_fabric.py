@@ -8,9 +8,19 @@ import respx
 
 from fabric_ci.api.fabric import FabricClient
 from fabric_ci.api.transport import AmbiguousResponse
+from fabric_ci.models.requests import DeployOptions, DeployRequest, NewWorkspace
+from fabric_ci.models.resources import Stage, StageItem
 
 P = "a5ded933-57b7-41f4-b072-ed4c1f9d5824"
 SRC, TGT = "db1577e0-0132-4d6d-92b9-952c359988f2", "f1c39546-6282-4590-8af3-847a6226ad16"
+
+
+def between(source: str = SRC, target: str = TGT, **fields: object) -> DeployRequest:
+    return DeployRequest(
+        source=Stage(id=source, order=0, display_name="Development"),
+        target=Stage(id=target, order=1, display_name="Test"),
+        **fields,  # type: ignore[arg-type]
+    )
 
 
 def test_listing_follows_the_continuation_token_in_the_body(api: respx.MockRouter, client: FabricClient) -> None:
@@ -48,7 +58,8 @@ def test_deploy_202_returns_the_ids_and_retry_after(api: respx.MockRouter, clien
             },
         )
     )
-    accepted = client.deploy(P, source_stage_id=SRC, target_stage_id=TGT, items=[("i1", "Report")], note="n")
+    item = StageItem(item_id="i1", item_display_name="Sales", item_type="Report")
+    accepted = client.deploy(P, between(items=(item,), note="n"))
     assert (accepted.deployment_id, accepted.lro_id, accepted.retry_after) == ("dep-1", "lro-1", 30.0)
     assert route.calls.last.request.read() == (
         b'{"sourceStageId":"db1577e0-0132-4d6d-92b9-952c359988f2","targetStageId":'
@@ -61,7 +72,7 @@ def test_deploy_200_returns_the_finished_operation(api: respx.MockRouter, client
     api.post(f"/deploymentPipelines/{P}/deploy").mock(
         return_value=httpx.Response(200, json={"id": "dep-2", "type": "Deploy", "status": "Succeeded"})
     )
-    accepted = client.deploy(P, source_stage_id=SRC, target_stage_id=TGT)
+    accepted = client.deploy(P, between())
     assert accepted.finished is not None
     assert accepted.finished.status == "Succeeded"
 
@@ -70,5 +81,24 @@ def test_deploy_answered_500_raises_ambiguous_and_is_sent_once(api: respx.MockRo
     """A 500 on deploy is not retried: the caller is told the answer was lost."""
     deploy = api.post(f"/deploymentPipelines/{P}/deploy").mock(return_value=httpx.Response(500, json={}))
     with pytest.raises(AmbiguousResponse):
-        client.deploy(P, source_stage_id=SRC, target_stage_id=TGT)
+        client.deploy(P, between())
     assert deploy.call_count == 1
+
+
+def test_deploy_sends_the_new_workspace_and_cross_region_option_and_never_power_bi_options(
+    api: respx.MockRouter, client: FabricClient
+) -> None:
+    """createdWorkspaceDetails and allowCrossRegionDeployment are Fabric's; the six Power BI options are not sent."""
+    route = api.post(f"/deploymentPipelines/{P}/deploy").mock(
+        return_value=httpx.Response(202, headers={"deployment-id": "dep-3"})
+    )
+    request = between(
+        new_workspace=NewWorkspace(name="Sales [Test]", capacity_id="c1"),
+        options=DeployOptions(allow_cross_region_deployment=True),
+    )
+    client.deploy(P, request)
+    assert route.calls.last.request.read() == (
+        b'{"sourceStageId":"db1577e0-0132-4d6d-92b9-952c359988f2","targetStageId":'
+        b'"f1c39546-6282-4590-8af3-847a6226ad16","createdWorkspaceDetails":{"name":"Sales [Test]","capacityId":"c1"},'
+        b'"options":{"allowCrossRegionDeployment":true}}'
+    )

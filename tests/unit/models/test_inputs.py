@@ -119,3 +119,88 @@ def test_the_secret_is_not_in_the_model_repr() -> None:
     parsed = parse_inputs(DeployAllInputs, BASE)
     assert "s3cret" not in repr(parsed)
     assert "s3cret" not in str(parsed.model_dump())
+
+
+POWERBI = {**BASE, "api": "powerbi"}
+USER_BASE = {k: v for k, v in BASE.items() if k != "source-stage"}
+
+
+def test_powerbi_only_inputs_with_fabric_and_fabric_only_inputs_with_powerbi_are_refused() -> None:
+    """An option the chosen API does not have is an error naming it, never silently dropped."""
+    fabric = errors_of(DeployAllInputs, {**BASE, "allow-purge-data": "true", "update-app": "false"})
+    assert set(fabric) == {"allow-purge-data", "update-app"}
+    assert "Power BI REST API only: set api: powerbi" in fabric["allow-purge-data"]
+    powerbi = errors_of(DeployAllInputs, {**POWERBI, "allow-cross-region-deployment": "true"})
+    assert "Fabric REST API only" in powerbi["allow-cross-region-deployment"]
+    user = {**USER_BASE, "principal": "d2056166-041c-4a56-8d37-ea90038bc0d6", "principal-type": "User"}
+    assert "Power BI REST API only" in errors_of(AddUserInputs, {**user, "admin": "true"})["admin"]
+
+
+def test_powerbi_options_default_like_the_power_bi_ui() -> None:
+    """Create and overwrite default to true, the other four to false; given values win."""
+    options = parse_inputs(DeployAllInputs, {**POWERBI, "allow-take-over": "true"}).options
+    assert (options.allow_create_artifact, options.allow_overwrite_artifact) == (True, True)
+    assert (options.allow_purge_data, options.allow_take_over) == (False, True)
+    assert parse_inputs(DeployAllInputs, POWERBI).update_app is None
+
+
+@pytest.mark.parametrize(
+    ("stage", "expected"),
+    [
+        ("3", "three stages; expected one of 0 (Development), 1 (Test), 2 (Production), got order 3"),
+        ("UAT", "three stages; expected one of 0 (Development)"),
+        ("db1577e0-0132-4d6d-92b9-952c359988f2", "has no stage ids"),
+    ],
+)
+def test_powerbi_stages_are_its_three_orders_or_names(stage: str, expected: str) -> None:
+    """With the Power BI API a stage is 0-2 or its name; anything else is refused before any request."""
+    assert expected in errors_of(DeployAllInputs, {**POWERBI, "source-stage": stage})["source-stage"]
+    assert parse_inputs(DeployAllInputs, {**POWERBI, "source-stage": "production"}).source_stage.name == "production"
+
+
+def test_powerbi_deploys_only_to_an_adjacent_stage() -> None:
+    """The Power BI API deploys to the next stage or (backward) the previous one."""
+    message = errors_of(DeployAllInputs, {**POWERBI, "target-stage": "2"})["target-stage"]
+    assert "from Development (0) that is Test (1)" in message
+    assert parse_inputs(DeployAllInputs, {**POWERBI, "source-stage": "2", "target-stage": "Test"}).target_stage
+
+
+def test_powerbi_item_types_are_its_five() -> None:
+    """A typed item line must be a Power BI type (Dataset is accepted for SemanticModel)."""
+    items = "Dataset: Sales\nReport: Sales\nNotebook: Prepare"
+    message = errors_of(SelectiveDeployInputs, {**POWERBI, "items": items})["items"]
+    assert "'Notebook: Prepare'" in message
+    assert "Dataset is accepted" in message
+    assert parse_inputs(SelectiveDeployInputs, {**BASE, "items": items}).items[2].type == "Notebook"
+
+
+def test_capacity_needs_a_new_workspace_name() -> None:
+    errors = errors_of(DeployAllInputs, {**BASE, "capacity-id": "d2056166-041c-4a56-8d37-ea90038bc0d6"})
+    assert list(errors) == ["capacity-id"]
+    assert "is given without new-workspace-name" in errors["capacity-id"]
+
+
+def test_add_user_principals_per_api() -> None:
+    """A UPN is a Power BI user only; App means ServicePrincipal; profiles are Fabric's."""
+    upn = {**USER_BASE, "principal": "analyst@contoso.com", "principal-type": "User"}
+    assert "takes object ids, not user principal names" in errors_of(AddUserInputs, upn)["principal"]
+    assert parse_inputs(AddUserInputs, {**upn, "api": "powerbi"}).who.id == "analyst@contoso.com"
+    group = errors_of(AddUserInputs, {**upn, "api": "powerbi", "principal-type": "Group"})
+    assert list(group) == ["principal"]
+    assert "a Group is named by its object id (a GUID)" in group["principal"]
+    app = {**USER_BASE, "principal": "d2056166-041c-4a56-8d37-ea90038bc0d6", "principal-type": "app"}
+    assert parse_inputs(AddUserInputs, app).principal_type == "ServicePrincipal"
+    profile = errors_of(AddUserInputs, {**app, "api": "powerbi", "principal-type": "ServicePrincipalProfile"})
+    assert "takes User, Group, ServicePrincipal, not ServicePrincipalProfile" in profile["principal-type"]
+
+
+def test_add_user_targets_a_pipeline_a_workspace_or_both() -> None:
+    """Without pipeline a workspace is needed; workspace and workspace-role come together."""
+    who = {k: v for k, v in USER_BASE.items() if k != "pipeline"}
+    who |= {"principal": "d2056166-041c-4a56-8d37-ea90038bc0d6", "principal-type": "Group"}
+    assert "required unless workspace is given" in errors_of(AddUserInputs, who)["pipeline"]
+    workspace = "0086393a-7234-43f6-8dfd-a6f7d79a41a4"
+    assert "required with workspace" in errors_of(AddUserInputs, {**who, "workspace": workspace})["workspace-role"]
+    parsed = parse_inputs(AddUserInputs, {**who, "workspace": workspace, "workspace-role": "contributor"})
+    assert (parsed.pipeline, parsed.workspace_role) == (None, "Contributor")
+    assert "one of Admin, Member" in errors_of(AddUserInputs, {**who, "workspace-role": "Owner"})["workspace-role"]

@@ -9,7 +9,7 @@ import pytest
 
 from fabric_ci.errors import ApiError, DeploymentFailed, ErrorDetails, InputError, InputErrors, WaitTimeout
 from fabric_ci.models.inputs import COMMANDS, input_names
-from fabric_ci.models.results import AddUserResult, Progress
+from fabric_ci.models.results import AddUserResult, Grant, Progress
 from fabric_ci.runners.github import GitHubRunner, RunnerEnvironmentError
 from fabric_ci.runners.summary import render_summary
 
@@ -211,8 +211,8 @@ class TestOutputs:
     def test_multiline_value_keeps_its_lines(self, github_step: GitHubStep, tokens: Callable[[], str]) -> None:
         """Values are written verbatim between the delimiters, newlines included."""
         result = AddUserResult(
-            pipeline_id="p\nq", pipeline_name="P", principal="u", principal_type="User", role="Admin",
-            already_had_role=False,
+            principal="u", principal_type="User",
+            pipeline=Grant(kind="pipeline", id="p\nq", name="P", role="Admin"),
         )  # fmt: skip
         runner, _ = make(tokens)
         runner.publish(result)
@@ -220,7 +220,9 @@ class TestOutputs:
             heredoc("pipeline-id", "p\nq", "t1")
             + heredoc("principal", "u", "t2")
             + heredoc("role", "Admin", "t3")
-            + heredoc("changed", "true", "t4")
+            + heredoc("workspace-id", "", "t4")
+            + heredoc("workspace-role", "", "t5")
+            + heredoc("changed", "true", "t6")
         )
 
     def test_value_containing_the_delimiter_is_refused(self, github_step: GitHubStep) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fabric_ci.errors import DeploymentFailed, FabricCiError, InputError, InputErrors, WaitTimeout
-from fabric_ci.models.results import AddUserResult, AssignWorkspaceResult, DeployedItem, Progress
+from fabric_ci.models.results import AddUserResult, AssignWorkspaceResult, DeployedItem, Grant, Progress
 from fabric_ci.runners.summary import (
     SUMMARY_BUDGET_BYTES,
     format_duration,
@@ -140,16 +140,36 @@ class TestOtherResults:
     def test_add_user_unchanged(self) -> None:
         """A principal that already had the role is reported as unchanged."""
         result = AddUserResult(
-            pipeline_id=PIPELINE_ID, pipeline_name="Sales analytics", principal="p-1",
-            principal_type="Group", role="Admin", already_had_role=True,
+            principal="p-1", principal_type="Group",
+            pipeline=Grant(
+                kind="pipeline", id=PIPELINE_ID, name="Sales analytics", role="Admin", previous_role="Admin"
+            ),
         )  # fmt: skip
         assert render_summary(result) == (
             "### ✅ Access unchanged\n"
             "\n"
-            "**Pipeline:** Sales analytics · **Principal:** p-1 (Group) · **Role:** Admin\n"
+            "**Principal:** p-1 (Group) · **Pipeline:** Sales analytics: Admin\n"
             "\n"
-            "The principal already had the Admin role; nothing changed.\n"
+            "The principal already was Admin of pipeline 'Sales analytics'.\n"
         )
+
+    def test_add_user_on_a_pipeline_and_a_workspace(self) -> None:
+        """Each grant gets a line: added to the pipeline, moved to another role on the workspace."""
+        result = AddUserResult(
+            principal="analyst@contoso.com", principal_type="User",
+            pipeline=Grant(kind="pipeline", id=PIPELINE_ID, name="Sales analytics", role="Admin"),
+            workspace=Grant(kind="workspace", id="w-1", name="", role="Contributor", previous_role="Viewer"),
+        )  # fmt: skip
+        assert render_summary(result) == (
+            "### ✅ Access granted\n"
+            "\n"
+            "**Principal:** analyst@contoso.com (User) · **Pipeline:** Sales analytics: Admin · "
+            "**Workspace:** w-1: Contributor\n"
+            "\n"
+            "The principal added as Admin of pipeline 'Sales analytics'.\n"
+            "The principal changed from Viewer to Contributor on workspace w-1.\n"
+        )
+        assert result.outputs()["changed"] == "true"
 
     def test_failure_without_result_lists_each_input(self) -> None:
         """Input errors become a list, one bullet per input, saying nothing was changed."""

@@ -1,0 +1,51 @@
+"""The one interface operations use, whichever REST API is behind it (api/fabric.py, api/powerbi.py).
+
+Everything is in the Fabric API's terms (models/resources.py): a stage has an id (the Power BI
+client uses the stage order as its id), items have Fabric type names, statuses are Fabric's.
+The clients normalise their API's answers; operations never learn which API they talk to.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from fabric_ci.models.requests import DeployRequest, PrincipalRef
+from fabric_ci.models.resources import (
+    DeployAccepted,
+    DeploymentOperation,
+    Member,
+    Pipeline,
+    PipelineWithStages,
+    StageItem,
+)
+
+
+class PipelinesClient(Protocol):
+    def list_pipelines(self) -> list[Pipeline]: ...
+
+    def get_pipeline(self, pipeline_id: str) -> PipelineWithStages: ...
+
+    def list_stage_items(self, pipeline_id: str, stage_id: str) -> list[StageItem]: ...
+
+    def list_deployments(self, pipeline_id: str) -> list[DeploymentOperation]:
+        """The pipeline's recent deployments, newest first."""
+
+    def get_deployment(
+        self, pipeline_id: str, deployment_id: str, *, time_left: float | None = None
+    ) -> DeploymentOperation: ...
+
+    def deploy(self, pipeline_id: str, request: DeployRequest) -> DeployAccepted:
+        """Start a deployment. Sent at most once: when its answer is lost, AmbiguousResponse is
+        raised and the caller must look for the deployment rather than send it again."""
+
+    def assign_workspace(self, pipeline_id: str, stage_id: str, workspace_id: str) -> None: ...
+
+    def list_pipeline_members(self, pipeline_id: str) -> list[Member]: ...
+
+    def add_pipeline_member(self, pipeline_id: str, principal: PrincipalRef, role: str) -> None: ...
+
+    def list_workspace_members(self, workspace_id: str) -> list[Member]: ...
+
+    def add_workspace_member(self, workspace_id: str, principal: PrincipalRef, role: str) -> None: ...
+
+    def change_workspace_role(self, workspace_id: str, principal: PrincipalRef, role: str) -> None: ...

@@ -1,0 +1,73 @@
+"""What each of the two REST APIs can do, as data: input validation reads this table, so nothing
+else needs an `if api == ...` to know which inputs, stages, item types and principals an API takes.
+
+See api-notes.md: the Fabric API addresses stages by id (2-10 stages, any names) and takes any
+Fabric item type and object ids only; the Power BI API has three stages addressed by order,
+deploys Power BI items only, takes UPNs for users, and has six deployment options of its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+ApiName = Literal["fabric", "powerbi"]
+
+# The Power BI API's stages: order -> the name its documentation and UI give it.
+POWERBI_STAGE_NAMES = ("Development", "Test", "Production")
+
+# Item type spellings people bring from either API or the UI -> the Fabric name fabric-ci reports.
+ITEM_TYPE_ALIASES = {"dataset": "SemanticModel", "semanticmodel": "SemanticModel"}
+
+# Principal types: the Power BI API says App for what Fabric calls ServicePrincipal.
+PRINCIPAL_TYPE_ALIASES = {"app": "ServicePrincipal"}
+
+WORKSPACE_ROLES = ("Admin", "Member", "Contributor", "Viewer")
+
+
+def canonical_item_type(name: str) -> str:
+    return ITEM_TYPE_ALIASES.get(name.strip().lower(), name.strip())
+
+
+@dataclass(frozen=True)
+class ApiProfile:
+    name: ApiName
+    title: str
+    # The only stages there are, by order; None: each pipeline has its own (ids, names, 2-10 of them).
+    fixed_stages: tuple[str, ...] | None
+    # The item types it can deploy (Fabric names); None: any.
+    item_types: frozenset[str] | None
+    principal_types: tuple[str, ...]
+    accepts_upn: bool  # a user may be named by user principal name, not only by object id
+    own_inputs: frozenset[str]  # inputs that only this API has
+
+
+DEPLOY_OPTION_INPUTS = (
+    "allow-create-artifact",
+    "allow-overwrite-artifact",
+    "allow-overwrite-target-artifact-label",
+    "allow-purge-data",
+    "allow-skip-tiles-with-missing-prerequisites",
+    "allow-take-over",
+)
+
+APIS: dict[str, ApiProfile] = {
+    "fabric": ApiProfile(
+        name="fabric",
+        title="the Fabric REST API",
+        fixed_stages=None,
+        item_types=None,
+        principal_types=("User", "Group", "ServicePrincipal", "ServicePrincipalProfile"),
+        accepts_upn=False,
+        own_inputs=frozenset({"allow-cross-region-deployment"}),
+    ),
+    "powerbi": ApiProfile(
+        name="powerbi",
+        title="the Power BI REST API",
+        fixed_stages=POWERBI_STAGE_NAMES,
+        item_types=frozenset({"SemanticModel", "Report", "Dashboard", "Dataflow", "Datamart"}),
+        principal_types=("User", "Group", "ServicePrincipal"),
+        accepts_upn=True,
+        own_inputs=frozenset({*DEPLOY_OPTION_INPUTS, "update-app", "admin"}),
+    ),
+}

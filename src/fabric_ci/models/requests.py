@@ -1,0 +1,56 @@
+"""What an operation asks an API client to do, in the API-neutral terms operations use.
+
+Each client (api/fabric.py, api/powerbi.py) turns these into its own request bodies; input
+validation (models/inputs.py) has already refused what the chosen API cannot do.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from fabric_ci.models.resources import Stage, StageItem
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class DeployOptions(_Request):
+    """The deployment options. The first six are the Power BI API's: it fails a deployment that
+    needs one of them unset, so all six are always sent; the defaults are the Power BI UI's."""
+
+    allow_create_artifact: bool = True
+    allow_overwrite_artifact: bool = True
+    allow_overwrite_target_artifact_label: bool = False
+    allow_purge_data: bool = False
+    allow_skip_tiles_with_missing_prerequisites: bool = False
+    allow_take_over: bool = False
+    allow_cross_region_deployment: bool | None = None  # the Fabric API's only option; None: not sent
+
+
+class NewWorkspace(_Request):
+    """A workspace the service creates for a target stage that has none."""
+
+    name: str
+    capacity_id: str | None = None
+
+
+class DeployRequest(_Request):
+    source: Stage
+    target: Stage
+    items: tuple[StageItem, ...] | None = None  # None: everything in the source stage
+    note: str | None = None
+    new_workspace: NewWorkspace | None = None
+    update_app: bool = False
+    options: DeployOptions = DeployOptions()
+
+    @property
+    def backward(self) -> bool:
+        return self.target.order < self.source.order
+
+
+class PrincipalRef(_Request):
+    """A user, group or service principal: by object id, or (users, Power BI API) by UPN."""
+
+    id: str
+    type: str  # User, Group, ServicePrincipal or ServicePrincipalProfile (Fabric's names)
