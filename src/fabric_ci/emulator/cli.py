@@ -87,6 +87,7 @@ def banner(emulator: Emulator) -> str:
     with_lines = "\n".join(f"    {name}: {value}" for name, value in inputs.items())
     return (
         f"fabric-ci emulator listening on {emulator.url} (Fabric API: {emulator.api_base_url})\n"
+        f"Power BI API: {emulator.powerbi_base_url} (same tenant: api powerbi, api-base-url this URL)\n"
         f"\nPoint fabric-ci at it with these options:\n  {options}\n"
         f"\nor, in a GitHub workflow step:\n  with:\n{with_lines}\n"
         f"\n{_other_sign_ins(emulator)}\n"

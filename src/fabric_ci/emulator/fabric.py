@@ -1,4 +1,4 @@
-"""The Fabric REST API stand-in: deployment pipelines and long-running operations, under /v1.
+"""The Fabric REST API stand-in: deployment pipelines, workspace role assignments and long-running operations.
 
 Bodies and headers follow Microsoft's spec (platform/swagger.json and its examples), including
 two things a client has to get right: paging continues through `continuationToken` in the
@@ -18,6 +18,7 @@ from urllib.parse import quote
 from fabric_ci.emulator.protocol import Request, Response, fabric_error, is_guid, utc
 from fabric_ci.emulator.state import (
     TERMINAL_STATUSES,
+    WORKSPACE_ROLES,
     Deployment,
     FabricError,
     Item,
@@ -25,6 +26,7 @@ from fabric_ci.emulator.state import (
     RoleAssignment,
     Stage,
     TenantState,
+    WorkspaceRole,
 )
 
 # The ItemType enum of common/definitions.json (the spec says more may be added over time).
@@ -106,6 +108,18 @@ def _guid_field(body: dict[str, Any], name: str, *, required: bool = True) -> st
     return str(value)
 
 
+def _principal_field(body: dict[str, Any]) -> tuple[str, str]:
+    """(id, type) of a request's `principal`."""
+    principal = body.get("principal")
+    if not isinstance(principal, dict):
+        raise _invalid("'principal' is required: {id, type}.")
+    principal_id = _guid_field(principal, "id")
+    principal_type = principal.get("type")
+    if principal_type not in PRINCIPAL_TYPES:
+        raise _invalid(f"principal.type must be one of {', '.join(sorted(PRINCIPAL_TYPES))}.")
+    return str(principal_id), str(principal_type)
+
+
 def _string_field(body: dict[str, Any], name: str, max_length: int, *, required: bool) -> str | None:
     value = body.get(name)
     if value is None and not required:
@@ -118,7 +132,7 @@ def _string_field(body: dict[str, Any], name: str, max_length: int, *, required:
 
 
 class FabricApi:
-    """Route handlers for /v1/deploymentPipelines/... and /v1/operations/...."""
+    """Route handlers for /v1/deploymentPipelines/..., /v1/workspaces/{id}/roleAssignments/..., /v1/operations/...."""
 
     def __init__(self, state: TenantState, host_url: Callable[[], str]) -> None:
         self.state = state
@@ -388,29 +402,18 @@ class FabricApi:
             requested.append((str(entry["sourceItemId"]), item_type))
         return requested
 
-    def _deployment(self, pipeline: Pipeline, deployment_id: str) -> Deployment:
-        deployment = next((d for d in pipeline.deployments if d.id == deployment_id.lower()), None)
-        if deployment is None:
-            raise FabricError(
-                404,
-                "EntityNotFound",
-                f"The operation '{deployment_id}' was not found in deployment pipeline '{pipeline.display_name}'.",
-            )
-        return deployment
-
     def list_operations(self, request: Request, params: dict[str, str]) -> Response:
         with self.state.lock:
             self.state.settle()
             pipeline = self.state.pipeline(params["pipeline"])
-            recent = sorted(pipeline.deployments, key=lambda d: d.accepted_at, reverse=True)[:20]
-            values = [self._operation_json(d, with_plan=False) for d in recent]
+            values = [self._operation_json(d, with_plan=False) for d in self.state.recent_deployments(pipeline)]
             return Response(200, self._page(request, values))
 
     def get_operation(self, request: Request, params: dict[str, str]) -> Response:
         with self.state.lock:
             self.state.settle()
             pipeline = self.state.pipeline(params["pipeline"])
-            deployment = self._deployment(pipeline, params["operation"])
+            deployment = self.state.deployment_of(pipeline, params["operation"])
             return Response(200, self._operation_json(deployment, with_plan=True))
 
     # -- roles --------------------------------------------------------------------------------------------
@@ -423,13 +426,7 @@ class FabricApi:
 
     def add_role_assignment(self, request: Request, params: dict[str, str]) -> Response:
         body = _object_body(request)
-        principal = body.get("principal")
-        if not isinstance(principal, dict):
-            raise _invalid("'principal' is required: {id, type}.")
-        principal_id = _guid_field(principal, "id")
-        principal_type = principal.get("type")
-        if principal_type not in PRINCIPAL_TYPES:
-            raise _invalid(f"principal.type must be one of {', '.join(sorted(PRINCIPAL_TYPES))}.")
+        principal_id, principal_type = _principal_field(body)
         if body.get("role") != "Admin":
             raise _invalid("'role' is required; deployment pipelines have one role, 'Admin'.")
         assignment = self.state.add_role_assignment(params["pipeline"], str(principal_id), str(principal_type), "Admin")
@@ -437,6 +434,54 @@ class FabricApi:
 
     def delete_role_assignment(self, request: Request, params: dict[str, str]) -> Response:
         self.state.delete_role_assignment(params["pipeline"], params["principal"])
+        return Response(200)
+
+    # -- workspace role assignments (the Power BI API's workspace users) ----------------------------------
+
+    def _workspace_role_json(self, role: WorkspaceRole) -> dict[str, Any]:
+        principal: dict[str, Any] = {"id": role.principal_id, "type": role.principal_type}
+        known = self.state.principal(role.principal_id)
+        if known is not None:
+            principal["displayName"] = known.display_name
+        # The role assignment id is the principal's id, as in the service.
+        return {"id": role.principal_id, "principal": principal, "role": role.role}
+
+    def list_workspace_roles(self, request: Request, params: dict[str, str]) -> Response:
+        with self.state.lock:
+            workspace = self.state.workspace(params["workspace"])
+            return Response(200, self._page(request, [self._workspace_role_json(r) for r in workspace.roles]))
+
+    @staticmethod
+    def _workspace_role_name(body: dict[str, Any]) -> str:
+        role = body.get("role")
+        if role not in WORKSPACE_ROLES:
+            raise FabricError(
+                400, "InvalidParameter", f"Invalid workspace role {role!r}: use one of {', '.join(WORKSPACE_ROLES)}."
+            )
+        return str(role)
+
+    def add_workspace_role(self, request: Request, params: dict[str, str]) -> Response:
+        body = _object_body(request)
+        principal_id, principal_type = _principal_field(body)
+        role = self._workspace_role_name(body)
+        with self.state.lock:
+            added = self.state.add_workspace_role(params["workspace"], str(principal_id), str(principal_type), role)
+            location = f"{self.api_base}/workspaces/{params['workspace']}/roleAssignments/{added.principal_id}"
+            return Response(201, self._workspace_role_json(added), {"Location": location})
+
+    def get_workspace_role(self, request: Request, params: dict[str, str]) -> Response:
+        with self.state.lock:
+            role = self.state.workspace_role(params["workspace"], params["assignment"])
+            return Response(200, self._workspace_role_json(role))
+
+    def update_workspace_role(self, request: Request, params: dict[str, str]) -> Response:
+        role = self._workspace_role_name(_object_body(request))
+        with self.state.lock:
+            updated = self.state.update_workspace_role(params["workspace"], params["assignment"], role)
+            return Response(200, self._workspace_role_json(updated))
+
+    def delete_workspace_role(self, request: Request, params: dict[str, str]) -> Response:
+        self.state.delete_workspace_role(params["workspace"], params["assignment"])
         return Response(200)
 
     # -- long-running operations ----------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The request and response values the route handlers exchange, and the Fabric wire formats they share."""
+"""The request and response values the route handlers exchange, and the error bodies of both APIs."""
 
 from __future__ import annotations
 
@@ -72,3 +72,8 @@ def fabric_error(
     if retriable is not None:
         body["isRetriable"] = retriable
     return Response(status, body, dict(headers or {}))
+
+
+def powerbi_error(status: int, code: str, message: str, *, headers: dict[str, str] | None = None) -> Response:
+    """A Power BI error body, in OData shape: {"error": {"code", "message"}}."""
+    return Response(status, {"error": {"code": code, "message": message}}, dict(headers or {}))

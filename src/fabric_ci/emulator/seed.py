@@ -1,4 +1,4 @@
-"""The demo tenant the emulator starts with: one service principal, five pipelines, their items.
+"""The demo tenant the emulator starts with: one service principal, six pipelines, their items.
 
 Everything here is plain, immutable data; `state.py` turns it into the mutable tenant.
 Identifiers are stable across runs, so scripts and tests can hard-code them.
@@ -58,6 +58,30 @@ Other pipelines (ids from `stable_id`): "Finance Reporting" (Dev, Prod), "Market
 "marketing" (names that differ only by case), "Operations Pipeline" (Dev, Test without a
 workspace, UAT, Prod). With the default page size of 2, listing pipelines takes three pages.
 
+"HR Reporting" (HR_PIPELINE_ID = stable_id("pipeline", "HR Reporting")), for the Power BI API
+    Development (0)  HR_DEV_STAGE_ID   no workspace (backward deployment Test -> Development with newWorkspace)
+    Test (1)         HR_TEST_STAGE_ID  HR_TEST_WORKSPACE_ID "HR Reporting [Test]": SemanticModel "HR Model",
+                     Report "Headcount", Dashboard "HR Dashboard", Dataflow "HR Dataflow", Datamart "HR Datamart"
+    Production (2)   HR_PROD_STAGE_ID  HR_PROD_WORKSPACE_ID "HR Reporting": older copies of "HR Model" and
+                     "Headcount", and an app
+    (HR_TEST_ITEMS, HR_PROD_ITEMS: (type, name) -> id; the service principal is its only Admin)
+
+Apps (APPS: workspace id -> app name): "Sales Analytics" (PROD_WORKSPACE_ID) has the app "Sales
+Analytics App", "HR Reporting" (HR_PROD_WORKSPACE_ID) "HR Reporting App"; no other workspace has one.
+
+Directory (DIRECTORY; UPNs resolve to object ids for the Power BI API's user identifiers)
+    USER_NAME deployer@contoso.example   USER_PRINCIPAL_ID      User (Admin of Sales Analytics;
+                                                                Member of Sales Analytics [Dev])
+    ANALYST_NAME analyst@contoso.example ANALYST_PRINCIPAL_ID   a4d1a3b4-5d0e-4b53-9f4c-0e5b1f8f2a61  User
+    GROUP_PRINCIPAL_ID                   "BI Admins"            Group (Admin of Sales Analytics)
+    BI_DEVELOPERS_GROUP_ID               "BI Developers"        c2f0c0de-8e0b-4c1e-a0d4-3b7a9d6e5f12  Group
+    SERVICE_PRINCIPAL_ID                 "fabric-ci-emulator"   ServicePrincipal (App in Power BI terms)
+    OTHER_APP_PRINCIPAL_ID               "release-bot"          5e7b9c2a-3f41-4d8e-9b6a-71c0d2e4f8a3  ServicePrincipal
+    The analyst, BI Developers and release-bot have no role anywhere at start.
+
+Workspace roles (WORKSPACE_ROLES): the service principal is Admin of every seeded workspace
+(spare ones included); USER_PRINCIPAL_ID is a Member of Sales Analytics [Dev].
+
 Unassigned workspaces, for assign-workspace tests: SPARE_WORKSPACE_IDS
     0086393a-7234-43f6-8dfd-a6f7d79a41a4  "Spare Workspace 1"
     0fc2db42-5823-4fc4-b1c2-302ba2ae73ad  "Spare Workspace 2"
@@ -87,6 +111,15 @@ SERVICE_PRINCIPAL_ID = "79f8bce5-f6a7-4c4d-bff7-e09cd25fb551"
 SERVICE_PRINCIPAL_NAME = "fabric-ci-emulator"
 USER_PRINCIPAL_ID = "f4eaa7b8-9d17-4e22-80d2-3169220c95d1"
 GROUP_PRINCIPAL_ID = "978c3b60-7f1c-4112-bf27-6a0b643ff04b"
+GROUP_NAME = "BI Admins"
+# Principals with no role at start, for add-user tests.
+ANALYST_NAME = "analyst@contoso.example"
+ANALYST_PRINCIPAL_ID = "a4d1a3b4-5d0e-4b53-9f4c-0e5b1f8f2a61"
+ANALYST_DISPLAY_NAME = "Analyst"
+BI_DEVELOPERS_GROUP_ID = "c2f0c0de-8e0b-4c1e-a0d4-3b7a9d6e5f12"
+BI_DEVELOPERS_GROUP_NAME = "BI Developers"
+OTHER_APP_PRINCIPAL_ID = "5e7b9c2a-3f41-4d8e-9b6a-71c0d2e4f8a3"
+OTHER_APP_NAME = "release-bot"
 
 FABRIC_RESOURCE = "https://api.fabric.microsoft.com"
 FABRIC_SCOPE = f"{FABRIC_RESOURCE}/.default"
@@ -183,6 +216,24 @@ class SeedPipeline:
     role_assignments: tuple[SeedRoleAssignment, ...] = field(
         default=(SeedRoleAssignment(SERVICE_PRINCIPAL_ID, "ServicePrincipal"),)
     )
+
+
+@dataclass(frozen=True)
+class SeedPrincipal:
+    """A directory entry. `principal_type` is the Fabric name (User, Group, ServicePrincipal)."""
+
+    id: str
+    principal_type: str
+    display_name: str
+    user_principal_name: str | None = None  # users only
+
+
+@dataclass(frozen=True)
+class SeedWorkspaceRole:
+    workspace_id: str
+    principal_id: str
+    principal_type: str
+    role: str  # Admin, Member, Contributor or Viewer
 
 
 @dataclass(frozen=True)
@@ -325,6 +376,66 @@ SALES_ANALYTICS = SeedPipeline(
     ),
 )
 
+HR_PIPELINE_NAME = "HR Reporting"
+HR_PIPELINE_ID = stable_id("pipeline", HR_PIPELINE_NAME)
+HR_DEV_STAGE_ID = stable_id("stage", HR_PIPELINE_NAME, "Development")
+HR_TEST_STAGE_ID = stable_id("stage", HR_PIPELINE_NAME, "Test")
+HR_PROD_STAGE_ID = stable_id("stage", HR_PIPELINE_NAME, "Production")
+HR_TEST_WORKSPACE_ID = stable_id("workspace", HR_PIPELINE_NAME, "Test")
+HR_PROD_WORKSPACE_ID = stable_id("workspace", HR_PIPELINE_NAME, "Production")
+# Test content (one item of each Power BI type); Production holds older copies of the first two.
+_HR_TEST_CONTENT: tuple[tuple[str, str, int], ...] = (
+    ("SemanticModel", "HR Model", 2),
+    ("Report", "Headcount", 2),
+    ("Dashboard", "HR Dashboard", 1),
+    ("Dataflow", "HR Dataflow", 1),
+    ("Datamart", "HR Datamart", 1),
+)
+_HR_PROD_CONTENT: tuple[tuple[str, str, int], ...] = (("SemanticModel", "HR Model", 1), ("Report", "Headcount", 1))
+HR_TEST_ITEMS: dict[tuple[str, str], str] = {
+    (t, n): stable_id("item", HR_TEST_STAGE_ID, t, n) for t, n, _ in _HR_TEST_CONTENT
+}
+HR_PROD_ITEMS: dict[tuple[str, str], str] = {
+    (t, n): stable_id("item", HR_PROD_STAGE_ID, t, n) for t, n, _ in _HR_PROD_CONTENT
+}
+
+HR_REPORTING = SeedPipeline(
+    id=HR_PIPELINE_ID,
+    display_name=HR_PIPELINE_NAME,
+    description="People reports; Development has no workspace yet.",
+    stages=(
+        SeedStage(HR_DEV_STAGE_ID, "Development", _DEFAULT_DESCRIPTIONS["Development"], None, None),
+        SeedStage(
+            HR_TEST_STAGE_ID,
+            "Test",
+            _DEFAULT_DESCRIPTIONS["Test"],
+            HR_TEST_WORKSPACE_ID,
+            "HR Reporting [Test]",
+            items=tuple(
+                _item(
+                    HR_TEST_STAGE_ID,
+                    t,
+                    n,
+                    v,
+                    **({"target_item_id": HR_PROD_ITEMS[(t, n)]} if (t, n) in HR_PROD_ITEMS else {}),
+                )
+                for t, n, v in _HR_TEST_CONTENT
+            ),
+        ),
+        SeedStage(
+            HR_PROD_STAGE_ID,
+            "Production",
+            _DEFAULT_DESCRIPTIONS["Production"],
+            HR_PROD_WORKSPACE_ID,
+            HR_PIPELINE_NAME,
+            is_public=True,
+            items=tuple(
+                _item(HR_PROD_STAGE_ID, t, n, v, source_item_id=HR_TEST_ITEMS[(t, n)]) for t, n, v in _HR_PROD_CONTENT
+            ),
+        ),
+    ),
+)
+
 PIPELINES: tuple[SeedPipeline, ...] = (
     SALES_ANALYTICS,
     SeedPipeline(
@@ -375,10 +486,34 @@ PIPELINES: tuple[SeedPipeline, ...] = (
             _stage("Operations Pipeline", "Prod"),
         ),
     ),
+    HR_REPORTING,
 )
 
 SPARE_WORKSPACES: tuple[tuple[str, str], ...] = tuple(
     (ws_id, f"Spare Workspace {n}") for n, ws_id in enumerate(SPARE_WORKSPACE_IDS, start=1)
+)
+
+# Workspaces with an org app (workspace id -> app name): the Production workspaces of two pipelines.
+APPS: dict[str, str] = {PROD_WORKSPACE_ID: "Sales Analytics App", HR_PROD_WORKSPACE_ID: "HR Reporting App"}
+
+DIRECTORY: tuple[SeedPrincipal, ...] = (
+    SeedPrincipal(USER_PRINCIPAL_ID, "User", USER_DISPLAY_NAME, USER_NAME),
+    SeedPrincipal(ANALYST_PRINCIPAL_ID, "User", ANALYST_DISPLAY_NAME, ANALYST_NAME),
+    SeedPrincipal(GROUP_PRINCIPAL_ID, "Group", GROUP_NAME),
+    SeedPrincipal(BI_DEVELOPERS_GROUP_ID, "Group", BI_DEVELOPERS_GROUP_NAME),
+    SeedPrincipal(SERVICE_PRINCIPAL_ID, "ServicePrincipal", SERVICE_PRINCIPAL_NAME),
+    SeedPrincipal(OTHER_APP_PRINCIPAL_ID, "ServicePrincipal", OTHER_APP_NAME),
+)
+
+
+def _seeded_workspace_ids() -> tuple[str, ...]:
+    ids = [s.workspace_id for p in PIPELINES for s in p.stages if s.workspace_id]
+    return (*ids, *SPARE_WORKSPACE_IDS)
+
+
+WORKSPACE_ROLES: tuple[SeedWorkspaceRole, ...] = (
+    *(SeedWorkspaceRole(ws, SERVICE_PRINCIPAL_ID, "ServicePrincipal", "Admin") for ws in _seeded_workspace_ids()),
+    SeedWorkspaceRole(DEV_WORKSPACE_ID, USER_PRINCIPAL_ID, "User", "Member"),
 )
 
 HISTORY: tuple[SeedHistoryEntry, ...] = (

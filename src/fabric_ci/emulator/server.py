@@ -1,7 +1,8 @@
 """The HTTPS server, the routing table and `Emulator`, the in-process handle tests and the demo use.
 
 One port serves: the Entra ID stand-in (`/{tenant}/...`, `/common/userrealm/...`), the Fabric API
-(`/v1/...`), the token services sign-in methods rely on (GitHub Actions' and Azure DevOps' OIDC
+(`/v1/...`), the Power BI API's pipelines and workspace users (`/v1.0/myorg/...`, same tenant state;
+errors there are OData bodies), the token services sign-in methods rely on (GitHub Actions' and Azure DevOps' OIDC
 endpoints under `/_github` and `/_azure-devops`, IMDS under `/metadata/identity`), and a control
 API (`/_emulator/...`) that mirrors `Emulator.configure`/`inject` for users who run the emulator
 as a separate process. TLS is required because msal refuses plain-HTTP authorities; trustme makes
@@ -46,7 +47,9 @@ from fabric_ci.emulator.entra import EntraApi
 from fabric_ci.emulator.fabric import FabricApi
 from fabric_ci.emulator.identity import ClientAuthenticator
 from fabric_ci.emulator.imds import IMDS_TOKEN_PATH, ImdsApi
-from fabric_ci.emulator.protocol import Handler, Request, Response, fabric_error, utc
+from fabric_ci.emulator.powerbi import BASE_PATH as POWERBI_BASE_PATH
+from fabric_ci.emulator.powerbi import PowerBiApi
+from fabric_ci.emulator.protocol import Handler, Request, Response, fabric_error, powerbi_error, utc
 from fabric_ci.emulator.sign_in import SignIn, sign_in_for
 from fabric_ci.emulator.state import (
     AcceptedAssertion,
@@ -81,6 +84,8 @@ class EmulatorConfig:
     github_subject: str = seed.GITHUB_SUBJECT  # the subject the GitHub stand-in puts in its tokens
     azure_devops_subject: str = seed.AZURE_DEVOPS_SUBJECT  # likewise for Azure DevOps
     federated_subjects: frozenset[str] = frozenset(seed.FEDERATED_SUBJECTS)  # the app's federated credentials
+    option_requirements: dict[str, str] = field(default_factory=dict)  # item name -> Power BI option it needs
+    admin_requests_per_hour: int = 200  # the Power BI admin APIs' quota
     log_requests: bool = False  # print one line per request (the CLI does)
 
 
@@ -197,6 +202,8 @@ class Emulator:
                 github_subject=self.config.github_subject,
                 azure_devops_subject=self.config.azure_devops_subject,
                 federated_subjects=frozenset(self.config.federated_subjects),
+                option_requirements=dict(self.config.option_requirements),
+                admin_requests_per_hour=self.config.admin_requests_per_hour,
             ),
             clock=clock,
         )
@@ -219,6 +226,7 @@ class Emulator:
         )
         self._entra = EntraApi(self.state, lambda: self.authority_host, authenticator)
         self._fabric = FabricApi(self.state, lambda: self.authority_host)
+        self._powerbi = PowerBiApi(self.state)
         self._routes = self._build_routes()
 
     # -- lifecycle ---------------------------------------------------------------------------------------
@@ -294,6 +302,11 @@ class Emulator:
         return f"{self.authority_host}/v1"
 
     @property
+    def powerbi_base_url(self) -> str:
+        """The Power BI REST API's base, as fabric-ci's api-base-url takes it: .../v1.0/myorg."""
+        return f"{self.authority_host}{POWERBI_BASE_PATH}"
+
+    @property
     def ca_path(self) -> str:
         if self._ca_path is None:
             raise RuntimeError("the emulator is not running: call start() first")
@@ -360,13 +373,20 @@ class Emulator:
         with self.state.lock:
             return list(self.state.assertions)
 
-    def sign_in(self, method: str) -> SignIn:
-        """The fabric-ci inputs and environment for one sign-in method (see `sign_in.SIGN_IN_METHODS`)."""
-        return sign_in_for(self, method)
+    def sign_in(self, method: str, api: str = "fabric") -> SignIn:
+        """The fabric-ci inputs and environment for one sign-in method (see `sign_in.SIGN_IN_METHODS`).
 
-    def inputs(self) -> dict[str, str]:
-        """The fabric-ci inputs that point it at this emulator."""
-        return {
+        `api="powerbi"` points them at the Power BI API instead (see `inputs`).
+        """
+        return sign_in_for(self, method, api)
+
+    def inputs(self, api: str = "fabric") -> dict[str, str]:
+        """The fabric-ci inputs that point it at this emulator.
+
+        `api="powerbi"`: the same sign-in, plus `api: powerbi` and the Power BI base URL. No scope
+        input: fabric-ci's default Power BI scope is one the emulator issues tokens for.
+        """
+        inputs = {
             "tenant-id": seed.TENANT_ID,
             "client-id": seed.CLIENT_ID,
             "client-secret": seed.CLIENT_SECRET,
@@ -374,6 +394,15 @@ class Emulator:
             "authority-host": self.authority_host,
             "ca-bundle": self.ca_path,
         }
+        return {**inputs, **self.api_inputs(api)}
+
+    def api_inputs(self, api: str) -> dict[str, str]:
+        """The inputs that choose the API: none for Fabric (the default), `api` and its base URL for Power BI."""
+        if api == "fabric":
+            return {}
+        if api == "powerbi":
+            return {"api": "powerbi", "api-base-url": self.powerbi_base_url}
+        raise ValueError(f"unknown api {api!r}: use 'fabric' or 'powerbi'")
 
     @property
     def requests(self) -> list[RequestRecord]:
@@ -399,12 +428,15 @@ class Emulator:
         github_subject: str | None = None,
         azure_devops_subject: str | None = None,
         federated_subjects: set[str] | frozenset[str] | list[str] | None = None,
+        option_requirements: dict[str, str] | None = None,
+        admin_requests_per_hour: int | None = None,
     ) -> None:
         """Change the simulation for requests from now on (deployments already accepted keep their timing).
 
         `github_subject` / `azure_devops_subject` set the subject the CI stand-ins put in the tokens
         they issue, `federated_subjects` the subjects the app trusts: differing, they reproduce
-        AADSTS700213.
+        AADSTS700213. `option_requirements` maps item names to the Power BI deployment option that
+        deploying them needs (see `state.py`); `admin_requests_per_hour` is the Power BI admin quota.
         """
         self.state.configure(
             operation_seconds=operation_seconds,
@@ -416,6 +448,8 @@ class Emulator:
             github_subject=github_subject,
             azure_devops_subject=azure_devops_subject,
             federated_subjects=federated_subjects,
+            option_requirements=option_requirements,
+            admin_requests_per_hour=admin_requests_per_hour,
         )
 
     def inject(
@@ -427,9 +461,15 @@ class Emulator:
     # -- request handling ----------------------------------------------------------------------------------
 
     def _build_routes(self) -> list[Route]:
-        fabric, entra, ci = self._fabric, self._entra, self._ci
+        fabric, entra, ci, pbi = self._fabric, self._entra, self._ci, self._powerbi
         pipeline = r"/v1/deploymentPipelines/(?P<pipeline>[^/]+)"
         stage = pipeline + r"/stages/(?P<stage>[^/]+)"
+        role = r"/v1/workspaces/(?P<workspace>[^/]+)/roleAssignments"
+        pbi_root = re.escape(POWERBI_BASE_PATH)
+        pbi_pipeline = pbi_root + r"/pipelines/(?P<pipeline>[^/]+)"
+        pbi_stage = pbi_pipeline + r"/stages/(?P<stage>[^/]+)"
+        pbi_admin = pbi_root + r"/admin/pipelines"
+        pbi_users = pbi_root + r"/groups/(?P<group>[^/]+)/users"
         table: list[tuple[str, str, str, Handler, bool]] = [
             (
                 "GET",
@@ -549,6 +589,87 @@ class Emulator:
                 fabric.get_operation_result,
                 True,
             ),
+            ("GET", role, "Workspaces_ListWorkspaceRoleAssignments", fabric.list_workspace_roles, True),
+            ("POST", role, "Workspaces_AddWorkspaceRoleAssignment", fabric.add_workspace_role, True),
+            (
+                "GET",
+                role + r"/(?P<assignment>[^/]+)",
+                "Workspaces_GetWorkspaceRoleAssignment",
+                fabric.get_workspace_role,
+                True,
+            ),
+            (
+                "PATCH",
+                role + r"/(?P<assignment>[^/]+)",
+                "Workspaces_UpdateWorkspaceRoleAssignment",
+                fabric.update_workspace_role,
+                True,
+            ),
+            (
+                "DELETE",
+                role + r"/(?P<assignment>[^/]+)",
+                "Workspaces_DeleteWorkspaceRoleAssignment",
+                fabric.delete_workspace_role,
+                True,
+            ),
+            # The Power BI REST API (operationIds of powerbi/swagger.json).
+            ("GET", pbi_root + r"/pipelines", "Pipelines_GetPipelines", pbi.list_pipelines, True),
+            ("GET", pbi_pipeline, "Pipelines_GetPipeline", pbi.get_pipeline, True),
+            ("GET", pbi_pipeline + r"/stages", "Pipelines_GetPipelineStages", pbi.list_stages, True),
+            (
+                "GET",
+                pbi_stage + r"/artifacts",
+                "Pipelines_GetPipelineStageArtifacts",
+                pbi.stage_artifacts,
+                True,
+            ),
+            ("POST", pbi_stage + r"/assignWorkspace", "Pipelines_AssignWorkspace", pbi.assign_workspace, True),
+            ("POST", pbi_stage + r"/unassignWorkspace", "Pipelines_UnassignWorkspace", pbi.unassign_workspace, True),
+            ("POST", pbi_pipeline + r"/deployAll", "Pipelines_DeployAll", pbi.deploy_all, True),
+            ("POST", pbi_pipeline + r"/deploy", "Pipelines_SelectiveDeploy", pbi.selective_deploy, True),
+            ("GET", pbi_pipeline + r"/operations", "Pipelines_GetPipelineOperations", pbi.list_operations, True),
+            (
+                "GET",
+                pbi_pipeline + r"/operations/(?P<operation>[^/]+)",
+                "Pipelines_GetPipelineOperation",
+                pbi.get_operation,
+                True,
+            ),
+            ("GET", pbi_pipeline + r"/users", "Pipelines_GetPipelineUsers", pbi.list_pipeline_users, True),
+            ("POST", pbi_pipeline + r"/users", "Pipelines_UpdatePipelineUser", pbi.add_pipeline_user, True),
+            (
+                "DELETE",
+                pbi_pipeline + r"/users/(?P<identifier>[^/]+)",
+                "Pipelines_DeletePipelineUser",
+                pbi.delete_pipeline_user,
+                True,
+            ),
+            ("GET", pbi_admin, "Pipelines_GetPipelinesAsAdmin", pbi.admin_list_pipelines, True),
+            (
+                "GET",
+                pbi_admin + r"/(?P<pipeline>[^/]+)/users",
+                "Pipelines_GetPipelineUsersAsAdmin",
+                pbi.admin_list_pipeline_users,
+                True,
+            ),
+            (
+                "POST",
+                pbi_admin + r"/(?P<pipeline>[^/]+)/users",
+                "Pipelines_UpdateUserAsAdmin",
+                pbi.admin_add_pipeline_user,
+                True,
+            ),
+            (
+                "DELETE",
+                pbi_admin + r"/(?P<pipeline>[^/]+)/users/(?P<identifier>[^/]+)",
+                "Pipelines_DeleteUserAsAdmin",
+                pbi.admin_delete_pipeline_user,
+                True,
+            ),
+            ("GET", pbi_users, "Groups_GetGroupUsers", pbi.list_group_users, True),
+            ("POST", pbi_users, "Groups_AddGroupUser", pbi.add_group_user, True),
+            ("PUT", pbi_users, "Groups_UpdateGroupUser", pbi.update_group_user, True),
+            ("DELETE", pbi_users + r"/(?P<user>[^/]+)", "Groups_DeleteUserInGroup", pbi.delete_group_user, True),
             ("GET", r"/_emulator/requests", CONTROL_OPERATION, self._control_requests, False),
             ("GET", r"/_emulator/deployments", CONTROL_OPERATION, self._control_deployments, False),
             ("POST", r"/_emulator/configure", CONTROL_OPERATION, self._control_configure, False),
@@ -582,14 +703,14 @@ class Emulator:
                 if refusal is not None:
                     return operation, refusal
         if found is None:
-            return operation, fabric_error(
+            return operation, self._error(
                 request, 404, "EntityNotFound", f"The requested resource '{request.path}' could not be found."
             )
         route, params = found
         try:
             return operation, route.handler(request, params)
         except FabricError as error:
-            return operation, fabric_error(
+            return operation, self._error(
                 request,
                 error.status,
                 error.error_code,
@@ -599,7 +720,25 @@ class Emulator:
             )
         except Exception:  # an emulator bug must still answer, as the service would: 500 UnknownError
             traceback.print_exc()
-            return operation, fabric_error(request, 500, "UnknownError", "An error occurred in the emulator.")
+            return operation, self._error(request, 500, "UnknownError", "An error occurred in the emulator.")
+
+    @staticmethod
+    def _error(
+        request: Request,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        more_details: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+        retriable: bool | None = None,
+    ) -> Response:
+        """An error in the shape of the API the request went to: OData under /v1.0/myorg, else Fabric's."""
+        if request.path.startswith(POWERBI_BASE_PATH + "/"):
+            return powerbi_error(status, code, message, headers=headers)
+        return fabric_error(
+            request, status, code, message, more_details=more_details, headers=headers, retriable=retriable
+        )
 
     def _check_token(self, request: Request) -> Response | None:
         authorization = request.headers.get("authorization", "")
@@ -609,7 +748,7 @@ class Emulator:
             return None
         headers = {"WWW-Authenticate": "Bearer"}
         if status == "expired":
-            return fabric_error(
+            return self._error(
                 request,
                 401,
                 "TokenExpired",
@@ -621,14 +760,14 @@ class Emulator:
             if not authorization
             else "The access token is not valid: it was not issued by this emulator."
         )
-        return fabric_error(request, 401, "Unauthorized", message, headers=headers)
+        return self._error(request, 401, "Unauthorized", message, headers=headers)
 
     def _injected(self, request: Request, status: int, retry_after: int | None) -> Response:
         headers: dict[str, str] = {}
         seconds = retry_after if retry_after is not None else self.state.settings.retry_after
         if status == 429:
             until = utc(time.time() + seconds)
-            return fabric_error(
+            return self._error(
                 request,
                 429,
                 "RequestBlocked",
@@ -639,7 +778,7 @@ class Emulator:
         if retry_after is not None:
             headers["Retry-After"] = str(retry_after)
         if status == 503:
-            return fabric_error(
+            return self._error(
                 request,
                 503,
                 "ServiceUnavailable",
@@ -648,10 +787,8 @@ class Emulator:
                 retriable=True,
             )
         if status >= 500:
-            return fabric_error(request, status, "UnknownError", "An error occurred.", headers=headers, retriable=True)
-        return fabric_error(
-            request, status, "InjectedError", f"Injected failure with status {status}.", headers=headers
-        )
+            return self._error(request, status, "UnknownError", "An error occurred.", headers=headers, retriable=True)
+        return self._error(request, status, "InjectedError", f"Injected failure with status {status}.", headers=headers)
 
     def record(
         self,
@@ -734,6 +871,8 @@ class Emulator:
                 "github_subject": settings.github_subject,
                 "azure_devops_subject": settings.azure_devops_subject,
                 "federated_subjects": sorted(settings.federated_subjects),
+                "option_requirements": dict(settings.option_requirements),
+                "admin_requests_per_hour": settings.admin_requests_per_hour,
             },
         )
 

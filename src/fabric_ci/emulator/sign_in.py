@@ -13,7 +13,8 @@ environment a CI system or an Azure machine would provide. Methods:
     user-password      client-id + username + password
 
 Every method's inputs also hold tenant-id, api-base-url, authority-host, ca-bundle and `auth`
-(secret, certificate, oidc, managed-identity or user-password).
+(secret, certificate, oidc, managed-identity or user-password). With `api="powerbi"` they also
+hold `api: powerbi`, and api-base-url is the Power BI base URL.
 """
 
 from __future__ import annotations
@@ -45,12 +46,13 @@ class SignIn:
     environment: dict[str, str] = field(default_factory=dict)
 
 
-def sign_in_for(emulator: Emulator, method: str) -> SignIn:
+def sign_in_for(emulator: Emulator, method: str, api: str = "fabric") -> SignIn:
     common = {
         "tenant-id": seed.TENANT_ID,
         "api-base-url": emulator.api_base_url,
         "authority-host": emulator.authority_host,
         "ca-bundle": emulator.ca_path,
+        **emulator.api_inputs(api),
     }
     app = {"client-id": seed.CLIENT_ID}
     if method == "secret":

@@ -6,10 +6,26 @@ target stage the first time anyone looks after they end (`settle`). The clock is
 the timing can be tested without sleeping.
 
 All public methods take the state's lock: the HTTP server answers requests on several threads.
+
+Both APIs work on this one state: a deployment started through the Power BI API shows in the
+Fabric operations view and the other way round, and a workspace's users are the Fabric API's
+workspace role assignments. What only Power BI deployments do (`deploy(..., api="powerbi")`):
+
+- Deployment options. A step whose item is New in the target needs allowCreateArtifact, one that
+  overwrites an existing target item (Different or NoDifference) needs allowOverwriteArtifact; the
+  effective value is the item's own option, else the deployment-wide one, else false. A name in
+  `Settings.option_requirements` needs the named option as well. A missing option fails that step
+  with the errorCode in `OPTION_ERROR_CODES` (its message names the option), and the deployment
+  ends Failed there, as with `fail_items`. Fabric deployments have no such options.
+- Apps. With updateAppInTargetWorkspace the target workspace must have an app, else the deploy
+  request is refused with an opaque 400 `BadRequest` (the real service's error says nothing about
+  apps either). When such a deployment ends Succeeded, the app records it: `App.last_updated_by`
+  is the deployment id (read it from `TenantState.workspaces[id].app`).
 """
 
 from __future__ import annotations
 
+import math
 import re
 import secrets
 import threading
@@ -31,6 +47,27 @@ MAX_NOTE_LENGTH = 1024
 MAX_LISTED_OPERATIONS = 20
 
 TERMINAL_STATUSES = frozenset({"Succeeded", "Failed"})
+
+# Power BI deployment options, and the step errorCode when a deployment needs one that is not true.
+OPTION_ERROR_CODES = {
+    "allowCreateArtifact": "ArtifactCreationNotAllowed",
+    "allowOverwriteArtifact": "ArtifactOverwriteNotAllowed",
+    "allowPurgeData": "PurgeDataNotAllowed",
+    "allowOverwriteTargetArtifactLabel": "TargetArtifactLabelOverwriteNotAllowed",
+    "allowSkipTilesWithMissingPrerequisites": "TilesWithMissingPrerequisitesNotAllowed",
+    "allowTakeOver": "TakeOverNotAllowed",
+}
+_OPTION_REASONS = {
+    "allowCreateArtifact": "it does not exist in the target stage and would be created",
+    "allowOverwriteArtifact": "it would overwrite an existing item in the target stage",
+    "allowPurgeData": "its schema differs from the target's, and the target's data must be purged",
+    "allowOverwriteTargetArtifactLabel": "its sensitivity label would replace the target item's label",
+    "allowSkipTilesWithMissingPrerequisites": "some of its tiles have no model or report in the target stage",
+    "allowTakeOver": "the target copy is owned by someone else, and deploying takes it over",
+}
+WORKSPACE_ROLES = ("Admin", "Member", "Contributor", "Viewer")
+# The Power BI admin APIs' quota: requests per rolling hour.
+ADMIN_WINDOW_SECONDS = 3600
 
 # Deployments run dependencies first: storage, then code, then models, then what sits on models.
 _TYPE_RANK = {
@@ -91,6 +128,10 @@ class Settings:
     github_subject: str = seed.GITHUB_SUBJECT
     azure_devops_subject: str = seed.AZURE_DEVOPS_SUBJECT
     federated_subjects: frozenset[str] = frozenset(seed.FEDERATED_SUBJECTS)
+    # Power BI: item display name -> the deployment option (OPTION_ERROR_CODES) deploying it needs.
+    option_requirements: dict[str, str] = field(default_factory=dict)
+    # The Power BI admin APIs answer 429 beyond this many requests in a rolling hour.
+    admin_requests_per_hour: int = 200
 
 
 @dataclass
@@ -105,10 +146,40 @@ class Item:
 
 
 @dataclass
+class App:
+    """A workspace's org app. `last_updated_by`: the deployment that last updated it (updateAppSettings)."""
+
+    name: str
+    last_updated_by: str | None = None
+    last_updated_at: float | None = None
+
+
+@dataclass
+class WorkspaceRole:
+    """A principal's role in a workspace (Fabric types: User, Group, ServicePrincipal...)."""
+
+    principal_id: str
+    principal_type: str
+    role: str
+
+
+@dataclass(frozen=True)
+class Principal:
+    """A directory entry: an object id, its Fabric type, a display name and, for users, the UPN."""
+
+    id: str
+    principal_type: str
+    display_name: str
+    user_principal_name: str | None = None
+
+
+@dataclass
 class Workspace:
     id: str
     name: str
     items: list[Item] = field(default_factory=list)
+    app: App | None = None
+    roles: list[WorkspaceRole] = field(default_factory=list)
 
     def find(self, item_id: str | None) -> Item | None:
         return next((i for i in self.items if i.id == item_id), None) if item_id else None
@@ -144,6 +215,9 @@ class PlannedStep:
     target_display_name: str | None
     diff_state: str  # New, Different or NoDifference
     fails: bool
+    # Why it fails when not because of fail_items (a missing Power BI deployment option).
+    error_code: str | None = None
+    error_message: str | None = None
 
     @classmethod
     def plan(
@@ -167,6 +241,8 @@ class PlannedStep:
         return _STEP_DESCRIPTIONS.get(self.item_type, f"{self.item_type}Deployment")
 
     def error(self) -> dict[str, str]:
+        if self.error_code is not None:
+            return {"errorCode": self.error_code, "message": self.error_message or ""}
         label = _TYPE_LABELS.get(self.item_type, self.item_type)
         return {
             "errorCode": "ItemDeploymentFailed",
@@ -200,6 +276,8 @@ class Deployment:
     backward: bool = False
     applied: bool = False
     seeded: bool = False
+    api: str = "fabric"  # or "powerbi": the API that accepted it
+    update_app: bool = False  # Power BI updateAppSettings.updateAppInTargetWorkspace
     # Items a step created in the target stage (step index -> id, name), known once applied.
     created_targets: dict[int, tuple[str, str]] = field(default_factory=dict)
 
@@ -373,11 +451,17 @@ class TenantState:
         self.assertions: list[AcceptedAssertion] = []  # oldest first
         self.injections: list[InjectionRule] = []
         self.requests: list[RequestRecord] = []
+        self.directory: dict[str, Principal] = {}  # by object id
+        self.admin_requests: list[float] = []  # times of Power BI admin API requests in the last hour
         self._load_seed()
 
     # -- seed ---------------------------------------------------------------------------------------
 
     def _load_seed(self) -> None:
+        for principal in seed.DIRECTORY:
+            self.directory[principal.id] = Principal(
+                principal.id, principal.principal_type, principal.display_name, principal.user_principal_name
+            )
         for ws_id, name in seed.SPARE_WORKSPACES:
             self.workspaces[ws_id] = Workspace(ws_id, name)
         for sp in seed.PIPELINES:
@@ -392,6 +476,12 @@ class TenantState:
                 stages.append(Stage(ss.id, order, ss.display_name, ss.description, ss.is_public, ss.workspace_id))
             assignments = [RoleAssignment(r.principal_id, r.principal_type, r.role) for r in sp.role_assignments]
             self.pipelines[sp.id] = Pipeline(sp.id, sp.display_name, sp.description, stages, assignments)
+        for ws_id, app_name in seed.APPS.items():
+            self.workspaces[ws_id].app = App(app_name)
+        for role in seed.WORKSPACE_ROLES:
+            self.workspaces[role.workspace_id].roles.append(
+                WorkspaceRole(role.principal_id, role.principal_type, role.role)
+            )
         self._load_history()
 
     def _load_history(self) -> None:
@@ -450,6 +540,22 @@ class TenantState:
             return []
         return list(self.workspaces[stage.workspace_id].items)
 
+    def deployment_of(self, pipeline: Pipeline, deployment_id: str) -> Deployment:
+        """One of the pipeline's deployments (the id both APIs call the operation id)."""
+        deployment = next((d for d in pipeline.deployments if d.id == deployment_id.lower()), None)
+        if deployment is None:
+            raise FabricError(
+                404,
+                "EntityNotFound",
+                f"The operation '{deployment_id}' was not found in deployment pipeline '{pipeline.display_name}'.",
+            )
+        return deployment
+
+    @staticmethod
+    def recent_deployments(pipeline: Pipeline) -> list[Deployment]:
+        """What the operations lists show: the most recent deployments, newest first."""
+        return sorted(pipeline.deployments, key=lambda d: d.accepted_at, reverse=True)[:MAX_LISTED_OPERATIONS]
+
     def active_deployment(self, pipeline: Pipeline) -> Deployment | None:
         now = self.now()
         return next((d for d in pipeline.deployments if d.is_active(now)), None)
@@ -482,6 +588,9 @@ class TenantState:
             return
         source_ws = self.workspaces.get(source_stage.workspace_id or "")
         target_ws = self.workspaces[target_stage.workspace_id]
+        if deployment.update_app and deployment.final_status == "Succeeded" and target_ws.app is not None:
+            target_ws.app.last_updated_by = deployment.id
+            target_ws.app.last_updated_at = deployment.finishes_at
         for step in deployment.steps[: deployment.steps_that_run]:
             if step.fails:
                 break
@@ -525,8 +634,17 @@ class TenantState:
         items: list[tuple[str, str]] | None,
         note: str | None,
         new_workspace_name: str | None = None,
+        *,
+        api: str = "fabric",
+        options: dict[str, bool] | None = None,
+        item_options: dict[str, dict[str, bool]] | None = None,
+        update_app: bool = False,
     ) -> Deployment:
-        """Accept a deployment (items are (sourceItemId, itemType); None = the whole stage)."""
+        """Accept a deployment (items are (sourceItemId, itemType); None = the whole stage).
+
+        `api="powerbi"` applies the deployment options (`options` deployment-wide, `item_options`
+        by source item id) and `update_app`, as the module docstring says.
+        """
         with self.lock:
             self.settle()
             pipeline = self.pipeline(pipeline_id)
@@ -570,11 +688,28 @@ class TenantState:
                 raise FabricError(
                     400, "NoItemsToDeploy", f"The source stage '{source.display_name}' has no items to deploy."
                 )
+            if update_app:
+                target_ws = self.workspaces.get(target.workspace_id or "")
+                if target_ws is None or target_ws.app is None:
+                    # Opaque on purpose: the real service answers this case with a bare Bad Request.
+                    raise FabricError(400, "BadRequest", "Bad Request")
             if target.workspace_id is None and new_workspace_name is not None:
                 workspace = Workspace(str(uuid.uuid4()), new_workspace_name)
+                workspace.roles.append(WorkspaceRole(seed.SERVICE_PRINCIPAL_ID, "ServicePrincipal", "Admin"))
                 self.workspaces[workspace.id] = workspace
                 target.workspace_id = workspace.id
-            return self._accept(pipeline, source, target, selected, note, backward)
+            deployment = self._accept(
+                pipeline,
+                source,
+                target,
+                selected,
+                note,
+                backward,
+                options=(options or {}, item_options or {}) if api == "powerbi" else None,
+            )
+            deployment.api = api
+            deployment.update_app = update_app
+            return deployment
 
     def _deploy_stage(self, pipeline: Pipeline, stage_id: str, field_name: str) -> Stage:
         stage = pipeline.stage(stage_id.lower())
@@ -611,6 +746,8 @@ class TenantState:
         items: list[Item],
         note: str | None,
         backward: bool,
+        *,
+        options: tuple[dict[str, bool], dict[str, dict[str, bool]]] | None = None,
     ) -> Deployment:
         target_ws = self.workspaces.get(target.workspace_id or "")
         ordered = sorted(items, key=lambda i: _TYPE_RANK.get(i.item_type, 2))
@@ -623,9 +760,12 @@ class TenantState:
                 diff = "NoDifference"
             else:
                 diff = "Different"
-            steps.append(
-                PlannedStep.plan(index, item, paired, diff, fails=item.display_name in self.settings.fail_items)
-            )
+            step = PlannedStep.plan(index, item, paired, diff, fails=item.display_name in self.settings.fail_items)
+            missing = self._missing_option(step, *options) if options is not None else None
+            if missing is not None:
+                step = replace(step, fails=True, error_code=OPTION_ERROR_CODES[missing])
+                step = replace(step, error_message=self._option_message(step, missing))
+            steps.append(step)
         # Only the first failing item fails: the run stops there.
         first_failure = next((s.index for s in steps if s.fails), None)
         if first_failure is not None:
@@ -648,6 +788,26 @@ class TenantState:
         self.deployments.append(deployment)
         self.operations[deployment.lro_id] = deployment
         return deployment
+
+    def _missing_option(
+        self, step: PlannedStep, options: dict[str, bool], item_options: dict[str, dict[str, bool]]
+    ) -> str | None:
+        """The first Power BI deployment option this step needs and was not given as true, if any."""
+        # Option by option: the item's own value, else the deployment-wide one, else false.
+        effective = {**options, **item_options.get(step.source_item_id, {})}
+        needed = ["allowCreateArtifact" if step.diff_state == "New" else "allowOverwriteArtifact"]
+        required = self.settings.option_requirements.get(step.source_display_name)
+        if required is not None:
+            needed.append(required)
+        return next((name for name in needed if effective.get(name) is not True), None)
+
+    @staticmethod
+    def _option_message(step: PlannedStep, option: str) -> str:
+        label = _TYPE_LABELS.get(step.item_type, step.item_type)
+        return (
+            f"{label} '{step.source_display_name}' can't be deployed: {_OPTION_REASONS[option]}, which needs the "
+            f"deployment option {option}. Set options.{option} to true for the deployment or for this item."
+        )
 
     # -- workspaces and roles ----------------------------------------------------------------------------
 
@@ -719,6 +879,84 @@ class TenantState:
                 "EntityNotFound",
                 f"Principal '{principal_id}' has no role in deployment pipeline '{pipeline.display_name}'.",
             )
+
+    # -- directory and workspace roles ---------------------------------------------------------------------
+
+    def principal_by_upn(self, user_principal_name: str) -> Principal | None:
+        """The directory user with this UPN (case-insensitive), or None."""
+        with self.lock:
+            wanted = user_principal_name.lower()
+            return next((p for p in self.directory.values() if (p.user_principal_name or "").lower() == wanted), None)
+
+    def principal(self, principal_id: str) -> Principal | None:
+        with self.lock:
+            return self.directory.get(principal_id.lower())
+
+    def workspace(self, workspace_id: str) -> Workspace:
+        workspace = self.workspaces.get(workspace_id.lower())
+        if workspace is None:
+            raise FabricError(404, "WorkspaceNotFound", f"The workspace '{workspace_id}' was not found.")
+        return workspace
+
+    def _workspace_role(self, workspace: Workspace, principal_id: str) -> WorkspaceRole:
+        for role in workspace.roles:
+            if role.principal_id == principal_id.lower():
+                return role
+        raise FabricError(
+            404,
+            "EntityNotFound",
+            f"Principal '{principal_id}' has no role in workspace '{workspace.name}'.",
+        )
+
+    def add_workspace_role(self, workspace_id: str, principal_id: str, principal_type: str, role: str) -> WorkspaceRole:
+        """Give a principal a role; 409 PrincipalAlreadyHasWorkspaceRolePermissions if it has one already."""
+        with self.lock:
+            workspace = self.workspace(workspace_id)
+            _check_workspace_role(role)
+            principal_id = principal_id.lower()
+            if any(r.principal_id == principal_id for r in workspace.roles):
+                raise FabricError(
+                    409,
+                    "PrincipalAlreadyHasWorkspaceRolePermissions",
+                    f"Principal '{principal_id}' already has a role in workspace '{workspace.name}'; update that role.",
+                )
+            assignment = WorkspaceRole(principal_id, principal_type, role)
+            workspace.roles.append(assignment)
+            return assignment
+
+    def workspace_role(self, workspace_id: str, principal_id: str) -> WorkspaceRole:
+        with self.lock:
+            return self._workspace_role(self.workspace(workspace_id), principal_id)
+
+    def update_workspace_role(self, workspace_id: str, principal_id: str, role: str) -> WorkspaceRole:
+        with self.lock:
+            _check_workspace_role(role)
+            assignment = self._workspace_role(self.workspace(workspace_id), principal_id)
+            assignment.role = role
+            return assignment
+
+    def delete_workspace_role(self, workspace_id: str, principal_id: str) -> None:
+        with self.lock:
+            workspace = self.workspace(workspace_id)
+            workspace.roles.remove(self._workspace_role(workspace, principal_id))
+
+    # -- the Power BI admin APIs' quota ----------------------------------------------------------------------
+
+    def take_admin_request(self) -> int | None:
+        """Count one admin API request; None when within the quota, else the seconds until a slot frees up.
+
+        The window is a rolling hour: a refused request is not counted, and Retry-After is the time
+        until the oldest counted request leaves the window.
+        """
+        with self.lock:
+            now = self.now()
+            self.admin_requests = [t for t in self.admin_requests if t > now - ADMIN_WINDOW_SECONDS]
+            if len(self.admin_requests) >= self.settings.admin_requests_per_hour:
+                if not self.admin_requests:
+                    return ADMIN_WINDOW_SECONDS
+                return max(1, math.ceil(self.admin_requests[0] + ADMIN_WINDOW_SECONDS - now))
+            self.admin_requests.append(now)
+            return None
 
     # -- pipelines ---------------------------------------------------------------------------------------
 
@@ -830,10 +1068,27 @@ class TenantState:
                     setattr(self.settings, key, value)
                 elif key == "federated_subjects":
                     self.settings.federated_subjects = frozenset(_as_names(value))
+                elif key == "admin_requests_per_hour":
+                    if int(value) < 0:
+                        raise ValueError("admin_requests_per_hour must be at least 0")
+                    self.settings.admin_requests_per_hour = int(value)
+                elif key == "option_requirements":
+                    if not isinstance(value, dict) or any(o not in OPTION_ERROR_CODES for o in value.values()):
+                        raise ValueError(
+                            f"option_requirements maps item names to one of {', '.join(sorted(OPTION_ERROR_CODES))}"
+                        )
+                    self.settings.option_requirements = {str(k): str(v) for k, v in value.items()}
                 else:
                     raise ValueError(f"unknown setting {key!r}")
             if self.settings.page_size < 1:
                 raise ValueError("page_size must be at least 1")
+
+
+def _check_workspace_role(role: str) -> None:
+    if role not in WORKSPACE_ROLES:
+        raise FabricError(
+            400, "InvalidParameter", f"Invalid workspace role '{role}': use one of {', '.join(WORKSPACE_ROLES)}."
+        )
 
 
 def _as_names(value: Iterable[str] | str) -> list[str]:

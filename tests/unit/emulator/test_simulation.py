@@ -6,16 +6,7 @@ import pytest
 
 from fabric_ci.emulator.seed import DEMO_PIPELINE_ID, DEV_ITEMS, DEV_STAGE_ID, TEST_STAGE_ID
 from fabric_ci.emulator.state import FabricError, Settings, TenantState
-
-START = 1_700_000_000.0
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> float:
-        return self.now
+from tests.unit.emulator.fake_clock import START, FakeClock
 
 
 @pytest.fixture
