@@ -10,14 +10,17 @@ import pytest
 
 from fabric_ci.emulator import Emulator
 from fabric_ci.emulator.seed import (
+    ANALYST_PRINCIPAL_ID,
     DEMO_PIPELINE_ID,
     DEV_ITEMS,
     DEV_STAGE_ID,
+    DEV_WORKSPACE_ID,
     GROUP_PRINCIPAL_ID,
     PROD_STAGE_ID,
     SERVICE_PRINCIPAL_ID,
     SPARE_WORKSPACE_IDS,
     TEST_STAGE_ID,
+    USER_PRINCIPAL_ID,
     stable_id,
 )
 from fabric_ci.models.resources import (
@@ -393,3 +396,31 @@ def test_request_log_of_a_full_flow_conforms(api: EmulatorClient, emulator: Emul
     assert 429 in {r.status for r in records}
     assert_log_conforms(records)
     assert all(r.request_headers.get("authorization") in (None, "<redacted>") for r in records)
+
+
+def test_workspace_role_assignments_list_add_get_update_delete(api: EmulatorClient) -> None:
+    """Workspace roles: paged list, 201 add with Location, 409 for a second add, GET, PATCH, DELETE, then 404."""
+    roles_path = f"/workspaces/{DEV_WORKSPACE_ID}/roleAssignments"
+    roles, _ = api.all_pages(roles_path)
+    assert {(r["principal"]["id"], r["role"]) for r in roles} == {
+        (SERVICE_PRINCIPAL_ID, "Admin"),
+        (USER_PRINCIPAL_ID, "Member"),
+    }
+    body = {"principal": {"id": ANALYST_PRINCIPAL_ID, "type": "User"}, "role": "Viewer"}
+    validate_request("POST", f"/v1{roles_path}", body)
+    added = api.checked("POST", roles_path, body)
+    assert added.status_code == 201
+    assert added.headers["Location"].endswith(f"{roles_path}/{ANALYST_PRINCIPAL_ID}")
+    assert added.json()["id"] == ANALYST_PRINCIPAL_ID
+    again = api.checked("POST", roles_path, body)
+    assert (again.status_code, again.json()["errorCode"]) == (409, "PrincipalAlreadyHasWorkspaceRolePermissions")
+    one = f"{roles_path}/{ANALYST_PRINCIPAL_ID}"
+    assert api.checked("GET", one).json()["principal"]["displayName"] == "Analyst"
+    validate_request("PATCH", f"/v1{one}", {"role": "Contributor"})
+    assert api.checked("PATCH", one, {"role": "Contributor"}).json()["role"] == "Contributor"
+    assert api.checked("PATCH", one, {"role": "Owner"}).json()["errorCode"] == "InvalidParameter"
+    assert api.checked("DELETE", one).status_code == 200
+    gone = api.checked("GET", one)
+    assert (gone.status_code, gone.json()["errorCode"]) == (404, "EntityNotFound")
+    missing = api.checked("GET", f"/workspaces/{uuid.uuid4()}/roleAssignments")
+    assert (missing.status_code, missing.json()["errorCode"]) == (404, "WorkspaceNotFound")

@@ -166,3 +166,59 @@ def test_emulator_accepts_the_example_request_bodies(example: ExampleRequest, em
         assert response.status_code in documented - {429}, response.text
     finally:
         api.close()
+
+
+def test_power_bi_paths_are_checked_against_the_power_bi_spec() -> None:
+    """Paths under /v1.0/myorg map to Power BI operations; their errors must be OData bodies."""
+    assert operation_for("GET", f"/v1.0/myorg/pipelines/{GUID}/stages/1/artifacts") == (
+        "Pipelines_GetPipelineStageArtifacts",
+        "/v1.0/myorg/pipelines/{pipelineId}/stages/{stageOrder}/artifacts",
+    )
+    path = f"/v1.0/myorg/pipelines/{GUID}"
+    validate_response("GET", path, 404, {"error": {"code": "EntityNotFound", "message": "gone"}}, {})
+    with pytest.raises(AssertionError, match="error"):
+        validate_response("GET", path, 404, {"errorCode": "EntityNotFound", "message": "gone"}, {})
+    with pytest.raises(AssertionError, match=r"\$\.displayname"):
+        validate_response("GET", path, 200, {"id": GUID, "displayname": "typo"}, {})
+
+
+def test_power_bi_example_spellings_are_accepted() -> None:
+    """The examples' "Steps" and emailAddress-only group users pass; a misspelt step list does not."""
+    step = {
+        "index": 0,
+        "type": "ReportDeployment",
+        "status": "Succeeded",
+        "lastUpdatedTime": "2024-05-01T09:26:43.153Z",
+        "sourceAndTarget": {"source": GUID},
+    }
+    operation = {"id": GUID, "status": "Succeeded", "lastUpdatedTime": "2024-05-01T09:26:43.153Z"}
+    path = f"/v1.0/myorg/pipelines/{GUID}/operations/{GUID}"
+    validate_response("GET", path, 200, {**operation, "executionPlan": {"Steps": [step]}}, {})
+    validate_response("GET", path, 200, {**operation, "executionPlan": {"steps": [step]}}, {})
+    with pytest.raises(AssertionError, match="STEPS"):
+        validate_response("GET", path, 200, {**operation, "executionPlan": {"STEPS": [step]}}, {})
+    validate_request(
+        "POST", f"/v1.0/myorg/groups/{GUID}/users", {"emailAddress": "a@b.c", "groupUserAccessRight": "Viewer"}
+    )
+
+
+POWERBI_EXAMPLES = [
+    (operation.operation_id, name, operation.method, operation.template, example["parameters"])
+    for operation in fabric_spec.powerbi_spec().operations
+    if operation.operation_id.startswith("Pipelines_")
+    or operation.operation_id in ("Groups_AddGroupUser", "Groups_UpdateGroupUser")
+    for name, example in operation.spec.get("x-ms-examples", {}).items()
+]
+
+
+@pytest.mark.parametrize("example", POWERBI_EXAMPLES, ids=[f"{e[0]}: {e[1]}" for e in POWERBI_EXAMPLES])
+def test_power_bi_example_request_bodies_pass_validate_request(example: tuple[str, str, str, str, Any]) -> None:
+    """Microsoft's Power BI example request bodies (pipelines, workspace users) are valid per the helper."""
+    _, _, method, template, parameters = example
+    body_names = [
+        p["name"]
+        for p in fabric_spec.powerbi_spec().find(method, template.replace("{", "").replace("}", "")).spec["parameters"]
+        if p.get("in") == "body"
+    ]
+    if body_names:
+        validate_request(method, template, parameters[body_names[0]])

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from fabric_ci.emulator import Emulator
-from fabric_ci.emulator.seed import CLIENT_ID, CLIENT_SECRET, FABRIC_SCOPE, TENANT_ID
+from fabric_ci.emulator.seed import CLIENT_ID, CLIENT_SECRET, FABRIC_SCOPE, POWERBI_SCOPE, TENANT_ID
 from tests.support.fabric_spec import validate_response
 
 
@@ -19,8 +19,12 @@ def body_of(response: httpx.Response) -> Any:
 
 
 class EmulatorClient:
-    def __init__(self, emulator: Emulator) -> None:
+    """Calls one of the emulator's APIs: relative paths go under /v1 (api="fabric") or /v1.0/myorg ("powerbi")."""
+
+    def __init__(self, emulator: Emulator, api: str = "fabric") -> None:
         self.emulator = emulator
+        self.scope = POWERBI_SCOPE if api == "powerbi" else FABRIC_SCOPE
+        self.base_url = emulator.powerbi_base_url if api == "powerbi" else emulator.api_base_url
         self.http = httpx.Client(verify=ssl.create_default_context(cafile=emulator.ca_path), timeout=10)
         self.token = self.fetch_token()
 
@@ -34,15 +38,15 @@ class EmulatorClient:
                 "grant_type": "client_credentials",
                 "client_id": CLIENT_ID,
                 "client_secret": CLIENT_SECRET,
-                "scope": FABRIC_SCOPE,
+                "scope": self.scope,
             },
         )
         assert response.status_code == 200, response.text
         return str(response.json()["access_token"])
 
     def url(self, path: str) -> str:
-        """`path` under /v1 (e.g. "/deploymentPipelines"), or an absolute URL as given."""
-        return path if path.startswith("https://") else f"{self.emulator.api_base_url}{path}"
+        """`path` under the API's base (e.g. "/deploymentPipelines"), or an absolute URL as given."""
+        return path if path.startswith("https://") else f"{self.base_url}{path}"
 
     def call(
         self, method: str, path: str, json: Any = None, *, auth: bool = True, token: str | None = None

@@ -1,14 +1,21 @@
-"""Microsoft's Fabric REST spec (Swagger 2.0) as a test oracle: find operations, validate requests and responses.
+"""Microsoft's Fabric and Power BI REST specs (Swagger 2.0) as a test oracle: find operations, validate exchanges.
 
-The spec is read from `../shared/specs` next to the repository (or `$FABRIC_CI_SPECS`), never copied.
-Two quirks of the published files are handled here rather than patched there:
+The specs are read from `../shared/specs` next to the repository (or `$FABRIC_CI_SPECS`), never copied.
+A path under /v1.0/myorg is checked against powerbi/swagger.json (whose paths carry that prefix and
+which has no basePath), anything else against fabric/platform/swagger.json (basePath /v1).
+Quirks of the published files are handled here rather than patched there:
 - `deploymentPipelines.json` refers to `../../Common/definitions.json` but the folder is `common/`:
   references are resolved case-insensitively;
-- `GET /operations/{id}/result` declares `{"type": "file"}`, which is no JSON Schema: any body passes.
+- `GET /operations/{id}/result` declares `{"type": "file"}`, which is no JSON Schema: any body passes;
+- Power BI documents no error schema: error bodies are checked as OData `{"error": {"code", "message"}}`;
+- Power BI's examples disagree with its schema in two places, and the examples show what the service
+  does: Pipelines_GetPipelineOperation's `executionPlan` holds `"Steps"` (schema: `steps`), and
+  Groups_AddGroupUser/UpdateGroupUser take a user as `emailAddress` alone (the schema requires
+  `identifier` and `principalType`). Both spellings are accepted (`_as_documented`).
 Swagger 2.0 schemas are validated as JSON Schema draft 4; `x-ms-*`, `readOnly` and `discriminator`
 are annotations. Enums are checked strictly (the emulator must send documented values) and, beyond
-the schema, so are property names: a response field the spec does not document is reported, since
-Swagger's open objects would otherwise let a misspelt field through.
+the schema, so are property names: a response field the spec does not document (in `properties` or
+`required`) is reported, since Swagger's open objects would otherwise let a misspelt field through.
 """
 
 from __future__ import annotations
@@ -32,8 +39,10 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 BASE_PATH = "/v1"
 SWAGGER = Path("fabric/platform/swagger.json")
 ERROR_RESPONSE_REF = "../common/definitions.json#/definitions/ErrorResponse"
+POWERBI_BASE_PATH = "/v1.0/myorg"
+POWERBI_SWAGGER = Path("powerbi/swagger.json")
 # Sign-in (Entra, the CI systems' OIDC token services, IMDS) and the emulator's control API.
-NOT_FABRIC_OPERATIONS = frozenset(
+NOT_API_OPERATIONS = NOT_FABRIC_OPERATIONS = frozenset(
     {
         "Entra_Discovery",
         "Entra_Keys",
@@ -129,14 +138,20 @@ class Operation:
     pointer: str  # JSON pointer of the operation inside swagger.json
 
 
-class FabricSpec:
-    """The loaded swagger.json with a reference registry for validating against its schemas."""
+class ApiSpec:
+    """One loaded swagger.json with a reference registry for validating against its schemas.
 
-    def __init__(self, folder: Path) -> None:
-        self.swagger_path = folder / SWAGGER
+    `base_path` is where its paths live on the wire; `prefix` is the part of it the spec's path
+    templates leave out (Fabric's basePath /v1; nothing for Power BI, whose templates carry /v1.0/myorg).
+    """
+
+    def __init__(self, folder: Path, swagger: Path = SWAGGER, base_path: str = BASE_PATH) -> None:
+        self.swagger_path = folder / swagger
         self.swagger_uri = self.swagger_path.resolve().as_uri()
         self.document = _load(str(self.swagger_path))
-        assert self.document.get("basePath") == BASE_PATH, "the spec's basePath changed"
+        self.base_path = base_path
+        self.prefix = self.document.get("basePath") or ""
+        assert base_path.startswith(self.prefix), f"the basePath of {swagger} changed"
         self.registry: Registry[Any] = Registry(retrieve=_retrieve)
         self.operations: list[Operation] = []
         for template, path_item in self.document["paths"].items():
@@ -158,14 +173,36 @@ class FabricSpec:
 
     def find(self, method: str, path: str) -> Operation:
         route = urlsplit(path).path
-        if not route.startswith(BASE_PATH + "/"):
-            raise AssertionError(f"{method} {path}: not under the spec's basePath {BASE_PATH}")
-        route = route[len(BASE_PATH) :]
+        if not route.startswith(self.base_path + "/"):
+            raise AssertionError(f"{method} {path}: not under the spec's basePath {self.base_path}")
+        route = route[len(self.prefix) :]
         matches = [op for op in self.operations if op.method == method.upper() and op.pattern.match(route)]
         if not matches:
-            raise AssertionError(f"{method} {path}: no operation in the Fabric spec has this method and path")
+            raise AssertionError(f"{method} {path}: no operation in the {self.name} spec has this method and path")
         # A literal segment beats a parameter (fewer braces = more specific).
         return min(matches, key=lambda op: op.template.count("{"))
+
+    @property
+    def name(self) -> str:
+        return "Power BI" if self.base_path == POWERBI_BASE_PATH else "Fabric"
+
+    def error_schema(self) -> dict[str, Any]:
+        """The schema of this API's error bodies."""
+        if self.base_path != POWERBI_BASE_PATH:
+            return {"$ref": f"{self.swagger_uri.rsplit('/', 1)[0]}/{ERROR_RESPONSE_REF}"}
+        detail = {"$ref": f"{self.swagger_uri}#/definitions/PowerBIApiErrorResponseDetail"}
+        odata_error = {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {**detail_properties(), "details": {"type": "array", "items": detail}},
+            "additionalProperties": False,
+        }
+        return {
+            "type": "object",
+            "required": ["error"],
+            "properties": {"error": odata_error},
+            "additionalProperties": False,
+        }
 
     def validator(self, pointer: str) -> jsonschema.protocols.Validator:
         """A draft-4 validator for the schema at `pointer` in swagger.json (refs resolved relative to it)."""
@@ -181,15 +218,35 @@ class FabricSpec:
         return schema, base_uri
 
 
+FabricSpec = ApiSpec  # the name before the Power BI spec joined
+
+
+def detail_properties() -> dict[str, Any]:
+    return {"code": {"type": "string"}, "message": {"type": "string"}, "target": {"type": "string"}}
+
+
 @functools.cache
-def spec() -> FabricSpec:
-    return FabricSpec(specs_dir())
+def spec() -> ApiSpec:
+    """The Fabric spec."""
+    return ApiSpec(specs_dir())
+
+
+@functools.cache
+def powerbi_spec() -> ApiSpec:
+    """The Power BI spec."""
+    return ApiSpec(specs_dir(), POWERBI_SWAGGER, POWERBI_BASE_PATH)
+
+
+def spec_for(path: str) -> ApiSpec:
+    """The spec of the API `path` belongs to: Power BI under /v1.0/myorg, else Fabric."""
+    return powerbi_spec() if urlsplit(path).path.startswith(POWERBI_BASE_PATH + "/") else spec()
 
 
 def operation_for(method: str, path: str) -> tuple[str, str]:
     """(operationId, path template with basePath) of the spec operation serving `method path`."""
-    operation = spec().find(method, path)
-    return operation.operation_id, BASE_PATH + operation.template
+    api = spec_for(path)
+    operation = api.find(method, path)
+    return operation.operation_id, api.prefix + operation.template
 
 
 def _shorten(text: str, limit: int = 300) -> str:
@@ -205,10 +262,15 @@ def _validate(validator: jsonschema.protocols.Validator, instance: Any, what: st
         raise AssertionError(f"{what} does not match the spec:\n" + "\n".join(lines) + more)
 
 
-def _known_properties(fabric: FabricSpec, schema: Mapping[str, Any], base_uri: str) -> tuple[dict[str, Any], bool]:
-    """The properties a schema documents (through allOf), each as (schema, base), and whether it is open-ended."""
+def _known_properties(fabric: ApiSpec, schema: Mapping[str, Any], base_uri: str) -> tuple[dict[str, Any], bool]:
+    """The properties a schema documents (through allOf), each as (schema, base), and whether it is open-ended.
+
+    A name listed in `required` counts as documented even without a `properties` entry (Power BI's
+    DeploymentExecutionStep requires a `lastUpdatedTime` it does not describe).
+    """
     schema, base_uri = fabric.resolve(schema, base_uri)
-    properties: dict[str, Any] = {name: (sub, base_uri) for name, sub in schema.get("properties", {}).items()}
+    properties: dict[str, Any] = {name: ({}, base_uri) for name in schema.get("required", [])}
+    properties.update({name: (sub, base_uri) for name, sub in schema.get("properties", {}).items()})
     open_ended = "additionalProperties" in schema and schema["additionalProperties"] is not False
     for part in schema.get("allOf", []):
         inherited, inherited_open = _known_properties(fabric, part, base_uri)
@@ -217,13 +279,13 @@ def _known_properties(fabric: FabricSpec, schema: Mapping[str, Any], base_uri: s
     return properties, open_ended
 
 
-def _undocumented(fabric: FabricSpec, instance: Any, schema: Mapping[str, Any], base_uri: str, path: str) -> list[str]:
+def _undocumented(fabric: ApiSpec, instance: Any, schema: Mapping[str, Any], base_uri: str, path: str) -> list[str]:
     """JSON paths of object members that the schema does not document."""
     schema, base_uri = fabric.resolve(schema, base_uri)
     found: list[str] = []
     if isinstance(instance, dict):
         properties, open_ended = _known_properties(fabric, schema, base_uri)
-        if not properties and not schema.get("allOf"):
+        if not schema.get("properties") and not schema.get("allOf"):
             return found  # a free-form object
         for key, value in instance.items():
             if key in properties:
@@ -237,8 +299,22 @@ def _undocumented(fabric: FabricSpec, instance: Any, schema: Mapping[str, Any], 
     return found
 
 
-def _check_schema(pointer: str, body: Any, what: str) -> None:
-    fabric = spec()
+def _as_documented(operation_id: str, body: Any) -> Any:
+    """`body` with the spellings Microsoft's examples use where they differ from the schema, as the schema has them."""
+    if not isinstance(body, dict):
+        return body
+    if operation_id == "Pipelines_GetPipelineOperation" and isinstance(body.get("executionPlan"), dict):
+        plan = dict(body["executionPlan"])
+        if "Steps" in plan and "steps" not in plan:
+            plan["steps"] = plan.pop("Steps")
+        return {**body, "executionPlan": plan}
+    group_user = operation_id in ("Groups_AddGroupUser", "Groups_UpdateGroupUser")
+    if group_user and "identifier" not in body and "emailAddress" in body:
+        return {"identifier": body["emailAddress"], "principalType": "User", **body}
+    return body
+
+
+def _check_schema(fabric: ApiSpec, pointer: str, body: Any, what: str) -> None:
     _validate(fabric.validator(pointer), body, what)
     schema, base = fabric.resolve({"$ref": f"{fabric.swagger_uri}#{pointer}"}, fabric.swagger_uri)
     extra = _undocumented(fabric, body, schema, base, "$")
@@ -248,7 +324,9 @@ def _check_schema(pointer: str, body: Any, what: str) -> None:
 
 def validate_request(method: str, path: str, body: Any) -> None:
     """Check a request body against the operation's body parameter; AssertionError names the operation and path."""
-    operation = spec().find(method, path)
+    api = spec_for(path)
+    operation = api.find(method, path)
+    body = _as_documented(operation.operation_id, body)
     what = f"{operation.operation_id} ({method} {path}) request body"
     parameters = operation.spec.get("parameters", [])
     body_parameters = [(i, p) for i, p in enumerate(parameters) if p.get("in") == "body"]
@@ -261,7 +339,7 @@ def validate_request(method: str, path: str, body: Any) -> None:
         if parameter.get("required"):
             raise AssertionError(f"{what}: the body is required")
         return
-    _check_schema(f"{operation.pointer}/parameters/{index}/schema", body, what)
+    _check_schema(api, f"{operation.pointer}/parameters/{index}/schema", body, what)
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
@@ -276,24 +354,20 @@ def _check_header(what: str, name: str, value: str, declared: Mapping[str, Any])
         raise AssertionError(f"{what}: header {name} should be a GUID, got {value!r}")
 
 
-def _validate_error_body(what: str, body: Any) -> None:
-    fabric = spec()
-    validator = jsonschema.Draft4Validator(
-        {"$ref": f"{fabric.swagger_uri.rsplit('/', 1)[0]}/{ERROR_RESPONSE_REF}"},
-        registry=fabric.registry,
-        format_checker=FORMAT_CHECKER,
-    )
+def _validate_error_body(api: ApiSpec, what: str, body: Any) -> None:
+    validator = jsonschema.Draft4Validator(api.error_schema(), registry=api.registry, format_checker=FORMAT_CHECKER)
     _validate(validator, body, what)
 
 
 def validate_response(method: str, path: str, status: int, body: Any, headers: Mapping[str, str] | None = None) -> None:
     """Check a response against the spec: body schema of the documented status, 202 headers, error bodies."""
     headers = headers or {}
+    api = spec_for(path)
     try:
-        operation = spec().find(method, path)
+        operation = api.find(method, path)
     except AssertionError:
-        if status >= 400:  # an unknown path still has to answer with a Fabric error body
-            _validate_error_body(f"{method} {path} -> {status} error body", body)
+        if status >= 400:  # an unknown path still has to answer with its API's error body
+            _validate_error_body(api, f"{method} {path} -> {status} error body", body)
             return
         raise
     what = f"{operation.operation_id} ({method} {path}) -> {status}"
@@ -303,7 +377,9 @@ def validate_response(method: str, path: str, status: int, body: Any, headers: M
         if status < 400:
             raise AssertionError(f"{what}: status {status} is not documented (documented: {', '.join(responses)})")
         key = "default"
-    documented = responses[key]
+    if status == 429 and _header(headers, "Retry-After") is None:
+        raise AssertionError(f"{what}: documented header Retry-After is missing")
+    documented = responses.get(key, {})
     for name, declared in documented.get("headers", {}).items():
         value = _header(headers, name)
         if value is None:
@@ -313,7 +389,7 @@ def validate_response(method: str, path: str, status: int, body: Any, headers: M
         _check_header(what, name, value, declared)
     schema = documented.get("schema")
     if status >= 400:
-        _validate_error_body(f"{what} error body", body)
+        _validate_error_body(api, f"{what} error body", body)
         return
     if schema is None:
         if body not in (None, b"", ""):
@@ -321,18 +397,19 @@ def validate_response(method: str, path: str, status: int, body: Any, headers: M
         return
     if schema.get("type") == "file":
         return  # any content (see the module docstring)
-    _check_schema(f"{operation.pointer}/responses/{key}/schema", body, f"{what} body")
+    body = _as_documented(operation.operation_id, body)
+    _check_schema(api, f"{operation.pointer}/responses/{key}/schema", body, f"{what} body")
 
 
 def assert_log_conforms(records: Iterable[Any]) -> None:
-    """Every Fabric exchange in an emulator request log conforms to the spec.
+    """Every Fabric and Power BI exchange in an emulator request log conforms to its API's spec.
 
     Requests are checked when the emulator accepted them (2xx): an invalid body must not have
-    been accepted. Responses are always checked. Sign-in and control calls are not Fabric API.
+    been accepted. Responses are always checked. Sign-in and control calls are neither API.
     """
     problems = []
     for record in records:
-        if record.operation in NOT_FABRIC_OPERATIONS:
+        if record.operation in NOT_API_OPERATIONS:
             continue
         try:
             if 200 <= record.status < 300:
