@@ -99,9 +99,9 @@ class FabricClient:
         body = {"principal": {"id": principal.id, "type": principal.type}, "role": role}
         self._t.request("POST", f"workspaces/{workspace_id}/roleAssignments", json=body)
 
-    def change_workspace_role(self, workspace_id: str, principal: PrincipalRef, role: str) -> None:
-        # A workspace role assignment's id is its principal's id.
-        self._t.request("PATCH", f"workspaces/{workspace_id}/roleAssignments/{principal.id}", json={"role": role})
+    def change_workspace_role(self, workspace_id: str, member: Member, role: str) -> None:
+        assignment = member.assignment_id or member.principal_id
+        self._t.request("PATCH", f"workspaces/{workspace_id}/roleAssignments/{assignment}", json={"role": role})
 
 
 def _members(values: Iterable[dict[str, Any]]) -> list[Member]:
@@ -111,6 +111,7 @@ def _members(values: Iterable[dict[str, Any]]) -> list[Member]:
             principal_id=str((v.get("principal") or {}).get("id", "")),
             principal_type=str((v.get("principal") or {}).get("type", "")),
             role=str(v.get("role", "")),
+            assignment_id=str(v["id"]) if v.get("id") else None,
         )
         for v in values
     ]

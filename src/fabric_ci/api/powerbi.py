@@ -29,7 +29,7 @@ from typing import Any
 
 from pydantic import AliasChoices, Field
 
-from fabric_ci.api.transport import Transport
+from fabric_ci.api.transport import AmbiguousResponse, Transport
 from fabric_ci.errors import BadRequestError, ErrorDetails, InputError, NotFoundError, ThrottledError
 from fabric_ci.models.apis import POWERBI_STAGE_NAMES
 from fabric_ci.models.requests import DeployRequest, PrincipalRef
@@ -69,6 +69,10 @@ ADMIN_THROTTLED_HINT = (
     "The Power BI admin API allows 200 requests per hour per tenant, shared by every caller; wait for the "
     "hour to pass, or add the user without `admin: true` (as an Admin of the pipeline)."
 )
+# The codes of the opaque 400 the Power BI API gives for update-app without an app (and only those:
+# any other refusal keeps its own code and message).
+OPAQUE_BAD_REQUEST = frozenset({"", "BadRequest", "InvalidRequest"})
+ADMIN_PAGE_SIZE = 5000  # the admin API's largest $top
 UPDATE_APP_HINT = (
     "With update-app: true the Power BI API answers this opaque 400 when the target stage's workspace has no "
     "app. Publish an app from that workspace once (Power BI service: the workspace > Create app), or set "
@@ -265,11 +269,17 @@ class PowerBiClient:
 
     def _admin_pipelines(self) -> list[_Pipeline]:
         if self._admin_listing is None:
-            # $top is required to page the admin API; 5000 is its maximum, and one page is one request.
-            params = {"$expand": "users,stages", "$top": "5000"}
-            with _admin_throttle():
-                body = self._t.get_json("admin/pipelines", params=params)
-            self._admin_listing = [_Pipeline.model_validate(v) for v in body.get("value", [])]
+            # The admin API pages with $top/$skip; each page is one of its 200 requests an hour,
+            # so pages are as large as it allows.
+            listing: list[_Pipeline] = []
+            while True:
+                params = {"$expand": "users,stages", "$top": str(ADMIN_PAGE_SIZE), "$skip": str(len(listing))}
+                with _admin_throttle():
+                    page = self._t.get_json("admin/pipelines", params=params).get("value", [])
+                listing += [_Pipeline.model_validate(v) for v in page]
+                if len(page) < ADMIN_PAGE_SIZE:
+                    break
+            self._admin_listing = listing
         return self._admin_listing
 
     def _admin_pipeline(self, pipeline_id: str) -> _Pipeline:
@@ -341,14 +351,22 @@ class PowerBiClient:
         try:
             response = self._t.request("POST", path, json=body, replay_safe=False)
         except BadRequestError as refused:
-            if request.update_app:
+            if request.update_app and refused.details.error_code in OPAQUE_BAD_REQUEST:
                 raise InputError(
                     "update-app",
                     f"the service refused the deployment: {refused.details.error_code or 'HTTP 400'}: "
                     f"{refused.details.message}. {UPDATE_APP_HINT}",
                 ) from None
             raise
-        operation = _Operation.model_validate(response.json())
+        try:
+            # The schema says the body is the operation; Microsoft's examples wrap it in `value`.
+            found = response.json()
+            if isinstance(found, dict) and isinstance(found.get("value"), list) and found["value"]:
+                found = found["value"][0]
+            operation = _Operation.model_validate(found)
+        except ValueError as unreadable:
+            # The deployment may well have started: find it in the history, never send it again.
+            raise AmbiguousResponse(f"The deploy answer could not be read ({unreadable})", response) from None
         return DeployAccepted(deployment_id=operation.id)
 
     def assign_workspace(self, pipeline_id: str, stage_id: str, workspace_id: str) -> None:
@@ -379,8 +397,8 @@ class PowerBiClient:
         body = {**_principal(principal), "groupUserAccessRight": role}
         self._t.request("POST", f"groups/{workspace_id}/users", json=body)
 
-    def change_workspace_role(self, workspace_id: str, principal: PrincipalRef, role: str) -> None:
-        body = {**_principal(principal), "groupUserAccessRight": role}
+    def change_workspace_role(self, workspace_id: str, member: Member, role: str) -> None:
+        body = {**_principal(member.principal), "groupUserAccessRight": role}
         self._t.request("PUT", f"groups/{workspace_id}/users", json=body)
 
 

@@ -47,7 +47,9 @@ class BearerAuth(httpx.Auth):
         if _origin(url) == self._origin:
             return True
         host = url.host.lower()
-        return url.scheme == "https" and any(host == d or host.endswith(f".{d}") for d in self._redirect_domains)
+        # https on its default port only: a redirect may not downgrade or change the port.
+        in_domain = any(host == d or host.endswith(f".{d}") for d in self._redirect_domains)
+        return url.scheme == "https" and url.port is None and in_domain
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         if not self.trusts(request.url):

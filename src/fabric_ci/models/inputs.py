@@ -508,7 +508,28 @@ class DeployAllInputs(Inputs):
         # Fixed stages are known by order now: check what the API would refuse, before any request.
         source = stage_order(stages, self.source_stage)
         target = stage_order(stages, self.target_stage) if self.target_stage else None
-        if source is not None and target is not None and abs(target - source) != 1:
+        if source is None:
+            return errors
+        if self.target_stage is None:
+            target = source - 1 if self.backward else source + 1
+            if not 0 <= target < len(stages):
+                which = "previous" if self.backward else "next"
+                errors.append(
+                    InputError(
+                        "target-stage",
+                        f"{stages[source]} ({source}) has no {which} stage to deploy to; set target-stage",
+                    )
+                )
+                return errors
+        if target is not None and self.backward and target > source:
+            errors.append(
+                InputError(
+                    "backward",
+                    f"is true, but target-stage {stages[target]} ({target}) comes after "
+                    f"source-stage {stages[source]} ({source})",
+                )
+            )
+        elif target is not None and abs(target - source) != 1:
             errors.append(
                 InputError(
                     "target-stage",
@@ -602,6 +623,15 @@ class AddUserInputs(Inputs):
                 InputError(
                     "principal-type",
                     f"{self.profile.title} takes {', '.join(self.profile.principal_types)}, not {self.principal_type}",
+                )
+            )
+        if is_guid(self.principal) and self.principal_type == "User" and self.profile.accepts_upn:
+            # The Power BI API lists users by UPN only: an object id could never be found again,
+            # so add-user could not tell that the user already has the role.
+            errors.append(
+                InputError(
+                    "principal",
+                    f"{self.profile.title} names users by user principal name (user@contoso.com), not object id",
                 )
             )
         if not is_guid(self.principal):

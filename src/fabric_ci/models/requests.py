@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from fabric_ci.models.resources import Stage, StageItem
+from fabric_ci.models.resources import PrincipalRef, Stage, StageItem
+
+__all__ = ["DeployOptions", "DeployRequest", "NewWorkspace", "PrincipalRef"]
 
 
 class _Request(BaseModel):
@@ -47,10 +49,3 @@ class DeployRequest(_Request):
     @property
     def backward(self) -> bool:
         return self.target.order < self.source.order
-
-
-class PrincipalRef(_Request):
-    """A user, group or service principal: by object id, or (users, Power BI API) by UPN."""
-
-    id: str
-    type: str  # User, Group, ServicePrincipal or ServicePrincipalProfile (Fabric's names)

@@ -124,12 +124,25 @@ class DeployAccepted(Resource):
     finished: DeploymentOperation | None = None
 
 
+class PrincipalRef(BaseModel):
+    """A user, group or service principal: by object id, or (users, Power BI API) by UPN."""
+
+    model_config = ConfigDict(frozen=True)
+    id: str
+    type: str  # User, Group, ServicePrincipal or ServicePrincipalProfile (Fabric's names)
+
+
 class Member(Resource):
     """A principal's role on a pipeline or a workspace, as either API lists it."""
 
     principal_id: str  # the object id; the Power BI API names users by UPN instead
     principal_type: str  # Fabric's names: User, Group, ServicePrincipal, ServicePrincipalProfile
     role: str
+    assignment_id: str | None = None  # the Fabric API's role assignment id
+
+    @property
+    def principal(self) -> PrincipalRef:
+        return PrincipalRef(id=self.principal_id, type=self.principal_type)
 
     def is_principal(self, principal_id: str) -> bool:
         return self.principal_id.lower() == principal_id.lower()

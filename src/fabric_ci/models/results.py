@@ -142,8 +142,8 @@ class Grant(BaseModel):
         if not self.changed:
             return f"already was {self.role} of {where}"
         if self.previous_role:
-            return f"changed from {self.previous_role} to {self.role} on {where}"
-        return f"added as {self.role} of {where}"
+            return f"was moved from {self.previous_role} to {self.role} on {where}"
+        return f"was added as {self.role} of {where}"
 
 
 class AddUserResult(Result):

@@ -20,7 +20,8 @@ def add_user(inputs: AddUserInputs, client: PipelinesClient, reporter: Reporter)
     result = AddUserResult(principal=who.id, principal_type=who.type)
     if inputs.pipeline is not None:
         pipeline = resolve_pipeline(client, inputs.pipeline)
-        previous = _role_of(who, client.list_pipeline_members(pipeline.id))
+        member = _member(who, client.list_pipeline_members(pipeline.id))
+        previous = member.role if member else None
         grant = Grant(
             kind="pipeline", id=pipeline.id, name=pipeline.display_name, role=inputs.role, previous_role=previous
         )
@@ -29,20 +30,21 @@ def add_user(inputs: AddUserInputs, client: PipelinesClient, reporter: Reporter)
         _report(reporter, who, grant)
         result = result.model_copy(update={"pipeline": grant})
     if inputs.workspace is not None and inputs.workspace_role is not None:
-        previous = _role_of(who, client.list_workspace_members(inputs.workspace))
+        member = _member(who, client.list_workspace_members(inputs.workspace))
         role = inputs.workspace_role
+        previous = member.role if member else None
         grant = Grant(kind="workspace", id=inputs.workspace, name="", role=role, previous_role=previous)
-        if grant.changed and previous is None:
-            client.add_workspace_member(inputs.workspace, who, inputs.workspace_role)
+        if member is None:
+            client.add_workspace_member(inputs.workspace, who, role)
         elif grant.changed:
-            client.change_workspace_role(inputs.workspace, who, inputs.workspace_role)
+            client.change_workspace_role(inputs.workspace, member, role)
         _report(reporter, who, grant)
         result = result.model_copy(update={"workspace": grant})
     return result
 
 
-def _role_of(who: PrincipalRef, members: list[Member]) -> str | None:
-    return next((m.role for m in members if m.is_principal(who.id)), None)
+def _member(who: PrincipalRef, members: list[Member]) -> Member | None:
+    return next((m for m in members if m.is_principal(who.id)), None)
 
 
 def _report(reporter: Reporter, who: PrincipalRef, grant: Grant) -> None:

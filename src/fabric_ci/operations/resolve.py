@@ -17,7 +17,8 @@ from fabric_ci.models.resources import PipelineWithStages, Stage, StageItem
 
 NOT_VISIBLE = (
     "A principal sees only the pipelines it is an Admin of: add it with add-user, and check that the "
-    "tenant setting 'Service principals can use Fabric APIs' includes it."
+    "tenant setting 'Service principals can use Fabric APIs' (formerly 'Allow service principals to use "
+    "Power BI APIs', which the Power BI API also obeys) includes it."
 )
 
 

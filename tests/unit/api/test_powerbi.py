@@ -10,8 +10,8 @@ import pytest
 import respx
 
 from fabric_ci.api.powerbi import ADMIN_THROTTLED_HINT, PowerBiClient
-from fabric_ci.api.transport import RetryPolicy, Transport
-from fabric_ci.errors import ApiConnectionError, InputError, NotFoundError, ThrottledError
+from fabric_ci.api.transport import AmbiguousResponse, RetryPolicy, Transport
+from fabric_ci.errors import ApiConnectionError, BadRequestError, InputError, NotFoundError, ThrottledError
 from fabric_ci.models.requests import DeployOptions, DeployRequest, NewWorkspace, PrincipalRef
 from fabric_ci.models.resources import Stage, StageItem
 
@@ -201,6 +201,37 @@ def test_selective_backward_deploy_sends_arrays_by_type_and_a_new_workspace(
     assert "dashboards" not in body
 
 
+def test_another_400_with_update_app_keeps_its_own_error(pbi: respx.MockRouter, client: PowerBiClient) -> None:
+    """Only the opaque 400 is blamed on update-app; a refusal with its own code keeps it."""
+    pbi.post(f"/pipelines/{P}/deployAll").mock(
+        return_value=httpx.Response(400, json={"error": {"code": "NoItemsToDeploy", "message": "Nothing to deploy"}})
+    )
+    with pytest.raises(BadRequestError, match="NoItemsToDeploy"):
+        client.deploy(P, DeployRequest(source=DEV, target=TEST, update_app=True))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"id": "op-5", "status": "NotStarted", "lastUpdatedTime": "2020-12-13"},
+        {"value": [{"id": "op-5", "status": "NotStarted", "lastUpdatedTime": "2020-12-13"}]},  # as in the examples
+    ],
+)
+def test_the_202_body_names_the_operation_either_way(
+    pbi: respx.MockRouter, client: PowerBiClient, body: dict[str, object]
+) -> None:
+    pbi.post(f"/pipelines/{P}/deployAll").mock(return_value=httpx.Response(202, json=body))
+    assert client.deploy(P, DeployRequest(source=DEV, target=TEST)).deployment_id == "op-5"
+
+
+def test_an_unreadable_202_is_a_lost_answer_not_a_crash(pbi: respx.MockRouter, client: PowerBiClient) -> None:
+    """The deployment may have started: the caller must look for it (AmbiguousResponse), not re-send."""
+    route = pbi.post(f"/pipelines/{P}/deployAll").mock(return_value=httpx.Response(202, text="<html>proxy</html>"))
+    with pytest.raises(AmbiguousResponse):
+        client.deploy(P, DeployRequest(source=DEV, target=TEST))
+    assert route.call_count == 1
+
+
 def test_update_app_refused_with_400_says_what_to_do(pbi: respx.MockRouter, client: PowerBiClient) -> None:
     """The opaque 400 for update-app without an app becomes an input error on update-app, with the fix."""
     pbi.post(f"/pipelines/{P}/deployAll").mock(
@@ -249,7 +280,8 @@ def test_workspace_users_add_and_change(pbi: respx.MockRouter, client: PowerBiCl
     put = pbi.put("/groups/w1/users").mock(return_value=httpx.Response(200))
     assert [(m.principal_id, m.role) for m in client.list_workspace_members("w1")] == [("g1", "Viewer")]
     client.add_workspace_member("w1", PrincipalRef(id="a@contoso.com", type="User"), "Member")
-    client.change_workspace_role("w1", PrincipalRef(id="g1", type="Group"), "Contributor")
+    (member,) = client.list_workspace_members("w1")
+    client.change_workspace_role("w1", member, "Contributor")
     assert sent(post) == {"identifier": "a@contoso.com", "principalType": "User", "groupUserAccessRight": "Member"}
     assert sent(put) == {"identifier": "g1", "principalType": "Group", "groupUserAccessRight": "Contributor"}
 
@@ -286,6 +318,16 @@ def test_admin_mode_reads_one_listing_for_the_pipeline_and_its_users(
         admin_client.get_pipeline("00000000-0000-0000-0000-000000000000")
 
 
+def test_admin_listing_pages_past_5000(pbi: respx.MockRouter, admin_client: PowerBiClient) -> None:
+    """A full page of 5000 means another page, asked with $skip."""
+    first = [{"id": f"p{i}", "displayName": f"P{i}"} for i in range(5000)]
+    listing = pbi.get("/admin/pipelines").mock(
+        side_effect=[httpx.Response(200, json={"value": first}), httpx.Response(200, json={"value": [{"id": P}]})]
+    )
+    assert admin_client.get_pipeline(P).id == P
+    assert [c.request.url.params["$skip"] for c in listing.calls] == ["0", "5000"]
+
+
 def test_admin_quota_exhausted_says_so(pbi: respx.MockRouter, admin_client: PowerBiClient) -> None:
     """A 429 whose Retry-After is beyond the retry budget is reported with the hourly quota's hint."""
     pbi.get("/admin/pipelines").mock(return_value=httpx.Response(429, headers={"Retry-After": "1800"}))
@@ -313,8 +355,26 @@ def test_a_307_is_followed_with_the_token_to_the_resource_domain_only(
     assert request.headers["Authorization"] == "Bearer token-1"
     assert json.loads(request.read())["sourceStageOrder"] == 0
 
-    pbi.get("/pipelines").mock(
-        return_value=httpx.Response(307, headers={"Location": "https://evil.test/v1.0/myorg/pipelines"})
+    for elsewhere in (
+        "https://evil.test/v1.0/myorg/pipelines",
+        "http://wabi-west.analysis.windows.test/v1.0/myorg/pipelines",  # a downgrade
+        "https://wabi-west.analysis.windows.test:8443/v1.0/myorg/pipelines",  # another port
+    ):
+        pbi.get("/pipelines").mock(return_value=httpx.Response(307, headers={"Location": elsewhere}))
+        with pytest.raises(ApiConnectionError, match="not followed"):
+            client.list_pipelines()
+
+
+def test_a_307_then_a_lost_answer_on_deploy_is_ambiguous_and_sent_once_per_hop(
+    pbi: respx.MockRouter, client: PowerBiClient
+) -> None:
+    """After a redirect the deploy POST is still never re-sent on a 5xx."""
+    cluster = "https://wabi-west.analysis.windows.test/v1.0/myorg"
+    first = pbi.post(f"/pipelines/{P}/deployAll").mock(
+        return_value=httpx.Response(307, headers={"Location": f"{cluster}/pipelines/{P}/deployAll"})
     )
-    with pytest.raises(ApiConnectionError, match="not followed"):
-        client.list_pipelines()
+    with respx.mock(base_url=cluster) as other:
+        there = other.post(f"/pipelines/{P}/deployAll").mock(return_value=httpx.Response(502))
+        with pytest.raises(AmbiguousResponse):
+            client.deploy(P, DeployRequest(source=DEV, target=TEST))
+    assert (first.call_count, there.call_count) == (1, 1)

@@ -155,7 +155,8 @@ def test_powerbi_options_default_like_the_power_bi_ui() -> None:
 def test_powerbi_stages_are_its_three_orders_or_names(stage: str, expected: str) -> None:
     """With the Power BI API a stage is 0-2 or its name; anything else is refused before any request."""
     assert expected in errors_of(DeployAllInputs, {**POWERBI, "source-stage": stage})["source-stage"]
-    assert parse_inputs(DeployAllInputs, {**POWERBI, "source-stage": "production"}).source_stage.name == "production"
+    backward = {**POWERBI, "source-stage": "production", "backward": "true"}
+    assert parse_inputs(DeployAllInputs, backward).source_stage.name == "production"
 
 
 def test_powerbi_deploys_only_to_an_adjacent_stage() -> None:
@@ -163,6 +164,19 @@ def test_powerbi_deploys_only_to_an_adjacent_stage() -> None:
     message = errors_of(DeployAllInputs, {**POWERBI, "target-stage": "2"})["target-stage"]
     assert "from Development (0) that is Test (1)" in message
     assert parse_inputs(DeployAllInputs, {**POWERBI, "source-stage": "2", "target-stage": "Test"}).target_stage
+
+
+@pytest.mark.parametrize(
+    ("inputs", "name", "expected"),
+    [
+        ({"source-stage": "2"}, "target-stage", "Production (2) has no next stage"),
+        ({"source-stage": "0", "backward": "true"}, "target-stage", "Development (0) has no previous stage"),
+        ({"source-stage": "0", "target-stage": "1", "backward": "true"}, "backward", "comes after source-stage"),
+    ],
+)
+def test_powerbi_direction_is_checked_before_any_request(inputs: dict[str, str], name: str, expected: str) -> None:
+    """With fixed stages the target is known from the inputs alone, so a wrong direction is an input error."""
+    assert expected in errors_of(DeployAllInputs, {**POWERBI, **inputs})[name]
 
 
 def test_powerbi_item_types_are_its_five() -> None:
@@ -185,6 +199,8 @@ def test_add_user_principals_per_api() -> None:
     upn = {**USER_BASE, "principal": "analyst@contoso.com", "principal-type": "User"}
     assert "takes object ids, not user principal names" in errors_of(AddUserInputs, upn)["principal"]
     assert parse_inputs(AddUserInputs, {**upn, "api": "powerbi"}).who.id == "analyst@contoso.com"
+    by_id = {**upn, "api": "powerbi", "principal": "d2056166-041c-4a56-8d37-ea90038bc0d6"}
+    assert "names users by user principal name" in errors_of(AddUserInputs, by_id)["principal"]
     group = errors_of(AddUserInputs, {**upn, "api": "powerbi", "principal-type": "Group"})
     assert list(group) == ["principal"]
     assert "a Group is named by its object id (a GUID)" in group["principal"]

@@ -166,8 +166,8 @@ class TestOtherResults:
             "**Principal:** analyst@contoso.com (User) · **Pipeline:** Sales analytics: Admin · "
             "**Workspace:** w-1: Contributor\n"
             "\n"
-            "The principal added as Admin of pipeline 'Sales analytics'.\n"
-            "The principal changed from Viewer to Contributor on workspace w-1.\n"
+            "The principal was added as Admin of pipeline 'Sales analytics'.\n"
+            "The principal was moved from Viewer to Contributor on workspace w-1.\n"
         )
         assert result.outputs()["changed"] == "true"
 
