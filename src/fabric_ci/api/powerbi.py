@@ -28,11 +28,12 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import AliasChoices, Field
+from pydantic.alias_generators import to_camel
 
 from fabric_ci.api.transport import AmbiguousResponse, Transport
 from fabric_ci.errors import BadRequestError, ErrorDetails, InputError, NotFoundError, ThrottledError
 from fabric_ci.models.apis import POWERBI_STAGE_NAMES
-from fabric_ci.models.requests import DeployRequest, PrincipalRef
+from fabric_ci.models.requests import POWERBI_OPTIONS, DeployRequest, PrincipalRef
 from fabric_ci.models.resources import (
     DeployAccepted,
     DeploymentOperation,
@@ -246,15 +247,7 @@ def _principal(principal: PrincipalRef) -> dict[str, str]:
 
 
 def _options(request: DeployRequest) -> dict[str, bool]:
-    o = request.options
-    return {
-        "allowCreateArtifact": o.allow_create_artifact,
-        "allowOverwriteArtifact": o.allow_overwrite_artifact,
-        "allowOverwriteTargetArtifactLabel": o.allow_overwrite_target_artifact_label,
-        "allowPurgeData": o.allow_purge_data,
-        "allowSkipTilesWithMissingPrerequisites": o.allow_skip_tiles_with_missing_prerequisites,
-        "allowTakeOver": o.allow_take_over,
-    }
+    return {to_camel(name): bool(getattr(request.options, name)) for name in POWERBI_OPTIONS}
 
 
 class PowerBiClient:

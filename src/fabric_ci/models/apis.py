@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from fabric_ci.models.requests import POWERBI_OPTIONS
+
 ApiName = Literal["fabric", "powerbi"]
 
 # The Power BI API's stages: order -> the name its documentation and UI give it.
@@ -42,14 +44,7 @@ class ApiProfile:
     own_inputs: frozenset[str]  # inputs that only this API has
 
 
-DEPLOY_OPTION_INPUTS = (
-    "allow-create-artifact",
-    "allow-overwrite-artifact",
-    "allow-overwrite-target-artifact-label",
-    "allow-purge-data",
-    "allow-skip-tiles-with-missing-prerequisites",
-    "allow-take-over",
-)
+DEPLOY_OPTION_INPUTS = tuple(name.replace("_", "-") for name in POWERBI_OPTIONS)
 
 APIS: dict[str, ApiProfile] = {
     "fabric": ApiProfile(

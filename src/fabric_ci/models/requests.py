@@ -30,6 +30,10 @@ class DeployOptions(_Request):
     allow_cross_region_deployment: bool | None = None  # the Fabric API's only option; None: not sent
 
 
+# The Power BI API's six options, as DeployOptions fields (the inputs are their kebab-case names).
+POWERBI_OPTIONS = tuple(name for name in DeployOptions.model_fields if name != "allow_cross_region_deployment")
+
+
 class NewWorkspace(_Request):
     """A workspace the service creates for a target stage that has none."""
 
