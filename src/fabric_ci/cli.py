@@ -20,7 +20,7 @@ import httpx
 
 from fabric_ci import __version__
 from fabric_ci.errors import FabricCiError, InputError
-from fabric_ci.models.inputs import COMMANDS, Inputs, input_names, parse_inputs
+from fabric_ci.models.inputs import COMMANDS, AddUserInputs, Inputs, input_names, parse_inputs
 from fabric_ci.models.results import Result
 from fabric_ci.operations.add_user import add_user
 from fabric_ci.operations.assign_workspace import assign_workspace
@@ -143,7 +143,9 @@ def connect(inputs: Inputs, reporter: Reporter, environ: Mapping[str, str]) -> I
         resource_host = httpx.URL(inputs.endpoints.scope).host
         transport = Transport(http, inputs.endpoints.api_base_url, tokens, redirect_domains=(resource_host,))
         if inputs.api == "powerbi":
-            yield PowerBiClient(transport, admin=bool(getattr(inputs, "admin", False)))
+            # add-user with `admin: true` reads pipelines and writes users through the admin API.
+            admin = isinstance(inputs, AddUserInputs) and bool(inputs.admin)
+            yield PowerBiClient(transport, admin=admin)
         else:
             yield FabricClient(transport)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -57,17 +56,9 @@ def error_code(pbi: EmulatorClient, method: str, path: str, body: Any = None) ->
     return response.status_code, response.json()["error"]["code"]
 
 
-def wait(pbi: EmulatorClient, pipeline: str, operation_id: str, timeout: float = 10.0) -> list[dict[str, Any]]:
+def wait(pbi: EmulatorClient, pipeline: str, operation_id: str) -> list[dict[str, Any]]:
     """Poll the pipeline operation until it is terminal; every view seen."""
-    seen = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        view = pbi.checked("GET", f"{pipeline}/operations/{operation_id}").json()
-        seen.append(view)
-        if view["status"] in ("Succeeded", "Failed"):
-            return seen
-        time.sleep(0.05)
-    raise AssertionError(f"operation {operation_id} still {seen[-1]['status']} after {timeout}s")
+    return pbi.poll(f"{pipeline}/operations/{operation_id}")
 
 
 def test_pipelines_stages_and_expand(pbi: EmulatorClient) -> None:

@@ -176,16 +176,16 @@ def test_allow_create_artifact_false_fails_new_items(run_step: RunStep, powerbi:
 
 
 @pytest.mark.parametrize(
-    ("option", "item"),
+    ("option", "input_name", "item"),
     [
-        ("allowPurgeData", "HR Model"),
-        ("allowOverwriteTargetArtifactLabel", "Headcount"),
-        ("allowSkipTilesWithMissingPrerequisites", "HR Dashboard"),
-        ("allowTakeOver", "Headcount"),
+        ("allowPurgeData", "allow-purge-data", "HR Model"),
+        ("allowOverwriteTargetArtifactLabel", "allow-overwrite-target-artifact-label", "Headcount"),
+        ("allowSkipTilesWithMissingPrerequisites", "allow-skip-tiles-with-missing-prerequisites", "HR Dashboard"),
+        ("allowTakeOver", "allow-take-over", "Headcount"),
     ],
 )
 def test_each_option_an_item_needs_decides_its_deployment(
-    run_step: RunStep, emulator: Emulator, powerbi: dict[str, str], option: str, item: str
+    run_step: RunStep, emulator: Emulator, powerbi: dict[str, str], option: str, input_name: str, item: str
 ) -> None:
     """An item that needs an option fails without it, naming the option, and deploys with it."""
     emulator.configure(option_requirements={item: option})
@@ -194,7 +194,6 @@ def test_each_option_an_item_needs_decides_its_deployment(
     (failed,) = [i for i in items_of(refused) if i["status"] == "Failed"]
     assert failed["name"] == item
     assert option in refused.stdout
-    input_name = "allow-" + "".join(f"-{c.lower()}" if c.isupper() else c for c in option[5:]).lstrip("-")
     ok(run_step("deploy-all", {**HR, **powerbi, input_name: "true"}))
 
 

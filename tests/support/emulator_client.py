@@ -81,12 +81,16 @@ class EmulatorClient:
 
     def wait(self, lro_id: str, timeout: float = 10.0) -> list[dict[str, Any]]:
         """Poll the operation state until it is terminal; every state seen, validated."""
+        return self.poll(f"/operations/{lro_id}", timeout)
+
+    def poll(self, path: str, timeout: float = 10.0) -> list[dict[str, Any]]:
+        """GET `path` until its status is terminal; every view seen, validated."""
         seen = []
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            state = self.checked("GET", f"/operations/{lro_id}").json()
-            seen.append(state)
-            if state["status"] in ("Succeeded", "Failed"):
+            view = self.checked("GET", path).json()
+            seen.append(view)
+            if view["status"] in ("Succeeded", "Failed"):
                 return seen
             time.sleep(0.05)
-        raise AssertionError(f"operation {lro_id} still {seen[-1]['status']} after {timeout}s")
+        raise AssertionError(f"{path} still {seen[-1]['status']} after {timeout}s")

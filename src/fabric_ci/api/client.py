@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from fabric_ci.models.requests import DeployRequest, PrincipalRef
+from fabric_ci.models.requests import DeployRequest
 from fabric_ci.models.resources import (
     DeployAccepted,
     DeploymentOperation,
     Member,
     Pipeline,
     PipelineWithStages,
+    PrincipalRef,
     StageItem,
 )
 

@@ -8,13 +8,14 @@ from typing import Any
 from fabric_ci.api.pagination import iter_values
 from fabric_ci.api.transport import Transport
 from fabric_ci.errors import ApiError, ErrorDetails
-from fabric_ci.models.requests import DeployRequest, PrincipalRef
+from fabric_ci.models.requests import DeployRequest
 from fabric_ci.models.resources import (
     DeployAccepted,
     DeploymentOperation,
     Member,
     Pipeline,
     PipelineWithStages,
+    PrincipalRef,
     StageItem,
 )
 

@@ -33,7 +33,7 @@ from pydantic.alias_generators import to_camel
 from fabric_ci.api.transport import AmbiguousResponse, Transport
 from fabric_ci.errors import BadRequestError, ErrorDetails, InputError, NotFoundError, ThrottledError
 from fabric_ci.models.apis import POWERBI_STAGE_NAMES
-from fabric_ci.models.requests import POWERBI_OPTIONS, DeployRequest, PrincipalRef
+from fabric_ci.models.requests import POWERBI_OPTIONS, DeployRequest
 from fabric_ci.models.resources import (
     DeployAccepted,
     DeploymentOperation,
@@ -44,6 +44,7 @@ from fabric_ci.models.resources import (
     OperationNote,
     Pipeline,
     PipelineWithStages,
+    PrincipalRef,
     Resource,
     SourceAndTarget,
     Stage,

@@ -24,8 +24,6 @@ ITEM_TYPE_ALIASES = {"dataset": "SemanticModel", "semanticmodel": "SemanticModel
 # Principal types: the Power BI API says App for what Fabric calls ServicePrincipal.
 PRINCIPAL_TYPE_ALIASES = {"app": "ServicePrincipal"}
 
-WORKSPACE_ROLES = ("Admin", "Member", "Contributor", "Viewer")
-
 
 def canonical_item_type(name: str) -> str:
     return ITEM_TYPE_ALIASES.get(name.strip().lower(), name.strip())

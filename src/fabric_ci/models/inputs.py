@@ -30,7 +30,6 @@ from fabric_ci.errors import InputError, InputErrors
 from fabric_ci.models.apis import (
     APIS,
     PRINCIPAL_TYPE_ALIASES,
-    WORKSPACE_ROLES,
     ApiName,
     ApiProfile,
     canonical_item_type,
@@ -42,7 +41,8 @@ from fabric_ci.models.credentials import (
     is_existing_file,
     load_client_certificate,
 )
-from fabric_ci.models.requests import DeployOptions, NewWorkspace, PrincipalRef
+from fabric_ci.models.requests import DeployOptions, NewWorkspace
+from fabric_ci.models.resources import PrincipalRef
 
 DEFAULT_TIMEOUT = "30m"
 MAX_ITEMS_PER_DEPLOYMENT = 300  # both APIs refuse more
@@ -84,6 +84,7 @@ FEDERATED_AUDIENCE = "api://AzureADTokenExchange"  # what Entra expects in CI sy
 
 PrincipalType = Literal["User", "Group", "ServicePrincipal", "ServicePrincipalProfile"]
 WorkspaceRole = Literal["Admin", "Member", "Contributor", "Viewer"]
+WORKSPACE_ROLES: tuple[str, ...] = get_args(WorkspaceRole)
 
 
 # --- value parsers: each raises ValueError with what was expected ------------------------------
@@ -589,11 +590,12 @@ class AddUserInputs(Inputs):
         # Accept `group`, `servicePrincipal`, Power BI's `App`, or `contributor`: each is unambiguous.
         if not isinstance(data, dict):
             return data
+        aliases = {"principal-type": PRINCIPAL_TYPE_ALIASES, "workspace-role": {}}
         spelled = {"principal-type": PrincipalType, "workspace-role": WorkspaceRole}
         for name, kind in spelled.items():
             given = data.get(name)
             if isinstance(given, str):
-                wanted = PRINCIPAL_TYPE_ALIASES.get(given.strip().lower(), given).strip().lower()
+                wanted = aliases[name].get(given.strip().lower(), given).strip().lower()
                 for canonical in get_args(kind):
                     if canonical.lower() == wanted:
                         data = {**data, name: canonical}

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from fabric_ci.models.resources import PrincipalRef, Stage, StageItem
-
-__all__ = ["DeployOptions", "DeployRequest", "NewWorkspace", "PrincipalRef"]
+from fabric_ci.models.resources import Stage, StageItem
 
 
 class _Request(BaseModel):

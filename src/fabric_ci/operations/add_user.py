@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from fabric_ci.api.client import PipelinesClient
 from fabric_ci.models.inputs import AddUserInputs
-from fabric_ci.models.requests import PrincipalRef
-from fabric_ci.models.resources import Member
+from fabric_ci.models.resources import Member, PrincipalRef
 from fabric_ci.models.results import AddUserResult, Grant
 from fabric_ci.operations.reporter import Reporter
 from fabric_ci.operations.resolve import resolve_pipeline

@@ -12,8 +12,8 @@ import respx
 from fabric_ci.api.powerbi import ADMIN_THROTTLED_HINT, PowerBiClient
 from fabric_ci.api.transport import AmbiguousResponse, RetryPolicy, Transport
 from fabric_ci.errors import ApiConnectionError, BadRequestError, InputError, NotFoundError, ThrottledError
-from fabric_ci.models.requests import DeployOptions, DeployRequest, NewWorkspace, PrincipalRef
-from fabric_ci.models.resources import Stage, StageItem
+from fabric_ci.models.requests import DeployOptions, DeployRequest, NewWorkspace
+from fabric_ci.models.resources import PrincipalRef, Stage, StageItem
 
 from .conftest import FakeTokens
 
