@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
-import time
+import threading
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from types import FrameType
 from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
 from fabric_ci import __version__
-from fabric_ci.errors import FabricCiError, InputError
+from fabric_ci.api.retry import Retries, Retrying
+from fabric_ci.clock import SYSTEM_CLOCK, Clock
+from fabric_ci.errors import Cancelled, FabricCiError, InputError, StepCancelled
 from fabric_ci.models.inputs import COMMANDS, AddUserInputs, Inputs, input_names, parse_inputs
 from fabric_ci.models.results import Result
 from fabric_ci.operations.add_user import add_user
@@ -27,7 +31,6 @@ from fabric_ci.operations.assign_workspace import assign_workspace
 from fabric_ci.operations.deploy import deploy
 from fabric_ci.operations.reporter import Reporter
 from fabric_ci.operations.wait_for_deployment import wait_for_deployment
-from fabric_ci.operations.waiting import Clock
 from fabric_ci.runners.base import Runner
 
 if TYPE_CHECKING:  # imported lazily in connect(), after inputs are valid
@@ -54,7 +57,7 @@ HELP = {
     "source-stage": "stage id, display name, or 0-based order",
     "target-stage": "stage id, name or order (default: the next stage; the previous one with backward)",
     "backward": "true: deploy to the previous stage (only into an empty stage)",
-    "note": "deployment note (at most 1024 characters)",
+    "note": "deployment note (at most 1000 characters; a run marker is appended)",
     "wait": "true (default) or false: wait for the deployment to finish",
     "timeout": "how long to wait: 90s, 30m, 1h (default 30m); the deployment is left running",
     "new-workspace-name": "for a target stage without a workspace: the workspace the deployment creates",
@@ -121,12 +124,40 @@ def cli_values(namespace: argparse.Namespace, names: Sequence[str]) -> dict[str,
     return values
 
 
+# A 429 that makes a step wait this long is worth a warning; shorter retries are debug detail.
+LONG_THROTTLE_SECONDS = 10.0
+
+
+def report_retries(reporter: Reporter) -> Callable[[str, Retrying], None]:
+    """Each retry, told through the runner (never a logger of its own, which would print
+    outside the runner's formats)."""
+
+    def hear(what: str, retry: Retrying) -> None:
+        if retry.throttled and retry.wait >= LONG_THROTTLE_SECONDS:
+            reporter.warning(
+                f"The service is throttling requests: waiting {retry.wait:.0f}s, as it asked (Retry-After), "
+                f"before retrying {what}."
+            )
+        else:
+            reporter.debug(f"{what}: {retry.cause}; retry {retry.attempt} in {retry.wait:.1f}s")
+
+    return hear
+
+
 @contextmanager
-def connect(inputs: Inputs, reporter: Reporter, environ: Mapping[str, str]) -> Iterator[PipelinesClient]:
+def connect(
+    inputs: Inputs,
+    reporter: Reporter,
+    environ: Mapping[str, str],
+    clock: Clock = SYSTEM_CLOCK,
+    http_transport: httpx.BaseTransport | None = None,
+) -> Iterator[PipelinesClient]:
     """One HTTP client, one token provider and one API client for the whole run. The `api` input
     chooses the client here, and nowhere else.
 
     `environ` is where a CI job's OIDC token comes from (sign_in.py); nothing else reads it.
+    `clock` is what every retry waits on; `http_transport` replaces the network (the in-process
+    chaos run serves requests from the emulator without sockets, in virtual time).
     """
     from fabric_ci.api.fabric import FabricClient
     from fabric_ci.api.powerbi import PowerBiClient
@@ -138,16 +169,49 @@ def connect(inputs: Inputs, reporter: Reporter, environ: Mapping[str, str]) -> I
         verify=make_ssl_context(inputs.ca_bundle),
         timeout=httpx.Timeout(60.0, connect=15.0),
         headers={"User-Agent": f"fabric-ci/{__version__}"},
+        transport=http_transport,
     ) as http:
-        tokens = make_token_provider(inputs, environ, http, reporter)
+        retries = Retries(clock=clock, on_retry=report_retries(reporter))
+        tokens = make_token_provider(inputs, environ, http, reporter, retries)
         resource_host = httpx.URL(inputs.endpoints.scope).host
-        transport = Transport(http, inputs.endpoints.api_base_url, tokens, redirect_domains=(resource_host,))
+        transport = Transport(
+            http,
+            inputs.endpoints.api_base_url,
+            tokens,
+            retries,
+            redirect_domains=(resource_host,),
+            base_url_input="api-base-url" if "api-base-url" in inputs.given else "cloud",
+        )
         if inputs.api == "powerbi":
             # add-user with `admin: true` reads pipelines and writes users through the admin API.
             admin = isinstance(inputs, AddUserInputs) and bool(inputs.admin)
             yield PowerBiClient(transport, admin=admin)
         else:
             yield FabricClient(transport)
+
+
+@contextmanager
+def cancellable() -> Iterator[None]:
+    """SIGINT (Ctrl-C) and SIGTERM (a runner's cancel) raise Cancelled where the run is, once:
+    the operation stops waiting and reports what it knows. A second signal while that report is
+    written is ignored, so the report is not cut short."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals are only delivered to the main thread; tests may run commands elsewhere
+        return
+    fired = False
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        nonlocal fired
+        if not fired:
+            fired = True
+            raise Cancelled(signum)
+
+    previous = {signum: signal.signal(signum, on_signal) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def run(
@@ -157,13 +221,29 @@ def run(
     debug: bool,
     clock: Clock | None = None,
     environ: Mapping[str, str] | None = None,
+    http_transport: httpx.BaseTransport | None = None,
 ) -> int:
     """Run one command to completion and return the process exit status."""
+    with cancellable():
+        return _run(command, runner, debug, clock or SYSTEM_CLOCK, environ, http_transport)
+
+
+def _run(
+    command: str,
+    runner: Runner,
+    debug: bool,
+    clock: Clock,
+    environ: Mapping[str, str] | None,
+    http_transport: httpx.BaseTransport | None,
+) -> int:
     model = COMMANDS[command]
     try:
-        inputs = parse_inputs(model, runner.read_inputs(input_names(model)))
-        with connect(inputs, runner, os.environ if environ is None else environ) as client:
-            result = OPERATIONS[command](inputs, client, runner, clock or Clock(time.monotonic, time.sleep))
+        try:
+            inputs = parse_inputs(model, runner.read_inputs(input_names(model)))
+            with connect(inputs, runner, os.environ if environ is None else environ, clock, http_transport) as client:
+                result = OPERATIONS[command](inputs, client, runner, clock)
+        except Cancelled as cancelled:  # operations that know more raise StepCancelled themselves
+            raise StepCancelled(f"Cancelled by {cancelled.signal_name} before {command} finished.", cancelled) from None
     except FabricCiError as error:
         runner.fail(error, getattr(error, "result", None))
         if debug:

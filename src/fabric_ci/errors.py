@@ -1,11 +1,13 @@
 """One exception tree for everything that can stop a command, and the exit status of each.
 
 Exit statuses: 2 for input errors (nothing was changed), 1 for everything the service or the
-deployment caused. Messages name the cause and, where we know it, the fix.
+deployment caused, 128 + the signal's number when cancelled (130 for SIGINT, 143 for SIGTERM).
+Messages name the cause and, where we know it, the fix.
 """
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -159,4 +161,34 @@ class WaitTimeout(FabricCiError):
 
     def __init__(self, message: str, result: DeploymentResult) -> None:
         super().__init__(message)
+        self.result = result
+
+
+class DeploymentOutcomeUnknown(FabricCiError):
+    """The deploy request's answer was lost and the deployment could not be found (yet).
+
+    It may still have started: never report "nothing was deployed", never re-send it."""
+
+    title = "Deployment outcome unknown"
+
+
+class Cancelled(BaseException):  # like KeyboardInterrupt, which it stands in for
+    """SIGINT or SIGTERM arrived. A BaseException, so that no `except Exception` swallows it;
+    the operations turn it into StepCancelled with what they know."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+        self.signal_name = signal.Signals(signum).name
+
+
+class StepCancelled(FabricCiError):
+    """The step was cancelled. A deployment it started is left running; `result`, when there is
+    one, says where it stood. Exits 128 + the signal's number, as shells report it (130, 143)."""
+
+    title = "Cancelled"
+
+    def __init__(self, message: str, cancelled: Cancelled, result: DeploymentResult | None = None) -> None:
+        super().__init__(message)
+        self.exit_code = 128 + cancelled.signum
         self.result = result

@@ -21,7 +21,7 @@ DEPLOY = {"pipeline": "Sales Analytics", "source-stage": "Development"}
         ({"pipeline": ""}, "pipeline", "required and not supplied"),
         ({"api": "graph"}, "api", "expected fabric or powerbi"),
         ({"allow-purge-data": "true"}, "allow-purge-data", "Power BI REST API only"),
-        ({"note": "x" * 1025}, "note", "at most 1024 characters"),
+        ({"note": "x" * 1001}, "note", "at most 1000 characters, got 1001"),
         ({"api-base-url": "http://plain.example"}, "api-base-url", "expected an https:// URL"),
         ({"ca-bundle": "/nonexistent.pem"}, "ca-bundle", "is not a file"),
     ],

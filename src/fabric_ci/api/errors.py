@@ -58,6 +58,24 @@ STATUS_HINTS: dict[int, str] = {
 }
 
 
+def connection_failure(exc: Exception, url: str, input_name: str) -> str:
+    """Why `url` could not be reached, and the input to fix: a certificate that does not verify
+    needs `ca-bundle`; anything else (refused, no such host, timed out) needs the address checked."""
+    # Imported here: retry.py imports this module for retry_after_seconds.
+    from fabric_ci.api.retry import is_certificate_failure
+
+    where = httpx.URL(url)
+    host = f"{where.host}:{where.port}" if where.port else where.host
+    if is_certificate_failure(exc):
+        return (
+            f"The TLS certificate of {host} does not verify ({exc}). If a TLS-inspecting proxy or the emulator "
+            "signs it, give its CA certificate (PEM) in `ca-bundle`; otherwise check "
+            f"`{input_name}`. Not retried: no retry makes a certificate verify."
+        )
+    reason = str(exc) or type(exc).__name__
+    return f"Could not connect to {url} ({reason}). Check `{input_name}`: is {host} the right host and port?"
+
+
 def retry_after_seconds(response: httpx.Response) -> float | None:
     value = response.headers.get("Retry-After")
     if value is None:

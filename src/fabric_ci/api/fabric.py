@@ -6,8 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from fabric_ci.api.pagination import iter_values
-from fabric_ci.api.transport import Transport
-from fabric_ci.errors import ApiError, ErrorDetails
+from fabric_ci.api.transport import AmbiguousResponse, Transport
 from fabric_ci.models.requests import DeployRequest
 from fabric_ci.models.resources import (
     DeployAccepted,
@@ -57,8 +56,8 @@ class FabricClient:
         body: dict[str, Any] = {"sourceStageId": request.source.id, "targetStageId": request.target.id}
         if request.items is not None:
             body["items"] = [{"sourceItemId": i.item_id, "itemType": i.item_type} for i in request.items]
-        if request.note:
-            body["note"] = request.note
+        if request.sent_note:
+            body["note"] = request.sent_note
         if request.new_workspace:
             details = {"name": request.new_workspace.name}
             if request.new_workspace.capacity_id:
@@ -70,17 +69,15 @@ class FabricClient:
         if response.status_code == 200:  # finished synchronously: the body is the operation
             finished = DeploymentOperation.model_validate(response.json())
             return DeployAccepted(deployment_id=finished.id, finished=finished)
-        retry_after = response.headers.get("Retry-After")
         deployment_id = response.headers.get("deployment-id")
         if not deployment_id:
-            raise ApiError(
-                ErrorDetails(response.status_code, "MissingDeploymentId", "202 without a deployment-id header")
+            # Accepted, but without the id to follow it by: as good as a lost answer.
+            raise AmbiguousResponse(
+                f"The service accepted the deployment ({response.status_code}) without a deployment-id header", response
             )
-        return DeployAccepted(
-            deployment_id=deployment_id,
-            lro_id=response.headers.get("x-ms-operation-id"),
-            retry_after=float(retry_after) if retry_after and retry_after.isdigit() else None,
-        )
+        # The answer's Retry-After is the long-running-operation URL's hint; we poll the pipeline
+        # operation instead, on our own plan (api/polling.py), so it is not kept.
+        return DeployAccepted(deployment_id=deployment_id, lro_id=response.headers.get("x-ms-operation-id"))
 
     def assign_workspace(self, pipeline_id: str, stage_id: str, workspace_id: str) -> None:
         path = f"deploymentPipelines/{pipeline_id}/stages/{stage_id}/assignWorkspace"

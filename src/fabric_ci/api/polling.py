@@ -1,101 +1,153 @@
 """Waiting for a deployment: prompt and light at once.
 
-A fixed poll every 5 s (what Microsoft's samples do) notices completion up to 5 s late and
-sends one request per 5 s. We promise never to send more status requests than that fixed poll
-would have sent by the same moment, and spend that budget where it matters:
+A fixed poll every 5 s (what Microsoft's samples do: a status request right after the deploy
+answer, then one every 5 s) notices the end up to 5 s late. We promise never to send more status
+requests for a deployment than that poll would, and spend the budget where it matters.
 
-- a token bucket holds the budget: one request's worth at the start, one more every 5 s;
-- from the service's own signals (steps done of total, and how long this pipeline's recent
-  deployments took) we estimate when the deployment will end;
-- far from that moment we poll sparsely and save tokens; close to it we poll every second;
-- with no estimate we poll every 5 s, which is exactly the fixed poll;
-- we never poll sooner than the service asked (Retry-After), nor past the caller's deadline.
+The budget is a proof, not a guess: once we have seen the deployment unfinished at elapsed time
+L, the fixed poll is certain to send at least floor(L / 5) + 2 requests (those at 0, 5, ... up to
+L, all of which saw it unfinished, and one more that sees the end). So we may send that many. The
+last request the proof allows is never sent before the fixed poll's next tick, so that an
+unfinished answer to it extends the proof; every other request may be sent whenever it helps.
+
+- From the service's own signals (steps done of total, and how long this pipeline's recent
+  deployments between the same stages took) we estimate when the deployment will end;
+- far from that moment we poll sparsely and save budget; close to it we poll every second;
+- with no estimate we look once after a second (short deployments end there), then on the
+  fixed poll's ticks;
+- a 429's Retry-After is honoured by the transport; no sleep passes the caller's deadline.
 
 Clock and sleep are injected so that tests run in virtual time.
 """
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fabric_ci.models.resources import DeploymentOperation
 from fabric_ci.models.results import TERMINAL_STATUSES, Progress, normalise_status
 
 BASELINE_INTERVAL = 5.0  # the fixed poll whose request count we never exceed
-FASTEST_INTERVAL = 1.0  # how often we poll when completion is imminent
-LONGEST_GAP = 10.0  # the most we sleep on an estimate, in case it is wrong
+FASTEST_INTERVAL = 1.0  # how soon we look again once the expected end has passed
+FIRST_LOOK = 1.0  # with nothing to go on, the first look: many deployments are over by then
 TICK = 1.0  # how often a waiting progress line is refreshed (no request involved)
-BUCKET_CAPACITY = 12.0  # at most a minute of saved budget
-HOT_WINDOW = 0.1  # estimates are this good: within 10% of the expected total, poll every second
+LONGEST_GAP = 30.0  # the most we sleep on any estimate: a step that fails ends a deployment early
 AIM_AFTER = 0.2  # poll this long after the expected end, so an accurate estimate needs one request
 
 
 @dataclass
 class PollPlanner:
     """Decides how long to wait before the next status request. Pure: times are seconds since
-    the wait began, passed in by the caller."""
+    the wait began (for a deploy, since it was accepted), passed in by the caller."""
 
     expected_duration: float | None = None  # from history; None when unknown
-    tokens: float = 1.0
-    _last_refill: float = 0.0
+    sent: int = 0  # status requests sent so far
+    seen_unfinished_at: float = 0.0  # the latest time an answer showed it unfinished (accepted at 0)
+    _last_answer_at: float = 0.0
+    # (steps done, after the answer at, by the answer at): when each rise in the count happened.
+    _rises: list[tuple[int, float, float]] = field(default_factory=list)
 
-    def _refill(self, now: float) -> None:
-        self.tokens = min(BUCKET_CAPACITY, self.tokens + (now - self._last_refill) / BASELINE_INTERVAL)
-        self._last_refill = now
+    def _tick(self) -> float:
+        """The fixed poll's next tick after the latest unfinished sighting."""
+        return BASELINE_INTERVAL * (math.floor(self.seen_unfinished_at / BASELINE_INTERVAL) + 1)
 
-    def can_spend(self, at: float) -> bool:
-        """Whether the budget holds one request at time `at` (no later than the next spend)."""
-        return min(BUCKET_CAPACITY, self.tokens + (at - self._last_refill) / BASELINE_INTERVAL) >= 1.0
+    def _allowed(self) -> int:
+        """Requests the fixed poll is certain to send for this deployment, as far as we know."""
+        return math.floor(self.seen_unfinished_at / BASELINE_INTERVAL) + 2
+
+    def can_spend(self, at: float, *, last: bool = False) -> bool:
+        """Whether a status request sent at `at` stays within the budget. The `last` one (at the
+        deadline) needs no answer to extend the proof, so it need not wait for the tick."""
+        if self.sent + 1 < self._allowed():
+            return True
+        return self.sent + 1 == self._allowed() and (last or at >= self._tick())
 
     def spend(self, now: float) -> None:
         """Record one status request sent at `now`."""
-        self._refill(now)
-        self.tokens -= 1.0
+        self.sent += 1
+
+    def unfinished(self, sent_at: float) -> None:
+        """The answer to the request sent at `sent_at` showed the deployment still going."""
+        self.seen_unfinished_at = max(self.seen_unfinished_at, sent_at)
+
+    def _track(self, now: float, progress: Progress | None) -> None:
+        """Note when the count of finished steps went up: between the previous answer and this one."""
+        done = progress.steps_done if progress is not None else 0
+        if done > (self._rises[-1][0] if self._rises else 0):
+            self._rises.append((done, self._last_answer_at, now))
+        self._last_answer_at = now
+
+    def _paced_end(self, total: int) -> float | None:
+        """When the last step should finish, at the pace the steps so far kept: a line through
+        (steps done, time), each rise placed midway between the answers around it; with one rise,
+        through the start (0 steps at time 0)."""
+        if not self._rises or not total:
+            return None
+        points = [(float(done), (after + by) / 2) for done, after, by in self._rises]
+        if len(points) == 1:
+            points.insert(0, (0.0, 0.0))
+        mean_k = statistics.fmean(k for k, _ in points)
+        mean_t = statistics.fmean(t for _, t in points)
+        spread = sum((k - mean_k) ** 2 for k, _ in points)
+        per_step = sum((k - mean_k) * (t - mean_t) for k, t in points) / spread
+        return mean_t + (total - mean_k) * max(per_step, 0.0)
 
     def estimate_remaining(self, now: float, progress: Progress | None) -> float | None:
-        if progress is not None and progress.steps_total and progress.steps_done:
-            # Extrapolate from this run's own pace, the most specific signal there is. Time is
-            # counted from the start of the wait (for a deploy, the moment it was accepted), and
-            # a step count is a floor, so on average half a step more is done than it says.
-            done = min(progress.steps_done + 0.5, progress.steps_total)
-            return now * progress.steps_total / done - now
-        if self.expected_duration is not None:
-            return self.expected_duration - now
-        return None
+        """Seconds until the expected end (negative once it has passed), or None with nothing to go on.
 
-    def next_delay(self, now: float, progress: Progress | None, retry_after: float | None = None) -> float:
-        self._refill(now)
+        Two signals: this run's own step pace, and how long recent deployments between the same
+        stages took. The earlier end still to come is trusted (each catches the other being too
+        late); once both have passed, the later one says by how much the end is overdue."""
+        estimates = []
+        paced = self._paced_end(progress.steps_total) if progress is not None else None
+        if paced is not None:
+            estimates.append(paced - now)
+        if self.expected_duration is not None:
+            estimates.append(self.expected_duration - now)
+        if not estimates:
+            return None
+        ahead = [e for e in estimates if e > 0]
+        return min(ahead) if ahead else max(estimates)
+
+    def next_delay(self, now: float, progress: Progress | None) -> float:
+        self._track(now, progress)
         remaining = self.estimate_remaining(now, progress)
         if remaining is None:
-            delay = BASELINE_INTERVAL
-        elif remaining <= max(FASTEST_INTERVAL, HOT_WINDOW * (now + remaining)):
-            delay = FASTEST_INTERVAL  # the end is due (or overdue): look every second
+            # Nothing to go on: one early look, then the fixed poll's ticks (the budget's floor).
+            delay = FIRST_LOOK if self.sent == 0 else 0.0
+        elif remaining <= 0:
+            # Overdue: look again soon, then less often the longer the estimate has been wrong.
+            delay = min(max(FASTEST_INTERVAL, -remaining / 2), BASELINE_INTERVAL)
+        elif remaining <= 2 * BASELINE_INTERVAL:
+            delay = remaining + AIM_AFTER  # near: aim just after the expected end
         else:
-            # Aim just after the expected end, but not so far ahead that a wrong guess costs much.
-            delay = min(remaining + AIM_AFTER, LONGEST_GAP)
-        # Never spend budget we do not have: wait until the bucket holds one request's worth.
-        if self.tokens + delay / BASELINE_INTERVAL < 1.0:
-            delay = (1.0 - self.tokens) * BASELINE_INTERVAL
-        if retry_after is not None:
-            delay = max(delay, retry_after)
-        return delay
+            # Far: halve the distance to the expected end, so a wrong estimate is found out early.
+            delay = remaining / 2
+        # Never sleep longer than we have waited so far (at least the sample's 5 s): a young
+        # deployment may be a short one whatever the estimate says, and this bounds how late a
+        # wrong estimate makes us to the deployment's own duration.
+        delay = min(delay, max(BASELINE_INTERVAL, now), LONGEST_GAP)
+        if not self.can_spend(now + delay):
+            delay = self._tick() - now  # the last request the budget allows waits for the tick
+        return max(delay, 0.0)
 
 
 def expected_duration(history: Sequence[DeploymentOperation], source: str | None, target: str | None) -> float | None:
-    """Median duration of this pipeline's recent successful deployments between the same stages
-    (any stages if none match)."""
+    """Median duration of this pipeline's recent successful deployments between the same stages.
 
-    def durations(ops: Sequence[DeploymentOperation]) -> list[float]:
-        return [
-            (op.execution_end_time - op.execution_start_time).total_seconds()
-            for op in ops
-            if op.status == "Succeeded" and op.execution_start_time and op.execution_end_time
-        ]
-
-    same = [op for op in history if (op.source_stage_id, op.target_stage_id) == (source, target)]
-    found = durations(same) or durations(history)
+    Other stages are no guide (a Test -> Production run may take ten times a Development -> Test
+    one), so without same-stage history there is no estimate."""
+    found = [
+        (op.execution_end_time - op.execution_start_time).total_seconds()
+        for op in history
+        if (op.source_stage_id, op.target_stage_id) == (source, target)
+        and op.status == "Succeeded"
+        and op.execution_start_time
+        and op.execution_end_time
+    ]
     return statistics.median(found) if found else None
 
 
@@ -125,17 +177,19 @@ def wait_until_terminal(
     clock: Callable[[], float],
     sleep: Callable[[float], None],
     on_progress: Callable[[Progress], None],
-    first_delay: float | None = None,
+    last: DeploymentOperation | None = None,
 ) -> DeploymentOperation:
     """Poll `fetch` until the operation is Succeeded or Failed; unknown statuses keep waiting.
 
-    `on_progress` hears after every status request and, between requests, about once a second
-    with the last known state and a fresh elapsed time (so a progress line keeps ticking while we
-    save requests). Those ticks cost no request.
+    `last` is an answer the caller already had (counted in the planner). `on_progress` hears after
+    every status request and, between requests, about once a second with the last known state and
+    a fresh elapsed time (so a progress line keeps ticking while we save requests). Those ticks
+    cost no request.
     """
     start = clock()
-    last: DeploymentOperation | None = None
     known = Progress(elapsed_seconds=0.0, status=None, steps_done=0, steps_total=0)
+    if last is not None:
+        known = progress_of(last, 0.0)
 
     def sleep_ticking(seconds: float) -> None:
         until = clock() + seconds
@@ -143,17 +197,18 @@ def wait_until_terminal(
             sleep(min(TICK, left))
             on_progress(known.model_copy(update={"elapsed_seconds": clock() - start}))
 
-    delay = first_delay if first_delay is not None else planner.next_delay(0.0, None)
+    delay = planner.next_delay(0.0, known if last is not None else None)
     while True:
         now = clock() - start
         # The last poll lands on the deadline itself, so an operation that ends just before it
         # is reported as ended, not as timed out.
         final = now + delay >= timeout
-        if final and not planner.can_spend(timeout):
+        if final and not planner.can_spend(timeout, last=True):
             sleep_ticking(max(timeout - now, 0.0))  # no budget left for a last look
             raise DeadlineReached(last)
         sleep_ticking(max(timeout - now, 0.0) if final else delay)
-        planner.spend(clock() - start)
+        sent_at = clock() - start
+        planner.spend(sent_at)
         try:
             last = fetch()
         except DeadlineReached:
@@ -163,6 +218,7 @@ def wait_until_terminal(
         on_progress(known)
         if known.status in TERMINAL_STATUSES:
             return last
+        planner.unfinished(sent_at)
         if final:
             raise DeadlineReached(last)
         delay = planner.next_delay(now, known)

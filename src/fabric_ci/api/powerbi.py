@@ -329,8 +329,8 @@ class PowerBiClient:
         body: dict[str, Any] = {"sourceStageOrder": request.source.order, "options": _options(request)}
         if request.backward:
             body["isBackwardDeployment"] = True
-        if request.note:
-            body["note"] = request.note
+        if request.sent_note:
+            body["note"] = request.sent_note
         if request.new_workspace:
             body["newWorkspace"] = {"name": request.new_workspace.name}
             if request.new_workspace.capacity_id:

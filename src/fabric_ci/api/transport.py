@@ -12,8 +12,8 @@ from typing import Any, Protocol
 
 import httpx
 
-from fabric_ci.api.errors import api_error
-from fabric_ci.api.retry import RetryPolicy, send_with_retries, worth_retrying
+from fabric_ci.api.errors import api_error, connection_failure
+from fabric_ci.api.retry import Retries, worth_retrying
 from fabric_ci.errors import ApiConnectionError, FabricCiError
 
 USER_AGENT = "fabric-ci"
@@ -77,20 +77,24 @@ class Transport:
     """Sends requests to one API base URL and returns successful responses.
 
     `redirect_domains`: hosts (with their subdomains) a 307 may send a request, and the token, to:
-    the token resource's own domain (e.g. analysis.windows.net for the Power BI API)."""
+    the token resource's own domain (e.g. analysis.windows.net for the Power BI API).
+    `base_url_input`: the input that set the base URL, named when it cannot be reached."""
 
     def __init__(
         self,
         http: httpx.Client,
         api_base_url: str,
         tokens: TokenSource,
-        policy: RetryPolicy | None = None,
+        retries: Retries | None = None,
         redirect_domains: tuple[str, ...] = (),
+        *,
+        base_url_input: str = "api-base-url",
     ) -> None:
         self.base_url = api_base_url.rstrip("/")
         self._http = http
         self._auth = BearerAuth(tokens, self.base_url, redirect_domains)
-        self._policy = policy or RetryPolicy()
+        self._retries = retries or Retries()
+        self._base_url_input = base_url_input
 
     def url(self, path: str) -> str:
         return f"{self.base_url}/{path.lstrip('/')}"
@@ -128,7 +132,9 @@ class Transport:
         if response.is_success:
             return response
         if not replay_safe and response.status_code >= 500:
-            raise AmbiguousResponse(f"The service answered {response.status_code}", response)
+            # It may have acted on the request before failing: the caller must find out.
+            error = api_error(response)
+            raise AmbiguousResponse(f"{method} {self.url(path)} was answered {error.message}", response)
         raise api_error(response)
 
     def _send(
@@ -140,18 +146,30 @@ class Transport:
         replay_safe: bool,
         time_left: float | None,
     ) -> httpx.Response:
+        clock = self._retries.clock
+
+        def send() -> httpx.Response:
+            # A request may not outlive the caller's deadline either (but gets a second to answer).
+            timeout: httpx.Timeout | Any = httpx.USE_CLIENT_DEFAULT
+            if time_left is not None:
+                left = max(time_left - (clock.now() - started), 1.0)
+                timeout = httpx.Timeout(min(left, 60.0), connect=min(left, 15.0))
+            return self._http.request(method, url, params=params, json=json, auth=self._auth, timeout=timeout)
+
+        started = clock.now()
         try:
-            return send_with_retries(
-                lambda: self._http.request(method, url, params=params, json=json, auth=self._auth),
-                self._policy,
-                replay_safe=replay_safe,
-                time_left=time_left,
+            return self._retries.send(
+                f"{method} {url.copy_with(query=None)}", send, replay_safe=replay_safe, time_left=time_left
             )
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            raise ApiConnectionError(f"Could not connect to {self.base_url}: {exc}") from exc
+            raise ApiConnectionError(connection_failure(exc, self.base_url, self._base_url_input)) from exc
         except httpx.TransportError as exc:
             if not replay_safe:
-                raise AmbiguousResponse(f"The connection failed after the request was sent: {exc}", exc) from exc
+                raise AmbiguousResponse(
+                    f"The connection to {self.base_url} failed after {method} {url.path} was sent "
+                    f"({str(exc) or type(exc).__name__})",
+                    exc,
+                ) from exc
             raise ApiConnectionError(f"{method} {url} failed: {exc}") from exc
 
     def get_json(self, path: str, params: Mapping[str, str] | None = None, time_left: float | None = None) -> Any:

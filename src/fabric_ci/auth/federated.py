@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from fabric_ci.api.retry import RetryPolicy, send_with_retries
+from fabric_ci.api.retry import Retries
 from fabric_ci.errors import AuthenticationError
 
 GITHUB_REQUEST_URL = "ACTIONS_ID_TOKEN_REQUEST_URL"
@@ -66,11 +66,11 @@ class CiOidc:
     audience: str = "api://AzureADTokenExchange"
     on_assertion: Callable[[str], None] = lambda _assertion: None
     last_claims: dict[str, Any] = field(default_factory=dict)
-    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    retries: Retries = field(default_factory=Retries)
 
     def __call__(self) -> str:
         try:
-            response = send_with_retries(self.fetch, self.policy)
+            response = self.retries.send(f"{self.system} OIDC token request", self.fetch)
         except httpx.HTTPError as exc:
             raise AuthenticationError(f"Could not reach {self.system}'s OIDC token endpoint: {exc}") from exc
         if not response.is_success:

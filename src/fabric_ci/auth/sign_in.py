@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
+from fabric_ci.api.retry import Retries
 from fabric_ci.auth.federated import ci_oidc, missing_oidc, oidc_available
 from fabric_ci.auth.token import (
     Acquirer,
@@ -50,9 +51,15 @@ def choose_method(inputs: Inputs, environ: Mapping[str, str]) -> tuple[AuthMetho
 
 
 def make_token_provider(
-    inputs: Inputs, environ: Mapping[str, str], http: httpx.Client, reporter: Reporter
+    inputs: Inputs,
+    environ: Mapping[str, str],
+    http: httpx.Client,
+    reporter: Reporter,
+    retries: Retries | None = None,
 ) -> TokenProvider:
-    """Everything is checked here, before the first request; the provider signs in lazily."""
+    """Everything is checked here, before the first request; the provider signs in lazily.
+    `retries` is how token requests are retried (the API's own, by default)."""
+    retries = retries or Retries()
     method, reason = choose_method(inputs, environ)
     reporter.debug(reason)
     for other, names in CREDENTIAL_INPUTS.items():
@@ -62,7 +69,7 @@ def make_token_provider(
     endpoints = inputs.endpoints
     acquirer: Acquirer
     if method == "managed-identity":
-        acquirer = ManagedIdentity(client_id=inputs.client_id, scope=endpoints.scope, http=http)
+        acquirer = ManagedIdentity(client_id=inputs.client_id, scope=endpoints.scope, http=http, retries=retries)
     elif method == "user-password":
         reporter.warning(ROPC_WARNING)
         acquirer = UsernamePassword(
@@ -73,14 +80,20 @@ def make_token_provider(
             authority_host=endpoints.authority_host,
             scope=endpoints.scope,
             http=http,
+            retries=retries,
         )
     else:
-        acquirer = _service_principal(method, inputs, environ, http, reporter)
+        acquirer = _service_principal(method, inputs, environ, http, reporter, retries)
     return TokenProvider(acquirer, on_token=reporter.mask)
 
 
 def _service_principal(
-    method: AuthMethod, inputs: Inputs, environ: Mapping[str, str], http: httpx.Client, reporter: Reporter
+    method: AuthMethod,
+    inputs: Inputs,
+    environ: Mapping[str, str],
+    http: httpx.Client,
+    reporter: Reporter,
+    retries: Retries,
 ) -> ConfidentialClient:
     credential: str | dict[str, Any]
     context: Callable[[str], str]
@@ -89,7 +102,7 @@ def _service_principal(
     elif method == "certificate":
         credential, context = _certificate(inputs, reporter)
     else:
-        credential, context = _federated(inputs, environ, http, reporter)
+        credential, context = _federated(inputs, environ, http, reporter, retries)
     return ConfidentialClient(
         tenant_id=_given(inputs, "tenant-id"),
         client_id=_given(inputs, "client-id"),
@@ -97,6 +110,7 @@ def _service_principal(
         authority_host=inputs.endpoints.authority_host,
         scope=inputs.endpoints.scope,
         http=http,
+        retries=retries,
         context=context,
     )
 
@@ -141,12 +155,13 @@ def _certificate(inputs: Inputs, reporter: Reporter) -> tuple[dict[str, Any], Ca
 
 
 def _federated(
-    inputs: Inputs, environ: Mapping[str, str], http: httpx.Client, reporter: Reporter
+    inputs: Inputs, environ: Mapping[str, str], http: httpx.Client, reporter: Reporter, retries: Retries
 ) -> tuple[dict[str, Any], Callable[[str], str]]:
     source = ci_oidc(environ, inputs.oidc_audience, http)
     if source is None:
         raise InputErrors([InputError("auth", f"oidc is not possible here: {missing_oidc(environ)}")])
     source.on_assertion = reporter.mask
+    source.retries = retries
 
     def context(code: str) -> str:
         # Federated credential mismatches (AADSTS70021, 70025, 700211-700213): show what the CI

@@ -24,7 +24,8 @@ from urllib.parse import urlsplit
 import httpx
 import msal
 
-from fabric_ci.api.retry import RetryPolicy, send_with_retries
+from fabric_ci.api.errors import connection_failure
+from fabric_ci.api.retry import Retries, RetryPolicy
 from fabric_ci.errors import AuthenticationError, FabricCiError
 
 # msal logs some failures with tracebacks and response bodies (logger.exception); with no logging
@@ -89,11 +90,9 @@ _MANAGED_IDENTITY_HINTS = {
 class MsalHttpClient:
     """msal's HttpClient interface (`post`, `get`), served by our httpx client and retry policy."""
 
-    def __init__(
-        self, client: httpx.Client, policy: RetryPolicy | None = None, timeout: httpx.Timeout | None = None
-    ) -> None:
+    def __init__(self, client: httpx.Client, retries: Retries, timeout: httpx.Timeout | None = None) -> None:
         self._client = client
-        self._policy = policy or RetryPolicy()
+        self._retries = retries
         self._default_timeout = timeout
 
     def _timeout(self, kwargs: dict[str, Any]) -> Any:
@@ -106,15 +105,15 @@ class MsalHttpClient:
             # msal passes a signed client assertion as bytes; requests sends bytes as they are,
             # httpx would send their repr ("b'eyJ...'"), which Entra refuses as malformed.
             data = {key: value.decode() if isinstance(value, bytes) else value for key, value in data.items()}
-        return send_with_retries(
+        return self._retries.send(
+            f"POST {url}",
             lambda: self._client.post(url, params=params, data=data, headers=headers, timeout=self._timeout(kwargs)),
-            self._policy,
         )
 
     def get(self, url: str, params: Any = None, headers: Any = None, **kwargs: Any) -> Any:
-        return send_with_retries(
+        return self._retries.send(
+            f"GET {url}",
             lambda: self._client.get(url, params=params, headers=headers, timeout=self._timeout(kwargs)),
-            self._policy,
         )
 
     def close(self) -> None:  # msal may call it; the client belongs to the transport
@@ -131,11 +130,11 @@ class Acquirer(Protocol):
         """What the caller knows that explains a refusal with this AADSTS code ("" if nothing)."""
 
 
-def _authority_settings(authority_host: str, tenant_id: str, http: httpx.Client) -> dict[str, Any]:
+def _authority_settings(authority_host: str, tenant_id: str, http: httpx.Client, retries: Retries) -> dict[str, Any]:
     return {
         "authority": f"{authority_host}/{tenant_id}",
         "instance_discovery": urlsplit(authority_host).hostname in KNOWN_AUTHORITY_HOSTS,
-        "http_client": MsalHttpClient(http),
+        "http_client": MsalHttpClient(http, retries),
     }
 
 
@@ -160,6 +159,7 @@ class ConfidentialClient:
         authority_host: str,
         scope: str,
         http: httpx.Client,
+        retries: Retries | None = None,
         context: Callable[[str], str] = lambda _code: "",
     ) -> None:
         self.endpoint = f"Entra ID ({authority_host})"
@@ -169,7 +169,7 @@ class ConfidentialClient:
         self._settings = {
             "client_id": client_id,
             "client_credential": credential,
-            **_authority_settings(authority_host, tenant_id, http),
+            **_authority_settings(authority_host, tenant_id, http, retries or Retries()),
         }
         self._app: msal.ConfidentialClientApplication | None = None
 
@@ -193,20 +193,23 @@ class ManagedIdentity:
     POLICY = RetryPolicy(attempts=4, total_seconds=20.0)
     TIMEOUT = httpx.Timeout(30.0, connect=3.0)
 
-    def __init__(self, *, client_id: str | None, scope: str, http: httpx.Client) -> None:
+    def __init__(
+        self, *, client_id: str | None, scope: str, http: httpx.Client, retries: Retries | None = None
+    ) -> None:
         self.endpoint = "the managed identity endpoint (IMDS at 169.254.169.254 on an Azure VM)"
         self._identity = (
             msal.UserAssignedManagedIdentity(client_id=client_id) if client_id else msal.SystemAssignedManagedIdentity()
         )
         self._resource = scope.removesuffix("/.default")  # managed identity endpoints take a resource
         self._http = http
+        self._retries = (retries or Retries()).with_policy(self.POLICY)
         self._client: msal.ManagedIdentityClient | None = None
 
     def acquire(self, *, refresh: bool) -> dict[str, Any]:
         if self._client is None or refresh:  # a new client has an empty cache
             self._client = msal.ManagedIdentityClient(
                 self._identity,
-                http_client=MsalHttpClient(self._http, self.POLICY, self.TIMEOUT),
+                http_client=MsalHttpClient(self._http, self._retries, self.TIMEOUT),
                 token_cache=msal.TokenCache(),
             )
         return dict(self._client.acquire_token_for_client(resource=self._resource))
@@ -228,13 +231,17 @@ class UsernamePassword:
         authority_host: str,
         scope: str,
         http: httpx.Client,
+        retries: Retries | None = None,
     ) -> None:
         self.endpoint = f"Entra ID ({authority_host})"
         self._tenant_id = tenant_id
         self._username = username
         self._password = password
         self._scope = scope
-        self._settings = {"client_id": client_id, **_authority_settings(authority_host, tenant_id, http)}
+        self._settings = {
+            "client_id": client_id,
+            **_authority_settings(authority_host, tenant_id, http, retries or Retries()),
+        }
         self._app: msal.PublicClientApplication | None = None
 
     def acquire(self, *, refresh: bool) -> dict[str, Any]:
@@ -273,6 +280,14 @@ class UsernamePassword:
             skipped.add(host)
 
 
+def _unreachable(endpoint: str, exc: httpx.HTTPError) -> str:
+    try:
+        url = str(exc.request.url.copy_with(query=None))
+    except RuntimeError:  # an error raised before any request was built
+        return f"Could not reach {endpoint}: {exc}"
+    return connection_failure(exc, url, "authority-host")
+
+
 class TokenProvider:
     """Access tokens for one scope; each new token is reported (masked) once."""
 
@@ -287,7 +302,7 @@ class TokenProvider:
         except FabricCiError:
             raise
         except httpx.HTTPError as exc:
-            raise AuthenticationError(f"Could not reach {self._acquirer.endpoint}: {exc}") from exc
+            raise AuthenticationError(_unreachable(self._acquirer.endpoint, exc)) from exc
         except msal.exceptions.MsalServiceError as exc:  # msal raises on a 5xx (after our retries)
             raise AuthenticationError(
                 f"{self._acquirer.endpoint} could not issue a token ({exc}); it seems unavailable. "

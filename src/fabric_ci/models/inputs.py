@@ -46,7 +46,9 @@ from fabric_ci.models.resources import PrincipalRef
 
 DEFAULT_TIMEOUT = "30m"
 MAX_ITEMS_PER_DEPLOYMENT = 300  # both APIs refuse more
-MAX_NOTE_LENGTH = 1024
+# The service keeps notes of up to 1024 characters; fabric-ci appends a 21-character run marker
+# (operations/deploy.py) so that a deployment whose answer was lost can be recognised.
+MAX_NOTE_LENGTH = 1000
 MAX_WORKSPACE_NAME_LENGTH = 256
 
 # Inputs whose values are masked the moment a runner reads them.
@@ -691,6 +693,11 @@ def _message(error: dict[str, Any], name: str) -> str:
         return "is not an input of this command"
     if kind == "value_error":
         return str(error["ctx"]["error"])
+    if kind == "string_too_long" and name == "note":
+        return (
+            f"must be at most {MAX_NOTE_LENGTH} characters, got {len(error['input'])}: the service keeps 1024, and "
+            "fabric-ci adds a 21-character run marker that recognises the deployment if its answer is lost"
+        )
     if kind == "string_too_long":
         return f"must be at most {error['ctx']['max_length']} characters"
     if name in _EXPECTED:

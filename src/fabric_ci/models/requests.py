@@ -43,7 +43,8 @@ class DeployRequest(_Request):
     source: Stage
     target: Stage
     items: tuple[StageItem, ...] | None = None  # None: everything in the source stage
-    note: str | None = None
+    note: str | None = None  # the user's
+    marker: str = ""  # this run's marker (operations/deploy.py run_marker), appended to the note
     new_workspace: NewWorkspace | None = None
     update_app: bool = False
     options: DeployOptions = DeployOptions()
@@ -51,3 +52,8 @@ class DeployRequest(_Request):
     @property
     def backward(self) -> bool:
         return self.target.order < self.source.order
+
+    @property
+    def sent_note(self) -> str | None:
+        """The note as sent: the user's, then the run marker (inputs keep the sum within the limit)."""
+        return " ".join(part for part in (self.note, self.marker) if part) or None

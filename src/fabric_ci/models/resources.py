@@ -116,11 +116,10 @@ class LongRunningOperationState(Resource):
 
 
 class DeployAccepted(Resource):
-    """What a deploy request returned: the ids to follow and how long the service asks us to wait."""
+    """What a deploy request returned: the ids to follow, or the finished deployment."""
 
     deployment_id: str
     lro_id: str | None = None
-    retry_after: float | None = None
     finished: DeploymentOperation | None = None
 
 

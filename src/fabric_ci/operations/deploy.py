@@ -2,20 +2,84 @@
 
 from __future__ import annotations
 
+import secrets
+
 from fabric_ci.api.client import PipelinesClient
 from fabric_ci.api.transport import AmbiguousResponse
-from fabric_ci.errors import ApiError, ErrorDetails, InputError, NotFoundError
+from fabric_ci.clock import Clock
+from fabric_ci.errors import (
+    Cancelled,
+    DeploymentOutcomeUnknown,
+    InputError,
+    NotFoundError,
+    StepCancelled,
+)
 from fabric_ci.models.inputs import DeployAllInputs, SelectiveDeployInputs
 from fabric_ci.models.requests import DeployRequest
-from fabric_ci.models.resources import DeployAccepted, DeploymentOperation, Stage
+from fabric_ci.models.resources import DeployAccepted, DeploymentOperation, PipelineWithStages, Stage
 from fabric_ci.models.results import DeploymentResult
 from fabric_ci.operations.reporter import Reporter
 from fabric_ci.operations.resolve import adjacent_stage, resolve_items, resolve_pipeline, resolve_stage
-from fabric_ci.operations.waiting import Clock, check_outcome, follow_deployment, to_result
+from fabric_ci.operations.waiting import NEWLY_ACCEPTED_GRACE, check_outcome, follow_deployment, to_result
+
+
+def run_marker() -> str:
+    """Appended to the note of the deployment this run sends, so that it can be recognised in the
+    pipeline's history if the deploy answer is lost, even among deployments that other runs of the
+    same principal start at the same moment. 21 characters (inputs leave room for it in the note)."""
+    return f"[fabric-ci {secrets.token_hex(4)}]"
 
 
 def deploy(inputs: DeployAllInputs, client: PipelinesClient, reporter: Reporter, clock: Clock) -> DeploymentResult:
     command = "selective-deploy" if isinstance(inputs, SelectiveDeployInputs) else "deploy-all"
+    try:
+        pipeline, request = _prepare(inputs, client, reporter)
+        # Read before the POST: a deployment that was already there is not ours if the answer is lost.
+        history = client.list_deployments(pipeline.id)
+    except Cancelled as cancelled:
+        raise StepCancelled(
+            f"Cancelled by {cancelled.signal_name} before the deployment was requested: nothing was deployed.",
+            cancelled,
+        ) from None
+    try:
+        accepted = _send(client, pipeline, request, {op.id for op in history}, reporter, clock)
+    except Cancelled as cancelled:
+        raise StepCancelled(
+            f"Cancelled by {cancelled.signal_name} while the deploy request was in flight: the deployment may "
+            f"have started. Look in the pipeline's deployment history for the note ending {request.marker} "
+            "before running this step again.",
+            cancelled,
+        ) from None
+    started = clock.now()
+    reporter.deployment_accepted(accepted.deployment_id)
+    reporter.info(f"Deployment accepted: operation-id {accepted.deployment_id}")
+
+    if accepted.finished is not None:
+        return check_outcome(to_result(command, pipeline, accepted.finished, measured_seconds=clock.now() - started))
+    if not inputs.wait:
+        try:
+            current = _current(client, pipeline.id, accepted.deployment_id, request.source.id, request.target.id)
+        except Cancelled:
+            current = _not_started(accepted.deployment_id, request.source.id, request.target.id)
+        return to_result(command, pipeline, current, measured_seconds=None, waited=False)
+    with reporter.phase("Waiting for the deployment"):
+        return follow_deployment(
+            command,
+            client,
+            pipeline,
+            accepted.deployment_id,
+            timeout=inputs.timeout,
+            reporter=reporter,
+            clock=clock,
+            stages=(request.source.id, request.target.id),
+            history=history,
+        )
+
+
+def _prepare(
+    inputs: DeployAllInputs, client: PipelinesClient, reporter: Reporter
+) -> tuple[PipelineWithStages, DeployRequest]:
+    """Resolve names and check the stages: everything the service would refuse, refused first."""
     with reporter.phase("Resolving the pipeline, stages and items"):
         pipeline = resolve_pipeline(client, inputs.pipeline)
         source = resolve_stage(pipeline, inputs.source_stage, "source-stage")
@@ -40,47 +104,33 @@ def deploy(inputs: DeployAllInputs, client: PipelinesClient, reporter: Reporter,
             target=target,
             items=items,
             note=inputs.note,
+            marker=run_marker(),
             new_workspace=inputs.new_workspace,
             update_app=bool(inputs.update_app),
             options=inputs.options,
         )
-
     what = f"{len(items)} item(s)" if items is not None else "all items"
     direction = " (backward)" if request.backward else ""
     reporter.info(
         f"Deploying {what} of {pipeline.display_name!r} from {source.display_name} to {target.display_name}{direction}"
     )
-    # Read before the POST: it gives the wait its duration estimate, and it is how we tell a
-    # deployment we started from one that already existed if the POST's answer is lost.
-    history = client.list_deployments(pipeline.id)
-    started = clock.now()
+    return pipeline, request
+
+
+def _send(
+    client: PipelinesClient,
+    pipeline: PipelineWithStages,
+    request: DeployRequest,
+    known_ids: set[str],
+    reporter: Reporter,
+    clock: Clock,
+) -> DeployAccepted:
+    """The deploy request, sent once. If its answer is lost, the deployment is looked for instead."""
     try:
-        accepted = client.deploy(pipeline.id, request)
+        return client.deploy(pipeline.id, request)
     except AmbiguousResponse as lost:
         reporter.warning(f"{lost.message}; looking in the pipeline's history instead of sending it again")
-        accepted = find_lost_deployment(
-            client, pipeline.id, source.id, target.id, inputs.note, {op.id for op in history}, clock, lost
-        )
-    reporter.deployment_accepted(accepted.deployment_id)
-    reporter.info(f"Deployment accepted: operation-id {accepted.deployment_id}")
-
-    if accepted.finished is not None:
-        return check_outcome(to_result(command, pipeline, accepted.finished, measured_seconds=clock.now() - started))
-    if not inputs.wait:
-        current = _current(client, pipeline.id, accepted.deployment_id, source.id, target.id)
-        return to_result(command, pipeline, current, measured_seconds=None, waited=False)
-    with reporter.phase("Waiting for the deployment"):
-        return follow_deployment(
-            command,
-            client,
-            pipeline,
-            accepted.deployment_id,
-            timeout=inputs.timeout,
-            reporter=reporter,
-            clock=clock,
-            retry_after=accepted.retry_after,
-            history=history,
-        )
+        return find_lost_deployment(client, pipeline.id, request, known_ids, clock, lost)
 
 
 def check_stages(
@@ -113,26 +163,24 @@ def check_stages(
         )
 
 
-# After a lost answer, when to look for the deployment (seconds after the failure). A new
-# deployment may take a moment to show in the history; how long is not documented.
-LOST_ANSWER_CHECKS = (0.0, 2.0, 5.0, 10.0)
+# After a lost answer, when to look for the deployment (seconds after the failure): as long as
+# the wait accepts that a new deployment is not visible yet (NEWLY_ACCEPTED_GRACE), densely first.
+LOST_ANSWER_CHECKS = (0.0, 2.0, 5.0, 10.0, 15.0, 20.0, 25.0, NEWLY_ACCEPTED_GRACE)
 
 
 def find_lost_deployment(
     client: PipelinesClient,
     pipeline_id: str,
-    source_id: str,
-    target_id: str,
-    note: str | None,
+    request: DeployRequest,
     known_ids: set[str],
     clock: Clock,
     lost: AmbiguousResponse,
 ) -> DeployAccepted:
     """Find the deployment our lost POST may have started; never send it again.
 
-    A candidate is a deployment that was not in the history read just before the POST, between
-    the same stages, with our note if we sent one. One candidate is ours; several are refused
-    rather than guessed between; none after the last look means nothing was started.
+    Ours is the one whose note carries this run's marker (and was not in the history read just
+    before the POST). None found after the last look means the outcome is unknown, not that
+    nothing was deployed: the service may still show it later.
     """
     began = clock.now()
     for at in LOST_ANSWER_CHECKS:
@@ -140,22 +188,21 @@ def find_lost_deployment(
         candidates = [
             op
             for op in client.list_deployments(pipeline_id)
-            if op.id not in known_ids
-            and (op.source_stage_id, op.target_stage_id) in ((source_id, target_id), (None, None))
-            # The service may truncate a long note, so ours need only start with what it shows.
-            and (not note or bool(op.note and op.note.content and note.startswith(op.note.content)))
+            if op.id not in known_ids and op.note is not None and request.marker in (op.note.content or "")
         ]
         if len(candidates) == 1:
             return DeployAccepted(deployment_id=candidates[0].id)
-        if len(candidates) > 1:
+        if len(candidates) > 1:  # cannot happen unless the service acted on one request twice
             ids = ", ".join(op.id for op in candidates)
-            raise ApiError(
-                ErrorDetails(0, "AmbiguousDeployment", f"{lost.message}, and several new deployments appeared: {ids}."),
-                hint="One of them may be ours; fabric-ci will not guess. Check the pipeline's deployment history.",
+            raise DeploymentOutcomeUnknown(
+                f"{lost.message}, and several deployments carry this run's marker {request.marker}: {ids}. "
+                "fabric-ci will not guess which to follow: check the pipeline's deployment history."
             )
-    raise ApiError(
-        ErrorDetails(0, "DeploymentNotStarted", f"{lost.message}, and the pipeline shows no new deployment."),
-        hint="Nothing was deployed and the request was not re-sent (to avoid a duplicate); run the step again.",
+    raise DeploymentOutcomeUnknown(
+        f"{lost.message}, and {NEWLY_ACCEPTED_GRACE:.0f}s later the pipeline's history shows no deployment with "
+        f"this run's marker {request.marker}. The deployment may still have started: before running this step "
+        f"again, look in the pipeline's deployment history for a deployment whose note ends with {request.marker}. "
+        "The request was not re-sent, so as not to deploy twice."
     )
 
 
@@ -166,6 +213,10 @@ def _current(
     try:
         return client.get_deployment(pipeline_id, deployment_id)
     except NotFoundError:  # not visible yet right after the 202
-        return DeploymentOperation(
-            id=deployment_id, status="NotStarted", source_stage_id=source_id, target_stage_id=target_id
-        )
+        return _not_started(deployment_id, source_id, target_id)
+
+
+def _not_started(deployment_id: str, source_id: str, target_id: str) -> DeploymentOperation:
+    return DeploymentOperation(
+        id=deployment_id, status="NotStarted", source_stage_id=source_id, target_stage_id=target_id
+    )

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from fabric_ci.api.client import PipelinesClient
-from fabric_ci.errors import InputError, NotFoundError
+from fabric_ci.errors import NotFoundError
 from fabric_ci.models.inputs import WaitInputs
+from fabric_ci.models.resources import DeploymentOperation
 from fabric_ci.models.results import TERMINAL_STATUSES, DeploymentResult
 from fabric_ci.operations.reporter import Reporter
 from fabric_ci.operations.resolve import resolve_pipeline
@@ -18,11 +19,10 @@ def wait_for_deployment(
     try:
         current = client.get_deployment(pipeline.id, inputs.operation_id)
     except NotFoundError:
-        raise InputError(
-            "operation-id",
-            f"pipeline {pipeline.display_name!r} has no deployment {inputs.operation_id} among its recent "
-            "operations. Pass the operation-id output of the deploy step for this same pipeline.",
-        ) from None
+        # Right after a `wait: false` deploy the history may not show it yet: the wait gives it
+        # the same grace as the deploy path, then says it was not found.
+        reporter.info(f"Deployment {inputs.operation_id} is not in the pipeline's history yet; waiting for it")
+        current = DeploymentOperation(id=inputs.operation_id, status="NotStarted")
     result = to_result("wait-for-deployment", pipeline, current, measured_seconds=None)
     if result.status in TERMINAL_STATUSES:
         reporter.info(f"Deployment {inputs.operation_id} has already ended: {result.status}")
@@ -36,4 +36,5 @@ def wait_for_deployment(
             timeout=inputs.timeout,
             reporter=reporter,
             clock=clock,
+            current=current,
         )

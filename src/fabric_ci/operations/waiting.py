@@ -3,17 +3,19 @@ commands (with `wait: true`) and wait-for-deployment."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 
 from fabric_ci.api.client import PipelinesClient
 from fabric_ci.api.polling import DeadlineReached, PollPlanner, expected_duration, wait_until_terminal
+from fabric_ci.clock import Clock
 from fabric_ci.errors import (
     ApiConnectionError,
+    Cancelled,
     DeploymentFailed,
+    FabricCiError,
     NotFoundError,
     ServerError,
+    StepCancelled,
     ThrottledError,
     WaitTimeout,
 )
@@ -21,17 +23,17 @@ from fabric_ci.models.resources import DeploymentOperation, PipelineWithStages
 from fabric_ci.models.results import TERMINAL_STATUSES, DeployedItem, DeploymentResult, StageRef, normalise_status
 from fabric_ci.operations.reporter import Reporter
 
+__all__ = ["NEWLY_ACCEPTED_GRACE", "Clock", "check_outcome", "follow_deployment", "to_result"]
+
 # Right after a 202 the operations view may not know the deployment yet; how long we accept
-# a 404 for it as "not started yet".
+# a 404 for it as "not started yet". How long the service takes is not documented.
 NEWLY_ACCEPTED_GRACE = 30.0
 
 
-@dataclass(frozen=True)
-class Clock:
-    """Time as operations see it: injected, so tests run in virtual time."""
+class DeploymentNotFound(FabricCiError):
+    """The pipeline's history still did not know the deployment after the grace."""
 
-    now: Callable[[], float]
-    sleep: Callable[[float], None]
+    title = "Deployment not found"
 
 
 def stage_ref(pipeline: PipelineWithStages, stage_id: str | None) -> StageRef | None:
@@ -91,25 +93,33 @@ def follow_deployment(
     timeout: timedelta,
     reporter: Reporter,
     clock: Clock,
-    retry_after: float | None = None,
+    stages: tuple[str, str] | None = None,
     history: list[DeploymentOperation] | None = None,
+    current: DeploymentOperation | None = None,
 ) -> DeploymentResult:
-    """Wait for the deployment to end; raise DeploymentFailed or WaitTimeout with the result.
+    """Wait for the deployment to end; raise DeploymentFailed, WaitTimeout or StepCancelled with
+    the result as it stood.
 
-    `history` is the pipeline's recent operations if the caller already has them."""
+    `stages` (source, target ids) chooses which past deployments estimate this one's duration;
+    `history` is the pipeline's recent operations if the caller already has them; `current` an
+    answer about this deployment the caller already has (it counts as the first status request).
+    """
     started = clock.now()
     if history is None:
         history = client.list_deployments(pipeline.id)
-    mine = next((op for op in history if op.id == deployment_id), None)
+    if stages is None:
+        known = [op for op in (current, *history) if op and op.id == deployment_id and op.source_stage_id]
+        stages = (known[0].source_stage_id or "", known[0].target_stage_id or "") if known else None
     planner = PollPlanner(
-        expected_duration=expected_duration(
-            [op for op in history if op.id != deployment_id],
-            mine.source_stage_id if mine else None,
-            mine.target_stage_id if mine else None,
-        )
+        expected_duration=expected_duration([op for op in history if op.id != deployment_id], *stages)
+        if stages
+        else None
     )
     if planner.expected_duration is not None:
-        reporter.debug(f"Recent deployments of this pipeline took {planner.expected_duration:.0f}s (median)")
+        reporter.debug(f"Recent deployments between these stages took {planner.expected_duration:.0f}s (median)")
+    if current is not None:
+        planner.spend(0.0)
+        planner.unfinished(0.0)
 
     def fetch() -> DeploymentOperation:
         time_left = timeout.total_seconds() - (clock.now() - started)
@@ -118,7 +128,11 @@ def follow_deployment(
         except NotFoundError:
             if clock.now() - started < NEWLY_ACCEPTED_GRACE:
                 return DeploymentOperation(id=deployment_id, status="NotStarted")
-            raise
+            raise DeploymentNotFound(
+                f"Deployment {deployment_id} is not in the history of pipeline {pipeline.display_name!r} "
+                f"({pipeline.id}), {NEWLY_ACCEPTED_GRACE:.0f}s after the wait began. Check that the operation-id "
+                "belongs to this pipeline; the service keeps only its recent deployments."
+            ) from None
         except ThrottledError as throttled:
             # The service asked us not to come back before the timeout: that is a timeout.
             wait = throttled.details.retry_after
@@ -133,24 +147,41 @@ def follow_deployment(
                 raise DeadlineReached(None) from None
             raise
 
-    first_delay = max(retry_after or 0.0, planner.next_delay(0.0, None))
+    def as_it_stood(last: DeploymentOperation | None) -> DeploymentResult:
+        last = last or current or DeploymentOperation(id=deployment_id, status="NotStarted")
+        return to_result(command, pipeline, last, measured_seconds=clock.now() - started)
+
+    last_seen: list[DeploymentOperation] = []  # for a cancel, which may come mid-request
+
+    def fetch_and_keep() -> DeploymentOperation:
+        operation = fetch()
+        last_seen[:] = [operation]
+        return operation
+
     try:
         operation = wait_until_terminal(
-            fetch,
+            fetch_and_keep,
             planner=planner,
             timeout=timeout.total_seconds(),
             clock=clock.now,
             sleep=clock.sleep,
             on_progress=reporter.progress,
-            first_delay=first_delay,
+            last=current,
         )
     except DeadlineReached as reached:
-        last = reached.last or DeploymentOperation(id=deployment_id, status="NotStarted")
-        result = to_result(command, pipeline, last, measured_seconds=clock.now() - started)
+        result = as_it_stood(reached.last)
         raise WaitTimeout(
             f"Deployment {deployment_id} was still {result.status} after {_human(timeout)}. It was left "
             "running, not cancelled: follow it with wait-for-deployment and this operation-id, or raise "
             "`timeout`.",
+            result,
+        ) from None
+    except Cancelled as cancelled:
+        result = as_it_stood(last_seen[0] if last_seen else None)
+        raise StepCancelled(
+            f"Cancelled by {cancelled.signal_name} while waiting. Deployment {deployment_id} was left running "
+            f"(status {result.status}), not cancelled: follow it with wait-for-deployment and this operation-id.",
+            cancelled,
             result,
         ) from None
 

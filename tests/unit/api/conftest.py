@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import httpx
@@ -10,7 +9,9 @@ import pytest
 import respx
 
 from fabric_ci.api.fabric import FabricClient
-from fabric_ci.api.transport import RetryPolicy, Transport
+from fabric_ci.api.retry import Retries, RetryPolicy
+from fabric_ci.api.transport import Transport
+from fabric_ci.clock import Clock
 
 BASE = "https://api.fabric.test/v1"
 
@@ -25,12 +26,39 @@ class FakeTokens:
         return f"token-{self.issued}"
 
 
+class VirtualClock:
+    """Time that passes only when slept; every sleep is recorded."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+        self.sleeps: list[float] = []
+
+    def now(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        assert seconds >= 0
+        self.sleeps.append(seconds)
+        self.t += seconds
+
+    @property
+    def clock(self) -> Clock:
+        return Clock(self.now, self.sleep)
+
+
 @pytest.fixture
-def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Backoff waits, recorded instead of slept (tenacity sleeps through time.sleep)."""
-    waited: list[float] = []
-    monkeypatch.setattr(time, "sleep", waited.append)
-    return waited
+def virtual() -> VirtualClock:
+    return VirtualClock()
+
+
+@pytest.fixture
+def sleeps(virtual: VirtualClock) -> list[float]:
+    """Backoff waits, recorded instead of slept."""
+    return virtual.sleeps
+
+
+def retries(virtual: VirtualClock, **policy: float) -> Retries:
+    return Retries(policy=RetryPolicy(**policy), clock=virtual.clock)  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -45,9 +73,9 @@ def api() -> Iterator[respx.MockRouter]:
 
 
 @pytest.fixture
-def transport(tokens: FakeTokens, sleeps: list[float]) -> Iterator[Transport]:
+def transport(tokens: FakeTokens, virtual: VirtualClock) -> Iterator[Transport]:
     with httpx.Client() as http:
-        yield Transport(http, BASE, tokens, RetryPolicy(attempts=4, total_seconds=600, wait_initial=0.5, wait_max=8))
+        yield Transport(http, BASE, tokens, retries(virtual, attempts=4, total_seconds=600, wait_initial=0.5, wait_max=8))
 
 
 @pytest.fixture

@@ -60,7 +60,6 @@ def follow(
     planner: PollPlanner | None = None,
     *,
     timeout: float = 3600,
-    first_delay: float | None = None,
     on_progress: Callable[[Progress], None] = lambda _p: None,
 ) -> DeploymentOperation:
     """wait_until_terminal in virtual time."""
@@ -71,7 +70,6 @@ def follow(
         clock=clock.now,
         sleep=clock.sleep,
         on_progress=on_progress,
-        first_delay=first_delay,
     )
 
 
@@ -88,17 +86,40 @@ def run(duration: float, expected: float | None, show_steps: bool = True) -> tup
     return len(deployment.polls), clock.now() - duration
 
 
-DURATIONS = [0.5, 3, 8, 12.5, 30, 61, 180, 600]
+DURATIONS = [0.5, 1, 1.7, 3, 4.9, 5, 8, 10, 12.5, 30, 61, 180, 600]
 
 
 @pytest.mark.parametrize("duration", DURATIONS)
-@pytest.mark.parametrize("history", ["none", "accurate", "half", "double"])
+@pytest.mark.parametrize("history", ["none", "accurate", "half", "double", "tenfold"])
 @pytest.mark.parametrize("show_steps", [True, False])
 def test_never_sends_more_requests_than_the_fixed_5s_poll(duration: float, history: str, show_steps: bool) -> None:
-    """Whatever the estimate, the request count stays within what the 5 s sample would have sent."""
-    expected = {"none": None, "accurate": duration, "half": duration / 2, "double": duration * 2}[history]
+    """Whatever the estimate, a deployment costs no more status requests than the 5 s sample spends on it."""
+    expected = {"none": None, "accurate": duration, "half": duration / 2, "double": duration * 2}.get(
+        history, duration * 10
+    )
     polls, _late = run(duration, expected, show_steps)
     assert polls <= sample_poll_count(duration)
+
+
+@pytest.mark.parametrize("duration", [d for d in DURATIONS if d <= 5])
+@pytest.mark.parametrize("history", ["none", "accurate", "half", "double", "tenfold"])
+@pytest.mark.parametrize("show_steps", [True, False])
+def test_short_deployments_are_never_seen_later_than_the_sample_at_its_worst(
+    duration: float, history: str, show_steps: bool
+) -> None:
+    """A deployment of 5 s or less is noticed at most 5 s after its end, whatever the estimate."""
+    expected = {"none": None, "accurate": duration, "half": duration / 2, "double": duration * 2}.get(
+        history, duration * 10
+    )
+    _polls, late = run(duration, expected, show_steps)
+    assert late <= BASELINE_INTERVAL
+
+
+@pytest.mark.parametrize("duration", DURATIONS)
+def test_without_any_estimate_never_later_than_the_sample_at_its_worst(duration: float) -> None:
+    """No history, no step progress: the end is noticed at most 5 s after it, as by the sample."""
+    _polls, late = run(duration, None, show_steps=False)
+    assert late <= BASELINE_INTERVAL
 
 
 @pytest.mark.parametrize("duration", [3, 8, 12.5, 30, 61, 180, 600])
@@ -108,27 +129,35 @@ def test_notices_the_end_within_about_a_second_when_history_is_right(duration: f
     assert late <= 1.5
 
 
-@pytest.mark.parametrize("duration", [8, 12.5, 30, 61, 180, 600])
+@pytest.mark.parametrize("duration", [60, 61, 120, 180, 600, 601])
 def test_step_progress_alone_gives_a_prompt_end(duration: float) -> None:
-    """Without history, this run's own step pace is enough to see the end within 1.5 s."""
+    """Without history, this run's own step pace is enough to see the end of a long deployment within 1.5 s."""
     _polls, late = run(duration, None, show_steps=True)
     assert late <= 1.5
 
 
-def test_with_no_signal_at_all_it_is_the_fixed_5s_poll() -> None:
-    """No history and no steps: polls every 5 s, as the sample does."""
+@pytest.mark.parametrize("duration", [0.3, 0.9, 1.0])
+def test_a_deployment_over_within_a_second_is_seen_at_once(duration: float) -> None:
+    """With nothing to go on, the first look comes after a second, when short deployments are done."""
+    polls, late = run(duration, None, show_steps=False)
+    assert polls == 1
+    assert late <= 1.0
+
+
+def test_with_no_signal_at_all_it_is_the_fixed_5s_poll_after_one_early_look() -> None:
+    """No history and no steps: one look after a second, then on the sample's 5 s ticks."""
     clock = VirtualClock()
     deployment = SimulatedDeployment(clock, 22, show_steps=False)
     follow(clock, deployment.fetch, PollPlanner())
-    assert deployment.polls == [5, 10, 15, 20, 25]
+    assert deployment.polls == [1, 5, 10, 15, 20, 25]
 
 
-def test_retry_after_is_a_floor_for_the_first_poll() -> None:
-    """The first status request waits at least the Retry-After the deploy answer carried."""
+def test_the_first_look_does_not_wait_for_an_lro_retry_after() -> None:
+    """A 3 s deployment with a 3 s history is seen at once: nothing makes the first look wait 30 s."""
     clock = VirtualClock()
     deployment = SimulatedDeployment(clock, 3)
-    follow(clock, deployment.fetch, PollPlanner(expected_duration=3), first_delay=20)
-    assert deployment.polls == [20]
+    follow(clock, deployment.fetch, PollPlanner(expected_duration=3))
+    assert deployment.polls == [pytest.approx(3.2)]
 
 
 def test_unknown_statuses_keep_waiting() -> None:
@@ -146,20 +175,31 @@ def test_unknown_statuses_keep_waiting() -> None:
     assert len(polls) == 3
 
 
-def test_deadline_polls_once_at_the_deadline_then_gives_up() -> None:
-    """At the timeout, one last look is taken, then DeadlineReached carries the last state."""
+def test_deadline_polls_at_the_deadline_when_the_budget_allows() -> None:
+    """At the timeout, one last look is taken if the budget holds one, then DeadlineReached carries the last state."""
     clock = VirtualClock()
     deployment = SimulatedDeployment(clock, 1000, show_steps=False)
     with pytest.raises(DeadlineReached) as reached:
-        follow(clock, deployment.fetch, PollPlanner(), timeout=12)
-    assert deployment.polls[-1] == 12
-    assert clock.now() == 12
+        follow(clock, deployment.fetch, PollPlanner(), timeout=17)
+    assert deployment.polls == [1, 5, 10, 15, 17]  # the sample: 0, 5, 10, 15 and, at 20, a fifth
+    assert clock.now() == 17
     assert reached.value.last is not None
     assert reached.value.last.status == "Running"
 
 
+@pytest.mark.parametrize("timeout", [3, 7, 12, 12.5])
+def test_the_budget_always_holds_a_last_look_at_the_deadline(timeout: float) -> None:
+    """The budget keeps a request for the deadline, so a deployment ending just before it is reported as ended."""
+    clock = VirtualClock()
+    deployment = SimulatedDeployment(clock, 1000, show_steps=False)
+    with pytest.raises(DeadlineReached):
+        follow(clock, deployment.fetch, PollPlanner(), timeout=timeout)
+    assert deployment.polls[-1] == timeout
+    assert clock.now() == timeout
+
+
 def test_expected_duration_is_the_median_of_successes_between_the_same_stages() -> None:
-    """History gives the median of succeeded deployments between the same stages."""
+    """History gives the median of succeeded deployments between the same stages, and nothing from other stages."""
     t0 = datetime(2026, 1, 1, tzinfo=UTC)
 
     def op(seconds: float, status: str = "Succeeded", source: str = "a") -> DeploymentOperation:
@@ -174,31 +214,38 @@ def test_expected_duration_is_the_median_of_successes_between_the_same_stages() 
 
     history = [op(10), op(30), op(20), op(999, "Failed"), op(500, source="other")]
     assert expected_duration(history, "a", "b") == 20
-    assert expected_duration(history, "z", "z") == 25  # no match: all successes (10, 20, 30, 500)
+    assert expected_duration(history, "z", "z") is None  # other stages are no guide
     assert expected_duration([], "a", "b") is None
 
 
 def test_progress_ticks_between_polls_without_extra_requests() -> None:
     """Between sparse polls, progress is re-reported about every second with a fresh elapsed time."""
     clock = VirtualClock()
-    deployment = SimulatedDeployment(clock, 8, show_steps=False)
+    deployment = SimulatedDeployment(clock, 4.5, show_steps=False)
     seen: list[float] = []
     follow(
-        clock, deployment.fetch, PollPlanner(expected_duration=8), on_progress=lambda p: seen.append(p.elapsed_seconds)
+        clock, deployment.fetch, PollPlanner(expected_duration=4.5), on_progress=lambda p: seen.append(p.elapsed_seconds)
     )
     assert len(deployment.polls) == 1
     assert seen[:3] == [1.0, 2.0, 3.0]
-    assert len(seen) >= 8
+    assert len(seen) >= 5
 
 
 @pytest.mark.parametrize("timeout", [1, 2.2, 3, 4, 5, 6, 9.9, 11, 14, 21])
 @pytest.mark.parametrize("history", [None, 2.0, 60.0])
-def test_budget_holds_at_every_moment_including_the_deadline(timeout: float, history: float | None) -> None:
-    """At each poll, the polls so far never exceed what the 5 s sample had sent by then, deadline included."""
+@pytest.mark.parametrize("show_steps", [True, False])
+def test_every_request_is_one_the_sample_is_sure_to_send_too(
+    timeout: float, history: float | None, show_steps: bool
+) -> None:
+    """Each request is within what the sample must send for a deployment seen unfinished at the previous request.
+
+    Seen unfinished at L, the sample sends its requests at 0, 5, ... up to L and one more: floor(L / 5) + 2."""
     clock = VirtualClock()
-    deployment = SimulatedDeployment(clock, 1000, show_steps=True)
+    deployment = SimulatedDeployment(clock, 1000, show_steps=show_steps)
     with pytest.raises(DeadlineReached):
         follow(clock, deployment.fetch, PollPlanner(expected_duration=history), timeout=timeout)
+    previous = 0.0
     for count, at in enumerate(deployment.polls, start=1):
-        assert count <= 1 + math.floor(at / BASELINE_INTERVAL), deployment.polls
+        assert count <= 2 + math.floor(previous / BASELINE_INTERVAL), deployment.polls
+        previous = at
     assert clock.now() == pytest.approx(timeout)

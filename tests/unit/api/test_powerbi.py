@@ -10,12 +10,12 @@ import pytest
 import respx
 
 from fabric_ci.api.powerbi import ADMIN_THROTTLED_HINT, PowerBiClient
-from fabric_ci.api.transport import AmbiguousResponse, RetryPolicy, Transport
+from fabric_ci.api.transport import AmbiguousResponse, Transport
 from fabric_ci.errors import ApiConnectionError, BadRequestError, InputError, NotFoundError, ThrottledError
 from fabric_ci.models.requests import DeployOptions, DeployRequest, NewWorkspace
 from fabric_ci.models.resources import PrincipalRef, Stage, StageItem
 
-from .conftest import FakeTokens
+from .conftest import FakeTokens, VirtualClock, retries
 
 BASE = "https://api.powerbi.test/v1.0/myorg"
 P = "a5ded933-57b7-41f4-b072-ed4c1f9d5824"
@@ -29,21 +29,21 @@ def pbi() -> Iterator[respx.MockRouter]:
         yield router
 
 
-def make_client(tokens: FakeTokens, *, admin: bool = False) -> Iterator[PowerBiClient]:
+def make_client(tokens: FakeTokens, virtual: VirtualClock, *, admin: bool = False) -> Iterator[PowerBiClient]:
     with httpx.Client() as http:
-        policy = RetryPolicy(attempts=2, total_seconds=5, wait_initial=0.01, wait_max=0.01)
+        policy = retries(virtual, attempts=2, total_seconds=5, wait_initial=0.01, wait_max=0.01)
         transport = Transport(http, BASE, tokens, policy, redirect_domains=("analysis.windows.test",))
         yield PowerBiClient(transport, admin=admin)
 
 
 @pytest.fixture
-def client(tokens: FakeTokens, sleeps: list[float]) -> Iterator[PowerBiClient]:
-    yield from make_client(tokens)
+def client(tokens: FakeTokens, virtual: VirtualClock) -> Iterator[PowerBiClient]:
+    yield from make_client(tokens, virtual)
 
 
 @pytest.fixture
-def admin_client(tokens: FakeTokens, sleeps: list[float]) -> Iterator[PowerBiClient]:
-    yield from make_client(tokens, admin=True)
+def admin_client(tokens: FakeTokens, virtual: VirtualClock) -> Iterator[PowerBiClient]:
+    yield from make_client(tokens, virtual, admin=True)
 
 
 def sent(route: respx.Route) -> object:

@@ -6,6 +6,7 @@ import httpx
 import pytest
 import respx
 
+from fabric_ci.api.retry import Retries, RetryPolicy, Retrying
 from fabric_ci.api.transport import AmbiguousResponse, Transport
 from fabric_ci.errors import (
     ApiConnectionError,
@@ -16,7 +17,7 @@ from fabric_ci.errors import (
     UnauthorizedError,
 )
 
-from .conftest import BASE, FakeTokens
+from .conftest import BASE, FakeTokens, VirtualClock, retries
 
 
 def fabric_error(status: int, code: str, retry_after: str | None = None) -> httpx.Response:
@@ -197,3 +198,71 @@ def test_base_url_with_trailing_slash_builds_the_same_urls(tokens: FakeTokens) -
     """`api-base-url` with or without a trailing slash addresses the same paths."""
     with httpx.Client() as http:
         assert Transport(http, BASE + "/", tokens).url("/a/b") == f"{BASE}/a/b"
+
+
+def test_continuous_5xx_never_sleeps_past_the_callers_deadline(
+    api: respx.MockRouter, tokens: FakeTokens, virtual: VirtualClock
+) -> None:
+    """With endless 503s and 40 s left, the retries end within the 40 s: no sleep crosses the deadline."""
+    api.get("/x").mock(return_value=fabric_error(503, "ServiceUnavailable"))
+    with httpx.Client() as http:
+        transport = Transport(http, BASE, tokens, retries(virtual, attempts=20, total_seconds=600, wait_max=60))
+        with pytest.raises(ServerError):
+            transport.get_json("x", time_left=40)
+    assert virtual.t <= 40
+    assert virtual.sleeps
+
+
+def test_the_policys_total_time_is_never_overrun_either(
+    api: respx.MockRouter, tokens: FakeTokens, virtual: VirtualClock
+) -> None:
+    """Without a caller's deadline, the policy's own total bounds the time slept."""
+    api.get("/x").mock(return_value=fabric_error(502, "BadGateway"))
+    with httpx.Client() as http:
+        transport = Transport(http, BASE, tokens, retries(virtual, attempts=50, total_seconds=30, wait_max=60))
+        with pytest.raises(ServerError):
+            transport.get_json("x")
+    assert virtual.t <= 30
+
+
+def test_a_certificate_that_does_not_verify_fails_at_once_and_names_ca_bundle(
+    api: respx.MockRouter, transport: Transport, sleeps: list[float]
+) -> None:
+    """A TLS verification failure is not retried, and the error says to set ca-bundle."""
+    failure = httpx.ConnectError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed certificate")
+    route = api.get("/x").mock(side_effect=failure)
+    with pytest.raises(ApiConnectionError, match="`ca-bundle`") as raised:
+        transport.get_json("x")
+    assert route.call_count == 1
+    assert sleeps == []
+    assert "api.fabric.test" in raised.value.message
+
+
+def test_a_refused_connection_is_retried_for_seconds_then_names_host_and_input(
+    api: respx.MockRouter, tokens: FakeTokens, virtual: VirtualClock
+) -> None:
+    """A wrong port is retried briefly (in case the service restarts), then reported with the host and input."""
+    api.get("/x").mock(side_effect=httpx.ConnectError("[Errno 111] Connection refused"))
+    with httpx.Client() as http:
+        transport = Transport(http, BASE, tokens, retries(virtual, attempts=20), base_url_input="api-base-url")
+        with pytest.raises(ApiConnectionError) as raised:
+            transport.get_json("x")
+    assert virtual.t <= 10
+    assert len(virtual.sleeps) >= 2
+    assert "api.fabric.test" in raised.value.message
+    assert "`api-base-url`" in raised.value.message
+
+
+def test_each_retry_is_told_to_the_caller_not_to_stderr(
+    api: respx.MockRouter, tokens: FakeTokens, virtual: VirtualClock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Retries are reported through on_retry (the runner), with what failed and the wait; nothing goes to stderr."""
+    heard: list[tuple[str, Retrying]] = []
+    api.get("/x").mock(side_effect=[fabric_error(429, "RequestBlocked", "12"), httpx.Response(200, json={})])
+    with httpx.Client() as http:
+        policy = Retries(policy=RetryPolicy(), clock=virtual.clock, on_retry=lambda what, r: heard.append((what, r)))
+        Transport(http, BASE, tokens, policy).get_json("x")
+    assert [(what, r.cause, r.wait, r.throttled) for what, r in heard] == [
+        (f"GET {BASE}/x", "HTTP 429", 12.0, True)
+    ]
+    assert capsys.readouterr().err == ""

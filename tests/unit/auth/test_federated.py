@@ -11,7 +11,8 @@ import httpx
 import pytest
 import respx
 
-from fabric_ci.api.retry import RetryPolicy
+from fabric_ci.api.retry import Retries, RetryPolicy
+from fabric_ci.clock import Clock
 from fabric_ci.auth.federated import (
     azure_devops_oidc,
     ci_oidc,
@@ -96,7 +97,7 @@ def test_throttling_and_server_errors_are_retried() -> None:
         )
         source = github_oidc(GITHUB, "api://AzureADTokenExchange", http)
         assert source is not None
-        source.policy = RetryPolicy(attempts=4, wait_initial=0.01, wait_max=0.01)
+        source.retries = Retries(RetryPolicy(attempts=4), Clock(lambda: 0.0, lambda _s: None))
         assert source() == TOKEN
     assert route.call_count == 3
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-import time
 import urllib.parse
 from typing import Any
 
@@ -15,7 +14,8 @@ import pytest
 import respx
 import trustme
 
-from fabric_ci.api.retry import RetryPolicy
+from fabric_ci.api.retry import Retries
+from fabric_ci.clock import Clock
 from fabric_ci.auth.sign_in import ROPC_WARNING, choose_method, make_token_provider
 from fabric_ci.auth.token import MsalHttpClient, TokenProvider
 from fabric_ci.errors import AuthenticationError, InputErrors
@@ -150,14 +150,13 @@ def test_each_new_token_is_masked_once() -> None:
     assert masked == ["t1", "t2"]
 
 
-def test_token_requests_follow_the_api_retry_policy(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_token_requests_follow_the_api_retry_policy() -> None:
     """msal's HTTP goes through MsalHttpClient: a 429 and a 503 are retried like API calls."""
-    monkeypatch.setattr(time, "sleep", lambda _seconds: None)
     with respx.mock() as router, httpx.Client() as http:
         route = router.post("https://login.test/t/oauth2/v2.0/token").mock(
             side_effect=[httpx.Response(429), httpx.Response(503), httpx.Response(200, json={"access_token": "a"})]
         )
-        response = MsalHttpClient(http, RetryPolicy(wait_initial=0.01, wait_max=0.01)).post(
+        response = MsalHttpClient(http, Retries(clock=Clock(lambda: 0.0, lambda _s: None))).post(
             "https://login.test/t/oauth2/v2.0/token", data={"grant_type": "client_credentials"}
         )
     assert response.status_code == 200
@@ -168,8 +167,8 @@ def test_msal_requests_get_a_timeout() -> None:
     """msal passes no timeout; httpx would read None as "wait forever"."""
     with respx.mock() as router, httpx.Client(timeout=httpx.Timeout(7.0)) as http:
         route = router.get("https://login.test/x").respond(200, json={})
-        MsalHttpClient(http).get("https://login.test/x")
-        MsalHttpClient(http, timeout=httpx.Timeout(9.0, connect=3.0)).get("https://login.test/x")
+        MsalHttpClient(http, Retries()).get("https://login.test/x")
+        MsalHttpClient(http, Retries(), timeout=httpx.Timeout(9.0, connect=3.0)).get("https://login.test/x")
     assert route.calls[0].request.extensions["timeout"]["connect"] == 7.0
     assert route.calls[1].request.extensions["timeout"]["connect"] == 3.0
 

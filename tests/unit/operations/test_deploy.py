@@ -1,18 +1,22 @@
-"""The deploy operation with a fake client: lost answers and synchronous results."""
+"""The deploy operation with a fake client: lost answers, the run marker and synchronous results."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 
 from fabric_ci.api.transport import AmbiguousResponse
-from fabric_ci.errors import ApiError, DeploymentFailed
+from fabric_ci.clock import Clock
+from fabric_ci.errors import DeploymentFailed, DeploymentOutcomeUnknown
 from fabric_ci.models.inputs import DeployAllInputs, parse_inputs
+from fabric_ci.models.requests import DeployRequest
 from fabric_ci.models.resources import DeployAccepted, DeploymentOperation, PipelineWithStages
 from fabric_ci.operations.deploy import LOST_ANSWER_CHECKS, deploy
-from fabric_ci.operations.waiting import Clock
+from fabric_ci.operations.waiting import NEWLY_ACCEPTED_GRACE
 
 P, DEV, TEST = (
     "a5ded933-57b7-41f4-b072-ed4c1f9d5824",
@@ -40,30 +44,42 @@ def op(
     return DeploymentOperation.model_validate(body)
 
 
-class FakeClient:
-    """Just enough of FabricClient: a history that can change after the POST, and a scripted deploy."""
+History = list[DeploymentOperation] | Callable[[DeployRequest, float], list[DeploymentOperation]]
 
-    def __init__(self, before: list[DeploymentOperation], after: list[DeploymentOperation], deploy_result: Any) -> None:
+
+class FakeClient:
+    """Just enough of FabricClient: a history that can change after the POST (as a function of the
+    request sent and the time, to show our deployment late), and a scripted deploy."""
+
+    def __init__(self, before: list[DeploymentOperation], after: History, deploy_result: Any) -> None:
         self.before, self.after, self.deploy_result = before, after, deploy_result
         self.deploy_calls = 0
+        self.sent: DeployRequest | None = None
         self.history_reads: list[float] = []
         self.clock: VirtualClock | None = None
 
     def get_pipeline(self, _pipeline_id: str) -> PipelineWithStages:
         return PIPELINE
 
+    def _after(self) -> list[DeploymentOperation]:
+        if callable(self.after):
+            assert self.sent is not None
+            return self.after(self.sent, self.clock.t if self.clock else 0.0)
+        return self.after
+
     def list_deployments(self, _pipeline_id: str) -> list[DeploymentOperation]:
         self.history_reads.append(self.clock.t if self.clock else 0.0)
-        return self.before if self.deploy_calls == 0 else self.after
+        return self.before if self.deploy_calls == 0 else self._after()
 
     def get_deployment(self, _pipeline_id: str, deployment_id: str, **_kwargs: Any) -> DeploymentOperation:
-        return next(o for o in self.after if o.id == deployment_id)
+        return next(o for o in self._after() if o.id == deployment_id)
 
-    def deploy(self, *_args: Any, **_kwargs: Any) -> DeployAccepted:
+    def deploy(self, _pipeline_id: str, request: DeployRequest) -> DeployAccepted:
         self.deploy_calls += 1
+        self.sent = request
         if isinstance(self.deploy_result, Exception):
             raise self.deploy_result
-        return self.deploy_result
+        return self.deploy_result  # type: ignore[no-any-return]
 
 
 class VirtualClock:
@@ -94,32 +110,51 @@ class QuietReporter:
         self.accepted.append(operation_id)
 
 
-INPUTS = parse_inputs(
-    DeployAllInputs,
-    {
-        "tenant-id": "contoso.com",
-        "client-id": P,
-        "client-secret": "x",
-        "pipeline": P,
-        "source-stage": "Development",
-        "wait": "false",
-        "note": "release 42",
-    },
-)
+RAW_INPUTS = {
+    "tenant-id": "contoso.com",
+    "client-id": P,
+    "client-secret": "x",
+    "pipeline": P,
+    "source-stage": "Development",
+    "wait": "false",
+    "note": "release 42",
+}
+INPUTS = parse_inputs(DeployAllInputs, RAW_INPUTS)
 LOST = AmbiguousResponse("The service answered 500", httpx.Response(500))
 
 
-def run(client: FakeClient) -> tuple[Any, QuietReporter, VirtualClock]:
+def run(client: FakeClient, inputs: Any = INPUTS) -> tuple[Any, QuietReporter, VirtualClock]:
     clock = VirtualClock()
     client.clock = clock
     reporter = QuietReporter()
-    return deploy(INPUTS, client, reporter, Clock(lambda: clock.t, clock.sleep)), reporter, clock  # type: ignore[arg-type]
+    return deploy(inputs, client, reporter, Clock(lambda: clock.t, clock.sleep)), reporter, clock  # type: ignore[arg-type]
 
 
-def test_lost_answer_adopts_the_one_new_deployment_with_our_note() -> None:
-    """After a lost answer, the deployment that was not there before and carries our note is ours."""
+def ours(op_id: str, status: str = "Running", *, appears_at: float = 0.0) -> History:
+    """A history where the deployment we sent (with the note as sent) shows from `appears_at` on."""
+
+    def history(request: DeployRequest, now: float) -> list[DeploymentOperation]:
+        return [op(op_id, status, note=request.sent_note)] if now >= appears_at else []
+
+    return history
+
+
+def test_the_note_sent_carries_a_run_marker_after_the_users_note() -> None:
+    """The deploy request's note is the user's note, then this run's marker, within the service's 1024."""
+    client = FakeClient([], ours("new"), DeployAccepted(deployment_id="new"))
+    run(client)
+    assert client.sent is not None
+    assert re.fullmatch(r"release 42 \[fabric-ci [0-9a-f]{8}\]", client.sent.sent_note or "")
+    longest = parse_inputs(DeployAllInputs, {**RAW_INPUTS, "note": "n" * 1000})
+    assert isinstance(longest, DeployAllInputs)
+    request = client.sent.model_copy(update={"note": longest.note})
+    assert len(request.sent_note or "") <= 1024
+
+
+def test_lost_answer_adopts_the_new_deployment_with_this_runs_marker() -> None:
+    """After a lost answer, the deployment that was not there before and carries our marker is ours."""
     old = op("old", "Succeeded", note="release 42")
-    client = FakeClient([old], [op("new", note="release 42"), old], LOST)
+    client = FakeClient([old], lambda req, now: [op("new", note=req.sent_note), old], LOST)
     result, reporter, _ = run(client)
     assert reporter.accepted == ["new"]
     assert result.operation_id == "new"
@@ -130,31 +165,57 @@ def test_lost_answer_never_adopts_a_deployment_that_existed_before() -> None:
     """An earlier deployment between the same stages is not mistaken for ours; nothing is re-sent."""
     earlier = op("earlier", "Succeeded", note="release 42")
     client = FakeClient([earlier], [earlier], LOST)
-    with pytest.raises(ApiError, match="Nothing was deployed"):
+    with pytest.raises(DeploymentOutcomeUnknown):
         run(client)
     assert client.deploy_calls == 1
 
 
-def test_lost_answer_ignores_someone_elses_new_deployment() -> None:
-    """A colleague's new deployment with another note is not ours."""
-    client = FakeClient([], [op("theirs", note="hotfix")], LOST)
-    with pytest.raises(ApiError, match="Nothing was deployed"):
+def test_lost_answer_ignores_a_concurrent_runs_deployment_with_the_same_note() -> None:
+    """Another run of the same principal, same stages and same note, deploying at the same moment, is not ours."""
+    client = FakeClient([], [op("theirs", note="release 42 [fabric-ci 0badc0de]")], LOST)
+    with pytest.raises(DeploymentOutcomeUnknown):
         run(client)
+    assert client.deploy_calls == 1
 
 
-def test_lost_answer_refuses_to_guess_between_two_candidates() -> None:
-    """Two new deployments that both fit are reported, not guessed between."""
-    client = FakeClient([], [op("a", note="release 42"), op("b", note="release 42")], LOST)
-    with pytest.raises(ApiError, match="fabric-ci will not guess"):
-        run(client)
+def test_lost_answer_without_a_note_still_tells_ours_from_theirs() -> None:
+    """With no note given, the marker alone identifies our deployment among others' new ones."""
+    inputs = parse_inputs(DeployAllInputs, {k: v for k, v in RAW_INPUTS.items() if k != "note"})
+    client = FakeClient(
+        [], lambda req, now: [op("theirs"), op("mine", note=req.sent_note), op("other", note="x")], LOST
+    )
+    result, _, _ = run(client, inputs)
+    assert result.operation_id == "mine"
 
 
-def test_lost_answer_looks_again_for_a_while_before_concluding() -> None:
-    """History is read before the POST, then at each scheduled look after the failure."""
+def test_lost_answer_found_late_within_the_grace_is_adopted() -> None:
+    """A deployment that shows in the history only 12 s after the lost answer is found, not sent again."""
+    client = FakeClient([], ours("late", appears_at=12.0), LOST)
+    result, _, _ = run(client)
+    assert result.operation_id == "late"
+    assert client.deploy_calls == 1
+
+
+def test_lost_answer_not_found_says_the_outcome_is_unknown_and_how_to_check() -> None:
+    """None found: never "nothing was deployed"; the message names the marker to look for, and no status 0."""
     client = FakeClient([], [], LOST)
-    with pytest.raises(ApiError):
+    with pytest.raises(DeploymentOutcomeUnknown) as raised:
+        run(client)
+    message = raised.value.message
+    assert client.sent is not None
+    assert client.sent.marker in message
+    assert "may still have started" in message
+    assert "othing was deployed" not in message
+    assert not message.startswith("0 ")
+
+
+def test_lost_answer_looks_again_for_as_long_as_the_grace() -> None:
+    """History is read before the POST, then at each scheduled look up to the grace a new deployment may need."""
+    client = FakeClient([], [], LOST)
+    with pytest.raises(DeploymentOutcomeUnknown):
         run(client)
     assert client.history_reads == [0.0, *LOST_ANSWER_CHECKS]
+    assert LOST_ANSWER_CHECKS[-1] >= NEWLY_ACCEPTED_GRACE
 
 
 def test_a_synchronous_failed_deployment_fails_the_step() -> None:
