@@ -98,7 +98,7 @@ def test_deploy_answers_202_with_lro_headers_and_location_without_v1(api: Emulat
     assert response.content == b""
     lro_id = response.headers["x-ms-operation-id"]
     assert response.headers["Location"] == f"{emulator.authority_host}/operations/{lro_id}"
-    assert response.headers["Retry-After"] == "1"
+    assert response.headers["Retry-After"] == "30"  # deploy_retry_after's default, as in DeployAll.json
     assert emulator.deployments[0].id == response.headers["deployment-id"]
     assert emulator.deployments[0].lro_id == lro_id
 

@@ -4,6 +4,10 @@ Prints where it listens, the inputs that point fabric-ci at it (client secret) a
 sign-in methods need (client certificate files, OIDC stand-ins, managed identity, user password);
 `--ready-file` writes the same as JSON once the server accepts connections, for scripts and tests
 to wait on: the secret sign-in's inputs at the top level, every method under "sign-in".
+
+Bad flags are refused before anything happens, and the port is taken before anything is written
+to the state folder: a second emulator on a port in use exits 2 with one line, leaving the first
+one's ca.pem alone.
 """
 
 from __future__ import annotations
@@ -11,15 +15,17 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import json
+import math
 import os
 import signal
+import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 
 from fabric_ci.emulator import seed
-from fabric_ci.emulator.server import Emulator, EmulatorConfig
+from fabric_ci.emulator.server import Emulator, EmulatorConfig, PortInUse, StartError
 from fabric_ci.emulator.sign_in import SIGN_IN_METHODS
 
 
@@ -29,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Run a local Entra ID + Fabric deployment-pipelines emulator with a demo tenant.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=0, help="port to listen on (default: any free port)")
+    parser.add_argument("--port", type=_port, default=0, help="port to listen on, 0-65535 (default 0: any free port)")
     parser.add_argument(
         "--state-dir",
         default=".fabric-ci-emulator",
@@ -37,15 +43,25 @@ def _parser() -> argparse.ArgumentParser:
         "(default: .fabric-ci-emulator)",
     )
     parser.add_argument(
-        "--operation-seconds", type=float, default=8.0, help="how long each deployment runs (default 8)"
+        "--operation-seconds", type=_seconds, default=8.0, help="how long each deployment runs (default 8)"
     )
     parser.add_argument(
-        "--retry-after", type=int, default=1, help="Retry-After seconds the API asks clients to wait (default 1)"
+        "--deploy-retry-after",
+        type=_whole(0),
+        default=30,
+        help="Retry-After seconds of the Fabric deploy answer, 202 (default 30, as in Microsoft's example)",
     )
-    parser.add_argument("--page-size", type=int, default=2, help="items per page of list responses (default 2)")
+    parser.add_argument(
+        "--retry-after",
+        type=_whole(0),
+        default=20,
+        help="Retry-After seconds of a running operation's state, GET /v1/operations/{id}, and of injected "
+        "429s that name none (default 20, as in Microsoft's example)",
+    )
+    parser.add_argument("--page-size", type=_whole(1), default=2, help="items per page of list responses (default 2)")
     parser.add_argument(
         "--assertion-lifetime",
-        type=int,
+        type=_whole(1),
         default=600,
         help="seconds the OIDC tokens of the GitHub and Azure DevOps stand-ins live (default 600, like real ones)",
     )
@@ -69,6 +85,49 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--ready-file", help="write the connection details as JSON here once listening")
     parser.add_argument("--quiet", action="store_true", help="do not print a line per request")
     return parser
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number from 0 to 65535 (0: any free port), got {text!r}")
+    return int(text)
+
+
+def _whole(minimum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number, at least `minimum`."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected a whole number, at least {minimum}, got {text!r}")
+        return value
+
+    return parse
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, at least 0, got {text!r}")
+    return value
+
+
+def _writable_folder_error(flag: str, path: Path) -> str | None:
+    """Why `path` cannot be (made into) a folder we write to, or None. Nothing is created."""
+    if path.exists() and not path.is_dir():
+        return f"{flag} {path} is a file, not a folder: choose a folder (it is created if missing)"
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    if not existing.is_dir():
+        return f"{flag} {path} is inside {existing}, which is a file, not a folder"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"{flag} {path} is not writable ({existing} does not let you create files): choose another folder"
+    return None
 
 
 def _is_loopback(host: str) -> bool:
@@ -133,23 +192,35 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"--host {args.host} is not an IPv4 loopback address: the emulator serves a demo secret "
             "and a throwaway CA, so it only listens on 127.0.0.1 (or another 127.x.x.x address)."
         )
-    if args.page_size < 1:
-        parser.error("--page-size must be at least 1")
-    if args.assertion_lifetime < 1:
-        parser.error("--assertion-lifetime must be at least 1")
-    config = EmulatorConfig(
-        host=args.host,
-        port=args.port,
-        state_dir=Path(args.state_dir).resolve(),
-        operation_seconds=args.operation_seconds,
-        retry_after=args.retry_after,
-        page_size=args.page_size,
-        assertion_lifetime_seconds=args.assertion_lifetime,
-        github_subject=args.github_subject,
-        azure_devops_subject=args.azure_devops_subject,
-        federated_subjects=frozenset(args.federated_subjects or seed.FEDERATED_SUBJECTS),
-        log_requests=not args.quiet,
-    )
+    state_dir = Path(args.state_dir).resolve()
+    problem = _writable_folder_error("--state-dir", state_dir)
+    if problem is None and args.ready_file:
+        ready_file = Path(args.ready_file).resolve()
+        if ready_file.is_dir():
+            problem = f"--ready-file {ready_file} is a folder: give the name of a file to write"
+        else:
+            problem = _writable_folder_error("--ready-file's folder", ready_file.parent)
+    if problem is not None:
+        parser.error(problem)
+    try:
+        emulator = Emulator(
+            EmulatorConfig(
+                host=args.host,
+                port=args.port,
+                state_dir=state_dir,
+                operation_seconds=args.operation_seconds,
+                deploy_retry_after=args.deploy_retry_after,
+                retry_after=args.retry_after,
+                page_size=args.page_size,
+                assertion_lifetime_seconds=args.assertion_lifetime,
+                github_subject=args.github_subject,
+                azure_devops_subject=args.azure_devops_subject,
+                federated_subjects=frozenset(args.federated_subjects or seed.FEDERATED_SUBJECTS),
+                log_requests=not args.quiet,
+            )
+        )
+    except ValueError as error:  # a setting the flags' own checks let through, such as an empty subject
+        parser.error(str(error))
     stop = threading.Event()
 
     def _on_signal(signum: int, frame: FrameType | None) -> None:
@@ -158,11 +229,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, _on_signal)
         signal.signal(signal.SIGTERM, _on_signal)
-    with Emulator(config) as emulator:
+    try:
+        emulator.start()
+    except PortInUse as error:
+        print(
+            f"fabric-ci emulator: port {error.port} on {error.host} is in use (another emulator?); "
+            "choose another --port or stop it",
+            file=sys.stderr,
+        )
+        return 2
+    except StartError as error:
+        print(f"fabric-ci emulator: {error}", file=sys.stderr)
+        return 2
+    try:
         print(banner(emulator), flush=True)
         if args.ready_file:
             _write_ready_file(Path(args.ready_file), emulator)
         while not stop.wait(0.5):
             pass
         print("fabric-ci emulator stopped.", flush=True)
+    finally:
+        emulator.stop()
     return 0

@@ -253,13 +253,14 @@ class FabricApi:
             body["error"] = step.error()
         return body
 
-    def _lro_headers(self, deployment: Deployment, status: str) -> dict[str, str]:
-        # Like Microsoft's examples, Location lacks /v1: clients must rebuild the URL from the id.
+    def _lro_headers(self, deployment: Deployment, status: str, *, retry_after: int | None = None) -> dict[str, str]:
+        """Location, x-ms-operation-id and, while running, Retry-After (`retry_after`, else the LRO state's)."""
+        # Like Microsoft's LRO state examples, Location lacks /v1: clients must rebuild the URL from the id.
         location = f"{self._host_url()}/operations/{deployment.lro_id}"
         headers = {"x-ms-operation-id": deployment.lro_id}
         if status not in TERMINAL_STATUSES:
             headers["Location"] = location
-            headers["Retry-After"] = str(self.state.settings.retry_after)
+            headers["Retry-After"] = str(self.state.settings.retry_after if retry_after is None else retry_after)
         elif status == "Succeeded":
             headers["Location"] = f"{location}/result"
         return headers
@@ -380,7 +381,7 @@ class FabricApi:
         ):
             raise _invalid("'options' must be an object; allowCrossRegionDeployment must be a boolean.")
         deployment = self.state.deploy(params["pipeline"], str(source), str(target), items, note, new_workspace_name)
-        headers = self._lro_headers(deployment, "NotStarted")
+        headers = self._lro_headers(deployment, "NotStarted", retry_after=self.state.settings.deploy_retry_after)
         headers["deployment-id"] = deployment.id
         return Response(202, None, headers)
 

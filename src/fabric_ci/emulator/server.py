@@ -4,8 +4,11 @@ One port serves: the Entra ID stand-in (`/{tenant}/...`, `/common/userrealm/...`
 (`/v1/...`), the Power BI API's pipelines and workspace users (`/v1.0/myorg/...`, same tenant state;
 errors there are OData bodies), the token services sign-in methods rely on (GitHub Actions' and Azure DevOps' OIDC
 endpoints under `/_github` and `/_azure-devops`, IMDS under `/metadata/identity`), and a control
-API (`/_emulator/...`) that mirrors `Emulator.configure`/`inject` for users who run the emulator
-as a separate process. TLS is required because msal refuses plain-HTTP authorities; trustme makes
+API (`/_emulator/...`) that mirrors `Emulator.configure`, `inject`, `injections` and
+`clear_injections` for users who run the emulator as a separate process. Injected faults can
+answer an error status, drop the connection before or after the request is processed (a reset,
+or an answer lost after the request was acted on), delay, or refuse a valid token as expired.
+TLS is required because msal refuses plain-HTTP authorities; trustme makes
 a throwaway CA, written to `ca_path` for clients to trust, which also issues the app's client
 certificate (`client_certificate_path`, `client_certificate_encrypted_path`, `client_pfx_path`).
 `sign_in(method)` gives the inputs and environment of each sign-in method.
@@ -14,10 +17,12 @@ certificate (`client_certificate_path`, `client_certificate_encrypted_path`, `cl
 from __future__ import annotations
 
 import contextlib
+import errno
 import re
 import shutil
 import socket
 import ssl
+import struct
 import sys
 import tempfile
 import threading
@@ -27,7 +32,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, urlsplit
 
 import trustme
@@ -52,13 +57,17 @@ from fabric_ci.emulator.powerbi import PowerBiApi
 from fabric_ci.emulator.protocol import Handler, Request, Response, fabric_error, powerbi_error, utc
 from fabric_ci.emulator.sign_in import SignIn, sign_in_for
 from fabric_ci.emulator.state import (
+    SETTING_NAMES,
+    UNANSWERED_FAULTS,
     AcceptedAssertion,
     Clock,
     Deployment,
     FabricError,
+    InjectionRule,
     RequestRecord,
     Settings,
     TenantState,
+    checked_settings,
 )
 
 CONTROL_OPERATION = "Emulator_Control"
@@ -76,7 +85,8 @@ class EmulatorConfig:
     port: int = 0  # 0 = any free port
     state_dir: str | Path | None = None  # where ca.pem goes; None = a temporary folder removed on stop
     operation_seconds: float = 8.0
-    retry_after: int = 1
+    deploy_retry_after: int = 30  # Retry-After of the deploy answer (202), as in Microsoft's example
+    retry_after: int = 20  # Retry-After of a running operation's state, as in Microsoft's example; also 429s
     page_size: int = 2
     token_lifetime_seconds: int = 3600
     fail_items: frozenset[str] = field(default_factory=frozenset)
@@ -96,6 +106,31 @@ class Route:
     operation: str
     handler: Handler
     needs_token: bool
+
+
+class Handled(NamedTuple):
+    """What `Emulator.handle` made of a request: its operation, the answer, and the injected fault's kind."""
+
+    operation: str
+    response: Response  # for a "reset" (nothing processed), a placeholder with status 0
+    fault: str | None
+
+
+class StartError(Exception):
+    """The emulator could not start; it left nothing in the state folder that was not there before."""
+
+
+class PortInUse(StartError):
+    """The port is taken, most likely by another emulator."""
+
+    def __init__(self, host: str, port: int) -> None:
+        super().__init__(f"port {port} on {host} is in use (another emulator?); choose another port or stop it")
+        self.host = host
+        self.port = port
+
+
+def _is_port(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 65535
 
 
 class _Server(ThreadingHTTPServer):
@@ -172,18 +207,36 @@ class _Handler(BaseHTTPRequestHandler):
             headers={k.lower(): v for k, v in self.headers.items()},
             body=body,
         )
-        operation, response = self.server.emulator.handle(request)
+        operation, response, fault = self.server.emulator.handle(request)
         payload = response.encoded()
         headers = {"RequestId": request.request_id, **response.headers}
         if payload:
             headers["Content-Type"] = "application/json; charset=utf-8"
         headers["Content-Length"] = str(len(payload))
+        # Recorded before the answer goes out, so a client that has it (or lost it) finds it in the log.
+        self.server.emulator.record(request, self.path, operation, response, headers, started, fault)
+        if fault in UNANSWERED_FAULTS:
+            self._drop(reset=fault == "reset")
+            return
         self.send_response(response.status)
         for name, value in headers.items():
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(payload)
-        self.server.emulator.record(request, self.path, operation, response, headers, started)
+
+    def _drop(self, *, reset: bool) -> None:
+        """End the connection with no answer: an RST for a reset, a plain close (EOF) for a lost answer.
+
+        No TLS close_notify either way: the service's answers are lost in the network, not politely.
+        """
+        self.close_connection = True
+        if reset:
+            # Linger 0: closing sends an RST instead of a FIN, which the client reads as a reset.
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        else:
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+        self.connection.close()
 
 
 class Emulator:
@@ -191,22 +244,11 @@ class Emulator:
 
     def __init__(self, config: EmulatorConfig | None = None, *, clock: Clock = time.time) -> None:
         self.config = config or EmulatorConfig()
-        self.state = TenantState(
-            Settings(
-                operation_seconds=self.config.operation_seconds,
-                retry_after=self.config.retry_after,
-                page_size=self.config.page_size,
-                token_lifetime_seconds=self.config.token_lifetime_seconds,
-                fail_items=frozenset(self.config.fail_items),
-                assertion_lifetime_seconds=self.config.assertion_lifetime_seconds,
-                github_subject=self.config.github_subject,
-                azure_devops_subject=self.config.azure_devops_subject,
-                federated_subjects=frozenset(self.config.federated_subjects),
-                option_requirements=dict(self.config.option_requirements),
-                admin_requests_per_hour=self.config.admin_requests_per_hour,
-            ),
-            clock=clock,
-        )
+        if not _is_port(self.config.port):
+            raise ValueError(f"port must be a whole number from 0 to 65535, 0 for any (got {self.config.port!r})")
+        # The settings are checked as configure() checks them: a bad one is a ValueError naming it.
+        settings = checked_settings({name: getattr(self.config, name) for name in SETTING_NAMES})
+        self.state = TenantState(Settings(**settings), clock=clock)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._temp_dir: Path | None = None
@@ -238,14 +280,37 @@ class Emulator:
         cert = ca.issue_cert(*dict.fromkeys(["127.0.0.1", "localhost", self._host]))
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         cert.configure_cert(context)
+        # Listen before writing anything: a second emulator on a taken port must not replace the
+        # ca.pem (and client certificate) that the first one's clients trust.
+        try:
+            server = _Server((self._host, self.config.port), self, context)
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise PortInUse(self._host, self.config.port) from None
+            raise StartError(f"cannot listen on {self._host}:{self.config.port}: {error.strerror or error}") from None
+        try:
+            state_dir = self._write_state(ca)
+        except OSError as error:
+            server.server_close()
+            where = self.config.state_dir or tempfile.gettempdir()
+            raise StartError(f"cannot write to the state folder {where}: {error.strerror or error}") from None
+        self._server = server
+        self._ca_path = state_dir / "ca.pem"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fabric-ci-emulator", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def _write_state(self, ca: trustme.CA) -> Path:
+        """Write ca.pem and the client certificate files to the state folder (made if missing); the folder."""
         if self.config.state_dir is None:
             self._temp_dir = Path(tempfile.mkdtemp(prefix="fabric-ci-emulator-"))
             state_dir = self._temp_dir
         else:
             state_dir = Path(self.config.state_dir)
             state_dir.mkdir(parents=True, exist_ok=True)
-        self._ca_path = state_dir / "ca.pem"
-        ca.cert_pem.write_to_path(str(self._ca_path))
+        ca.cert_pem.write_to_path(str(state_dir / "ca.pem"))
         self._ca = ca
         self._ca_certificate = x509.load_pem_x509_certificate(ca.cert_pem.bytes())
         # The certificate registered on the app: fresh with each start, like the CA that issues it.
@@ -253,12 +318,7 @@ class Emulator:
         self._client_certificate_files = write_client_certificate_files(
             state_dir, self._client_certificate, self._ca_certificate
         )
-        self._server = _Server((self._host, self.config.port), self, context)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fabric-ci-emulator", daemon=True
-        )
-        self._thread.start()
-        return self
+        return state_dir
 
     def stop(self) -> None:
         server, self._server = self._server, None
@@ -420,6 +480,7 @@ class Emulator:
         self,
         *,
         operation_seconds: float | None = None,
+        deploy_retry_after: int | None = None,
         retry_after: int | None = None,
         fail_items: set[str] | frozenset[str] | list[str] | None = None,
         token_lifetime_seconds: int | None = None,
@@ -433,13 +494,29 @@ class Emulator:
     ) -> None:
         """Change the simulation for requests from now on (deployments already accepted keep their timing).
 
-        `github_subject` / `azure_devops_subject` set the subject the CI stand-ins put in the tokens
-        they issue, `federated_subjects` the subjects the app trusts: differing, they reproduce
-        AADSTS700213. `option_requirements` maps item names to the Power BI deployment option that
-        deploying them needs (see `state.py`); `admin_requests_per_hour` is the Power BI admin quota.
+        Every value is checked first: when one is wrong, ValueError says which and what is expected,
+        and nothing changes. None leaves a setting as it is. The settings:
+
+        - `operation_seconds` (default 8): how long each deployment runs, 0 or more.
+        - `deploy_retry_after` (default 30, as Microsoft's DeployAll.json and SelectiveDeploy.json
+          examples): the Retry-After seconds of the Fabric deploy answer (202).
+        - `retry_after` (default 20, as Microsoft's GetLongRunningOperationStateRunning.json): the
+          Retry-After seconds of a running operation's state (GET /v1/operations/{id}) and of a
+          result asked for too early, and of injected 429s whose rule names none.
+        - `fail_items`: display names of items whose deployment step fails.
+        - `token_lifetime_seconds` (default 3600): the lifetime of access tokens issued from now on.
+        - `page_size` (default 2, at least 1): items per page of list responses.
+        - `assertion_lifetime_seconds` (default 600, at least 1): the CI stand-ins' OIDC tokens' life.
+        - `github_subject` / `azure_devops_subject`: the subject the CI stand-ins put in the tokens
+          they issue; `federated_subjects`: the subjects the app trusts. Differing, they reproduce
+          AADSTS700213.
+        - `option_requirements`: item name -> the Power BI deployment option deploying it needs
+          (see `state.py`).
+        - `admin_requests_per_hour` (default 200): the Power BI admin APIs' quota.
         """
         self.state.configure(
             operation_seconds=operation_seconds,
+            deploy_retry_after=deploy_retry_after,
             retry_after=retry_after,
             fail_items=fail_items,
             token_lifetime_seconds=token_lifetime_seconds,
@@ -453,10 +530,42 @@ class Emulator:
         )
 
     def inject(
-        self, path_regex: str, count: int, status: int, retry_after: int | None = None, method: str | None = None
+        self,
+        path_regex: str,
+        count: int,
+        status: int | None = None,
+        retry_after: int | None = None,
+        method: str | None = None,
+        *,
+        kind: str = "status",
+        delay_seconds: float | None = None,
     ) -> None:
-        """Answer the next `count` requests whose path (without query) matches with `status`."""
-        self.state.inject(path_regex, count, status, retry_after, method)
+        """Make the next `count` requests whose path (without query, searched) and method match fail.
+
+        Rules are tried in the order they were added; each matching request uses up one. `kind`:
+
+        - "status" (the default): answer `status` (400-599) in the API's error shape; a 429 with
+          Retry-After `retry_after` (default: the `retry_after` setting), others with it if given.
+        - "reset": drop the connection (an RST) before the request is processed: nothing happens.
+        - "lost": process the request (a deploy really starts), then close the connection without
+          sending the answer, as when the service's answer is lost on the way.
+        - "slow": wait `delay_seconds` before processing the request, then answer normally.
+        - "token_expired": answer 401 TokenExpired although the bearer token is valid.
+
+        `method` (e.g. "POST") limits the rule to one method. A wrong field raises ValueError
+        saying what is expected, and adds no rule.
+        """
+        self.state.inject(path_regex, count, status, retry_after, method, kind=kind, delay_seconds=delay_seconds)
+
+    @property
+    def injections(self) -> list[dict[str, Any]]:
+        """The fault rules still pending, in the order they are tried, as `GET /_emulator/inject` lists them."""
+        with self.state.lock:
+            return [rule.to_json() for rule in self.state.injections]
+
+    def clear_injections(self) -> int:
+        """Remove every pending fault rule; how many there were."""
+        return len(self.state.clear_injections())
 
     # -- request handling ----------------------------------------------------------------------------------
 
@@ -674,6 +783,8 @@ class Emulator:
             ("GET", r"/_emulator/deployments", CONTROL_OPERATION, self._control_deployments, False),
             ("POST", r"/_emulator/configure", CONTROL_OPERATION, self._control_configure, False),
             ("POST", r"/_emulator/inject", CONTROL_OPERATION, self._control_inject, False),
+            ("GET", r"/_emulator/inject", CONTROL_OPERATION, self._control_injections, False),
+            ("DELETE", r"/_emulator/inject", CONTROL_OPERATION, self._control_clear_injections, False),
             ("GET", r"/_emulator/assertions", CONTROL_OPERATION, self._control_assertions, False),
         ]
         return [
@@ -688,29 +799,39 @@ class Emulator:
                 return route, match.groupdict()
         return None
 
-    def handle(self, request: Request) -> tuple[str, Response]:
-        """Answer one request: (the operation it was, the response)."""
+    def handle(self, request: Request) -> Handled:
+        """Answer one request: the operation it was, the response, and the injected fault that met it.
+
+        A "reset" or "lost" fault means the server sends nothing back (see `_Handler._drop`).
+        Control requests (/_emulator/...) never meet injected faults.
+        """
         found = self._route(request)
         operation = found[0].operation if found else UNKNOWN_OPERATION
+        fault = None
         if request.path.startswith("/_emulator/"):
             operation = CONTROL_OPERATION
         else:
             rule = self.state.take_injection(request.method, request.path)
-            if rule is not None:
-                return operation, self._injected(request, rule.status, rule.retry_after)
+            fault = rule.kind if rule else None
+            injected = self._injected(request, rule) if rule else None
+            if injected is not None:
+                return Handled(operation, injected, fault)
             if found is None or found[0].needs_token:
                 refusal = self._check_token(request)
                 if refusal is not None:
-                    return operation, refusal
+                    return Handled(operation, refusal, fault)
+        return Handled(operation, self._answer(request, found), fault)
+
+    def _answer(self, request: Request, found: tuple[Route, dict[str, str]] | None) -> Response:
         if found is None:
-            return operation, self._error(
+            return self._error(
                 request, 404, "EntityNotFound", f"The requested resource '{request.path}' could not be found."
             )
         route, params = found
         try:
-            return operation, route.handler(request, params)
+            return route.handler(request, params)
         except FabricError as error:
-            return operation, self._error(
+            return self._error(
                 request,
                 error.status,
                 error.error_code,
@@ -720,7 +841,7 @@ class Emulator:
             )
         except Exception:  # an emulator bug must still answer, as the service would: 500 UnknownError
             traceback.print_exc()
-            return operation, self._error(request, 500, "UnknownError", "An error occurred in the emulator.")
+            return self._error(request, 500, "UnknownError", "An error occurred in the emulator.")
 
     @staticmethod
     def _error(
@@ -746,23 +867,37 @@ class Emulator:
         status = self.state.token_status(token.strip()) if scheme.lower() == "bearer" else "unknown"
         if status == "valid":
             return None
-        headers = {"WWW-Authenticate": "Bearer"}
         if status == "expired":
-            return self._error(
-                request,
-                401,
-                "TokenExpired",
-                "Access token has expired, resubmit with a new access token",
-                headers=headers,
-            )
+            return self._token_expired(request)
         message = (
             "The request has no bearer token."
             if not authorization
             else "The access token is not valid: it was not issued by this emulator."
         )
-        return self._error(request, 401, "Unauthorized", message, headers=headers)
+        return self._error(request, 401, "Unauthorized", message, headers={"WWW-Authenticate": "Bearer"})
 
-    def _injected(self, request: Request, status: int, retry_after: int | None) -> Response:
+    def _token_expired(self, request: Request) -> Response:
+        return self._error(
+            request,
+            401,
+            "TokenExpired",
+            "Access token has expired, resubmit with a new access token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+    def _injected(self, request: Request, rule: InjectionRule) -> Response | None:
+        """What an injected fault answers instead of the request's own answer; None to go on with it
+        (for "lost", and for "slow" once its delay has passed)."""
+        if rule.kind == "reset":
+            return Response(0)  # nothing is sent; the status is what the request log shows
+        if rule.kind == "token_expired":
+            return self._token_expired(request)
+        if rule.kind == "slow":
+            time.sleep(rule.delay_seconds or 0.0)
+            return None
+        if rule.kind == "lost":
+            return None  # processed as usual; _Handler then drops the answer
+        status, retry_after = rule.status or 500, rule.retry_after
         headers: dict[str, str] = {}
         seconds = retry_after if retry_after is not None else self.state.settings.retry_after
         if status == 429:
@@ -798,7 +933,13 @@ class Emulator:
         response: Response,
         response_headers: dict[str, str],
         started: float,
+        fault: str | None = None,
     ) -> None:
+        """Add the request to the log (credentials redacted).
+
+        Control requests are logged without their bodies: a listing of the log inside the log
+        would make each listing contain the previous one.
+        """
         request_headers = dict(request.headers)
         if "authorization" in request_headers:
             request_headers["authorization"] = "<redacted>"
@@ -806,6 +947,7 @@ class Emulator:
         if isinstance(body, dict):
             secret_fields = _SECRET_FIELDS | ({"value"} if operation == "GitHub_IdToken" else set())
             body = {k: "<redacted>" if k in secret_fields else v for k, v in body.items()}
+        control = operation == CONTROL_OPERATION
         record = RequestRecord(
             method=request.method,
             path=raw_path,
@@ -814,13 +956,19 @@ class Emulator:
             started_at=started,
             finished_at=time.time(),
             request_headers=request_headers,
-            request_body=_logged_request_body(request),
+            request_body=None if control else _logged_request_body(request),
             response_headers=dict(response_headers),
-            response_body=body,
+            response_body=None if control else body,
+            fault=fault,
         )
         self.state.record(record)
         if self.config.log_requests:
-            print(f"{request.method} {raw_path} -> {response.status} ({operation})", flush=True)
+            outcome = {
+                None: str(response.status),
+                "reset": "connection reset, not processed (injected reset)",
+                "lost": f"{response.status} not sent, connection closed (injected lost)",
+            }.get(fault, f"{response.status} (injected {fault})")
+            print(f"{request.method} {raw_path} -> {outcome} ({operation})", flush=True)
 
     # -- control API -------------------------------------------------------------------------------------
 
@@ -853,28 +1001,16 @@ class Emulator:
     def _control_configure(self, request: Request, params: dict[str, str]) -> Response:
         body = request.json()
         if not isinstance(body, dict):
-            return fabric_error(request, 400, "InvalidInput", "Send a JSON object of settings.")
+            return _control_refusal(
+                request,
+                'Send a JSON object of settings to change, such as {"operation_seconds": 30}; '
+                f"the settings are {', '.join(SETTING_NAMES)}.",
+            )
         try:
-            self.configure(**body)
-        except (TypeError, ValueError) as error:
-            return fabric_error(request, 400, "InvalidInput", f"Invalid settings: {error}")
-        settings = self.state.settings
-        return Response(
-            200,
-            {
-                "operation_seconds": settings.operation_seconds,
-                "retry_after": settings.retry_after,
-                "page_size": settings.page_size,
-                "token_lifetime_seconds": settings.token_lifetime_seconds,
-                "fail_items": sorted(settings.fail_items),
-                "assertion_lifetime_seconds": settings.assertion_lifetime_seconds,
-                "github_subject": settings.github_subject,
-                "azure_devops_subject": settings.azure_devops_subject,
-                "federated_subjects": sorted(settings.federated_subjects),
-                "option_requirements": dict(settings.option_requirements),
-                "admin_requests_per_hour": settings.admin_requests_per_hour,
-            },
-        )
+            self.state.configure(**body)
+        except ValueError as error:
+            return _control_refusal(request, f"Invalid settings, nothing was changed: {error}.")
+        return Response(200, _settings_json(self.state.settings))
 
     def _control_assertions(self, request: Request, params: dict[str, str]) -> Response:
         return Response(200, {"value": [a.to_json() for a in self.assertions]})
@@ -882,20 +1018,45 @@ class Emulator:
     def _control_inject(self, request: Request, params: dict[str, str]) -> Response:
         body = request.json()
         if not isinstance(body, dict):
-            return fabric_error(
-                request, 400, "InvalidInput", "Send {path_regex, count, status, retry_after?, method?}."
+            return _control_refusal(
+                request,
+                'Send a JSON object such as {"path_regex": "/deploy$", "count": 1, "status": 503}; '
+                f"the fields are {', '.join(INJECTION_FIELDS)}.",
+            )
+        unknown = [key for key in body if key not in INJECTION_FIELDS]
+        if unknown:
+            return _control_refusal(
+                request,
+                f"Invalid injection, no rule was added: unknown field{'s' if len(unknown) > 1 else ''} "
+                f"{', '.join(map(repr, unknown))}: the fields are {', '.join(INJECTION_FIELDS)}.",
             )
         try:
-            self.inject(
-                str(body["path_regex"]),
-                int(body["count"]),
-                int(body["status"]),
-                None if body.get("retry_after") is None else int(body["retry_after"]),
-                body.get("method"),
-            )
-        except (KeyError, TypeError, ValueError, re.error) as error:
-            return fabric_error(request, 400, "InvalidInput", f"Invalid injection: {error!r}")
-        return Response(200, {"injected": body})
+            # Missing required fields are passed as None, so the refusal names them.
+            rule_fields: dict[str, Any] = {"path_regex": None, "count": None, "kind": "status", **body}
+            rule = self.state.inject(**rule_fields)
+        except ValueError as error:
+            return _control_refusal(request, f"Invalid injection, no rule was added: {error}.")
+        return Response(200, {"injected": rule.to_json()})
+
+    def _control_injections(self, request: Request, params: dict[str, str]) -> Response:
+        return Response(200, {"value": self.injections})
+
+    def _control_clear_injections(self, request: Request, params: dict[str, str]) -> Response:
+        return Response(200, {"cleared": self.clear_injections()})
+
+
+# The fields of a fault rule, as POST /_emulator/inject takes them and GET lists them.
+INJECTION_FIELDS = ("kind", "path_regex", "method", "count", "status", "retry_after", "delay_seconds")
+
+
+def _control_refusal(request: Request, message: str) -> Response:
+    return fabric_error(request, 400, "InvalidInput", message)
+
+
+def _settings_json(settings: Settings) -> dict[str, Any]:
+    """Every setting, sets as sorted lists."""
+    values = {name: getattr(settings, name) for name in SETTING_NAMES}
+    return {name: sorted(value) if isinstance(value, frozenset) else value for name, value in values.items()}
 
 
 def _logged_request_body(request: Request) -> Any:

@@ -31,8 +31,8 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from fabric_ci.emulator import seed
@@ -114,10 +114,15 @@ class FabricError(Exception):
 
 @dataclass
 class Settings:
-    """What `Emulator.configure` can change while the emulator runs."""
+    """What `Emulator.configure` can change while the emulator runs (each value is checked by `checked_settings`)."""
 
     operation_seconds: float = 8.0
-    retry_after: int = 1
+    # Retry-After seconds, as Microsoft's examples show them: 30 on the deploy answer (202) in
+    # DeployAll.json and SelectiveDeploy.json, 20 on a running operation's state in
+    # GetLongRunningOperationStateRunning.json. `retry_after` is also what injected 429s send
+    # when the rule names none, and what a not-yet-available operation result asks.
+    deploy_retry_after: int = 30
+    retry_after: int = 20
     page_size: int = 2
     token_lifetime_seconds: int = 3600
     fail_items: frozenset[str] = frozenset()
@@ -132,6 +137,9 @@ class Settings:
     option_requirements: dict[str, str] = field(default_factory=dict)
     # The Power BI admin APIs answer 429 beyond this many requests in a rolling hour.
     admin_requests_per_hour: int = 200
+
+
+SETTING_NAMES = tuple(f.name for f in fields(Settings))
 
 
 @dataclass
@@ -367,13 +375,36 @@ class Pipeline:
         return next((s for s in self.stages if s.id == stage_id), None)
 
 
+# What an injected fault does to each request it matches (see `TenantState.inject`).
+FAULT_KINDS = ("status", "reset", "lost", "slow", "token_expired")
+# The faults after which the client gets no answer at all.
+UNANSWERED_FAULTS = frozenset({"reset", "lost"})
+HTTP_METHODS = ("DELETE", "GET", "PATCH", "POST", "PUT")
+
+
 @dataclass
 class InjectionRule:
+    """A fault for the next `remaining` requests whose method and path (without query) match."""
+
     path_regex: re.Pattern[str]
     remaining: int
-    status: int
-    retry_after: int | None
-    method: str | None
+    status: int | None  # kind "status" only
+    retry_after: int | None  # kind "status" only; None = Settings.retry_after on a 429
+    method: str | None  # None = any method
+    kind: str = "status"
+    delay_seconds: float | None = None  # kind "slow" only
+
+    def to_json(self) -> dict[str, Any]:
+        """The rule as `/_emulator/inject` takes it, with `count` the uses left."""
+        return {
+            "kind": self.kind,
+            "path_regex": self.path_regex.pattern,
+            "method": self.method,
+            "count": self.remaining,
+            "status": self.status,
+            "retry_after": self.retry_after,
+            "delay_seconds": self.delay_seconds,
+        }
 
 
 @dataclass(frozen=True)
@@ -398,7 +429,12 @@ class AcceptedAssertion:
 
 @dataclass
 class RequestRecord:
-    """One request the emulator answered, as `Emulator.requests` and `/_emulator/requests` show it."""
+    """One request the emulator received, as `Emulator.requests` and `/_emulator/requests` show it.
+
+    `fault` is the kind of the injected fault that met the request, if any; after "reset" or
+    "lost" no answer was sent (`answered` is false). For "reset" nothing was processed and
+    `status` is 0; for "lost" `status` is what the answer would have said.
+    """
 
     method: str
     path: str
@@ -410,6 +446,11 @@ class RequestRecord:
     request_body: Any
     response_headers: dict[str, str]
     response_body: Any
+    fault: str | None = None
+
+    @property
+    def answered(self) -> bool:
+        return self.fault not in UNANSWERED_FAULTS
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -423,6 +464,8 @@ class RequestRecord:
             "requestBody": self.request_body,
             "responseHeaders": self.response_headers,
             "responseBody": self.response_body,
+            "fault": self.fault,
+            "answered": self.answered,
         }
 
 
@@ -1027,61 +1070,199 @@ class TenantState:
     # -- failure injection and the request log ------------------------------------------------------------
 
     def inject(
-        self, path_regex: str, count: int, status: int, retry_after: int | None = None, method: str | None = None
-    ) -> None:
+        self,
+        path_regex: str,
+        count: int,
+        status: int | None = None,
+        retry_after: int | None = None,
+        method: str | None = None,
+        *,
+        kind: str = "status",
+        delay_seconds: float | None = None,
+    ) -> InjectionRule:
+        """Add a fault rule (see `checked_injection`); ValueError, and no rule, when a field is wrong."""
+        rule = checked_injection(path_regex, count, status, retry_after, method, kind, delay_seconds)
         with self.lock:
-            self.injections.append(
-                InjectionRule(re.compile(path_regex), count, status, retry_after, method.upper() if method else None)
-            )
+            self.injections.append(rule)
+        return rule
 
     def take_injection(self, method: str, path: str) -> InjectionRule | None:
         """The first rule matching this request, with one use consumed, or None."""
         with self.lock:
             for rule in self.injections:
-                if rule.remaining > 0 and (rule.method in (None, method)) and rule.path_regex.search(path):
+                if rule.method in (None, method) and rule.path_regex.search(path):
                     rule.remaining -= 1
+                    if rule.remaining == 0:
+                        self.injections.remove(rule)
                     return rule
             return None
+
+    def clear_injections(self) -> list[InjectionRule]:
+        """Remove every pending rule; the ones removed."""
+        with self.lock:
+            cleared, self.injections = self.injections, []
+            return cleared
 
     def record(self, record: RequestRecord) -> None:
         with self.lock:
             self.requests.append(record)
 
     def configure(self, **changes: Any) -> None:
+        """Apply every change (None leaves a setting as it is), or, when any is wrong, none.
+
+        Raises ValueError naming each unknown setting and each bad value, and what is expected.
+        """
+        checked = checked_settings(changes)
         with self.lock:
-            for key, value in changes.items():
-                if value is None:
-                    continue
-                if key == "fail_items":
-                    self.settings.fail_items = frozenset(_as_names(value))
-                elif key in ("operation_seconds",):
-                    self.settings.operation_seconds = float(value)
-                elif key in ("retry_after", "page_size", "token_lifetime_seconds"):
-                    setattr(self.settings, key, int(value))
-                elif key == "assertion_lifetime_seconds":
-                    if int(value) < 1:
-                        raise ValueError("assertion_lifetime_seconds must be at least 1")
-                    self.settings.assertion_lifetime_seconds = int(value)
-                elif key in ("github_subject", "azure_devops_subject"):
-                    if not isinstance(value, str) or not value:
-                        raise ValueError(f"{key} must be a non-empty string")
-                    setattr(self.settings, key, value)
-                elif key == "federated_subjects":
-                    self.settings.federated_subjects = frozenset(_as_names(value))
-                elif key == "admin_requests_per_hour":
-                    if int(value) < 0:
-                        raise ValueError("admin_requests_per_hour must be at least 0")
-                    self.settings.admin_requests_per_hour = int(value)
-                elif key == "option_requirements":
-                    if not isinstance(value, dict) or any(o not in OPTION_ERROR_CODES for o in value.values()):
-                        raise ValueError(
-                            f"option_requirements maps item names to one of {', '.join(sorted(OPTION_ERROR_CODES))}"
-                        )
-                    self.settings.option_requirements = {str(k): str(v) for k, v in value.items()}
-                else:
-                    raise ValueError(f"unknown setting {key!r}")
-            if self.settings.page_size < 1:
-                raise ValueError("page_size must be at least 1")
+            for key, value in checked.items():
+                setattr(self.settings, key, value)
+
+
+def checked_settings(changes: Mapping[str, Any]) -> dict[str, Any]:
+    """`changes` as Settings values, None ones left out; ValueError listing every problem."""
+    unknown = [key for key in changes if key not in SETTING_NAMES]
+    problems = []
+    if unknown:
+        problems.append(
+            f"unknown setting{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}: "
+            f"the settings are {', '.join(SETTING_NAMES)}"
+        )
+    checked: dict[str, Any] = {}
+    for key, value in changes.items():
+        if value is None or key in unknown:
+            continue
+        try:
+            checked[key] = _SETTING_CHECKS[key](key, value)
+        except ValueError as problem:
+            problems.append(str(problem))
+    if problems:
+        raise ValueError("; ".join(problems))
+    return checked
+
+
+def checked_injection(
+    path_regex: Any,
+    count: Any,
+    status: Any,
+    retry_after: Any,
+    method: Any,
+    kind: Any,
+    delay_seconds: Any,
+) -> InjectionRule:
+    """A fault rule from its fields, or ValueError listing every wrong one and what is expected.
+
+    kind "status" answers `status` (400-599; 429s with Retry-After `retry_after`); "reset" drops
+    the connection before the request is processed; "lost" processes it, then drops the
+    connection unanswered; "slow" waits `delay_seconds` before processing it; "token_expired"
+    answers 401 TokenExpired as if the bearer token had expired.
+    """
+    if kind not in FAULT_KINDS:
+        raise ValueError(f"unknown fault kind {kind!r}: the kinds are {', '.join(FAULT_KINDS)}")
+    problems: list[str] = []
+
+    def check(name: str, value: Any, valid: bool, expected: str, *, required: bool = True) -> None:
+        if value is None and required:
+            which = f" for kind {kind!r}" + (" (the default)" if kind == "status" else "")
+            problems.append(f"{name} is required{which if name in ('status', 'delay_seconds') else ''}: {expected}")
+        elif value is not None and not valid:
+            problems.append(f"{name} must be {expected} (got {value!r})")
+
+    pattern: re.Pattern[str] | None = None
+    if isinstance(path_regex, str):
+        try:
+            pattern = re.compile(path_regex)
+        except re.error as error:
+            problems.append(f"path_regex {path_regex!r} is not a valid regular expression: {error}")
+    else:
+        check("path_regex", path_regex, False, "a regular expression (a string) searched in the request's path")
+    check("count", count, _is_whole(count) and count >= 1, "a whole number of requests, at least 1")
+    valid_method = isinstance(method, str) and method.upper() in HTTP_METHODS
+    check("method", method, valid_method, f"one of {', '.join(HTTP_METHODS)}, or null for any", required=False)
+    if kind == "status":
+        check("status", status, _is_whole(status) and 400 <= status <= 599, "an HTTP error status from 400 to 599")
+        valid_retry_after = _is_whole(retry_after) and retry_after >= 0
+        check("retry_after", retry_after, valid_retry_after, "a whole number of seconds, at least 0", required=False)
+    else:
+        problems += [
+            f"{name} applies to kind 'status' only, not {kind!r}"
+            for name, value in (("status", status), ("retry_after", retry_after))
+            if value is not None
+        ]
+    if kind == "slow":
+        valid_delay = _is_number(delay_seconds) and delay_seconds >= 0
+        check("delay_seconds", delay_seconds, valid_delay, "a number of seconds, at least 0")
+    elif delay_seconds is not None:
+        problems.append(f"delay_seconds applies to kind 'slow' only, not {kind!r}")
+    if problems or pattern is None:
+        raise ValueError("; ".join(problems))
+    return InjectionRule(
+        pattern,
+        count,
+        status,
+        retry_after,
+        method.upper() if method else None,
+        kind,
+        None if delay_seconds is None else float(delay_seconds),
+    )
+
+
+def _is_whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _whole(minimum: int, unit: str = "") -> Callable[[str, Any], int]:
+    def check(key: str, value: Any) -> int:
+        if not _is_whole(value) or value < minimum:
+            raise ValueError(f"{key} must be a whole number{unit}, at least {minimum} (got {value!r})")
+        return int(value)
+
+    return check
+
+
+def _seconds(key: str, value: Any) -> float:
+    if not _is_number(value) or value < 0:
+        raise ValueError(f"{key} must be a number of seconds, at least 0 (got {value!r})")
+    return float(value)
+
+
+def _strings(key: str, value: Any) -> frozenset[str]:
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, (list, tuple, set, frozenset)) or not all(isinstance(n, str) for n in names):
+        raise ValueError(f"{key} must be a list of strings (got {value!r})")
+    return frozenset(names)
+
+
+def _subject(key: str, value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{key} must be a non-empty string (got {value!r})")
+    return value
+
+
+def _option_requirements(key: str, value: Any) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(isinstance(k, str) and v in OPTION_ERROR_CODES for k, v in value.items()):
+        raise ValueError(f"{key} must map item names to one of {', '.join(sorted(OPTION_ERROR_CODES))} (got {value!r})")
+    return dict(value)
+
+
+# How each setting is checked and converted; `checked_settings` reports the first problem of each.
+_SETTING_CHECKS: dict[str, Callable[[str, Any], Any]] = {
+    "operation_seconds": _seconds,
+    "deploy_retry_after": _whole(0, " of seconds"),
+    "retry_after": _whole(0, " of seconds"),
+    "page_size": _whole(1),
+    "token_lifetime_seconds": _whole(0, " of seconds"),
+    "fail_items": _strings,
+    "assertion_lifetime_seconds": _whole(1, " of seconds"),
+    "github_subject": _subject,
+    "azure_devops_subject": _subject,
+    "federated_subjects": _strings,
+    "option_requirements": _option_requirements,
+    "admin_requests_per_hour": _whole(0),
+}
 
 
 def _check_workspace_role(role: str) -> None:
@@ -1089,7 +1270,3 @@ def _check_workspace_role(role: str) -> None:
         raise FabricError(
             400, "InvalidParameter", f"Invalid workspace role '{role}': use one of {', '.join(WORKSPACE_ROLES)}."
         )
-
-
-def _as_names(value: Iterable[str] | str) -> list[str]:
-    return [value] if isinstance(value, str) else [str(v) for v in value]
