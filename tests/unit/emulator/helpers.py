@@ -15,7 +15,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import httpx
 import msal
 
-from fabric_ci.api.retry import RetryPolicy
+from fabric_ci.api.retry import Retries, RetryPolicy
 from fabric_ci.auth.token import MsalHttpClient
 from fabric_ci.emulator import Emulator
 from fabric_ci.emulator.seed import (
@@ -30,7 +30,7 @@ from fabric_ci.emulator.seed import (
 
 class MsalHttp(MsalHttpClient):
     def __init__(self, client: httpx.Client, emulator: Emulator) -> None:
-        super().__init__(client, RetryPolicy(attempts=1))  # tests see every answer as it comes
+        super().__init__(client, Retries(RetryPolicy(attempts=1)))  # tests see every answer as it comes
         self._emulator = emulator
 
     def _url(self, url: str) -> str:
