@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench lock clean
+.PHONY: demo test lint typecheck bench chaos lock clean
 
 $(STAMP): requirements/dev.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,10 +28,16 @@ lint: $(STAMP)
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-actions action.yml */action.yml
 	$(BIN)/hadolint Dockerfile
 
-## Figures, not assertions: a demo deploy-all with wait, and each sign-in method.
+## Figures, not assertions: waiting side by side with the 5 s and Retry-After pollers, a demo
+## deploy-all with wait as a real process, and each sign-in method.
 bench: $(STAMP)
+	$(BIN)/python bench/wait_strategies.py
 	$(BIN)/python bench/deploy_wait.py
 	$(BIN)/python bench/sign_in.py
+
+## 500 deployments with a fifth of all requests faulted, in-process in virtual time (make test runs a slice).
+chaos: $(STAMP)
+	$(BIN)/python -m tests.chaos --deployments 500
 
 ## Re-resolve the locks after changing dependencies in pyproject.toml.
 lock:

@@ -29,10 +29,12 @@ def status_reads(emulator: Emulator) -> list[float]:
 def test_the_first_status_request_does_not_wait_the_deploy_answers_retry_after(
     run_step: RunStep, emulator: Emulator
 ) -> None:
-    """With Microsoft's Retry-After: 30 on the deploy 202, a 2 s deployment is looked at within seconds, not after 30."""
-    emulator.configure(operation_seconds=2, retry_after=30)
+    """With Microsoft's Retry-After: 30 on the deploy 202, a 2 s deployment is looked at in seconds, not after 30."""
+    emulator.configure(operation_seconds=2)
     run = run_step("deploy-all", DEPLOY)
     assert run.returncode == 0, run.stdout + run.stderr
+    (answer,) = [r for r in emulator.requests if r.operation in DEPLOY_POSTS]
+    assert answer.response_headers["Retry-After"] == "30"  # the emulator's default, as Microsoft's example
     accepted = emulator.deployments[0].accepted_at
     reads = status_reads(emulator)
     assert reads[0] - accepted < 5, reads
@@ -121,7 +123,7 @@ def test_retries_are_reported_through_the_runner_not_as_bare_stderr_lines(
 def test_a_cancel_mid_wait_leaves_the_deployment_running_and_says_how_to_follow_it(
     emulator: Emulator, tmp_path: Path, signum: int, exit_code: int
 ) -> None:
-    """SIGINT or SIGTERM while waiting: no traceback; outputs and summary as known; the id and the step that resumes it."""
+    """SIGINT or SIGTERM while waiting: no traceback; outputs and summary as known; the id and the step to resume it."""
     emulator.configure(operation_seconds=60)
     env = step_env({**emulator.inputs(), **DEPLOY}, tmp_path)
     proc = subprocess.Popen(

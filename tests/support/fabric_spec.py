@@ -409,8 +409,8 @@ def assert_log_conforms(records: Iterable[Any]) -> None:
     """
     problems = []
     for record in records:
-        if record.operation in NOT_API_OPERATIONS:
-            continue
+        if record.operation in NOT_API_OPERATIONS or record.fault == "reset":
+            continue  # a reset (an injected fault) was never answered, so there is nothing to check
         try:
             if 200 <= record.status < 300:
                 validate_request(record.method, record.path, record.request_body)

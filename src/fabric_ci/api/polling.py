@@ -35,6 +35,9 @@ FASTEST_INTERVAL = 1.0  # how soon we look again once the expected end has passe
 FIRST_LOOK = 1.0  # with nothing to go on, the first look: many deployments are over by then
 TICK = 1.0  # how often a waiting progress line is refreshed (no request involved)
 LONGEST_GAP = 30.0  # the most we sleep on any estimate: a step that fails ends a deployment early
+FAR_STEP = 0.7  # far from the expected end, go this share of the way before looking again
+OVERDUE_BACKOFF = 0.1  # once overdue, look again after this share of the time overdue (1 s to 5 s)
+RECENT_HISTORY = 5  # how many recent same-stage deployments estimate this one
 AIM_AFTER = 0.2  # poll this long after the expected end, so an accurate estimate needs one request
 
 
@@ -44,6 +47,7 @@ class PollPlanner:
     the wait began (for a deploy, since it was accepted), passed in by the caller."""
 
     expected_duration: float | None = None  # from history; None when unknown
+    history_uncertainty: float = 0.0  # how far recent same-stage durations stray from it
     sent: int = 0  # status requests sent so far
     seen_unfinished_at: float = 0.0  # the latest time an answer showed it unfinished (accepted at 0)
     _last_answer_at: float = 0.0
@@ -80,52 +84,74 @@ class PollPlanner:
             self._rises.append((done, self._last_answer_at, now))
         self._last_answer_at = now
 
-    def _paced_end(self, total: int) -> float | None:
-        """When the last step should finish, at the pace the steps so far kept: a line through
-        (steps done, time), each rise placed midway between the answers around it; with one rise,
-        through the start (0 steps at time 0)."""
+    def _paced_end(self, total: int) -> tuple[float, float] | None:
+        """When the last step should finish at the pace the steps so far kept, and how uncertain
+        that is: a line through (steps done, time) for each rise of the count (with one rise,
+        through the start: 0 steps at time 0); the latest rise is known only to within its share
+        of the bracket around it, an error the steps still to run multiply."""
         if not self._rises or not total:
             return None
-        points = [(float(done), (after + by) / 2) for done, after, by in self._rises]
+        # Where the latest of the steps that finished between two answers did: with j of them in
+        # the bracket, about half a step (a j-th of the bracket) before the later answer.
+        points = []
+        previous = 0
+        for done, after, by in self._rises:
+            points.append((float(done), by - (by - after) / (2 * (done - previous))))
+            previous = done
         if len(points) == 1:
             points.insert(0, (0.0, 0.0))
         mean_k = statistics.fmean(k for k, _ in points)
         mean_t = statistics.fmean(t for _, t in points)
         spread = sum((k - mean_k) ** 2 for k, _ in points)
-        per_step = sum((k - mean_k) * (t - mean_t) for k, t in points) / spread
-        return mean_t + (total - mean_k) * max(per_step, 0.0)
+        per_step = max(sum((k - mean_k) * (t - mean_t) for k, t in points) / spread, 0.0)
+        done, after, by = self._rises[-1]
+        jumped = done - (self._rises[-2][0] if len(self._rises) > 1 else 0)
+        return mean_t + (total - mean_k) * per_step, (by - after) / (2 * jumped) * total / done
 
-    def estimate_remaining(self, now: float, progress: Progress | None) -> float | None:
-        """Seconds until the expected end (negative once it has passed), or None with nothing to go on.
+    def estimate_remaining(self, now: float, progress: Progress | None) -> tuple[float, float] | None:
+        """Seconds until the expected end (negative once it has passed) and how uncertain that
+        is, or None with nothing to go on.
 
-        Two signals: this run's own step pace, and how long recent deployments between the same
-        stages took. The earlier end still to come is trusted (each catches the other being too
-        late); once both have passed, the later one says by how much the end is overdue."""
-        estimates = []
+        Two signals, each with its uncertainty: this run's own step pace, and how long recent
+        deployments between the same stages took. Of the ends still to come, the surer one is
+        trusted, unless the other comes sooner by more than that one's own uncertainty (then the
+        two disagree, and the sooner is checked first). Once both have passed, the later one says
+        by how much the end is overdue."""
+        candidates = []
         paced = self._paced_end(progress.steps_total) if progress is not None else None
         if paced is not None:
-            estimates.append(paced - now)
+            candidates.append(paced)
         if self.expected_duration is not None:
-            estimates.append(self.expected_duration - now)
-        if not estimates:
+            candidates.append((self.expected_duration, self.history_uncertainty))
+        if not candidates:
             return None
-        ahead = [e for e in estimates if e > 0]
-        return min(ahead) if ahead else max(estimates)
+        ahead = [(end, doubt) for end, doubt in candidates if end > now]
+        if not ahead:
+            end, doubt = max(candidates)
+            return end - now, doubt
+        end, doubt = min(ahead, key=lambda c: c[1])
+        soonest = min(ahead)
+        if soonest[0] < end - doubt:
+            end, doubt = soonest
+        return end - now, doubt
 
     def next_delay(self, now: float, progress: Progress | None) -> float:
         self._track(now, progress)
-        remaining = self.estimate_remaining(now, progress)
-        if remaining is None:
+        estimate = self.estimate_remaining(now, progress)
+        if estimate is None:
             # Nothing to go on: one early look, then the fixed poll's ticks (the budget's floor).
             delay = FIRST_LOOK if self.sent == 0 else 0.0
-        elif remaining <= 0:
-            # Overdue: look again soon, then less often the longer the estimate has been wrong.
-            delay = min(max(FASTEST_INTERVAL, -remaining / 2), BASELINE_INTERVAL)
-        elif remaining <= 2 * BASELINE_INTERVAL:
-            delay = remaining + AIM_AFTER  # near: aim just after the expected end
         else:
-            # Far: halve the distance to the expected end, so a wrong estimate is found out early.
-            delay = remaining / 2
+            remaining, doubt = estimate
+            if remaining <= 0:
+                # Overdue: look again soon, then less often the longer the estimate has been wrong.
+                delay = min(max(FASTEST_INTERVAL, -remaining * OVERDUE_BACKOFF), BASELINE_INTERVAL)
+            elif remaining <= 2 * BASELINE_INTERVAL:
+                delay = remaining + AIM_AFTER  # near: aim just after the expected end
+            else:
+                # Far: go most of the way to the expected end, but not past the earliest the end
+                # may plausibly come, so a wrong estimate is found out early.
+                delay = min(remaining * FAR_STEP, max(remaining - doubt, BASELINE_INTERVAL))
         # Never sleep longer than we have waited so far (at least the sample's 5 s): a young
         # deployment may be a short one whatever the estimate says, and this bounds how late a
         # wrong estimate makes us to the deployment's own duration.
@@ -135,8 +161,11 @@ class PollPlanner:
         return max(delay, 0.0)
 
 
-def expected_duration(history: Sequence[DeploymentOperation], source: str | None, target: str | None) -> float | None:
-    """Median duration of this pipeline's recent successful deployments between the same stages.
+def expected_duration(
+    history: Sequence[DeploymentOperation], source: str | None, target: str | None
+) -> tuple[float, float] | None:
+    """Median duration of this pipeline's recent successful deployments between the same stages,
+    and how far they stray from it (half their range, at least 5% of the median).
 
     Other stages are no guide (a Test -> Production run may take ten times a Development -> Test
     one), so without same-stage history there is no estimate."""
@@ -148,7 +177,11 @@ def expected_duration(history: Sequence[DeploymentOperation], source: str | None
         and op.execution_start_time
         and op.execution_end_time
     ]
-    return statistics.median(found) if found else None
+    recent = found[:RECENT_HISTORY]  # newest first: what this pipeline is like now
+    if not recent:
+        return None
+    median = statistics.median(recent)
+    return median, max((max(recent) - min(recent)) / 2, 0.05 * median)
 
 
 def progress_of(operation: DeploymentOperation, elapsed: float) -> Progress:

@@ -106,7 +106,7 @@ def send_with_retries(
     started = clock.now()
     budget = policy.total_seconds if time_left is None else min(policy.total_seconds, max(time_left, 0.0))
     give_up_at = started + budget
-    connect_give_up_at = started + min(policy.connect_seconds, budget)
+    connect_give_up_at: float | None = None  # set by the first connection that could not be made
     attempt = 0
     while True:
         attempt += 1
@@ -119,7 +119,11 @@ def send_with_retries(
             if not (never_connected or replay_safe):
                 raise  # the request may have been acted on: the caller must find out
             wait = backoff(policy, attempt, rng)
-            deadline = connect_give_up_at if never_connected else give_up_at
+            deadline = give_up_at
+            if never_connected:
+                if connect_give_up_at is None:
+                    connect_give_up_at = min(clock.now() + policy.connect_seconds, give_up_at)
+                deadline = connect_give_up_at
             if attempt >= policy.attempts or clock.now() + wait > deadline:
                 raise
             cause = str(exc) or type(exc).__name__

@@ -67,6 +67,23 @@ def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
     return (url.scheme, url.host, url.port)
 
 
+# The API now and then answers 401 TokenExpired to a token just issued; the auth flow refreshes
+# once per request, and a request refused like that (not acted on, even a deploy) gets this many
+# more tries, each with a fresh token. Any other 401 is final.
+EXTRA_TOKEN_REFRESHES = 2
+
+
+def _token_expired(response: httpx.Response) -> bool:
+    if response.status_code != 401:
+        return False
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    code = body.get("errorCode") or (body.get("error") or {}).get("code") if isinstance(body, dict) else None
+    return code == "TokenExpired"
+
+
 # The Power BI API may answer 307 to send a request to another cluster; it is followed with the
 # same method and body (a 307/308 means the request was not acted on), a few hops at most.
 REDIRECT_STATUSES = frozenset({307, 308})
@@ -117,6 +134,10 @@ class Transport:
         url = httpx.URL(self.url(path))
         for _ in range(MAX_REDIRECTS + 1):
             response = self._send(method, url, params, json, replay_safe, time_left)
+            for _ in range(EXTRA_TOKEN_REFRESHES):
+                if not _token_expired(response):
+                    break
+                response = self._send(method, url, params, json, replay_safe, time_left)
             location = response.headers.get("Location")
             if response.status_code not in REDIRECT_STATUSES or not location:
                 break

@@ -94,6 +94,7 @@ class MsalHttpClient:
         self._client = client
         self._retries = retries
         self._default_timeout = timeout
+        self.last_response: httpx.Response | None = None  # to explain msal's bare errors
 
     def _timeout(self, kwargs: dict[str, Any]) -> Any:
         # msal passes no timeout; httpx reads timeout=None as "never time out", so fall back to
@@ -105,16 +106,18 @@ class MsalHttpClient:
             # msal passes a signed client assertion as bytes; requests sends bytes as they are,
             # httpx would send their repr ("b'eyJ...'"), which Entra refuses as malformed.
             data = {key: value.decode() if isinstance(value, bytes) else value for key, value in data.items()}
-        return self._retries.send(
+        self.last_response = self._retries.send(
             f"POST {url}",
             lambda: self._client.post(url, params=params, data=data, headers=headers, timeout=self._timeout(kwargs)),
         )
+        return self.last_response
 
     def get(self, url: str, params: Any = None, headers: Any = None, **kwargs: Any) -> Any:
-        return self._retries.send(
+        self.last_response = self._retries.send(
             f"GET {url}",
             lambda: self._client.get(url, params=params, headers=headers, timeout=self._timeout(kwargs)),
         )
+        return self.last_response
 
     def close(self) -> None:  # msal may call it; the client belongs to the transport
         pass
@@ -138,9 +141,16 @@ def _authority_settings(authority_host: str, tenant_id: str, http: httpx.Client,
     }
 
 
-def _discovery_failed(tenant_id: str, exc: ValueError) -> AuthenticationError:
+def _discovery_failed(tenant_id: str, exc: ValueError, http: MsalHttpClient) -> AuthenticationError:
     # msal reads the tenant's discovery document when the app is created; a missing or
-    # unusable one comes back as a ValueError.
+    # unusable one comes back as a ValueError, whatever the cause: only the answer tells an
+    # outage (5xx, 429 after our retries) from a tenant that does not exist.
+    last = http.last_response
+    if last is not None and (last.status_code >= 500 or last.status_code == 429):
+        return AuthenticationError(
+            f"Entra ID could not give the sign-in endpoint of tenant {tenant_id!r}: it answered "
+            f"{last.status_code} after fabric-ci's retries; it seems unavailable. Re-run the job later."
+        )
     return AuthenticationError(
         f"Entra ID has no usable sign-in endpoint for tenant {tenant_id!r} ({exc}). {AADSTS_HINTS['AADSTS90002']}"
     )
@@ -178,7 +188,7 @@ class ConfidentialClient:
             try:
                 self._app = msal.ConfidentialClientApplication(**self._settings)
             except ValueError as exc:
-                raise _discovery_failed(self._tenant_id, exc) from exc
+                raise _discovery_failed(self._tenant_id, exc, self._settings["http_client"]) from exc
         if refresh:
             self._app.remove_tokens_for_client()
         return dict(self._app.acquire_token_for_client(scopes=[self._scope]))
@@ -262,7 +272,7 @@ class UsernamePassword:
                 warnings.simplefilter("ignore", DeprecationWarning)
                 return dict(self._app.acquire_token_by_username_password(self._username, self._password, [self._scope]))
         except ValueError as exc:
-            raise _discovery_failed(self._tenant_id, exc) from exc
+            raise _discovery_failed(self._tenant_id, exc, self._settings["http_client"]) from exc
 
     def context(self, code: str) -> str:
         return ""

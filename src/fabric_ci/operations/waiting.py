@@ -110,13 +110,12 @@ def follow_deployment(
     if stages is None:
         known = [op for op in (current, *history) if op and op.id == deployment_id and op.source_stage_id]
         stages = (known[0].source_stage_id or "", known[0].target_stage_id or "") if known else None
-    planner = PollPlanner(
-        expected_duration=expected_duration([op for op in history if op.id != deployment_id], *stages)
-        if stages
-        else None
-    )
-    if planner.expected_duration is not None:
-        reporter.debug(f"Recent deployments between these stages took {planner.expected_duration:.0f}s (median)")
+    past = [op for op in history if op.id != deployment_id]
+    estimate = expected_duration(past, *stages) if stages else None
+    planner = PollPlanner()
+    if estimate is not None:
+        planner.expected_duration, planner.history_uncertainty = estimate
+        reporter.debug(f"Recent deployments between these stages took {estimate[0]:.0f}s (median)")
     if current is not None:
         planner.spend(0.0)
         planner.unfinished(0.0)

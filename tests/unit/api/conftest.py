@@ -75,7 +75,9 @@ def api() -> Iterator[respx.MockRouter]:
 @pytest.fixture
 def transport(tokens: FakeTokens, virtual: VirtualClock) -> Iterator[Transport]:
     with httpx.Client() as http:
-        yield Transport(http, BASE, tokens, retries(virtual, attempts=4, total_seconds=600, wait_initial=0.5, wait_max=8))
+        yield Transport(
+            http, BASE, tokens, retries(virtual, attempts=4, total_seconds=600, wait_initial=0.5, wait_max=8)
+        )
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import httpx
 import pytest
 import respx
 
-from fabric_ci.api.retry import Retries, RetryPolicy, Retrying
+from fabric_ci.api.retry import Retries, Retrying, RetryPolicy
 from fabric_ci.api.transport import AmbiguousResponse, Transport
 from fabric_ci.errors import (
     ApiConnectionError,
@@ -262,7 +262,44 @@ def test_each_retry_is_told_to_the_caller_not_to_stderr(
     with httpx.Client() as http:
         policy = Retries(policy=RetryPolicy(), clock=virtual.clock, on_retry=lambda what, r: heard.append((what, r)))
         Transport(http, BASE, tokens, policy).get_json("x")
-    assert [(what, r.cause, r.wait, r.throttled) for what, r in heard] == [
-        (f"GET {BASE}/x", "HTTP 429", 12.0, True)
-    ]
+    assert [(what, r.cause, r.wait, r.throttled) for what, r in heard] == [(f"GET {BASE}/x", "HTTP 429", 12.0, True)]
     assert capsys.readouterr().err == ""
+
+
+def test_the_brief_window_for_refused_connections_starts_at_the_first_refusal(
+    api: respx.MockRouter, transport: Transport, virtual: VirtualClock
+) -> None:
+    """A refused connection after a long throttling wait is still retried: the connect window opens at the refusal."""
+    route = api.get("/x").mock(
+        side_effect=[
+            fabric_error(429, "RequestBlocked", "30"),
+            httpx.ConnectError("[Errno 111] Connection refused"),
+            httpx.Response(200, json={"ok": 1}),
+        ]
+    )
+    assert transport.get_json("x") == {"ok": 1}
+    assert route.call_count == 3
+
+
+def test_token_expired_for_a_fresh_token_gets_more_fresh_tokens(
+    api: respx.MockRouter, transport: Transport, tokens: FakeTokens
+) -> None:
+    """401 TokenExpired answered to fresh tokens too is tried again with new ones, a bounded number of times."""
+    route = api.get("/x").mock(
+        side_effect=[fabric_error(401, "TokenExpired")] * 3 + [httpx.Response(200, json={"ok": 1})]
+    )
+    assert transport.get_json("x") == {"ok": 1}
+    assert route.call_count == 4
+    api.get("/y").mock(return_value=fabric_error(401, "TokenExpired"))
+    with pytest.raises(UnauthorizedError):
+        transport.get_json("y")
+
+
+def test_a_401_other_than_token_expired_is_not_retried_with_more_tokens(
+    api: respx.MockRouter, transport: Transport
+) -> None:
+    """A token refused for another reason (a tenant setting) fails after the one refresh, as before."""
+    route = api.get("/x").mock(return_value=fabric_error(401, "Unauthorized"))
+    with pytest.raises(UnauthorizedError):
+        transport.get_json("x")
+    assert route.call_count == 2

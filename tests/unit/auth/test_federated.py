@@ -12,7 +12,6 @@ import pytest
 import respx
 
 from fabric_ci.api.retry import Retries, RetryPolicy
-from fabric_ci.clock import Clock
 from fabric_ci.auth.federated import (
     azure_devops_oidc,
     ci_oidc,
@@ -21,6 +20,7 @@ from fabric_ci.auth.federated import (
     oidc_available,
     unverified_claims,
 )
+from fabric_ci.clock import Clock
 from fabric_ci.errors import AuthenticationError
 
 GITHUB = {

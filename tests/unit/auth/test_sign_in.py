@@ -15,9 +15,9 @@ import respx
 import trustme
 
 from fabric_ci.api.retry import Retries
-from fabric_ci.clock import Clock
 from fabric_ci.auth.sign_in import ROPC_WARNING, choose_method, make_token_provider
 from fabric_ci.auth.token import MsalHttpClient, TokenProvider
+from fabric_ci.clock import Clock
 from fabric_ci.errors import AuthenticationError, InputErrors
 from fabric_ci.models.inputs import DeployAllInputs, parse_inputs
 
