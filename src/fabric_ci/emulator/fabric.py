@@ -419,6 +419,10 @@ class FabricApi:
 
     # -- roles --------------------------------------------------------------------------------------------
 
+    def _caller(self, request: Request) -> str:
+        """The principal sending the request: role changes are checked against its own roles."""
+        return self.state.caller(request.headers.get("authorization"))
+
     def list_role_assignments(self, request: Request, params: dict[str, str]) -> Response:
         with self.state.lock:
             pipeline = self.state.pipeline(params["pipeline"])
@@ -430,11 +434,13 @@ class FabricApi:
         principal_id, principal_type = _principal_field(body)
         if body.get("role") != "Admin":
             raise _invalid("'role' is required; deployment pipelines have one role, 'Admin'.")
-        assignment = self.state.add_role_assignment(params["pipeline"], str(principal_id), str(principal_type), "Admin")
+        assignment = self.state.add_role_assignment(
+            params["pipeline"], str(principal_id), str(principal_type), "Admin", caller=self._caller(request)
+        )
         return Response(200, self._role_json(assignment))
 
     def delete_role_assignment(self, request: Request, params: dict[str, str]) -> Response:
-        self.state.delete_role_assignment(params["pipeline"], params["principal"])
+        self.state.delete_role_assignment(params["pipeline"], params["principal"], caller=self._caller(request))
         return Response(200)
 
     # -- workspace role assignments (the Power BI API's workspace users) ----------------------------------
@@ -466,7 +472,9 @@ class FabricApi:
         principal_id, principal_type = _principal_field(body)
         role = self._workspace_role_name(body)
         with self.state.lock:
-            added = self.state.add_workspace_role(params["workspace"], str(principal_id), str(principal_type), role)
+            added = self.state.add_workspace_role(
+                params["workspace"], str(principal_id), str(principal_type), role, caller=self._caller(request)
+            )
             location = f"{self.api_base}/workspaces/{params['workspace']}/roleAssignments/{added.principal_id}"
             return Response(201, self._workspace_role_json(added), {"Location": location})
 
@@ -478,11 +486,13 @@ class FabricApi:
     def update_workspace_role(self, request: Request, params: dict[str, str]) -> Response:
         role = self._workspace_role_name(_object_body(request))
         with self.state.lock:
-            updated = self.state.update_workspace_role(params["workspace"], params["assignment"], role)
+            updated = self.state.update_workspace_role(
+                params["workspace"], params["assignment"], role, caller=self._caller(request)
+            )
             return Response(200, self._workspace_role_json(updated))
 
     def delete_workspace_role(self, request: Request, params: dict[str, str]) -> Response:
-        self.state.delete_workspace_role(params["workspace"], params["assignment"])
+        self.state.delete_workspace_role(params["workspace"], params["assignment"], caller=self._caller(request))
         return Response(200)
 
     # -- long-running operations ----------------------------------------------------------------------

@@ -463,12 +463,19 @@ class PowerBiApi:
 
     # -- pipeline users ------------------------------------------------------------------------------------
 
+    def _caller(self, request: Request) -> str:
+        """The principal sending the request: role changes are checked against its own roles."""
+        return self.state.caller(request.headers.get("authorization"))
+
     def list_pipeline_users(self, request: Request, params: dict[str, str]) -> Response:
         with self.state.lock:
             pipeline = self.state.pipeline(params["pipeline"])
             return Response(200, {"value": [self._pipeline_user_json(r) for r in pipeline.role_assignments]})
 
     def add_pipeline_user(self, request: Request, params: dict[str, str]) -> Response:
+        return self._add_pipeline_user(request, params, self._caller(request))
+
+    def _add_pipeline_user(self, request: Request, params: dict[str, str], caller: str | None) -> Response:
         body = _object_body(request)
         access = body.get("accessRight", "Admin")
         if access != "Admin":
@@ -476,14 +483,19 @@ class PowerBiApi:
         with self.state.lock:
             principal_id, principal_type = self._resolve(body.get("identifier"), body.get("principalType"))
             pipeline = self.state.pipeline(params["pipeline"])
+            # Checked first: a caller that may not add users learns nothing from an "already there" 200.
+            self.state.check_pipeline_admin(pipeline.id, caller)
             if not any(r.principal_id == principal_id for r in pipeline.role_assignments):
-                self.state.add_role_assignment(pipeline.id, principal_id, principal_type, "Admin")
+                self.state.add_role_assignment(pipeline.id, principal_id, principal_type, "Admin", caller=caller)
         return Response(200)
 
     def delete_pipeline_user(self, request: Request, params: dict[str, str]) -> Response:
+        return self._delete_pipeline_user(request, params, self._caller(request))
+
+    def _delete_pipeline_user(self, request: Request, params: dict[str, str], caller: str | None) -> Response:
         with self.state.lock:
             pipeline = self.state.pipeline(params["pipeline"])
-            self.state.delete_role_assignment(pipeline.id, self._path_principal(params["identifier"]))
+            self.state.delete_role_assignment(pipeline.id, self._path_principal(params["identifier"]), caller=caller)
         return Response(200)
 
     # -- admin -----------------------------------------------------------------------------------------------
@@ -516,13 +528,15 @@ class PowerBiApi:
         self._count_admin_request()
         return self.list_pipeline_users(request, params)
 
+    # A tenant admin changes any pipeline's users through the admin APIs, whatever its own roles: no caller check.
+
     def admin_add_pipeline_user(self, request: Request, params: dict[str, str]) -> Response:
         self._count_admin_request()
-        return self.add_pipeline_user(request, params)
+        return self._add_pipeline_user(request, params, None)
 
     def admin_delete_pipeline_user(self, request: Request, params: dict[str, str]) -> Response:
         self._count_admin_request()
-        return self.delete_pipeline_user(request, params)
+        return self._delete_pipeline_user(request, params, None)
 
     # -- workspace users -------------------------------------------------------------------------------------
 
@@ -548,7 +562,9 @@ class PowerBiApi:
     def add_group_user(self, request: Request, params: dict[str, str]) -> Response:
         principal_id, principal_type, role = self._group_user(request)
         try:
-            self.state.add_workspace_role(params["group"], principal_id, principal_type, role)
+            self.state.add_workspace_role(
+                params["group"], principal_id, principal_type, role, caller=self._caller(request)
+            )
         except FabricError as error:
             if error.error_code != "PrincipalAlreadyHasWorkspaceRolePermissions":
                 raise
@@ -561,10 +577,12 @@ class PowerBiApi:
 
     def update_group_user(self, request: Request, params: dict[str, str]) -> Response:
         principal_id, _, role = self._group_user(request)
-        self.state.update_workspace_role(params["group"], principal_id, role)
+        self.state.update_workspace_role(params["group"], principal_id, role, caller=self._caller(request))
         return Response(200)
 
     def delete_group_user(self, request: Request, params: dict[str, str]) -> Response:
         with self.state.lock:
-            self.state.delete_workspace_role(params["group"], self._path_principal(params["user"]))
+            self.state.delete_workspace_role(
+                params["group"], self._path_principal(params["user"]), caller=self._caller(request)
+            )
         return Response(200)

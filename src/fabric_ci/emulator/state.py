@@ -25,6 +25,8 @@ workspace role assignments. What only Power BI deployments do (`deploy(..., api=
 
 from __future__ import annotations
 
+import base64
+import json
 import math
 import re
 import secrets
@@ -66,6 +68,9 @@ _OPTION_REASONS = {
     "allowTakeOver": "the target copy is owned by someone else, and deploying takes it over",
 }
 WORKSPACE_ROLES = ("Admin", "Member", "Contributor", "Viewer")
+# The error both APIs' role changes answer when the caller's own role does not allow them (the code
+# the Fabric spec lists for "The caller does not have sufficient workspace permissions").
+INSUFFICIENT_PRIVILEGES = "InsufficientPrivileges"
 # The Power BI admin APIs' quota: requests per rolling hour.
 ADMIN_WINDOW_SECONDS = 3600
 
@@ -894,11 +899,54 @@ class TenantState:
                 )
             stage.workspace_id = None
 
+    # Role changes take the `caller`, the principal the request's token was issued to (`caller()`),
+    # and refuse it 403 when its own role does not allow the change; None: no check (the seed, the
+    # Power BI admin APIs, which a tenant admin calls whatever its roles).
+
+    def check_pipeline_admin(self, pipeline_id: str, caller: str | None) -> None:
+        """403 unless `caller` is an Admin of the pipeline. The Fabric spec, for listing, adding and
+        deleting role assignments: "The caller must have an *admin* deployment pipelines role."; the
+        Power BI API documents no rule for its pipeline users, so the same one applies there."""
+        with self.lock:
+            pipeline = self.pipeline(pipeline_id)
+            if caller is None or any(
+                r.principal_id == caller.lower() and r.role == "Admin" for r in pipeline.role_assignments
+            ):
+                return
+            raise FabricError(
+                403,
+                INSUFFICIENT_PRIVILEGES,
+                "The caller does not have sufficient permissions: changing the role assignments of deployment "
+                f"pipeline '{pipeline.display_name}' needs its Admin role.",
+            )
+
+    def _check_workspace_caller(self, workspace: Workspace, caller: str | None, adding: str | None = None) -> None:
+        """403 unless `caller`'s workspace role allows the change. The Fabric spec: adding needs "*member*
+        or higher workspace role. Members can add members or others with lower permissions."; updating
+        and deleting need "*admin* role on the workspace". `adding`: the role being added (None: a change
+        or a removal). The Power BI group-user APIs say nothing, and change the same role assignments."""
+        if caller is None:
+            return
+        held = next((r.role for r in workspace.roles if r.principal_id == caller.lower()), None)
+        if held == "Admin" or (adding is not None and adding != "Admin" and held == "Member"):
+            return
+        if adding is not None:
+            what, needs = "adding a role assignment", "Member role (for Member, Contributor or Viewer) or Admin role"
+        else:
+            what, needs = "changing or removing a role assignment", "Admin role"
+        raise FabricError(
+            403,
+            INSUFFICIENT_PRIVILEGES,
+            f"The caller does not have sufficient workspace permissions: {what} in workspace '{workspace.name}' "
+            f"needs the {needs}; the caller {f'is {held}' if held else 'has no role there'}.",
+        )
+
     def add_role_assignment(
-        self, pipeline_id: str, principal_id: str, principal_type: str, role: str
+        self, pipeline_id: str, principal_id: str, principal_type: str, role: str, *, caller: str | None = None
     ) -> RoleAssignment:
         with self.lock:
             pipeline = self.pipeline(pipeline_id)
+            self.check_pipeline_admin(pipeline.id, caller)
             principal_id = principal_id.lower()
             if any(r.principal_id == principal_id for r in pipeline.role_assignments):
                 raise FabricError(
@@ -910,9 +958,10 @@ class TenantState:
             pipeline.role_assignments.append(assignment)
             return assignment
 
-    def delete_role_assignment(self, pipeline_id: str, principal_id: str) -> None:
+    def delete_role_assignment(self, pipeline_id: str, principal_id: str, *, caller: str | None = None) -> None:
         with self.lock:
             pipeline = self.pipeline(pipeline_id)
+            self.check_pipeline_admin(pipeline.id, caller)
             for assignment in pipeline.role_assignments:
                 if assignment.principal_id == principal_id.lower():
                     pipeline.role_assignments.remove(assignment)
@@ -951,11 +1000,14 @@ class TenantState:
             f"Principal '{principal_id}' has no role in workspace '{workspace.name}'.",
         )
 
-    def add_workspace_role(self, workspace_id: str, principal_id: str, principal_type: str, role: str) -> WorkspaceRole:
+    def add_workspace_role(
+        self, workspace_id: str, principal_id: str, principal_type: str, role: str, *, caller: str | None = None
+    ) -> WorkspaceRole:
         """Give a principal a role; 409 PrincipalAlreadyHasWorkspaceRolePermissions if it has one already."""
         with self.lock:
             workspace = self.workspace(workspace_id)
             _check_workspace_role(role)
+            self._check_workspace_caller(workspace, caller, adding=role)
             principal_id = principal_id.lower()
             if any(r.principal_id == principal_id for r in workspace.roles):
                 raise FabricError(
@@ -971,16 +1023,21 @@ class TenantState:
         with self.lock:
             return self._workspace_role(self.workspace(workspace_id), principal_id)
 
-    def update_workspace_role(self, workspace_id: str, principal_id: str, role: str) -> WorkspaceRole:
+    def update_workspace_role(
+        self, workspace_id: str, principal_id: str, role: str, *, caller: str | None = None
+    ) -> WorkspaceRole:
         with self.lock:
             _check_workspace_role(role)
-            assignment = self._workspace_role(self.workspace(workspace_id), principal_id)
+            workspace = self.workspace(workspace_id)
+            self._check_workspace_caller(workspace, caller)
+            assignment = self._workspace_role(workspace, principal_id)
             assignment.role = role
             return assignment
 
-    def delete_workspace_role(self, workspace_id: str, principal_id: str) -> None:
+    def delete_workspace_role(self, workspace_id: str, principal_id: str, *, caller: str | None = None) -> None:
         with self.lock:
             workspace = self.workspace(workspace_id)
+            self._check_workspace_caller(workspace, caller)
             workspace.roles.remove(self._workspace_role(workspace, principal_id))
 
     # -- the Power BI admin APIs' quota ----------------------------------------------------------------------
@@ -1037,12 +1094,45 @@ class TenantState:
 
     # -- tokens ----------------------------------------------------------------------------------------------
 
-    def issue_token(self) -> tuple[str, int]:
+    def issue_token(self, principal_id: str = seed.SERVICE_PRINCIPAL_ID) -> tuple[str, int]:
+        """An access token for `principal_id` (the service principal: the emulator's usual caller),
+        shaped like Entra's: a JWT whose `oid` claim names the principal, which clients read to know
+        who they are. Unsigned (`alg: none`): the emulator knows its tokens by value, and the random
+        `uti` claim keeps them unguessable."""
         with self.lock:
             lifetime = self.settings.token_lifetime_seconds
-            token = secrets.token_urlsafe(32)
-            self.tokens[token] = self.now() + lifetime
+            now = self.now()
+            claims = {
+                "oid": principal_id,
+                "sub": principal_id,
+                "tid": seed.TENANT_ID,
+                "iat": int(now),
+                "exp": math.ceil(now + lifetime),
+                "uti": secrets.token_urlsafe(32),
+            }
+            token = f"{_jwt_part({'typ': 'JWT', 'alg': 'none'})}.{_jwt_part(claims)}."
+            self.tokens[token] = now + lifetime
             return token, lifetime
+
+    def token_principal(self, token: str) -> str | None:
+        """The object id an access token the emulator issued names (its `oid`); None for any other token."""
+        with self.lock:
+            if token not in self.tokens:
+                return None
+        try:
+            payload = token.split(".")[1]
+            oid = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["oid"]
+        except (IndexError, KeyError, TypeError, ValueError):
+            return None
+        return str(oid).lower()
+
+    def caller(self, authorization: str | None) -> str:
+        """Who sends a request, from its `Authorization: Bearer` header: the principal its token names.
+        The server refuses requests without a valid token before any handler runs; a handler called
+        directly without one is the service principal's."""
+        scheme, _, token = (authorization or "").partition(" ")
+        found = self.token_principal(token.strip()) if scheme.lower() == "bearer" else None
+        return found or seed.SERVICE_PRINCIPAL_ID
 
     def issue_refresh_token(self, user: str) -> str:
         with self.lock:
@@ -1263,6 +1353,10 @@ _SETTING_CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "option_requirements": _option_requirements,
     "admin_requests_per_hour": _whole(0),
 }
+
+
+def _jwt_part(value: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value, separators=(",", ":")).encode()).decode().rstrip("=")
 
 
 def _check_workspace_role(role: str) -> None:

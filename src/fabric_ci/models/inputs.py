@@ -585,6 +585,10 @@ class AddUserInputs(Inputs):
     admin: Bool | None = None  # Power BI API only: as a tenant admin, through the admin API
     workspace: Guid | None = None
     workspace_role: WorkspaceRole | None = None
+    # A principal holding a higher workspace role keeps it unless allow-downgrade is true; the
+    # signed-in principal's own Admin role is lowered only with force as well (a lock-out).
+    allow_downgrade: Bool = False
+    force: Bool = False
 
     @model_validator(mode="before")
     @classmethod
@@ -622,6 +626,22 @@ class AddUserInputs(Inputs):
             errors.append(InputError("workspace", "required with workspace-role: the workspace's id"))
         if self.admin and self.pipeline is None:
             errors.append(InputError("admin", "applies to the pipeline, and no pipeline is given"))
+        if self.allow_downgrade and self.workspace is None:
+            errors.append(
+                InputError(
+                    "allow-downgrade",
+                    "applies to a workspace role, and no workspace is given (a deployment pipeline has one role, "
+                    "Admin, which cannot be lowered)",
+                )
+            )
+        if self.force and not self.allow_downgrade:
+            errors.append(
+                InputError(
+                    "force",
+                    "only lets allow-downgrade lower the signed-in principal's own Admin role, and allow-downgrade "
+                    "is not true: set allow-downgrade: true as well, or remove force",
+                )
+            )
         if self.principal_type not in self.profile.principal_types:
             errors.append(
                 InputError(

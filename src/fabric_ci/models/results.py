@@ -130,15 +130,26 @@ class Grant(BaseModel):
     kind: Literal["pipeline", "workspace"]
     id: str
     name: str
-    role: str
+    role: str  # the role the principal holds there now
     previous_role: str | None = None  # None: the principal had no role there
+    # The role asked for, when the principal kept a higher one (add-user lowers none unless told to).
+    asked_role: str | None = None
 
     @property
     def changed(self) -> bool:
         return self.previous_role != self.role
 
+    @property
+    def kept_higher(self) -> bool:
+        return self.asked_role is not None and self.asked_role != self.role
+
     def describe(self) -> str:
         where = f"{self.kind} {self.name!r}" if self.name else f"{self.kind} {self.id}"
+        if self.kept_higher:
+            return (
+                f"keeps {self.role} on {where}; asked for {self.asked_role}, which is lower: "
+                "set allow-downgrade: true to lower it"
+            )
         if not self.changed:
             return f"already was {self.role} of {where}"
         if self.previous_role:

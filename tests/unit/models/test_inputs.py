@@ -220,3 +220,52 @@ def test_add_user_targets_a_pipeline_a_workspace_or_both() -> None:
     parsed = parse_inputs(AddUserInputs, {**who, "workspace": workspace, "workspace-role": "contributor"})
     assert (parsed.pipeline, parsed.workspace_role) == (None, "Contributor")
     assert "one of Admin, Member" in errors_of(AddUserInputs, {**who, "workspace-role": "Owner"})["workspace-role"]
+
+
+WORKSPACE_USER = {
+    **{k: v for k, v in USER_BASE.items() if k != "pipeline"},
+    "principal": "d2056166-041c-4a56-8d37-ea90038bc0d6",
+    "principal-type": "Group",
+    "workspace": "0086393a-7234-43f6-8dfd-a6f7d79a41a4",
+    "workspace-role": "Viewer",
+}
+
+
+def test_add_user_never_lowers_or_forces_by_default() -> None:
+    """allow-downgrade and force default to false."""
+    parsed = parse_inputs(AddUserInputs, WORKSPACE_USER)
+    assert (parsed.allow_downgrade, parsed.force) == (False, False)
+    both = parse_inputs(AddUserInputs, {**WORKSPACE_USER, "allow-downgrade": "True", "force": "TRUE"})
+    assert (both.allow_downgrade, both.force) == (True, True)
+
+
+@pytest.mark.parametrize("name", ["allow-downgrade", "force"])
+@pytest.mark.parametrize("text", ["yes", "1", "on"])
+def test_add_user_downgrade_switches_are_strict_booleans(name: str, text: str) -> None:
+    """allow-downgrade and force take only true or false; the error names the input as written."""
+    extra = {"allow-downgrade": "true"} if name == "force" else {}
+    errors = errors_of(AddUserInputs, {**WORKSPACE_USER, **extra, name: text})
+    assert list(errors) == [name]
+    assert f"Input '{name}': expected true or false" in errors[name]
+
+
+def test_allow_downgrade_applies_to_a_workspace_role() -> None:
+    """A pipeline has one role, Admin, so allow-downgrade: true without workspace is an error."""
+    pipeline_only = {**USER_BASE, "principal": "d2056166-041c-4a56-8d37-ea90038bc0d6", "principal-type": "Group"}
+    errors = errors_of(AddUserInputs, {**pipeline_only, "allow-downgrade": "true"})
+    assert list(errors) == ["allow-downgrade"]
+    assert "workspace" in errors["allow-downgrade"]
+    assert parse_inputs(AddUserInputs, {**pipeline_only, "allow-downgrade": "false"}).allow_downgrade is False
+
+
+def test_force_needs_allow_downgrade() -> None:
+    """force: true only lets allow-downgrade lower the signed-in principal's Admin, so alone it is an error."""
+    errors = errors_of(AddUserInputs, {**WORKSPACE_USER, "force": "true"})
+    assert list(errors) == ["force"]
+    assert "allow-downgrade" in errors["force"]
+
+
+@pytest.mark.parametrize("name", ["allow-downgrade", "force"])
+def test_downgrade_switches_are_add_user_inputs_only(name: str) -> None:
+    """Other commands refuse them as inputs they do not take."""
+    assert "is not an input of this command" in errors_of(DeployAllInputs, {**BASE, name: "true"})[name]
