@@ -78,6 +78,8 @@ HELP = {
     "role": "Admin (default): the pipeline role",
     "admin": "powerbi: true to add the user through the admin API, as a tenant admin",
     "workspace-role": "Admin, Member, Contributor or Viewer: the role on workspace",
+    "allow-downgrade": "true: lower a higher workspace role the principal holds to workspace-role",
+    "force": "true (with allow-downgrade): lower even the signed-in principal's own Admin role",
     "operation-id": "the deployment's operation id (the operation-id output of a deploy step)",
 }
 
@@ -86,7 +88,9 @@ OPERATIONS: dict[str, Operation] = {
     "deploy-all": deploy,
     "selective-deploy": deploy,
     "assign-workspace": lambda inputs, client, reporter, _clock: assign_workspace(inputs, client, reporter),
-    "add-user": lambda inputs, client, reporter, _clock: add_user(inputs, client, reporter),
+    "add-user": lambda inputs, client, reporter, _clock: add_user(
+        inputs, client, reporter, client.signed_in_principal()
+    ),
     "wait-for-deployment": wait_for_deployment,
 }
 

@@ -162,10 +162,6 @@ def test_a_principal_that_is_not_pipeline_admin_cannot_add_pipeline_admins(
     assert [p.status for p in posts] == [403]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs cli.py to pass the token's oid to add_user (signed_in=...); remove this mark with that change",
-)
 def test_the_refusal_names_the_signed_in_principal(run_step: RunStep, emulator: Emulator) -> None:
     """Knowing the token's oid, add-user says the principal is the one it is signed in as."""
     run = run_step("add-user", {**MYSELF, **DOWNGRADE, "workspace-role": "Viewer"})

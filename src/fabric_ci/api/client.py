@@ -39,6 +39,10 @@ class PipelinesClient(Protocol):
         """Start a deployment. Sent at most once: when its answer is lost, AmbiguousResponse is
         raised and the caller must look for the deployment rather than send it again."""
 
+    def signed_in_principal(self) -> str | None:
+        """The object id of the principal this client is signed in as (from its access token's
+        `oid`), or None when the token names none."""
+
     def assign_workspace(self, pipeline_id: str, stage_id: str, workspace_id: str) -> None: ...
 
     def list_pipeline_members(self, pipeline_id: str) -> list[Member]: ...

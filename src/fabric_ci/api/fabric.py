@@ -7,6 +7,7 @@ from typing import Any
 
 from fabric_ci.api.pagination import iter_values
 from fabric_ci.api.transport import AmbiguousResponse, Transport
+from fabric_ci.auth.token import token_principal
 from fabric_ci.models.requests import DeployRequest
 from fabric_ci.models.resources import (
     DeployAccepted,
@@ -78,6 +79,9 @@ class FabricClient:
         # The answer's Retry-After is the long-running-operation URL's hint; we poll the pipeline
         # operation instead, on our own plan (api/polling.py), so it is not kept.
         return DeployAccepted(deployment_id=deployment_id, lro_id=response.headers.get("x-ms-operation-id"))
+
+    def signed_in_principal(self) -> str | None:
+        return token_principal(self._t.access_token())
 
     def assign_workspace(self, pipeline_id: str, stage_id: str, workspace_id: str) -> None:
         path = f"deploymentPipelines/{pipeline_id}/stages/{stage_id}/assignWorkspace"

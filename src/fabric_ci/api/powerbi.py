@@ -31,6 +31,7 @@ from pydantic import AliasChoices, Field
 from pydantic.alias_generators import to_camel
 
 from fabric_ci.api.transport import AmbiguousResponse, Transport
+from fabric_ci.auth.token import token_principal
 from fabric_ci.errors import BadRequestError, ErrorDetails, InputError, NotFoundError, ThrottledError
 from fabric_ci.models.apis import POWERBI_STAGE_NAMES
 from fabric_ci.models.requests import POWERBI_OPTIONS, DeployRequest
@@ -362,6 +363,9 @@ class PowerBiClient:
             # The deployment may well have started: find it in the history, never send it again.
             raise AmbiguousResponse(f"The deploy answer could not be read ({unreadable})", response) from None
         return DeployAccepted(deployment_id=operation.id)
+
+    def signed_in_principal(self) -> str | None:
+        return token_principal(self._t.access_token())
 
     def assign_workspace(self, pipeline_id: str, stage_id: str, workspace_id: str) -> None:
         path = f"pipelines/{pipeline_id}/stages/{stage_id}/assignWorkspace"

@@ -43,6 +43,9 @@ class BearerAuth(httpx.Auth):
         self._origin = _origin(httpx.URL(api_base_url))
         self._redirect_domains = tuple(d.lower() for d in redirect_domains)
 
+    def token(self) -> str:
+        return self._tokens.token()
+
     def trusts(self, url: httpx.URL) -> bool:
         if _origin(url) == self._origin:
             return True
@@ -112,6 +115,10 @@ class Transport:
         self._auth = BearerAuth(tokens, self.base_url, redirect_domains)
         self._retries = retries or Retries()
         self._base_url_input = base_url_input
+
+    def access_token(self) -> str:
+        """The token requests carry now (signing in first if need be)."""
+        return self._auth.token()
 
     def url(self, path: str) -> str:
         return f"{self.base_url}/{path.lstrip('/')}"

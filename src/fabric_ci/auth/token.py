@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 import warnings
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -26,6 +27,7 @@ import msal
 
 from fabric_ci.api.errors import connection_failure
 from fabric_ci.api.retry import Retries, RetryPolicy
+from fabric_ci.auth.federated import unverified_claims
 from fabric_ci.errors import AuthenticationError, FabricCiError
 
 # msal logs some failures with tracebacks and response bodies (logger.exception); with no logging
@@ -125,6 +127,7 @@ class MsalHttpClient:
 
 class Acquirer(Protocol):
     endpoint: str  # where tokens come from, for messages
+    endpoint_input: str | None  # the input that sets it, named when it cannot be reached
 
     def acquire(self, *, refresh: bool) -> dict[str, Any]:
         """msal's result: `access_token`, or `error` and `error_description`."""
@@ -173,6 +176,7 @@ class ConfidentialClient:
         context: Callable[[str], str] = lambda _code: "",
     ) -> None:
         self.endpoint = f"Entra ID ({authority_host})"
+        self.endpoint_input: str | None = "authority-host"
         self.context = context
         self._tenant_id = tenant_id
         self._scope = scope
@@ -207,6 +211,7 @@ class ManagedIdentity:
         self, *, client_id: str | None, scope: str, http: httpx.Client, retries: Retries | None = None
     ) -> None:
         self.endpoint = "the managed identity endpoint (IMDS at 169.254.169.254 on an Azure VM)"
+        self.endpoint_input: str | None = None  # found from the environment, not from an input
         self._identity = (
             msal.UserAssignedManagedIdentity(client_id=client_id) if client_id else msal.SystemAssignedManagedIdentity()
         )
@@ -244,6 +249,7 @@ class UsernamePassword:
         retries: Retries | None = None,
     ) -> None:
         self.endpoint = f"Entra ID ({authority_host})"
+        self.endpoint_input: str | None = "authority-host"
         self._tenant_id = tenant_id
         self._username = username
         self._password = password
@@ -290,12 +296,27 @@ class UsernamePassword:
             skipped.add(host)
 
 
-def _unreachable(endpoint: str, exc: httpx.HTTPError) -> str:
+def _unreachable(acquirer: Acquirer, exc: httpx.HTTPError) -> str:
+    """Why the token endpoint could not be reached, naming the input that set it, if one did."""
     try:
         url = str(exc.request.url.copy_with(query=None))
     except RuntimeError:  # an error raised before any request was built
-        return f"Could not reach {endpoint}: {exc}"
-    return connection_failure(exc, url, "authority-host")
+        url = None
+    if url is None or acquirer.endpoint_input is None:
+        return f"Could not reach {acquirer.endpoint}: {exc}"
+    return connection_failure(exc, url, acquirer.endpoint_input)
+
+
+def token_principal(token: str) -> str | None:
+    """The object id of the principal an Entra access token was issued to (its `oid` claim), or None.
+
+    Read without verifying the token: the API verifies it; here it only tells fabric-ci who it is
+    (add-user must not lock that principal out of a workspace)."""
+    oid = unverified_claims(token).get("oid")
+    try:
+        return str(uuid.UUID(oid)) if isinstance(oid, str) else None
+    except ValueError:
+        return None
 
 
 class TokenProvider:
@@ -312,7 +333,7 @@ class TokenProvider:
         except FabricCiError:
             raise
         except httpx.HTTPError as exc:
-            raise AuthenticationError(_unreachable(self._acquirer.endpoint, exc)) from exc
+            raise AuthenticationError(_unreachable(self._acquirer, exc)) from exc
         except msal.exceptions.MsalServiceError as exc:  # msal raises on a 5xx (after our retries)
             raise AuthenticationError(
                 f"{self._acquirer.endpoint} could not issue a token ({exc}); it seems unavailable. "

@@ -10,15 +10,13 @@ written, so a refused run changes nothing.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
 from fabric_ci.api.client import PipelinesClient
-from fabric_ci.auth.federated import unverified_claims
 from fabric_ci.errors import InputError
-from fabric_ci.models.inputs import WORKSPACE_ROLES, AddUserInputs, is_guid
+from fabric_ci.models.inputs import WORKSPACE_ROLES, AddUserInputs
 from fabric_ci.models.resources import Member, PrincipalRef
 from fabric_ci.models.results import AddUserResult, Grant
 from fabric_ci.operations.reporter import Reporter
@@ -40,15 +38,6 @@ FORCED = (
 )
 
 
-def signed_in_principal(token: str) -> str | None:
-    """The object id of the principal an Entra access token was issued to (its `oid` claim), or None.
-
-    Read without verifying the token: the API verifies it; here it only tells add-user who is asking.
-    """
-    oid = unverified_claims(token).get("oid")
-    return str(uuid.UUID(oid)) if isinstance(oid, str) and is_guid(oid) else None
-
-
 @dataclass(frozen=True)
 class _Planned:
     """What add-user will leave on one pipeline or workspace, and the one request that gets it there."""
@@ -61,8 +50,8 @@ class _Planned:
 def add_user(
     inputs: AddUserInputs, client: PipelinesClient, reporter: Reporter, signed_in: str | None = None
 ) -> AddUserResult:
-    """`signed_in`: the object id of the principal fabric-ci is signed in as (`signed_in_principal` of
-    its access token); None when it is not known."""
+    """`signed_in`: the object id of the principal fabric-ci is signed in as (the client's
+    `signed_in_principal()`); None when it is not known."""
     who = inputs.who
     plans: list[_Planned] = []
     if inputs.pipeline is not None:

@@ -9,13 +9,14 @@ from typing import Any
 
 import pytest
 
+from fabric_ci.auth.token import token_principal as signed_in_principal
 from fabric_ci.emulator.seed import SERVICE_PRINCIPAL_ID
 from fabric_ci.emulator.state import TenantState
 from fabric_ci.errors import InputError
 from fabric_ci.models.inputs import AddUserInputs, parse_inputs
 from fabric_ci.models.resources import Member, PipelineWithStages, PrincipalRef
 from fabric_ci.models.results import AddUserResult
-from fabric_ci.operations.add_user import add_user, signed_in_principal
+from fabric_ci.operations.add_user import add_user
 
 PIPELINE_ID = "a5ded933-57b7-41f4-b072-ed4c1f9d5824"
 WORKSPACE = "0086393a-7234-43f6-8dfd-a6f7d79a41a4"
