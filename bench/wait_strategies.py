@@ -25,14 +25,13 @@ import argparse
 import io
 import random
 import statistics
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
 
 from fabric_ci import cli
-from fabric_ci.clock import Clock
+from fabric_ci.clock import VirtualClock
 from fabric_ci.emulator import Emulator, EmulatorConfig, seed
 from fabric_ci.emulator.inprocess import EmulatorTransport
 from fabric_ci.runners.local import LocalRunner
@@ -42,17 +41,6 @@ STATUS_OPERATIONS = frozenset(
 )
 TERMINAL = frozenset({"Succeeded", "Failed"})
 SIZES = (3.0, 10.0, 60.0, 600.0)
-
-
-class VirtualClock:
-    def __init__(self) -> None:
-        self.t = time.time()
-
-    def now(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.t += max(seconds, 0.0)
 
 
 @dataclass
@@ -106,9 +94,7 @@ def fabric_ci(emulator: Emulator, transport: EmulatorTransport, clock: VirtualCl
     }
     out = io.StringIO()
     runner = LocalRunner(inputs, output_format="json", stdout=out, stderr=out, is_tty=False, env={})
-    status = cli.run(
-        "deploy-all", runner, debug=False, clock=Clock(clock.now, clock.sleep), environ={}, http_transport=transport
-    )
+    status = cli.run("deploy-all", runner, debug=False, clock=clock.clock, environ={}, http_transport=transport)
     if status != 0:
         raise SystemExit(f"fabric-ci failed ({status}): {out.getvalue()}")
 

@@ -33,7 +33,7 @@ from typing import Any
 import httpx
 
 from fabric_ci import cli
-from fabric_ci.clock import Clock
+from fabric_ci.clock import VirtualClock
 from fabric_ci.emulator import Emulator, EmulatorConfig
 from fabric_ci.emulator.inprocess import EmulatorTransport
 from fabric_ci.runners.local import LocalRunner
@@ -50,23 +50,6 @@ NAMES_OF_FAULT = {
     "token_expired": ("401", "token", "Token"),
 }
 ITEMS = "Report: Sales Overview\nSemanticModel: Sales Model\nRegional Sales"
-
-
-class VirtualClock:
-    """Seconds since the epoch, advancing only when someone sleeps."""
-
-    def __init__(self) -> None:
-        self.t = time.time()
-
-    def now(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.t += max(seconds, 0.0)
-
-    @property
-    def clock(self) -> Clock:
-        return Clock(self.now, self.sleep)
 
 
 @dataclass
