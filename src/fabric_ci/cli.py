@@ -194,25 +194,33 @@ def connect(
             yield FabricClient(transport)
 
 
-@contextmanager
-def cancellable() -> Iterator[None]:
-    """SIGINT (Ctrl-C) and SIGTERM (a runner's cancel) raise Cancelled where the run is, once:
-    the operation stops waiting and reports what it knows. A second signal while that report is
-    written is ignored, so the report is not cut short."""
-    if threading.current_thread() is not threading.main_thread():
-        yield  # signals are only delivered to the main thread; tests may run commands elsewhere
-        return
-    fired = False
+class Cancellation:
+    """SIGINT (Ctrl-C) and SIGTERM (a runner's cancel) raise Cancelled where the run is, once,
+    while armed: the operation stops waiting and reports what it knows. Disarmed, before the
+    outcome is reported, a signal is ignored, so the report is never cut short (and never ends in
+    a traceback)."""
 
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        nonlocal fired
-        if not fired:
-            fired = True
+    def __init__(self) -> None:
+        self.armed = True
+
+    def disarm(self) -> None:
+        self.armed = False
+
+    def on_signal(self, signum: int, frame: FrameType | None) -> None:
+        if self.armed:
+            self.armed = False
             raise Cancelled(signum)
 
-    previous = {signum: signal.signal(signum, on_signal) for signum in (signal.SIGINT, signal.SIGTERM)}
+
+@contextmanager
+def cancellable() -> Iterator[Cancellation]:
+    cancellation = Cancellation()
+    if threading.current_thread() is not threading.main_thread():
+        yield cancellation  # signals are only delivered to the main thread; tests may run commands elsewhere
+        return
+    previous = {signum: signal.signal(signum, cancellation.on_signal) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
-        yield
+        yield cancellation
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
@@ -228,8 +236,8 @@ def run(
     http_transport: httpx.BaseTransport | None = None,
 ) -> int:
     """Run one command to completion and return the process exit status."""
-    with cancellable():
-        return _run(command, runner, debug, clock or SYSTEM_CLOCK, environ, http_transport)
+    with cancellable() as cancellation:
+        return _run(command, runner, debug, clock or SYSTEM_CLOCK, environ, http_transport, cancellation)
 
 
 def _run(
@@ -239,6 +247,7 @@ def _run(
     clock: Clock,
     environ: Mapping[str, str] | None,
     http_transport: httpx.BaseTransport | None,
+    cancellation: Cancellation,
 ) -> int:
     model = COMMANDS[command]
     try:
@@ -248,6 +257,8 @@ def _run(
                 result = OPERATIONS[command](inputs, client, runner, clock)
         except Cancelled as cancelled:  # operations that know more raise StepCancelled themselves
             raise StepCancelled(f"Cancelled by {cancelled.signal_name} before {command} finished.", cancelled) from None
+        finally:
+            cancellation.disarm()
     except FabricCiError as error:
         runner.fail(error, getattr(error, "result", None))
         if debug:
