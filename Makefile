@@ -35,7 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/deploy_wait.py
 	$(BIN)/python bench/sign_in.py
 
-## 500 deployments with a fifth of all requests faulted, in-process in virtual time (make test runs a slice).
+## 500 deployments with about a quarter of all requests faulted, in-process in virtual time (make test runs a slice).
 chaos: $(STAMP)
 	$(BIN)/python -m tests.chaos --deployments 500
 

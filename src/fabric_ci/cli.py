@@ -136,11 +136,16 @@ def report_retries(reporter: Reporter) -> Callable[[str, Retrying], None]:
     """Each retry, told through the runner (never a logger of its own, which would print
     outside the runner's formats)."""
 
+    warned = False
+
     def hear(what: str, retry: Retrying) -> None:
-        if retry.throttled and retry.wait >= LONG_THROTTLE_SECONDS:
+        nonlocal warned
+        if retry.throttled and retry.wait >= LONG_THROTTLE_SECONDS and not warned:
+            # Once a step: GitHub shows a step's first ten warnings, and later ones matter more.
+            warned = True
             reporter.warning(
                 f"The service is throttling requests: waiting {retry.wait:.0f}s, as it asked (Retry-After), "
-                f"before retrying {what}."
+                f"before retrying {what}. Further waits are debug lines."
             )
         else:
             reporter.debug(f"{what}: {retry.cause}; retry {retry.attempt} in {retry.wait:.1f}s")
@@ -255,6 +260,7 @@ def _run(
             inputs = parse_inputs(model, runner.read_inputs(input_names(model)))
             with connect(inputs, runner, os.environ if environ is None else environ, clock, http_transport) as client:
                 result = OPERATIONS[command](inputs, client, runner, clock)
+                cancellation.disarm()  # the outcome is known: closing the client must not lose it
         except Cancelled as cancelled:  # operations that know more raise StepCancelled themselves
             raise StepCancelled(f"Cancelled by {cancelled.signal_name} before {command} finished.", cancelled) from None
         finally:

@@ -1,4 +1,4 @@
-"""The chaos run: many deployments through fabric-ci's real core, with a fifth of all API and
+"""The chaos run: many deployments through fabric-ci's real core, with about a quarter of all API and
 token requests faulted, in virtual time.
 
 fabric-ci runs in-process (`cli.run` with the terminal runner in JSON mode), its HTTP served by

@@ -23,6 +23,7 @@ DEPLOY = {"pipeline": "Sales Analytics", "source-stage": "Development"}
         ({"allow-purge-data": "true"}, "allow-purge-data", "Power BI REST API only"),
         ({"note": "x" * 1001}, "note", "at most 1000 characters, got 1001"),
         ({"api-base-url": "http://plain.example"}, "api-base-url", "expected an https:// URL"),
+        ({"api-base-url": "https://me:hunter2@127.0.0.1/v1"}, "api-base-url", "without a user or password"),
         ({"ca-bundle": "/nonexistent.pem"}, "ca-bundle", "is not a file"),
     ],
 )

@@ -28,8 +28,8 @@ class PipelinesClient(Protocol):
 
     def list_stage_items(self, pipeline_id: str, stage_id: str) -> list[StageItem]: ...
 
-    def list_deployments(self, pipeline_id: str) -> list[DeploymentOperation]:
-        """The pipeline's recent deployments, newest first."""
+    def list_deployments(self, pipeline_id: str, *, time_left: float | None = None) -> list[DeploymentOperation]:
+        """The pipeline's recent deployments, newest first; `time_left` bounds the retries."""
 
     def get_deployment(
         self, pipeline_id: str, deployment_id: str, *, time_left: float | None = None

@@ -36,10 +36,10 @@ class FabricClient:
         path = f"deploymentPipelines/{pipeline_id}/stages/{stage_id}/items"
         return [StageItem.model_validate(v) for v in iter_values(self._t, path)]
 
-    def list_deployments(self, pipeline_id: str) -> list[DeploymentOperation]:
+    def list_deployments(self, pipeline_id: str, *, time_left: float | None = None) -> list[DeploymentOperation]:
         """The pipeline's most recent operations (the service keeps 20), newest first."""
         path = f"deploymentPipelines/{pipeline_id}/operations"
-        return [DeploymentOperation.model_validate(v) for v in iter_values(self._t, path)]
+        return [DeploymentOperation.model_validate(v) for v in iter_values(self._t, path, time_left)]
 
     def get_deployment(
         self, pipeline_id: str, deployment_id: str, *, time_left: float | None = None
@@ -78,7 +78,7 @@ class FabricClient:
             )
         # The answer's Retry-After is the long-running-operation URL's hint; we poll the pipeline
         # operation instead, on our own plan (api/polling.py), so it is not kept.
-        return DeployAccepted(deployment_id=deployment_id, lro_id=response.headers.get("x-ms-operation-id"))
+        return DeployAccepted(deployment_id=deployment_id)
 
     def signed_in_principal(self) -> str | None:
         return token_principal(self._t.access_token())

@@ -16,10 +16,13 @@ from fabric_ci.api.transport import Transport
 MAX_PAGES = 1000  # a guard against a service that never stops paging
 
 
-def iter_values(transport: Transport, path: str) -> Iterator[dict[str, Any]]:
+def iter_values(transport: Transport, path: str, time_left: float | None = None) -> Iterator[dict[str, Any]]:
+    """Every value of every page; `time_left` bounds all the pages together."""
     params: dict[str, str] = {}
+    deadline = None if time_left is None else transport.clock.now() + time_left
     for _ in range(MAX_PAGES):
-        body = transport.get_json(path, params=params or None)
+        left = None if deadline is None else deadline - transport.clock.now()
+        body = transport.get_json(path, params=params or None, time_left=left)
         yield from body.get("value", [])
         token = body.get("continuationToken")
         if not token:

@@ -69,8 +69,8 @@ class PollPlanner:
             return True
         return self.sent + 1 == self._allowed() and (last or at >= self._tick())
 
-    def spend(self, now: float) -> None:
-        """Record one status request sent at `now`."""
+    def spend(self) -> None:
+        """Record one status request sent."""
         self.sent += 1
 
     def unfinished(self, sent_at: float) -> None:
@@ -195,11 +195,23 @@ def progress_of(operation: DeploymentOperation, elapsed: float) -> Progress:
 
 
 class DeadlineReached(Exception):
-    """The caller's timeout expired before the operation became terminal."""
+    """The caller's timeout expired before the operation became terminal. `error`: why the last
+    status requests got no answer, if they did not."""
 
-    def __init__(self, last: DeploymentOperation | None) -> None:
+    def __init__(self, last: DeploymentOperation | None, error: Exception | None = None) -> None:
         super().__init__("deadline reached")
         self.last = last
+        self.error = error
+
+
+class NoAnswer(Exception):
+    """A status request got no usable answer (an outage outlasted its retries): the wait goes on
+    to its deadline, no sooner than `retry_after`, and says why at the end if it comes to that."""
+
+    def __init__(self, error: Exception, retry_after: float | None = None) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.retry_after = retry_after
 
 
 def wait_until_terminal(
@@ -220,6 +232,7 @@ def wait_until_terminal(
     cost no request.
     """
     start = clock()
+    error: Exception | None = None
     known = Progress(elapsed_seconds=0.0, status=None, steps_done=0, steps_total=0)
     if last is not None:
         known = progress_of(last, 0.0)
@@ -238,14 +251,26 @@ def wait_until_terminal(
         final = now + delay >= timeout
         if final and not planner.can_spend(timeout, last=True):
             sleep_ticking(max(timeout - now, 0.0))  # no budget left for a last look
-            raise DeadlineReached(last)
+            raise DeadlineReached(last, error)
         sleep_ticking(max(timeout - now, 0.0) if final else delay)
         sent_at = clock() - start
-        planner.spend(sent_at)
+        planner.spend()
         try:
             last = fetch()
         except DeadlineReached:
-            raise DeadlineReached(last) from None
+            raise DeadlineReached(last, error) from None
+        except NoAnswer as missing:
+            error = missing.error
+            if final:
+                raise DeadlineReached(last, error) from None
+            # Its end not seen, as for the sample polling through the same outage; at the earliest
+            # when the service asked, and never in a tight loop.
+            planner.unfinished(sent_at)
+            now = clock() - start
+            known_or_none = known if last is not None else None
+            delay = max(planner.next_delay(now, known_or_none), missing.retry_after or 0.0, FASTEST_INTERVAL)
+            continue
+        error = None
         now = clock() - start
         known = progress_of(last, now)
         on_progress(known)
@@ -253,5 +278,5 @@ def wait_until_terminal(
             return last
         planner.unfinished(sent_at)
         if final:
-            raise DeadlineReached(last)
+            raise DeadlineReached(last, error)
         delay = planner.next_delay(now, known)

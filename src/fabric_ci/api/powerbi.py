@@ -315,8 +315,8 @@ class PowerBiClient:
 
     # -- deployments --------------------------------------------------------------------------------------
 
-    def list_deployments(self, pipeline_id: str) -> list[DeploymentOperation]:
-        body = self._t.get_json(f"pipelines/{pipeline_id}/operations")
+    def list_deployments(self, pipeline_id: str, *, time_left: float | None = None) -> list[DeploymentOperation]:
+        body = self._t.get_json(f"pipelines/{pipeline_id}/operations", time_left=time_left)
         return [_operation(_Operation.model_validate(v)) for v in body.get("value", [])]
 
     def get_deployment(

@@ -46,7 +46,7 @@ class RetryPolicy:
     total_seconds: float = 600.0
     wait_initial: float = 1.0
     wait_max: float = 60.0
-    # A refused or timed-out connection: retried this long from the first attempt, then reported.
+    # Refused or timed-out connections in a row: retried this long from the first of them, then reported.
     connect_seconds: float = 10.0
 
 
@@ -106,7 +106,7 @@ def send_with_retries(
     started = clock.now()
     budget = policy.total_seconds if time_left is None else min(policy.total_seconds, max(time_left, 0.0))
     give_up_at = started + budget
-    connect_give_up_at: float | None = None  # set by the first connection that could not be made
+    connect_give_up_at: float | None = None  # set by a connection that could not be made, after an answer
     attempt = 0
     while True:
         attempt += 1
@@ -129,6 +129,7 @@ def send_with_retries(
             cause = str(exc) or type(exc).__name__
             throttled = False
         else:
+            connect_give_up_at = None  # the service answered: a later refusal opens a new window
             if not worth_retrying(response, replay_safe=replay_safe):
                 return response
             asked = retry_after_seconds(response)

@@ -14,6 +14,7 @@ import httpx
 
 from fabric_ci.api.errors import api_error, connection_failure
 from fabric_ci.api.retry import Retries, worth_retrying
+from fabric_ci.clock import Clock
 from fabric_ci.errors import ApiConnectionError, FabricCiError
 
 USER_AGENT = "fabric-ci"
@@ -77,14 +78,18 @@ EXTRA_TOKEN_REFRESHES = 2
 
 
 def _token_expired(response: httpx.Response) -> bool:
+    """A 401 whose body (Fabric's, or Power BI's OData) says TokenExpired. Any other body,
+    a gateway's included, is not."""
     if response.status_code != 401:
         return False
     try:
         body = response.json()
     except ValueError:
         return False
-    code = body.get("errorCode") or (body.get("error") or {}).get("code") if isinstance(body, dict) else None
-    return code == "TokenExpired"
+    if not isinstance(body, dict):
+        return False
+    odata = body.get("error")
+    return body.get("errorCode") == "TokenExpired" or (isinstance(odata, dict) and odata.get("code") == "TokenExpired")
 
 
 # The Power BI API may answer 307 to send a request to another cluster; it is followed with the
@@ -116,6 +121,10 @@ class Transport:
         self._retries = retries or Retries()
         self._base_url_input = base_url_input
 
+    @property
+    def clock(self) -> Clock:
+        return self._retries.clock
+
     def access_token(self) -> str:
         """The token requests carry now (signing in first if need be)."""
         return self._auth.token()
@@ -139,12 +148,19 @@ class Transport:
         of the policy's total time: a retry that would wait past it is not made.
         """
         url = httpx.URL(self.url(path))
+        clock = self._retries.clock
+        # One deadline for the whole request: redirects and fresh-token re-sends spend the same time.
+        deadline = None if time_left is None else clock.now() + time_left
+
+        def left() -> float | None:
+            return None if deadline is None else deadline - clock.now()
+
         for _ in range(MAX_REDIRECTS + 1):
-            response = self._send(method, url, params, json, replay_safe, time_left)
+            response = self._send(method, url, params, json, replay_safe, left())
             for _ in range(EXTRA_TOKEN_REFRESHES):
                 if not _token_expired(response):
                     break
-                response = self._send(method, url, params, json, replay_safe, time_left)
+                response = self._send(method, url, params, json, replay_safe, left())
             location = response.headers.get("Location")
             if response.status_code not in REDIRECT_STATUSES or not location:
                 break

@@ -150,6 +150,9 @@ def parse_https_url(value: object) -> str:
     text = str(value).strip().rstrip("/")
     if not re.match(r"^https://[^/\s]+(/\S*)?$", text):
         raise ValueError(f"expected an https:// URL, got {text!r}")
+    if "@" in text.split("/", 3)[2]:
+        # A user and password in the URL would be sent, and shown in every message naming it.
+        raise ValueError("expected an https:// URL without a user or password in it (give credentials as inputs)")
     return text
 
 

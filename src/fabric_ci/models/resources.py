@@ -119,7 +119,6 @@ class DeployAccepted(Resource):
     """What a deploy request returned: the ids to follow, or the finished deployment."""
 
     deployment_id: str
-    lro_id: str | None = None
     finished: DeploymentOperation | None = None
 
 

@@ -10,6 +10,7 @@ from fabric_ci.clock import Clock
 from fabric_ci.errors import (
     Cancelled,
     DeploymentOutcomeUnknown,
+    FabricCiError,
     InputError,
     NotFoundError,
     StepCancelled,
@@ -26,7 +27,8 @@ from fabric_ci.operations.waiting import NEWLY_ACCEPTED_GRACE, check_outcome, fo
 def run_marker() -> str:
     """Appended to the note of the deployment this run sends, so that it can be recognised in the
     pipeline's history if the deploy answer is lost, even among deployments that other runs of the
-    same principal start at the same moment. 21 characters (inputs leave room for it in the note)."""
+    same principal start at the same moment. 20 characters, 21 with the space before it (inputs leave
+    room for that in the note)."""
     return f"[fabric-ci {secrets.token_hex(4)}]"
 
 
@@ -41,26 +43,34 @@ def deploy(inputs: DeployAllInputs, client: PipelinesClient, reporter: Reporter,
             f"Cancelled by {cancelled.signal_name} before the deployment was requested: nothing was deployed.",
             cancelled,
         ) from None
+    started = clock.now()  # the timeout counts from the deploy request
+    deadline = started + inputs.timeout.total_seconds()
+    known_ids = {op.id for op in history}
+    accepted: DeployAccepted | None = None
     try:
-        accepted = _send(client, pipeline, request, {op.id for op in history}, reporter, clock)
+        accepted = _send(client, pipeline, request, known_ids, reporter, clock, deadline)
+        reporter.deployment_accepted(accepted.deployment_id)
     except Cancelled as cancelled:
-        raise StepCancelled(
-            f"Cancelled by {cancelled.signal_name} while the deploy request was in flight: the deployment may "
-            f"have started. Look in the pipeline's deployment history for the note ending {request.marker} "
-            "before running this step again.",
-            cancelled,
-        ) from None
-    started = clock.now()
-    reporter.deployment_accepted(accepted.deployment_id)
+        # The answer may have been on its way: one quick look for this run's marker.
+        accepted = accepted or _look_once(client, pipeline.id, request, known_ids)
+        if accepted is None:
+            raise StepCancelled(
+                f"Cancelled by {cancelled.signal_name} while the deploy request was in flight: the deployment may "
+                f"have started. Look in the pipeline's deployment history for the note ending {request.marker} "
+                "before running this step again.",
+                cancelled,
+            ) from None
+        reporter.deployment_accepted(accepted.deployment_id)
+        raise _cancelled_after(cancelled, command, pipeline, request, accepted.deployment_id) from None
     reporter.info(f"Deployment accepted: operation-id {accepted.deployment_id}")
 
     if accepted.finished is not None:
         return check_outcome(to_result(command, pipeline, accepted.finished, measured_seconds=clock.now() - started))
     if not inputs.wait:
         try:
-            current = _current(client, pipeline.id, accepted.deployment_id, request.source.id, request.target.id)
-        except Cancelled:
-            current = _not_started(accepted.deployment_id, request.source.id, request.target.id)
+            current = _current(client, pipeline.id, accepted.deployment_id, request, reporter)
+        except Cancelled as cancelled:
+            raise _cancelled_after(cancelled, command, pipeline, request, accepted.deployment_id) from None
         return to_result(command, pipeline, current, measured_seconds=None, waited=False)
     with reporter.phase("Waiting for the deployment"):
         return follow_deployment(
@@ -71,9 +81,23 @@ def deploy(inputs: DeployAllInputs, client: PipelinesClient, reporter: Reporter,
             timeout=inputs.timeout,
             reporter=reporter,
             clock=clock,
+            started=started,
             stages=(request.source.id, request.target.id),
             history=history,
         )
+
+
+def _cancelled_after(
+    cancelled: Cancelled, command: str, pipeline: PipelineWithStages, request: DeployRequest, deployment_id: str
+) -> StepCancelled:
+    """A cancel once the deployment was accepted: it goes on, and the outputs say which it is."""
+    current = _not_started(deployment_id, request)
+    return StepCancelled(
+        f"Cancelled by {cancelled.signal_name} just after deployment {deployment_id} was accepted. It was left "
+        f"running: follow it with wait-for-deployment and this operation-id.",
+        cancelled,
+        to_result(command, pipeline, current, measured_seconds=None, waited=False),
+    )
 
 
 def _prepare(
@@ -124,13 +148,14 @@ def _send(
     known_ids: set[str],
     reporter: Reporter,
     clock: Clock,
+    deadline: float,
 ) -> DeployAccepted:
     """The deploy request, sent once. If its answer is lost, the deployment is looked for instead."""
     try:
         return client.deploy(pipeline.id, request)
     except AmbiguousResponse as lost:
         reporter.warning(f"{lost.message}; looking in the pipeline's history instead of sending it again")
-        return find_lost_deployment(client, pipeline.id, request, known_ids, clock, lost)
+        return find_lost_deployment(client, pipeline.id, request, known_ids, clock, lost, deadline)
 
 
 def check_stages(
@@ -175,21 +200,27 @@ def find_lost_deployment(
     known_ids: set[str],
     clock: Clock,
     lost: AmbiguousResponse,
+    deadline: float | None = None,
 ) -> DeployAccepted:
     """Find the deployment our lost POST may have started; never send it again.
 
     Ours is the one whose note carries this run's marker (and was not in the history read just
-    before the POST). None found after the last look means the outcome is unknown, not that
-    nothing was deployed: the service may still show it later.
+    before the POST). A look that fails (the service still unwell) is one more look without an
+    answer. None found by the last look, or by the step's `deadline`, means the outcome is
+    unknown, not that nothing was deployed: the service may still show it later.
     """
     began = clock.now()
+    trouble = ""
     for at in LOST_ANSWER_CHECKS:
+        if deadline is not None and began + at > deadline:
+            break
         clock.sleep(max(0.0, began + at - clock.now()))
-        candidates = [
-            op
-            for op in client.list_deployments(pipeline_id)
-            if op.id not in known_ids and op.note is not None and request.marker in (op.note.content or "")
-        ]
+        left = None if deadline is None else max(deadline - clock.now(), 0.0)
+        try:
+            candidates = _marked(client, pipeline_id, request, known_ids, left)
+        except FabricCiError as failed:
+            trouble = f" (the last look at the history failed too: {failed.message})"
+            continue
         if len(candidates) == 1:
             return DeployAccepted(deployment_id=candidates[0].id)
         if len(candidates) > 1:  # cannot happen unless the service acted on one request twice
@@ -198,25 +229,58 @@ def find_lost_deployment(
                 f"{lost.message}, and several deployments carry this run's marker {request.marker}: {ids}. "
                 "fabric-ci will not guess which to follow: check the pipeline's deployment history."
             )
+    waited = clock.now() - began
     raise DeploymentOutcomeUnknown(
-        f"{lost.message}, and {NEWLY_ACCEPTED_GRACE:.0f}s later the pipeline's history shows no deployment with "
-        f"this run's marker {request.marker}. The deployment may still have started: before running this step "
-        f"again, look in the pipeline's deployment history for a deployment whose note ends with {request.marker}. "
-        "The request was not re-sent, so as not to deploy twice."
+        f"{lost.message}, and {waited:.0f}s later the pipeline's history shows no deployment with this run's marker "
+        f"{request.marker}{trouble}. The deployment may still have started: before running this step again, look in "
+        f"the pipeline's deployment history for a deployment whose note ends with {request.marker}. The request was "
+        "not re-sent, so as not to deploy twice."
     )
 
 
+def _marked(
+    client: PipelinesClient, pipeline_id: str, request: DeployRequest, known_ids: set[str], time_left: float | None
+) -> list[DeploymentOperation]:
+    """The deployments, new since the POST, whose note carries this run's marker. A list view may
+    truncate notes (Microsoft's example does), so a truncated one is read in full."""
+    found = []
+    for op in client.list_deployments(pipeline_id, time_left=time_left):
+        if op.id in known_ids or op.note is None:
+            continue
+        note = op.note
+        if note.is_truncated and request.marker not in (note.content or ""):
+            note = client.get_deployment(pipeline_id, op.id, time_left=time_left).note or note
+        if request.marker in (note.content or ""):
+            found.append(op)
+    return found
+
+
+def _look_once(
+    client: PipelinesClient, pipeline_id: str, request: DeployRequest, known_ids: set[str]
+) -> DeployAccepted | None:
+    """After a cancel during the deploy request: one look, no retries, for this run's deployment."""
+    try:
+        found = _marked(client, pipeline_id, request, known_ids, time_left=0.0)
+    except FabricCiError:
+        return None
+    return DeployAccepted(deployment_id=found[0].id) if len(found) == 1 else None
+
+
 def _current(
-    client: PipelinesClient, pipeline_id: str, deployment_id: str, source_id: str, target_id: str
+    client: PipelinesClient, pipeline_id: str, deployment_id: str, request: DeployRequest, reporter: Reporter
 ) -> DeploymentOperation:
-    """With wait: false, one look at the deployment so the outputs say where it stands."""
+    """With wait: false, one look at the deployment so the outputs say where it stands. It was
+    accepted: a look that fails is a warning, never a failed step."""
     try:
         return client.get_deployment(pipeline_id, deployment_id)
     except NotFoundError:  # not visible yet right after the 202
-        return _not_started(deployment_id, source_id, target_id)
+        return _not_started(deployment_id, request)
+    except FabricCiError as failed:
+        reporter.warning(f"Deployment {deployment_id} was accepted, but its status could not be read: {failed.message}")
+        return _not_started(deployment_id, request)
 
 
-def _not_started(deployment_id: str, source_id: str, target_id: str) -> DeploymentOperation:
+def _not_started(deployment_id: str, request: DeployRequest) -> DeploymentOperation:
     return DeploymentOperation(
-        id=deployment_id, status="NotStarted", source_stage_id=source_id, target_stage_id=target_id
+        id=deployment_id, status="NotStarted", source_stage_id=request.source.id, target_stage_id=request.target.id
     )

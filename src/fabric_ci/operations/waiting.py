@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from fabric_ci.api.client import PipelinesClient
-from fabric_ci.api.polling import DeadlineReached, PollPlanner, expected_duration, wait_until_terminal
+from fabric_ci.api.polling import DeadlineReached, NoAnswer, PollPlanner, expected_duration, wait_until_terminal
 from fabric_ci.clock import Clock
 from fabric_ci.errors import (
     ApiConnectionError,
@@ -34,6 +34,17 @@ class DeploymentNotFound(FabricCiError):
     """The pipeline's history still did not know the deployment after the grace."""
 
     title = "Deployment not found"
+    result: DeploymentResult | None = None
+
+
+class WaitInterrupted(FabricCiError):
+    """The service refused a status request (401, 403, ...): the wait ends, the deployment goes on."""
+
+    def __init__(self, error: FabricCiError, follow: str, result: DeploymentResult) -> None:
+        super().__init__(f"{error.message} {follow}")
+        self.title = error.title
+        self.exit_code = error.exit_code
+        self.result = result
 
 
 def stage_ref(pipeline: PipelineWithStages, stage_id: str | None) -> StageRef | None:
@@ -93,20 +104,33 @@ def follow_deployment(
     timeout: timedelta,
     reporter: Reporter,
     clock: Clock,
+    started: float | None = None,
     stages: tuple[str, str] | None = None,
     history: list[DeploymentOperation] | None = None,
     current: DeploymentOperation | None = None,
+    accepted_here: bool = True,
 ) -> DeploymentResult:
-    """Wait for the deployment to end; raise DeploymentFailed, WaitTimeout or StepCancelled with
-    the result as it stood.
+    """Wait for the deployment to end; raise DeploymentFailed, WaitTimeout, StepCancelled or
+    WaitInterrupted, each with the result as it stood.
 
-    `stages` (source, target ids) chooses which past deployments estimate this one's duration;
-    `history` is the pipeline's recent operations if the caller already has them; `current` an
-    answer about this deployment the caller already has (it counts as the first status request).
+    `started`: when the `timeout` began (default: now). `stages` (source, target ids) chooses which
+    past deployments estimate this one's duration; `history` is the pipeline's recent operations if
+    the caller already has them; `current` an answer about this deployment the caller already has
+    (it counts as the first status request). `accepted_here`: this step started the deployment
+    (else an operation-id was given, and may be wrong).
     """
-    started = clock.now()
+    started = clock.now() if started is None else started
+    seconds = timeout.total_seconds()
+
+    def time_left() -> float:
+        return seconds - (clock.now() - started)
+
     if history is None:
-        history = client.list_deployments(pipeline.id)
+        try:
+            history = client.list_deployments(pipeline.id, time_left=time_left())
+        except FabricCiError as unread:  # only the estimate needs it
+            reporter.debug(f"No history to estimate the duration from: {unread.message}")
+            history = []
     if stages is None:
         known = [op for op in (current, *history) if op and op.id == deployment_id and op.source_stage_id]
         stages = (known[0].source_stage_id or "", known[0].target_stage_id or "") if known else None
@@ -117,51 +141,39 @@ def follow_deployment(
         planner.expected_duration, planner.history_uncertainty = estimate
         reporter.debug(f"Recent deployments between these stages took {estimate[0]:.0f}s (median)")
     if current is not None:
-        planner.spend(0.0)
+        planner.spend()
         planner.unfinished(0.0)
 
     def fetch() -> DeploymentOperation:
-        time_left = timeout.total_seconds() - (clock.now() - started)
         try:
-            return client.get_deployment(pipeline.id, deployment_id, time_left=time_left)
+            return client.get_deployment(pipeline.id, deployment_id, time_left=time_left())
         except NotFoundError:
             if clock.now() - started < NEWLY_ACCEPTED_GRACE:
                 return DeploymentOperation(id=deployment_id, status="NotStarted")
-            raise DeploymentNotFound(
-                f"Deployment {deployment_id} is not in the history of pipeline {pipeline.display_name!r} "
-                f"({pipeline.id}), {NEWLY_ACCEPTED_GRACE:.0f}s after the wait began. Check that the operation-id "
-                "belongs to this pipeline; the service keeps only its recent deployments."
-            ) from None
+            raise DeploymentNotFound(_not_found(pipeline, deployment_id, accepted_here)) from None
         except ThrottledError as throttled:
-            # The service asked us not to come back before the timeout: that is a timeout.
-            wait = throttled.details.retry_after
-            left = timeout.total_seconds() - (clock.now() - started)
-            if wait is not None and wait >= left:
-                clock.sleep(max(left, 0.0))
-                raise DeadlineReached(None) from None
-            raise
-        except (ServerError, ApiConnectionError):
-            # The transport stopped retrying because the timeout came: that is a timeout, not an outage.
-            if clock.now() - started >= timeout.total_seconds() - 1.0:
-                raise DeadlineReached(None) from None
-            raise
+            raise NoAnswer(throttled, throttled.details.retry_after) from None
+        except (ServerError, ApiConnectionError) as outage:
+            # An outage that outlasted the retries: keep looking until the deadline.
+            raise NoAnswer(outage) from None
 
     def as_it_stood(last: DeploymentOperation | None) -> DeploymentResult:
         last = last or current or DeploymentOperation(id=deployment_id, status="NotStarted")
         return to_result(command, pipeline, last, measured_seconds=clock.now() - started)
 
-    last_seen: list[DeploymentOperation] = []  # for a cancel, which may come mid-request
+    last_seen: list[DeploymentOperation] = []  # for a cancel or an error, which may come mid-request
 
     def fetch_and_keep() -> DeploymentOperation:
         operation = fetch()
         last_seen[:] = [operation]
         return operation
 
+    follow = f"follow it with wait-for-deployment and operation-id {deployment_id}"
     try:
         operation = wait_until_terminal(
             fetch_and_keep,
             planner=planner,
-            timeout=timeout.total_seconds(),
+            timeout=max(time_left(), 0.0),
             clock=clock.now,
             sleep=clock.sleep,
             on_progress=reporter.progress,
@@ -169,22 +181,46 @@ def follow_deployment(
         )
     except DeadlineReached as reached:
         result = as_it_stood(reached.last)
+        seen = reached.last is not None or current is not None
+        where = f"was still {result.status}" if seen else "could not be seen (no status answer came)"
+        why = f" The last status requests got no answer: {reached.error}." if reached.error else ""
         raise WaitTimeout(
-            f"Deployment {deployment_id} was still {result.status} after {_human(timeout)}. It was left "
-            "running, not cancelled: follow it with wait-for-deployment and this operation-id, or raise "
-            "`timeout`.",
+            f"Deployment {deployment_id} {where} after {_human(timeout)}.{why} It was left running, not "
+            f"cancelled: {follow}, or raise `timeout`.",
             result,
         ) from None
     except Cancelled as cancelled:
         result = as_it_stood(last_seen[0] if last_seen else None)
         raise StepCancelled(
             f"Cancelled by {cancelled.signal_name} while waiting. Deployment {deployment_id} was left running "
-            f"(status {result.status}), not cancelled: follow it with wait-for-deployment and this operation-id.",
+            f"(status {result.status}), not cancelled: {follow}.",
             cancelled,
             result,
         ) from None
+    except DeploymentNotFound as missing:
+        missing.result = as_it_stood(last_seen[0] if last_seen else None)
+        raise
+    except FabricCiError as error:  # refused (401, 403...): the wait ends, the deployment goes on
+        raise WaitInterrupted(
+            error,
+            f"Deployment {deployment_id} was left running: {follow}.",
+            as_it_stood(last_seen[0] if last_seen else None),
+        ) from error
 
     return check_outcome(to_result(command, pipeline, operation, measured_seconds=clock.now() - started))
+
+
+def _not_found(pipeline: PipelineWithStages, deployment_id: str, accepted_here: bool) -> str:
+    where = f"the history of pipeline {pipeline.display_name!r} ({pipeline.id})"
+    if accepted_here:
+        return (
+            f"The service accepted deployment {deployment_id}, but {NEWLY_ACCEPTED_GRACE:.0f}s later it is still "
+            f"not in {where}. It may yet appear: follow it later with wait-for-deployment and this operation-id."
+        )
+    return (
+        f"Deployment {deployment_id} is not in {where}, {NEWLY_ACCEPTED_GRACE:.0f}s after the wait began. Check that "
+        "the operation-id belongs to this pipeline; the service keeps only its recent deployments."
+    )
 
 
 def check_outcome(result: DeploymentResult) -> DeploymentResult:

@@ -46,7 +46,7 @@ def test_listing_follows_the_continuation_token_in_the_body(api: respx.MockRoute
 
 
 def test_deploy_202_returns_the_ids(api: respx.MockRouter, client: FabricClient) -> None:
-    """A 202 yields the deployment id and the LRO id; neither the Location URL nor its Retry-After is needed."""
+    """A 202 yields the deployment id; neither the LRO's Location URL nor its Retry-After is needed."""
     route = api.post(f"/deploymentPipelines/{P}/deploy").mock(
         return_value=httpx.Response(
             202,
@@ -60,7 +60,7 @@ def test_deploy_202_returns_the_ids(api: respx.MockRouter, client: FabricClient)
     )
     item = StageItem(item_id="i1", item_display_name="Sales", item_type="Report")
     accepted = client.deploy(P, between(items=(item,), note="n"))
-    assert (accepted.deployment_id, accepted.lro_id) == ("dep-1", "lro-1")
+    assert accepted.deployment_id == "dep-1"
     assert route.calls.last.request.read() == (
         b'{"sourceStageId":"db1577e0-0132-4d6d-92b9-952c359988f2","targetStageId":'
         b'"f1c39546-6282-4590-8af3-847a6226ad16","items":[{"sourceItemId":"i1","itemType":"Report"}],"note":"n"}'

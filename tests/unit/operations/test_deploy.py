@@ -11,7 +11,7 @@ import pytest
 
 from fabric_ci.api.transport import AmbiguousResponse
 from fabric_ci.clock import Clock
-from fabric_ci.errors import DeploymentFailed, DeploymentOutcomeUnknown
+from fabric_ci.errors import DeploymentFailed, DeploymentOutcomeUnknown, ErrorDetails, ServerError, WaitTimeout
 from fabric_ci.models.inputs import DeployAllInputs, parse_inputs
 from fabric_ci.models.requests import DeployRequest
 from fabric_ci.models.resources import DeployAccepted, DeploymentOperation, PipelineWithStages
@@ -57,6 +57,8 @@ class FakeClient:
         self.sent: DeployRequest | None = None
         self.history_reads: list[float] = []
         self.clock: VirtualClock | None = None
+        self.failing_reads = 0  # history reads after the POST that fail (an outage outlasting retries)
+        self.failing_status: bool | int = False  # status reads fail: always (True) or this many times
 
     def get_pipeline(self, _pipeline_id: str) -> PipelineWithStages:
         return PIPELINE
@@ -67,11 +69,18 @@ class FakeClient:
             return self.after(self.sent, self.clock.t if self.clock else 0.0)
         return self.after
 
-    def list_deployments(self, _pipeline_id: str) -> list[DeploymentOperation]:
+    def list_deployments(self, _pipeline_id: str, **_kwargs: Any) -> list[DeploymentOperation]:
         self.history_reads.append(self.clock.t if self.clock else 0.0)
+        if self.deploy_calls and self.failing_reads:
+            self.failing_reads -= 1
+            raise ServerError(ErrorDetails(503, "ServiceUnavailable", "unavailable"))
         return self.before if self.deploy_calls == 0 else self._after()
 
     def get_deployment(self, _pipeline_id: str, deployment_id: str, **_kwargs: Any) -> DeploymentOperation:
+        if self.failing_status is True or (self.failing_status and self.failing_status > 0):
+            if self.failing_status is not True:
+                self.failing_status -= 1
+            raise ServerError(ErrorDetails(503, "ServiceUnavailable", "unavailable"))
         return next(o for o in self._after() if o.id == deployment_id)
 
     def deploy(self, _pipeline_id: str, request: DeployRequest) -> DeployAccepted:
@@ -241,3 +250,87 @@ def test_a_synchronous_failed_deployment_fails_the_step() -> None:
     client = FakeClient([], [], DeployAccepted(deployment_id="d", finished=finished))
     with pytest.raises(DeploymentFailed, match="Report 'Sales'"):
         run(client)
+
+
+def test_lost_answer_survives_failed_looks_at_the_history() -> None:
+    """History reads that fail after the lost answer are looks without an answer: a later look still finds ours."""
+    client = FakeClient([], ours("found"), LOST)
+    client.failing_reads = 3
+    result, _, _ = run(client)
+    assert result.operation_id == "found"
+    assert client.deploy_calls == 1
+
+
+def test_lost_answer_with_every_look_failing_is_an_unknown_outcome_naming_the_marker() -> None:
+    """If no look at the history succeeds, the step still says the outcome is unknown and what to look for."""
+    client = FakeClient([], ours("exists"), LOST)
+    client.failing_reads = 100
+    with pytest.raises(DeploymentOutcomeUnknown) as raised:
+        run(client)
+    assert client.sent is not None
+    assert client.sent.marker in raised.value.message
+    assert "look at the history failed too" in raised.value.message
+
+
+def test_lost_answer_search_ends_at_the_steps_deadline() -> None:
+    """With timeout: 10s the search for a lost answer stops by then, instead of looking for the full 30 s."""
+    inputs = parse_inputs(DeployAllInputs, {**RAW_INPUTS, "timeout": "10s"})
+    client = FakeClient([], [], LOST)
+    with pytest.raises(DeploymentOutcomeUnknown):
+        run(client, inputs)
+    assert max(client.history_reads) <= 10
+
+
+def test_lost_answer_reads_a_truncated_note_in_full() -> None:
+    """A list view that truncates our note before the marker does not hide our deployment: it is read in full."""
+
+    def truncated(request: DeployRequest, now: float) -> list[DeploymentOperation]:
+        full = op("ours", note=request.sent_note)
+        shown = full.model_copy(
+            update={"note": full.note.model_copy(update={"content": "release", "is_truncated": True})}
+        )  # type: ignore[union-attr]
+        return [shown] if now >= 0 else [full]
+
+    client = FakeClient([], truncated, LOST)
+    client.get_deployment = lambda _p, deployment_id, **_k: op(deployment_id, note=client.sent.sent_note)  # type: ignore[method-assign,union-attr]
+    result, _, _ = run(client)
+    assert result.operation_id == "ours"
+
+
+def test_lost_answer_with_two_marked_deployments_refuses_to_guess() -> None:
+    """Two deployments carrying this run's marker (the service acted twice) are reported, not guessed between."""
+    client = FakeClient([], lambda req, now: [op("a", note=req.sent_note), op("b", note=req.sent_note)], LOST)
+    with pytest.raises(DeploymentOutcomeUnknown, match="will not guess"):
+        run(client)
+
+
+def test_with_wait_false_a_status_look_that_fails_does_not_fail_the_accepted_deployment() -> None:
+    """wait: false, the deployment accepted, its one status look failing: exit 0 with the id, and a warning."""
+    client = FakeClient([], ours("accepted"), DeployAccepted(deployment_id="accepted"))
+    client.failing_status = True
+    result, reporter, _ = run(client)
+    assert result.operation_id == "accepted"
+    assert reporter.accepted == ["accepted"]
+
+
+def test_an_outage_of_status_reads_mid_wait_does_not_end_the_wait() -> None:
+    """Status reads whose retries run out are looks without an answer: the wait goes on and sees the end."""
+    inputs = parse_inputs(DeployAllInputs, {**RAW_INPUTS, "wait": "true"})
+    client = FakeClient([], ours("d", "Succeeded"), DeployAccepted(deployment_id="d"))
+    client.failing_status = 3
+    result, _, _ = run(client, inputs)
+    assert result.status == "Succeeded"
+
+
+def test_status_reads_failing_to_the_deadline_end_in_a_timeout_that_says_why() -> None:
+    """No status answer until the timeout: a WaitTimeout (not a bare 503) saying none came, why, and how to follow."""
+    inputs = parse_inputs(DeployAllInputs, {**RAW_INPUTS, "wait": "true", "timeout": "2m"})
+    client = FakeClient([], ours("d"), DeployAccepted(deployment_id="d"))
+    client.failing_status = True
+    with pytest.raises(WaitTimeout) as raised:
+        run(client, inputs)
+    message = raised.value.message
+    assert "could not be seen" in message
+    assert "503 ServiceUnavailable" in message
+    assert "wait-for-deployment" in message
+    assert raised.value.result.operation_id == "d"
