@@ -55,3 +55,29 @@ def test_faults_on_every_other_request_are_absorbed(run_step: RunStep, emulator:
     assert run.outputs["status"] == "Succeeded"
     assert run.outputs["operation-id"] == emulator.deployments[0].id
     assert "Traceback" not in run.stdout + run.stderr
+
+
+def test_a_lost_answer_whose_deployment_shows_only_12_s_later_is_found(run_step: RunStep, emulator: Emulator) -> None:
+    """The service lists a new deployment 12 s late and the deploy answer is lost: found by its marker, not re-sent."""
+    emulator.configure(listing_delay_seconds=12)
+    emulator.inject(r"/deploy$", count=1, kind="lost", method="POST")
+    run = run_step("deploy-all", DEPLOY)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert len(emulator.deployments) == 1
+    assert run.outputs["operation-id"] == emulator.deployments[0].id
+    assert run.outputs["status"] == "Succeeded"
+
+
+def test_a_deployment_listed_late_is_waited_for_by_both_wait_paths(run_step: RunStep, emulator: Emulator) -> None:
+    """With a 5 s listing lag, deploy-all's own wait and a wait-for-deployment right after wait: false both succeed."""
+    emulator.configure(listing_delay_seconds=5)
+    waited = run_step("deploy-all", DEPLOY)
+    assert waited.returncode == 0, waited.stdout + waited.stderr
+    started = run_step("deploy-all", {**DEPLOY, "wait": "false"})
+    assert started.returncode == 0, started.stdout + started.stderr
+    followed = run_step(
+        "wait-for-deployment", {"pipeline": DEPLOY["pipeline"], "operation-id": started.outputs["operation-id"]}
+    )
+    assert followed.returncode == 0, followed.stdout + followed.stderr
+    assert followed.outputs["status"] == "Succeeded"
+    assert len(emulator.deployments) == 2

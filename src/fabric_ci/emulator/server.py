@@ -96,6 +96,7 @@ class EmulatorConfig:
     federated_subjects: frozenset[str] = frozenset(seed.FEDERATED_SUBJECTS)  # the app's federated credentials
     option_requirements: dict[str, str] = field(default_factory=dict)  # item name -> Power BI option it needs
     admin_requests_per_hour: int = 200  # the Power BI admin APIs' quota
+    listing_delay_seconds: float = 0.0  # how long a new deployment stays out of the operations views
     log_requests: bool = False  # print one line per request (the CLI does)
 
 
@@ -491,6 +492,7 @@ class Emulator:
         federated_subjects: set[str] | frozenset[str] | list[str] | None = None,
         option_requirements: dict[str, str] | None = None,
         admin_requests_per_hour: int | None = None,
+        listing_delay_seconds: float | None = None,
     ) -> None:
         """Change the simulation for requests from now on (deployments already accepted keep their timing).
 
@@ -513,6 +515,8 @@ class Emulator:
         - `option_requirements`: item name -> the Power BI deployment option deploying it needs
           (see `state.py`).
         - `admin_requests_per_hour` (default 200): the Power BI admin APIs' quota.
+        - `listing_delay_seconds` (default 0): how long a deployment, once accepted, is missing from
+          the operations list and GET (404), as the service may lag; fabric-ci waits up to 30 s.
         """
         self.state.configure(
             operation_seconds=operation_seconds,
@@ -527,6 +531,7 @@ class Emulator:
             federated_subjects=federated_subjects,
             option_requirements=option_requirements,
             admin_requests_per_hour=admin_requests_per_hour,
+            listing_delay_seconds=listing_delay_seconds,
         )
 
     def inject(

@@ -142,6 +142,9 @@ class Settings:
     option_requirements: dict[str, str] = field(default_factory=dict)
     # The Power BI admin APIs answer 429 beyond this many requests in a rolling hour.
     admin_requests_per_hour: int = 200
+    # How long a new deployment stays out of the operations views (list and GET); the service's
+    # lag is not documented, and fabric-ci accepts up to 30 s of it.
+    listing_delay_seconds: float = 0.0
 
 
 SETTING_NAMES = tuple(f.name for f in fields(Settings))
@@ -289,6 +292,7 @@ class Deployment:
     backward: bool = False
     applied: bool = False
     seeded: bool = False
+    listed_from: float = 0.0  # when the operations views start to show it (listing_delay_seconds)
     api: str = "fabric"  # or "powerbi": the API that accepted it
     update_app: bool = False  # Power BI updateAppSettings.updateAppInTargetWorkspace
     # Items a step created in the target stage (step index -> id, name), known once applied.
@@ -590,7 +594,10 @@ class TenantState:
 
     def deployment_of(self, pipeline: Pipeline, deployment_id: str) -> Deployment:
         """One of the pipeline's deployments (the id both APIs call the operation id)."""
-        deployment = next((d for d in pipeline.deployments if d.id == deployment_id.lower()), None)
+        now = self.now()
+        deployment = next(
+            (d for d in pipeline.deployments if d.id == deployment_id.lower() and now >= d.listed_from), None
+        )
         if deployment is None:
             raise FabricError(
                 404,
@@ -599,10 +606,12 @@ class TenantState:
             )
         return deployment
 
-    @staticmethod
-    def recent_deployments(pipeline: Pipeline) -> list[Deployment]:
-        """What the operations lists show: the most recent deployments, newest first."""
-        return sorted(pipeline.deployments, key=lambda d: d.accepted_at, reverse=True)[:MAX_LISTED_OPERATIONS]
+    def recent_deployments(self, pipeline: Pipeline) -> list[Deployment]:
+        """What the operations lists show: the most recent deployments, newest first (a new one only
+        once its listing delay has passed)."""
+        now = self.now()
+        listed = [d for d in pipeline.deployments if now >= d.listed_from]
+        return sorted(listed, key=lambda d: d.accepted_at, reverse=True)[:MAX_LISTED_OPERATIONS]
 
     def active_deployment(self, pipeline: Pipeline) -> Deployment | None:
         now = self.now()
@@ -831,6 +840,7 @@ class TenantState:
             steps=steps,
             performed_by=performed_by(),
             backward=backward,
+            listed_from=accepted + self.settings.listing_delay_seconds,
         )
         pipeline.deployments.append(deployment)
         self.deployments.append(deployment)
@@ -1352,6 +1362,7 @@ _SETTING_CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "federated_subjects": _strings,
     "option_requirements": _option_requirements,
     "admin_requests_per_hour": _whole(0),
+    "listing_delay_seconds": _seconds,
 }
 
 
