@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench chaos lock clean
+.PHONY: demo test lint typecheck bench chaos fuzz lock clean
 
 $(STAMP): requirements/dev.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ bench: $(STAMP)
 ## 500 deployments with about a quarter of all requests faulted, in-process in virtual time (make test runs a slice).
 chaos: $(STAMP)
 	$(BIN)/python -m tests.chaos --deployments 500
+
+## Property-based runs of every command in both runners, at full size: over 10,000 cases, the same ones on
+## every machine (make test runs a slice of them). The summary ends with `fuzz: <cases> cases in <s> s`.
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest tests/fuzz -m fuzz -q -p no:cacheprovider --timeout=7200
 
 ## Re-resolve the locks after changing dependencies in pyproject.toml.
 lock:

@@ -64,10 +64,18 @@ def load_client_certificate(value: str, password: str | None) -> ClientCertifica
     return _from_pkcs12(data, password, source)
 
 
+def _path(text: str) -> Path:
+    """`text` as a path, with `~` expanded when there is a home directory to expand it to."""
+    try:
+        return Path(text).expanduser()
+    except RuntimeError:  # `~someone` of no known user, or no home directory at all: a plain name
+        return Path(text)
+
+
 def is_existing_file(text: str) -> bool:
     """Whether a one-line value names a file (a long base64 value makes the OS refuse the name)."""
     try:
-        return "\n" not in text and Path(text.strip()).expanduser().is_file()
+        return "\n" not in text and _path(text.strip()).is_file()
     except (OSError, ValueError):
         return False
 
@@ -77,9 +85,14 @@ def _read(value: str) -> tuple[bytes, str]:
     if "-----BEGIN" in text:
         return text.encode(), "the PEM text"
     if "\n" not in text and len(text) < 4096:
-        path = Path(text).expanduser()
+        path = _path(text)
         if is_existing_file(text):
-            return path.read_bytes(), f"the file {str(path)!r}"
+            try:
+                return path.read_bytes(), f"the file {str(path)!r}"
+            except OSError as error:
+                raise CredentialError(
+                    CERTIFICATE_INPUT, f"the file {str(path)!r} cannot be read: {error.strerror}"
+                ) from None
         if path.suffix.lower() in {".pem", ".pfx", ".p12", ".crt", ".key"}:
             raise CredentialError(CERTIFICATE_INPUT, f"{_EXPECTED}; the file {text!r} does not exist")
     try:

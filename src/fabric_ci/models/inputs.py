@@ -55,22 +55,37 @@ MAX_WORKSPACE_NAME_LENGTH = 256
 SECRET_INPUTS = frozenset({"client-secret", "client-certificate", "client-certificate-password", "password"})
 
 
+def _is_pem(lines: list[str]) -> bool:
+    return any(line.startswith("-----BEGIN") for line in lines)
+
+
 def secret_fragments(value: str) -> list[str]:
     """The strings to mask for a secret value. Runners mask line by line (GitHub never matches a
-    multi-line mask), so a PEM key is masked per line, its armour lines excepted."""
+    multi-line mask), so a PEM key is masked per line of key material: its armour lines are public,
+    and a short last line of base64 holds too little of the key to matter. Any other multi-line
+    value is masked line by line whatever the lines' length: each line may be all of the secret."""
     lines = [line.strip() for line in value.strip().splitlines()]
     if len(lines) <= 1:
         return [value.strip()] if value.strip() else []
-    return [line for line in lines if len(line) >= 8 and not line.startswith("-----")]
+    if _is_pem(lines):
+        return [line for line in lines if len(line) >= 8 and not line.startswith("-----")]
+    return [line for line in lines if line]
 
 
 def masked_input_values(name: str, value: str) -> list[str]:
-    """What to mask when a runner reads input `name` (nothing for a certificate given as a path)."""
+    """What to mask when a runner reads input `name` (nothing for a certificate given as a path).
+
+    A multi-line value that is not PEM text is masked whole as well: an input error echoes a value
+    on one line, its newlines escaped (`got 'ab\\ncd'`), where no line-by-line mask matches it."""
     if name not in SECRET_INPUTS:
         return []
     if name == "client-certificate" and is_existing_file(value):
         return []
-    return secret_fragments(value)
+    fragments = secret_fragments(value)
+    lines = value.strip().splitlines()
+    if len(lines) > 1 and not _is_pem([line.strip() for line in lines]):
+        fragments.append(value.strip())
+    return fragments
 
 
 AuthMethod = Literal["secret", "certificate", "oidc", "managed-identity", "user-password"]
@@ -93,8 +108,9 @@ WORKSPACE_ROLES: tuple[str, ...] = get_args(WorkspaceRole)
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-zA-Z0-9-]{1,63}\.)+[a-zA-Z]{2,63}$")
-_DURATION_PART = re.compile(r"(\d+)\s*([hms])")
-_DURATION = re.compile(r"^\s*(\d+\s*[hms]\s*)+$")
+# ASCII digits only: str.isdigit() and \d also take "\u00b2" (which int() refuses) and "\u0661" (which it reads as 1).
+_DURATION_PART = re.compile(r"([0-9]+)\s*([hms])")
+_DURATION = re.compile(r"^\s*([0-9]+\s*[hms]\s*)+$")
 _TRUE, _FALSE = {"true", "True", "TRUE"}, {"false", "False", "FALSE"}
 
 
@@ -134,7 +150,10 @@ def parse_duration(value: object) -> timedelta:
     if isinstance(value, timedelta):
         return value
     text = str(value).strip()
-    if text.isdigit():
+    if any(len(number) > 12 for number in re.findall(r"[0-9]+", text)):
+        # Far beyond 168h, and past what int() converts at all: out of range, not a crash.
+        raise ValueError(f"expected a duration between 1s and 168h, got {text!r}")
+    if text.isascii() and text.isdigit():
         seconds = int(text)
     elif _DURATION.match(text):
         units = {"h": 3600, "m": 60, "s": 1}
@@ -192,9 +211,20 @@ def parse_principal(value: object) -> str:
 
 def parse_ca_bundle(value: object) -> Path:
     path = Path(str(value).strip())
-    if not path.is_file():
+    # The OS refuses some names outright (too long, a NUL): that is "not a file" too, not a crash.
+    try:
+        is_file = path.is_file()
+    except (OSError, ValueError):
+        is_file = False
+    if not is_file:
         raise ValueError(f"expected a PEM file of CA certificates, but {str(path)!r} is not a file")
-    if b"-----BEGIN CERTIFICATE-----" not in path.read_bytes():
+    try:
+        content = path.read_bytes()
+    except OSError as error:
+        raise ValueError(
+            f"expected a PEM file of CA certificates, but {str(path)!r} cannot be read: {error.strerror}"
+        ) from None
+    if b"-----BEGIN CERTIFICATE-----" not in content:
         raise ValueError(f"expected a PEM file of CA certificates, but {str(path)!r} holds no certificate")
     return path
 
@@ -252,7 +282,7 @@ def parse_stage(value: object) -> StageSelector:
         raise ValueError("expected a stage id, display name, or 0-based order")
     if is_guid(text):
         return StageSelector(id=str(uuid.UUID(text)))
-    if text.isdigit():
+    if text.isascii() and text.isdigit() and len(text) <= 9:  # longer: no stage has that order, a name then
         return StageSelector(order=int(text))
     return StageSelector(name=text)
 
@@ -708,7 +738,7 @@ _EXPECTED = {
 }
 
 
-def _message(error: dict[str, Any], name: str) -> str:
+def _message(error: dict[str, Any], name: str, raw: dict[str, str]) -> str:
     kind = error["type"]
     if kind == "missing":
         return "required and not supplied"
@@ -724,7 +754,9 @@ def _message(error: dict[str, Any], name: str) -> str:
     if kind == "string_too_long":
         return f"must be at most {error['ctx']['max_length']} characters"
     if name in _EXPECTED:
-        return f"expected {_EXPECTED[name]}, got {error.get('input')!r}"
+        # The value as given: a validator may have changed it (auth, api and cloud are lower-cased),
+        # and a changed echo of a secret pasted here would escape every mask of it.
+        return f"expected {_EXPECTED[name]}, got {raw.get(name, error.get('input'))!r}"
     return str(error["msg"])
 
 
@@ -739,7 +771,7 @@ def parse_inputs(model: type[M], raw: dict[str, str]) -> M:
         errors = []
         for error in exc.errors():
             name = str(error["loc"][0]) if error["loc"] else "inputs"
-            errors.append(InputError(name, _message(dict(error), name)))
+            errors.append(InputError(name, _message(dict(error), name, raw)))
         named = {error.input_name for error in errors}
         auth = str(raw.get("auth", "auto")).strip().lower()
         errors += [gap for gap in sign_in_gaps(auth, set(raw)) if gap.input_name not in named]

@@ -11,6 +11,13 @@ defects are worked around here:
 - `core.set_output` falls back to the deprecated `::set-output` when GITHUB_OUTPUT is unset,
   and `prepare_key_value_message` draws its own delimiter; outputs are written here through
   the heredoc file command with an injectable delimiter, and a missing GITHUB_OUTPUT is an error.
+
+Secrets are registered with `::add-mask::` the moment they are read or obtained, and GitHub hides
+them in the log and the summary by its own rule: every occurrence, even inside words. What this
+runner writes is redacted by fabric-ci's rule as well (masking.py: values hidden, fabric-ci's own
+text kept), before any escaping, so that the outputs file, which GitHub does not mask, carries no
+secret and no garbled value either. A secret short enough for GitHub's rule to garble the log is
+registered all the same, with a warning that says why the log may show `***` in odd places.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ from actions_toolkit.file_command import issue_file_command
 from fabric_ci.errors import DeploymentFailed, FabricCiError
 from fabric_ci.models.inputs import masked_input_values
 from fabric_ci.models.results import DeploymentResult, Progress, Result
+from fabric_ci.runners.masking import SHORT_SECRET_LENGTH, Redactor
 from fabric_ci.runners.summary import (
     headline,
     input_errors,
@@ -49,6 +57,11 @@ MISSING_OUTPUT_FILE = (
     "GITHUB_OUTPUT is not set, so this step's outputs cannot be written. fabric-ci runs in GitHub "
     "mode because GITHUB_ACTIONS=true; run it as an action step on a current GitHub runner, or unset "
     "GITHUB_ACTIONS to run it in a terminal."
+)
+SHORT_MASK_WARNING = (
+    "is only {length} characters long: GitHub hides every occurrence of a masked value in this log and the "
+    "job summary, even inside other words, so they may show *** in odd places. Check that it holds the whole "
+    "secret."
 )
 UNUSABLE_OUTPUT_FILE = (
     "GITHUB_OUTPUT points at {path}, which does not exist, so this step's outputs cannot be written. "
@@ -104,6 +117,7 @@ class GitHubRunner:
         self._in_group = False
         self._last_progress: tuple[str, int, int] | None = None
         self._last_progress_at = 0.0
+        self._redactor = Redactor()
 
     # --- low level -------------------------------------------------------------------------------
 
@@ -112,9 +126,13 @@ class GitHubRunner:
         self._stdout.flush()
 
     def _command(self, name: str, message: str, properties: Mapping[str, str | None] | None = None) -> None:
+        # `message` and `properties` are fabric-ci's text around redacted values (see _redacted).
         # The runner drops empty properties; so do we, so the line is what a person would write.
         props = {k: v for k, v in (properties or {}).items() if v}
         self._write(str(Command(name, props, message)))
+
+    def _redacted(self, text: str) -> str:
+        return self._redactor.text(text)
 
     def _output_file(self) -> Path:
         path = os.environ.get("GITHUB_OUTPUT", "")
@@ -164,17 +182,26 @@ class GitHubRunner:
             if value:
                 values[name] = value
         # Masks first: nothing below may print before the runner knows what to hide.
+        short: dict[str, int] = {}
         for name in names:
             for fragment in masked_input_values(name, values.get(name, "")):
                 self.mask(fragment)
+                if len(fragment) < SHORT_SECRET_LENGTH:
+                    short[name] = min(len(fragment), short.get(name, len(fragment)))
+        for name, length in short.items():
+            self._command("warning", f"Input '{name}' {SHORT_MASK_WARNING.format(length=length)}")
         # Fail before anything is changed if the outputs (the operation id above all) have
         # nowhere to go.
         self._output_file()
         return values
 
     def mask(self, secret: str) -> None:
-        if secret:
-            self._command("add-mask", secret)
+        # The secret and the escaped forms fabric-ci could print it in (GitHub adds JSON- and
+        # URI-escaped forms of each itself), each once. GitHub masks line by line: a form with a
+        # newline could never match there, so only fabric-ci's own redaction hides it.
+        for form in self._redactor.add(secret) if secret.strip() else ():
+            if "\n" not in form and "\r" not in form:
+                self._command("add-mask", form)
 
     @contextmanager
     def phase(self, title: str) -> Iterator[None]:
@@ -183,7 +210,7 @@ class GitHubRunner:
             self.info(title)
             yield
             return
-        self._command("group", title)
+        self._command("group", self._redacted(title))
         self._in_group = True
         try:
             yield
@@ -192,7 +219,7 @@ class GitHubRunner:
             self._command("endgroup", "")
 
     def info(self, message: str) -> None:
-        lines = message.splitlines() or [""]
+        lines = self._redacted(message).splitlines() or [""]
         if not any(_looks_like_command(line) for line in lines):
             self._write("\n".join(lines))
             return
@@ -204,20 +231,20 @@ class GitHubRunner:
         self._write(f"::{token}::")
 
     def debug(self, message: str) -> None:
-        self._command("debug", message)
+        self._command("debug", self._redacted(message))
 
     def notice(self, message: str) -> None:
-        self._command("notice", message)
+        self._command("notice", self._redacted(message))
 
     def warning(self, message: str) -> None:
-        self._command("warning", message)
+        self._command("warning", self._redacted(message))
 
     def error(self, message: str, *, title: str | None = None) -> None:
-        self._command("error", message, {"title": title})
+        self._command("error", self._redacted(message), {"title": self._redacted(title) if title else None})
 
     def deployment_accepted(self, operation_id: str) -> None:
         # The operation logs the acceptance itself; here only the output, written at once.
-        self._set_output("operation-id", operation_id)
+        self._set_output("operation-id", self._redacted(operation_id))
 
     def progress(self, progress: Progress) -> None:
         key = (progress.label, progress.steps_done, progress.steps_total)
@@ -229,28 +256,34 @@ class GitHubRunner:
             self._last_progress_at = progress.elapsed_seconds
 
     def publish(self, result: Result) -> None:
+        # Redacted field by field, before outputs are serialised and the summary escaped.
+        result = self._redactor.model(result)
         self._write_outputs(result)
         self._append_summary(render_summary(result))
-        self.notice(headline(result))
+        self._command("notice", headline(result))
 
     def fail(self, error: FabricCiError, result: Result | None = None) -> None:
         if result is None:
             result = _result_of(error)
+        error = self._redactor.error(error)
+        result = self._redactor.model(result) if result is not None else None
         errors = input_errors(error)
         if errors:
             for e in errors:
-                self.error(e.message, title=f"Invalid input '{e.input_name}'")
+                self._command("error", e.message, {"title": f"Invalid input '{e.input_name}'"})
         else:
-            self.error(error.message, title=error.title)
+            self._command("error", error.message, {"title": error.title})
             if isinstance(error, DeploymentFailed) and isinstance(result, DeploymentResult):
                 for item in result.failed_items:
-                    self.error(item.error or "The service reported no reason.", title=f"Item failed: {item.name}")
+                    self._command(
+                        "error", item.error or "The service reported no reason.", {"title": f"Item failed: {item.name}"}
+                    )
         if result is not None:
             try:
                 self._write_outputs(result)
             except RunnerEnvironmentError as missing:
                 # Already failing: say why the outputs are missing, but keep the first error.
-                self.error(missing.message, title=missing.title)
+                self._command("error", missing.message, {"title": missing.title})
             self._append_summary(render_summary(result, error))
         else:
             self._append_summary(render_failure(error))

@@ -2,8 +2,10 @@
 
 Inputs come from the command line (secrets also from FABRIC_CI_* environment variables, so they
 need not appear in shell history or `ps`). Text mode writes a readable report; JSON mode writes
-every human line to stderr and exactly one JSON document to stdout, for scripts. Secrets read or
-registered are replaced by `***` in everything this runner writes, since a terminal has no mask.
+every human line to stderr and exactly one JSON document to stdout, for scripts. A terminal has no
+mask, so secrets read or registered are replaced by `***` wherever they stand as a value in what this
+runner writes; fabric-ci's own text around them stays as written (the rule is in masking.py). Values
+are redacted before they are formatted, cleaned or cut to fit a column.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from fabric_ci.models.results import (
     Progress,
     Result,
 )
+from fabric_ci.runners.masking import Redactor
 from fabric_ci.runners.summary import (
     format_duration,
     format_elapsed,
@@ -165,7 +168,7 @@ class LocalRunner:
         if debug is None:
             debug = any(self._env.get(name, "") in _DEBUG_VALUES for name in ("FABRIC_CI_DEBUG", "RUNNER_DEBUG"))
         self._debug = debug
-        self._secrets: list[str] = []
+        self._redactor = Redactor()
         self._progress_open = False
         self._last_progress: tuple[str, int, int] | None = None
         self._operation_id: str | None = None
@@ -181,11 +184,9 @@ class LocalRunner:
             return plain
         return fancy
 
-    def _redact(self, text: str) -> str:
-        # Longest first, so a secret that contains another is replaced whole.
-        for secret in sorted(self._secrets, key=len, reverse=True):
-            text = text.replace(secret, "***")
-        return text
+    def _shown(self, text: str) -> str:
+        # Redact first: cleaning or cutting first could leave a secret's altered form or half of it.
+        return _clean(self._redactor.text(text))
 
     def _end_progress(self) -> None:
         if self._progress_open:
@@ -193,8 +194,10 @@ class LocalRunner:
             self._progress_open = False
 
     def _emit(self, stream: TextIO, text: str) -> None:
+        # `text` is fabric-ci's own text around values already redacted (by _shown, or from a
+        # redacted result or error); redacting the whole line again could only garble it.
         self._end_progress()
-        stream.write(self._redact(text) + "\n")
+        stream.write(text + "\n")
         stream.flush()
 
     # --- Runner ----------------------------------------------------------------------------------
@@ -212,30 +215,30 @@ class LocalRunner:
         return values
 
     def mask(self, secret: str) -> None:
-        if secret and secret not in self._secrets:
-            self._secrets.append(secret)
+        if secret:
+            self._redactor.add(secret)
 
     @contextmanager
     def phase(self, title: str) -> Iterator[None]:
-        self._emit(self._human, f"==> {_clean(title, keep_newlines=False)}")
+        self._emit(self._human, f"==> {_clean(self._redactor.text(title), keep_newlines=False)}")
         yield
 
     def info(self, message: str) -> None:
-        self._emit(self._human, _clean(message))
+        self._emit(self._human, self._shown(message))
 
     def debug(self, message: str) -> None:
         if self._debug:
-            self._emit(self._stderr, f"debug: {_clean(message)}")
+            self._emit(self._stderr, f"debug: {self._shown(message)}")
 
     def notice(self, message: str) -> None:
-        self._emit(self._human, _clean(message))
+        self._emit(self._human, self._shown(message))
 
     def warning(self, message: str) -> None:
-        self._emit(self._stderr, f"warning: {_clean(message)}")
+        self._emit(self._stderr, f"warning: {self._shown(message)}")
 
     def deployment_accepted(self, operation_id: str) -> None:
         # The operation logs the acceptance itself; keep the id for a JSON failure document.
-        self._operation_id = operation_id
+        self._operation_id = self._redactor.text(operation_id)
 
     def progress(self, progress: Progress) -> None:
         if self._is_tty:
@@ -251,6 +254,7 @@ class LocalRunner:
             self._emit(self._human, progress_line(progress))
 
     def publish(self, result: Result) -> None:
+        result = self._redactor.model(result)
         for line in report_lines(result):
             self._emit(self._human, line)
         if self._format == "json":
@@ -268,6 +272,8 @@ class LocalRunner:
             # DeploymentFailed and WaitTimeout carry the deployment as it stood.
             partial = getattr(error, "result", None)
             result = partial if isinstance(partial, Result) else None
+        error = self._redactor.error(error)
+        result = self._redactor.model(result) if result is not None else None
         errors = input_errors(error)
         for e in errors:
             self._emit(self._stderr, f"error: {_clean(e.message)}")
@@ -303,5 +309,7 @@ class LocalRunner:
 
     def _json(self, document: Mapping[str, Any]) -> None:
         self._end_progress()
-        self._stdout.write(self._redact(json.dumps(document)) + "\n")
+        # Built from redacted results and errors: redacting the serialised text instead could
+        # break the document (a secret `"`) and would miss a secret in its escaped form.
+        self._stdout.write(json.dumps(document) + "\n")
         self._stdout.flush()

@@ -76,20 +76,20 @@ class TestReadInputs:
 
     def test_secret_from_the_command_line_is_masked(self, github_step: GitHubStep, tokens: Callable[[], str]) -> None:
         """A secret passed as a CLI value is masked just the same."""
-        runner, out = make(tokens, {"client-secret": "abc"})
+        runner, out = make(tokens, {"client-secret": "abc~secret"})
         runner.read_inputs(["client-secret"])
-        assert out.getvalue() == "::add-mask::abc\n"
+        assert out.getvalue() == "::add-mask::abc~secret\n"
 
     def test_missing_output_file_fails_before_any_change(
         self, github_step: GitHubStep, tokens: Callable[[], str], monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """Without GITHUB_OUTPUT, reading inputs fails with an error that names the variable (after masking)."""
         monkeypatch.delenv("GITHUB_OUTPUT")
-        monkeypatch.setenv("INPUT_CLIENT-SECRET", "abc")
+        monkeypatch.setenv("INPUT_CLIENT-SECRET", "abc~secret")
         runner, out = make(tokens)
         with pytest.raises(RunnerEnvironmentError, match="GITHUB_OUTPUT is not set"):
             runner.read_inputs(["client-secret"])
-        assert out.getvalue() == "::add-mask::abc\n"
+        assert out.getvalue() == "::add-mask::abc~secret\n"
 
 
 class TestLogCommands:
