@@ -6,8 +6,8 @@ the emulator's own request handler through an httpx transport: no sockets, and o
 for the emulator's deployments and for every wait of fabric-ci's (retries, polling, the search for
 a lost deployment), so hundreds of deployments and their hours of waiting take minutes.
 
-The faults are the service's: 429 with Retry-After, 500/502/503, a connection refused, a
-connection reset before the request is processed, the answer lost after it was processed (the
+The faults are the service's: a new deployment listed late (up to 25 s), 429 with Retry-After,
+500/502/503, a connection refused, a connection reset before the request is processed, the answer lost after it was processed (the
 deploy POST above all), a slow answer, and 401 TokenExpired for a valid token. Seeded: the same
 seed gives the same faults, the same deployments and the same report.
 
@@ -266,6 +266,7 @@ DEFAULT_RATE = 0.25  # of the requests drawn; some of those (slow) still answer,
 def run_chaos(deployments: int, seed: int, rate: float = DEFAULT_RATE) -> Report:
     """`deployments` deploy steps over both APIs, deploy-all and selective-deploy, with and without wait."""
     rng = random.Random(seed)
+    random.seed(seed)  # the retries' backoff jitter draws from the module's generator: same seed, same run
     clock = VirtualClock()
     report = Report(seed=seed, rate=rate)
     began = time.monotonic()
@@ -277,7 +278,10 @@ def run_chaos(deployments: int, seed: int, rate: float = DEFAULT_RATE) -> Report
             api = ("fabric", "powerbi")[index % 2]
             command = ("deploy-all", "selective-deploy")[(index // 2) % 2]
             wait = (index // 4) % 2 == 0
-            emulator.configure(operation_seconds=rng.choice((2.0, 8.0, 30.0, 120.0, 600.0)))
+            emulator.configure(
+                operation_seconds=rng.choice((2.0, 8.0, 30.0, 120.0, 600.0)),
+                listing_delay_seconds=rng.choice((0.0, 0.0, 3.0, 12.0, 25.0)),  # the service may list it late
+            )
             report.outcomes.append(_run_step(emulator, transport, clock, api, command, wait, index))
             _settle(emulator, clock)
         report.requests = transport.requests

@@ -113,13 +113,15 @@ def follow_deployment(
     """Wait for the deployment to end; raise DeploymentFailed, WaitTimeout, StepCancelled or
     WaitInterrupted, each with the result as it stood.
 
-    `started`: when the `timeout` began (default: now). `stages` (source, target ids) chooses which
-    past deployments estimate this one's duration; `history` is the pipeline's recent operations if
-    the caller already has them; `current` an answer about this deployment the caller already has
+    `started`: when the `timeout` began (default: now; the grace for a deployment the history
+    does not show yet always counts from now, the moment it was accepted or asked for). `stages`
+    (source, target ids) chooses which past deployments estimate this one's duration; `history`
+    is the pipeline's recent operations if the caller already has them; `current` an answer about this deployment the caller already has
     (it counts as the first status request). `accepted_here`: this step started the deployment
     (else an operation-id was given, and may be wrong).
     """
-    started = clock.now() if started is None else started
+    begun = clock.now()  # the grace for a deployment not listed yet counts from here
+    started = begun if started is None else started
     seconds = timeout.total_seconds()
 
     def time_left() -> float:
@@ -148,7 +150,7 @@ def follow_deployment(
         try:
             return client.get_deployment(pipeline.id, deployment_id, time_left=time_left())
         except NotFoundError:
-            if clock.now() - started < NEWLY_ACCEPTED_GRACE:
+            if clock.now() - begun < NEWLY_ACCEPTED_GRACE:
                 return DeploymentOperation(id=deployment_id, status="NotStarted")
             raise DeploymentNotFound(_not_found(pipeline, deployment_id, accepted_here)) from None
         except ThrottledError as throttled:

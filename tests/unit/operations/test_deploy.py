@@ -11,7 +11,14 @@ import pytest
 
 from fabric_ci.api.transport import AmbiguousResponse
 from fabric_ci.clock import Clock
-from fabric_ci.errors import DeploymentFailed, DeploymentOutcomeUnknown, ErrorDetails, ServerError, WaitTimeout
+from fabric_ci.errors import (
+    DeploymentFailed,
+    DeploymentOutcomeUnknown,
+    ErrorDetails,
+    NotFoundError,
+    ServerError,
+    WaitTimeout,
+)
 from fabric_ci.models.inputs import DeployAllInputs, parse_inputs
 from fabric_ci.models.requests import DeployRequest
 from fabric_ci.models.resources import DeployAccepted, DeploymentOperation, PipelineWithStages
@@ -334,3 +341,26 @@ def test_status_reads_failing_to_the_deadline_end_in_a_timeout_that_says_why() -
     assert "503 ServiceUnavailable" in message
     assert "wait-for-deployment" in message
     assert raised.value.result.operation_id == "d"
+
+
+def test_the_listing_grace_counts_from_acceptance_not_from_a_slow_deploy_request() -> None:
+    """A deploy request that took 40 s to be accepted still gets 30 s for the deployment to be listed."""
+    inputs = parse_inputs(DeployAllInputs, {**RAW_INPUTS, "wait": "true"})
+    accepted_at: list[float] = []
+
+    class SlowAccept(FakeClient):
+        def deploy(self, pipeline_id: str, request: DeployRequest) -> DeployAccepted:
+            assert self.clock is not None
+            self.clock.sleep(40)  # throttled, then accepted
+            accepted_at.append(self.clock.t)
+            return super().deploy(pipeline_id, request)
+
+        def get_deployment(self, pipeline_id: str, deployment_id: str, **kwargs: Any) -> DeploymentOperation:
+            assert self.clock is not None
+            if self.clock.t < accepted_at[0] + 20:  # listed 20 s after acceptance
+                raise NotFoundError(ErrorDetails(404, "EntityNotFound", "not found"))
+            return super().get_deployment(pipeline_id, deployment_id, **kwargs)
+
+    client = SlowAccept([], ours("d", "Succeeded"), DeployAccepted(deployment_id="d"))
+    result, _, _ = run(client, inputs)
+    assert result.status == "Succeeded"
