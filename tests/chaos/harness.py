@@ -7,9 +7,10 @@ for the emulator's deployments and for every wait of fabric-ci's (retries, polli
 a lost deployment), so hundreds of deployments and their hours of waiting take minutes.
 
 The faults are the service's: a new deployment listed late (up to 25 s), 429 with Retry-After,
-500/502/503, a connection refused, a connection reset before the request is processed, the answer lost after it was processed (the
-deploy POST above all), a slow answer, and 401 TokenExpired for a valid token. Seeded: the same
-seed gives the same faults, the same deployments and the same report.
+500/502/503, a connection refused, a connection reset before the request is processed, the
+answer lost after it was processed (the deploy POST above all), a slow answer, and 401
+TokenExpired for a valid token. Seeded: the same seed gives the same faults, the same
+deployments and the same report.
 
 What is counted per deployment step: whether it reached the right final status and outputs; the
 deployments the emulator created for it (more than one is a duplicate); a deployment created but
