@@ -8,6 +8,7 @@ Data flows one way: runner -> validated inputs -> operation -> API -> result -> 
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import signal
 import sys
@@ -16,7 +17,7 @@ import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from types import FrameType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 import httpx
 
@@ -95,16 +96,33 @@ OPERATIONS: dict[str, Operation] = {
 }
 
 
+class UsageError(Exception):
+    """A command line argparse could not read; its message never holds a value (one may be a secret)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but its errors become UsageError (reported by the runner, in JSON too) and never
+    echo what was given: `--client-secrt=s3cret` would otherwise print the secret."""
+
+    def error(self, message: str) -> NoReturn:
+        if message.startswith("unrecognized arguments:"):
+            options = [a.split("=", 1)[0] for a in message.split(":", 1)[1].split() if a.startswith("-")]
+            message = "unknown option(s): " + (", ".join(options) if options else "a value without an option")
+        commands = f" Commands: {', '.join(COMMANDS)}." if self.prog == "fabric-ci" else ""
+        raise UsageError(f"{message}. See `{self.prog} --help`.{commands}")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="fabric-ci",
+        allow_abbrev=False,  # `--client-s` is no shorthand: an input is named in full or not at all
         description="Run Microsoft Fabric deployment pipelines from CI. `fabric-ci emulator` starts a local "
         "stand-in for Entra ID and the Fabric API.",
     )
     parser.add_argument("--version", action="version", version=f"fabric-ci {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, model in COMMANDS.items():
-        sub = commands.add_parser(name, help=(model.__doc__ or name).strip().splitlines()[0])
+        sub = commands.add_parser(name, help=(model.__doc__ or name).strip().splitlines()[0], allow_abbrev=False)
         for input_name in input_names(model):
             sub.add_argument(
                 f"--{input_name}",
@@ -268,7 +286,7 @@ def _run(
     except FabricCiError as error:
         runner.fail(error, getattr(error, "result", None))
         if debug:
-            traceback.print_exc(file=sys.stderr)
+            runner.debug(traceback.format_exc())  # through the runner, which hides secrets in it
         return error.exit_code
     except Exception as unexpected:  # a bug of ours: say so plainly, without a traceback unless asked
         runner.fail(
@@ -278,7 +296,7 @@ def _run(
             )
         )
         if debug:
-            traceback.print_exc(file=sys.stderr)
+            runner.debug(traceback.format_exc())
         return 1
     runner.publish(result)
     return 0
@@ -295,7 +313,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         expected = "expected one of " + ", ".join(COMMANDS)
         make_runner({}, "text").fail(InputError("command", f"required and not supplied; {expected}"))
         return 2
-    namespace = build_parser().parse_args(args)
+    try:
+        namespace = build_parser().parse_args(args)
+    except UsageError as usage:
+        as_json = "--output=json" in args or any(a == "--output" and b == "json" for a, b in itertools.pairwise(args))
+        output = "json" if as_json else "text"
+        command_given = args[0] if args[0] in COMMANDS else None
+        make_runner({}, output, command=command_given).fail(InputError("command line", str(usage)))
+        return 2
     command: str = namespace.command
     values = cli_values(namespace, input_names(COMMANDS[command]))
     debug = namespace.debug or os.environ.get("RUNNER_DEBUG") == "1"

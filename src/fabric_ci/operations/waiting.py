@@ -116,9 +116,10 @@ def follow_deployment(
     `started`: when the `timeout` began (default: now; the grace for a deployment the history
     does not show yet always counts from now, the moment it was accepted or asked for). `stages`
     (source, target ids) chooses which past deployments estimate this one's duration; `history`
-    is the pipeline's recent operations if the caller already has them; `current` an answer about this deployment the caller already has
-    (it counts as the first status request). `accepted_here`: this step started the deployment
-    (else an operation-id was given, and may be wrong).
+    is the pipeline's recent operations if the caller already has them; `current` an answer about
+    this deployment the caller already has (it counts as the first status request).
+    `accepted_here`: this step started the deployment (else an operation-id was given, and may be
+    wrong).
     """
     begun = clock.now()  # the grace for a deployment not listed yet counts from here
     started = begun if started is None else started
