@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from hypothesis import strategies as st
 
 from fabric_ci.emulator import seed
+from fabric_ci.emulator.sign_in import SIGN_IN_METHODS
 from fabric_ci.models.inputs import COMMANDS, SECRET_INPUTS, input_names
 
 # Placeholders a case holds until it runs against a live emulator (its port, its files).
@@ -25,15 +26,6 @@ NOT_A_FILE = "/nonexistent/fabric-ci-fuzz/missing.pem"
 NOT_PEM = "{not-a-pem-file}"  # an existing file that holds no certificate
 CLOSED_PORT = "https://127.0.0.1:1"
 
-SIGN_IN_METHODS = (
-    "secret",
-    "certificate",
-    "certificate-pfx",
-    "oidc-github",
-    "oidc-azure-devops",
-    "managed-identity",
-    "user-password",
-)
 # Characters that Python's splitlines() treats as line ends: kept out of the part of a secret that must stay
 # on its line, so that each line of a secret is distinctive.
 _LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
