@@ -184,7 +184,8 @@ def follow_deployment(
         )
     except DeadlineReached as reached:
         result = as_it_stood(reached.last)
-        seen = reached.last is not None or current is not None
+        # Placeholders (not listed yet, no answer) carry no stages; the service's answers do.
+        seen = any(op is not None and op.source_stage_id for op in (reached.last, current))
         where = f"was still {result.status}" if seen else "could not be seen (no status answer came)"
         why = f" The last status requests got no answer: {reached.error}." if reached.error else ""
         raise WaitTimeout(
