@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
+import re
 import signal
 import sys
 import threading
@@ -106,10 +107,19 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         if message.startswith("unrecognized arguments:"):
-            options = [a.split("=", 1)[0] for a in message.split(":", 1)[1].split() if a.startswith("-")]
-            message = "unknown option(s): " + (", ".join(options) if options else "a value without an option")
+            # Only what looks like an option's name is shown; any other word may be a secret.
+            words = [a.split("=", 1)[0] for a in message.split(":", 1)[1].split()]
+            names = sorted({w for w in words if _OPTION_NAME.fullmatch(w)})
+            message = "unknown option(s): " + (", ".join(names) if names else "a word that is no option")
+        else:
+            # "invalid choice: 'x'", "ignored explicit argument 'x'": the value given is not repeated.
+            message = _GIVEN_VALUE.sub(r"\1", message)
         commands = f" Commands: {', '.join(COMMANDS)}." if self.prog == "fabric-ci" else ""
         raise UsageError(f"{message}. See `{self.prog} --help`.{commands}")
+
+
+_OPTION_NAME = re.compile(r"--[a-z][a-z0-9]*(-[a-z0-9]+)*")
+_GIVEN_VALUE = re.compile(r"(invalid choice|ignored explicit argument):? '[^']*'")
 
 
 def build_parser() -> argparse.ArgumentParser:

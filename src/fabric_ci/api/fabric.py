@@ -68,7 +68,10 @@ class FabricClient:
             body["options"] = {"allowCrossRegionDeployment": request.options.allow_cross_region_deployment}
         response = self._t.request("POST", f"deploymentPipelines/{pipeline_id}/deploy", json=body, replay_safe=False)
         if response.status_code == 200:  # finished synchronously: the body is the operation
-            finished = DeploymentOperation.model_validate(response.json())
+            try:
+                finished = DeploymentOperation.model_validate(response.json())
+            except ValueError:  # it was acted on, but we cannot tell which deployment it is
+                raise AmbiguousResponse("The deploy answer (200) is not a deployment operation", response) from None
             return DeployAccepted(deployment_id=finished.id, finished=finished)
         deployment_id = response.headers.get("deployment-id")
         if not deployment_id:

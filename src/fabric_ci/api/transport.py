@@ -15,7 +15,7 @@ import httpx
 from fabric_ci.api.errors import api_error, connection_failure
 from fabric_ci.api.retry import Retries, worth_retrying
 from fabric_ci.clock import Clock
-from fabric_ci.errors import ApiConnectionError, FabricCiError
+from fabric_ci.errors import ApiConnectionError, ErrorDetails, FabricCiError, ServerError
 
 USER_AGENT = "fabric-ci"
 
@@ -217,4 +217,14 @@ class Transport:
             raise ApiConnectionError(f"{method} {url} failed: {exc}") from exc
 
     def get_json(self, path: str, params: Mapping[str, str] | None = None, time_left: float | None = None) -> Any:
-        return self.request("GET", path, params=params, time_left=time_left).json()
+        response = self.request("GET", path, params=params, time_left=time_left)
+        try:
+            return response.json()
+        except ValueError:  # a proxy's or gateway's page in place of the API's answer
+            raise ServerError(
+                ErrorDetails(
+                    response.status_code,
+                    "UnreadableAnswer",
+                    f"GET {path} was answered with something other than JSON (a proxy or gateway in between?)",
+                )
+            ) from None

@@ -190,6 +190,7 @@ def check_stages(
 
 # After a lost answer, when to look for the deployment (seconds after the failure): as long as
 # the wait accepts that a new deployment is not visible yet (NEWLY_ACCEPTED_GRACE), densely first.
+STATUS_LOOK_SECONDS = 10.0  # with wait: false, how long the one look at an accepted deployment may take
 LOST_ANSWER_CHECKS = (0.0, 2.0, 5.0, 10.0, 15.0, 20.0, 25.0, NEWLY_ACCEPTED_GRACE)
 
 
@@ -212,14 +213,14 @@ def find_lost_deployment(
     began = clock.now()
     trouble = ""
     for at in LOST_ANSWER_CHECKS:
-        if deadline is not None and began + at > deadline:
-            break
+        if deadline is not None and at > 0 and began + at > deadline:
+            break  # the first look is always made, even when the deploy request used up the timeout
         clock.sleep(max(0.0, began + at - clock.now()))
         left = None if deadline is None else max(deadline - clock.now(), 0.0)
         try:
             candidates = _marked(client, pipeline_id, request, known_ids, left)
-        except FabricCiError as failed:
-            trouble = f" (the last look at the history failed too: {failed.message})"
+        except (FabricCiError, ValueError) as failed:  # ValueError: an answer that is no list of deployments
+            trouble = f" (the last look at the history failed too: {getattr(failed, 'message', failed)})"
             continue
         if len(candidates) == 1:
             return DeployAccepted(deployment_id=candidates[0].id)
@@ -249,7 +250,10 @@ def _marked(
             continue
         note = op.note
         if note.is_truncated and request.marker not in (note.content or ""):
-            note = client.get_deployment(pipeline_id, op.id, time_left=time_left).note or note
+            try:
+                note = client.get_deployment(pipeline_id, op.id, time_left=time_left).note or note
+            except (FabricCiError, ValueError):
+                continue  # another deployment we cannot read in full: it does not stop the look
         if request.marker in (note.content or ""):
             found.append(op)
     return found
@@ -261,7 +265,7 @@ def _look_once(
     """After a cancel during the deploy request: one look, no retries, for this run's deployment."""
     try:
         found = _marked(client, pipeline_id, request, known_ids, time_left=0.0)
-    except FabricCiError:
+    except (FabricCiError, ValueError):
         return None
     return DeployAccepted(deployment_id=found[0].id) if len(found) == 1 else None
 
@@ -272,11 +276,13 @@ def _current(
     """With wait: false, one look at the deployment so the outputs say where it stands. It was
     accepted: a look that fails is a warning, never a failed step."""
     try:
-        return client.get_deployment(pipeline_id, deployment_id)
+        # Brief: the deployment is accepted, and this look only fills the outputs.
+        return client.get_deployment(pipeline_id, deployment_id, time_left=STATUS_LOOK_SECONDS)
     except NotFoundError:  # not visible yet right after the 202
         return _not_started(deployment_id, request)
-    except FabricCiError as failed:
-        reporter.warning(f"Deployment {deployment_id} was accepted, but its status could not be read: {failed.message}")
+    except (FabricCiError, ValueError) as failed:
+        reason = getattr(failed, "message", str(failed))
+        reporter.warning(f"Deployment {deployment_id} was accepted, but its status could not be read: {reason}")
         return _not_started(deployment_id, request)
 
 

@@ -10,6 +10,7 @@ from fabric_ci.api.polling import DeadlineReached, NoAnswer, PollPlanner, expect
 from fabric_ci.clock import Clock
 from fabric_ci.errors import (
     ApiConnectionError,
+    ApiError,
     Cancelled,
     DeploymentFailed,
     FabricCiError,
@@ -155,10 +156,16 @@ def follow_deployment(
                 return DeploymentOperation(id=deployment_id, status="NotStarted")
             raise DeploymentNotFound(_not_found(pipeline, deployment_id, accepted_here)) from None
         except ThrottledError as throttled:
-            raise NoAnswer(throttled, throttled.details.retry_after) from None
+            wait = throttled.details.retry_after
+            if wait is not None and wait >= time_left():  # not before the deadline, the service says
+                clock.sleep(max(time_left(), 0.0))
+                raise DeadlineReached(None, throttled) from None
+            raise NoAnswer(throttled, wait) from None
         except (ServerError, ApiConnectionError) as outage:
             # An outage that outlasted the retries: keep looking until the deadline.
             raise NoAnswer(outage) from None
+        except ValueError as unreadable:  # an answer that is not a deployment (pydantic's errors are ValueErrors)
+            raise NoAnswer(unreadable) from None
 
     def as_it_stood(last: DeploymentOperation | None) -> DeploymentResult:
         last = last or current or DeploymentOperation(id=deployment_id, status="NotStarted")
@@ -187,7 +194,7 @@ def follow_deployment(
         # Placeholders (not listed yet, no answer) carry no stages; the service's answers do.
         seen = any(op is not None and op.source_stage_id for op in (reached.last, current))
         where = f"was still {result.status}" if seen else "could not be seen (no status answer came)"
-        why = f" The last status requests got no answer: {reached.error}." if reached.error else ""
+        why = f" The last status requests got no answer ({_briefly(reached.error)})." if reached.error else ""
         raise WaitTimeout(
             f"Deployment {deployment_id} {where} after {_human(timeout)}.{why} It was left running, not "
             f"cancelled: {follow}, or raise `timeout`.",
@@ -212,6 +219,13 @@ def follow_deployment(
         ) from error
 
     return check_outcome(to_result(command, pipeline, operation, measured_seconds=clock.now() - started))
+
+
+def _briefly(error: Exception) -> str:
+    """What went wrong in a few words: the status and code, not the hint meant for a failed step."""
+    if isinstance(error, ApiError):
+        return f"{error.details.status_code} {error.details.error_code or 'Error'}".strip()
+    return str(error).split(". ")[0].rstrip(".")
 
 
 def _not_found(pipeline: PipelineWithStages, deployment_id: str, accepted_here: bool) -> str:

@@ -364,3 +364,35 @@ def test_the_listing_grace_counts_from_acceptance_not_from_a_slow_deploy_request
     client = SlowAccept([], ours("d", "Succeeded"), DeployAccepted(deployment_id="d"))
     result, _, _ = run(client, inputs)
     assert result.status == "Succeeded"
+
+
+def test_a_deploy_request_that_used_up_the_timeout_still_gets_one_look_for_its_lost_answer() -> None:
+    """timeout: 30s, a deploy POST hung for 60 s before its answer was lost: one look is still made, and finds it."""
+    inputs = parse_inputs(DeployAllInputs, {**RAW_INPUTS, "timeout": "30s"})
+
+    class Hung(FakeClient):
+        def deploy(self, pipeline_id: str, request: DeployRequest) -> DeployAccepted:
+            assert self.clock is not None
+            self.clock.sleep(60)
+            return super().deploy(pipeline_id, request)
+
+    client = Hung([], ours("found"), LOST)
+    result, _, _ = run(client, inputs)
+    assert result.operation_id == "found"
+
+
+def test_an_unreadable_status_answer_mid_wait_is_no_answer_not_a_bug() -> None:
+    """A status answer that is not a deployment (a proxy's page) is a look without an answer: the wait goes on."""
+    inputs = parse_inputs(DeployAllInputs, {**RAW_INPUTS, "wait": "true"})
+    unreadable = [2]
+
+    class Proxy(FakeClient):
+        def get_deployment(self, pipeline_id: str, deployment_id: str, **kwargs: Any) -> DeploymentOperation:
+            if unreadable[0]:
+                unreadable[0] -= 1
+                return DeploymentOperation.model_validate({"no": "id"})  # raises pydantic's ValidationError
+            return super().get_deployment(pipeline_id, deployment_id, **kwargs)
+
+    client = Proxy([], ours("d", "Succeeded"), DeployAccepted(deployment_id="d"))
+    result, _, _ = run(client, inputs)
+    assert result.status == "Succeeded"

@@ -333,6 +333,26 @@ def test_a_mistyped_secret_option_is_not_echoed(monkeypatch: pytest.MonkeyPatch)
     assert "Zq7-secret-value" not in out + err
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["deploy-all", "-Q8Q~Zq7-secret-value"],
+        ["deploy-all", "--client-secret=x", "-Zq7-secret-value"],
+        ["deploy-all", "--output", "Zq7-secret-value"],
+        ["deploy-all", "--debug=Zq7-secret-value"],
+        ["Zq7-secret-value"],
+        ["deploy-all", "--output=json", "--client-secrt", "Zq7-secret-value"],
+    ],
+)
+def test_no_command_line_error_repeats_a_value(monkeypatch: pytest.MonkeyPatch, argv: list[str]) -> None:
+    """Whatever argparse cannot read (a stray word, a bad choice, a value for a flag), its error never repeats it."""
+    with clean_environment(monkeypatch):
+        status, out, err = run_cli(argv)
+    assert status == 2
+    assert "Zq7-secret-value" not in out + err
+    assert "command line" in out + err
+
+
 def test_every_command_masks_its_secret_inputs() -> None:
     """Every command reads the four secret inputs, so both runners register them before anything else."""
     for model in COMMANDS.values():
