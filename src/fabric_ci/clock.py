@@ -31,7 +31,9 @@ class VirtualClock:
         return self.t
 
     def sleep(self, seconds: float) -> None:
-        self.t += max(seconds, 0.0)
+        if seconds < 0:  # real time.sleep refuses it too; a negative wait is a planning bug
+            raise ValueError(f"sleep length must be non-negative, got {seconds}")
+        self.t += seconds
 
     @property
     def clock(self) -> Clock:

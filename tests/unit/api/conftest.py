@@ -8,10 +8,10 @@ import httpx
 import pytest
 import respx
 
+from fabric_ci import clock
 from fabric_ci.api.fabric import FabricClient
 from fabric_ci.api.retry import Retries, RetryPolicy
 from fabric_ci.api.transport import Transport
-from fabric_ci.clock import Clock
 
 BASE = "https://api.fabric.test/v1"
 
@@ -26,24 +26,16 @@ class FakeTokens:
         return f"token-{self.issued}"
 
 
-class VirtualClock:
-    """Time that passes only when slept; every sleep is recorded."""
+class VirtualClock(clock.VirtualClock):
+    """Time that passes only when slept, from 0; every sleep is recorded."""
 
     def __init__(self) -> None:
-        self.t = 0.0
+        super().__init__(0.0)
         self.sleeps: list[float] = []
 
-    def now(self) -> float:
-        return self.t
-
     def sleep(self, seconds: float) -> None:
-        assert seconds >= 0
+        super().sleep(seconds)
         self.sleeps.append(seconds)
-        self.t += seconds
-
-    @property
-    def clock(self) -> Clock:
-        return Clock(self.now, self.sleep)
 
 
 @pytest.fixture

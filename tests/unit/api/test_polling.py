@@ -18,20 +18,9 @@ from fabric_ci.api.polling import (
     expected_duration,
     wait_until_terminal,
 )
+from fabric_ci.clock import VirtualClock
 from fabric_ci.models.resources import DeploymentOperation
 from fabric_ci.models.results import Progress
-
-
-class VirtualClock:
-    def __init__(self) -> None:
-        self.t = 0.0
-
-    def now(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        assert seconds >= 0
-        self.t += seconds
 
 
 class SimulatedDeployment:
@@ -79,7 +68,7 @@ def sample_poll_count(duration: float) -> int:
 
 
 def run(duration: float, expected: float | None, show_steps: bool = True) -> tuple[int, float]:
-    clock = VirtualClock()
+    clock = VirtualClock(0.0)
     deployment = SimulatedDeployment(clock, duration, show_steps=show_steps)
     planner = PollPlanner(expected_duration=expected, history_uncertainty=0.05 * (expected or 0))
     follow(clock, deployment.fetch, planner)
@@ -148,7 +137,7 @@ def test_a_deployment_over_within_a_second_is_seen_at_once(duration: float) -> N
 
 def test_with_no_signal_at_all_it_is_the_fixed_5s_poll_after_one_early_look() -> None:
     """No history and no steps: one look after a second, then on the sample's 5 s ticks."""
-    clock = VirtualClock()
+    clock = VirtualClock(0.0)
     deployment = SimulatedDeployment(clock, 22, show_steps=False)
     follow(clock, deployment.fetch, PollPlanner())
     assert deployment.polls == [1, 5, 10, 15, 20, 25]
@@ -156,7 +145,7 @@ def test_with_no_signal_at_all_it_is_the_fixed_5s_poll_after_one_early_look() ->
 
 def test_the_first_look_does_not_wait_for_an_lro_retry_after() -> None:
     """A 3 s deployment with a 3 s history is seen at once: nothing makes the first look wait 30 s."""
-    clock = VirtualClock()
+    clock = VirtualClock(0.0)
     deployment = SimulatedDeployment(clock, 3)
     follow(clock, deployment.fetch, PollPlanner(expected_duration=3))
     assert deployment.polls == [pytest.approx(3.2)]
@@ -164,7 +153,7 @@ def test_the_first_look_does_not_wait_for_an_lro_retry_after() -> None:
 
 def test_unknown_statuses_keep_waiting() -> None:
     """A status the service adds later is treated as still running, not as the end."""
-    clock = VirtualClock()
+    clock = VirtualClock(0.0)
     answers = iter(["Queued", "SomethingNew", "Succeeded"])
     polls = []
 
@@ -179,7 +168,7 @@ def test_unknown_statuses_keep_waiting() -> None:
 
 def test_deadline_polls_at_the_deadline_when_the_budget_allows() -> None:
     """At the timeout, one last look is taken if the budget holds one, then DeadlineReached carries the last state."""
-    clock = VirtualClock()
+    clock = VirtualClock(0.0)
     deployment = SimulatedDeployment(clock, 1000, show_steps=False)
     with pytest.raises(DeadlineReached) as reached:
         follow(clock, deployment.fetch, PollPlanner(), timeout=17)
@@ -192,7 +181,7 @@ def test_deadline_polls_at_the_deadline_when_the_budget_allows() -> None:
 @pytest.mark.parametrize("timeout", [3, 7, 12, 12.5])
 def test_the_budget_always_holds_a_last_look_at_the_deadline(timeout: float) -> None:
     """The budget keeps a request for the deadline, so a deployment ending just before it is reported as ended."""
-    clock = VirtualClock()
+    clock = VirtualClock(0.0)
     deployment = SimulatedDeployment(clock, 1000, show_steps=False)
     with pytest.raises(DeadlineReached):
         follow(clock, deployment.fetch, PollPlanner(), timeout=timeout)
@@ -222,7 +211,7 @@ def test_expected_duration_is_the_median_of_successes_between_the_same_stages() 
 
 def test_progress_ticks_between_polls_without_extra_requests() -> None:
     """Between sparse polls, progress is re-reported about every second with a fresh elapsed time."""
-    clock = VirtualClock()
+    clock = VirtualClock(0.0)
     deployment = SimulatedDeployment(clock, 4.5, show_steps=False)
     seen: list[float] = []
     follow(
@@ -245,7 +234,7 @@ def test_every_request_is_one_the_sample_is_sure_to_send_too(
     """Each request is within what the sample must send for a deployment seen unfinished at the previous request.
 
     Seen unfinished at L, the sample sends its requests at 0, 5, ... up to L and one more: floor(L / 5) + 2."""
-    clock = VirtualClock()
+    clock = VirtualClock(0.0)
     deployment = SimulatedDeployment(clock, 1000, show_steps=show_steps)
     with pytest.raises(DeadlineReached):
         follow(clock, deployment.fetch, PollPlanner(expected_duration=history), timeout=timeout)

@@ -9,6 +9,10 @@ Microsoft's hosts; these tests want to exercise the emulator's endpoint, so the 
 
 from __future__ import annotations
 
+import json
+import subprocess
+import time
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -91,3 +95,14 @@ def opens_fabric_api(http: httpx.Client, emulator: Emulator, token: str) -> bool
 def first_line(result: dict[str, Any]) -> str:
     """The AADSTS line of an msal error result (Entra appends trace and correlation ids)."""
     return str(result["error_description"]).splitlines()[0]
+
+
+def wait_for_ready_file(process: subprocess.Popen[str], ready: Path, seconds: float = 15) -> dict[str, Any]:
+    """The `--ready-file` an emulator process writes once it listens, read as JSON; fails the test
+    if the process exits first or the file takes longer than `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not ready.exists():
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "no ready file"
+        time.sleep(0.05)
+    return dict(json.loads(ready.read_text()))

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import ssl
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -16,6 +14,8 @@ import pytest
 
 from fabric_ci.emulator import main
 from fabric_ci.emulator.seed import CLIENT_SECRET, DEMO_PIPELINE_NAME, TENANT_ID
+
+from .helpers import wait_for_ready_file
 
 
 def test_refuses_a_non_loopback_host(capsys: pytest.CaptureFixture[str]) -> None:
@@ -51,12 +51,7 @@ def test_runs_writes_the_ready_file_and_stops_on_sigterm(tmp_path: Path) -> None
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
-        deadline = time.monotonic() + 15
-        while not ready.exists():
-            assert process.poll() is None, process.communicate()
-            assert time.monotonic() < deadline, "no ready file"
-            time.sleep(0.05)
-        details = json.loads(ready.read_text())
+        details = wait_for_ready_file(process, ready)
         assert details["tenant-id"] == TENANT_ID
         assert details["ca-bundle"] == str(tmp_path / "state" / "ca.pem")
         assert details["api-base-url"] == details["url"] + "/v1"

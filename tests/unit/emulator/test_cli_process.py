@@ -3,12 +3,10 @@ taken port leaving the first one alone, and a lost answer over the process's own
 
 from __future__ import annotations
 
-import json
 import os
 import ssl
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +25,8 @@ from fabric_ci.emulator.seed import (
     TENANT_ID,
     TEST_STAGE_ID,
 )
+
+from .helpers import wait_for_ready_file
 
 EMULATOR = [sys.executable, "-m", "fabric_ci", "emulator", "--quiet"]
 
@@ -58,12 +58,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulato
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
-        deadline = time.monotonic() + 15
-        while not ready.exists():
-            assert process.poll() is None, process.communicate()
-            assert time.monotonic() < deadline, "no ready file"
-            time.sleep(0.05)
-        yield RunningEmulator(process, folder / "state", json.loads(ready.read_text()))
+        yield RunningEmulator(process, folder / "state", wait_for_ready_file(process, ready))
     finally:
         process.terminate()
         process.communicate(timeout=10)

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from fabric_ci.api.transport import AmbiguousResponse
-from fabric_ci.clock import Clock
+from fabric_ci.clock import VirtualClock
 from fabric_ci.errors import (
     DeploymentFailed,
     DeploymentOutcomeUnknown,
@@ -98,14 +98,6 @@ class FakeClient:
         return self.deploy_result  # type: ignore[no-any-return]
 
 
-class VirtualClock:
-    def __init__(self) -> None:
-        self.t = 0.0
-
-    def sleep(self, seconds: float) -> None:
-        self.t += seconds
-
-
 class QuietReporter:
     def __init__(self) -> None:
         self.accepted: list[str] = []
@@ -140,10 +132,10 @@ LOST = AmbiguousResponse("The service answered 500", httpx.Response(500))
 
 
 def run(client: FakeClient, inputs: Any = INPUTS) -> tuple[Any, QuietReporter, VirtualClock]:
-    clock = VirtualClock()
+    clock = VirtualClock(0.0)
     client.clock = clock
     reporter = QuietReporter()
-    return deploy(inputs, client, reporter, Clock(lambda: clock.t, clock.sleep)), reporter, clock  # type: ignore[arg-type]
+    return deploy(inputs, client, reporter, clock.clock), reporter, clock  # type: ignore[arg-type]
 
 
 def ours(op_id: str, status: str = "Running", *, appears_at: float = 0.0) -> History:
