@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench chaos fuzz lock clean
+.PHONY: demo test lint typecheck bench chaos fuzz lock generate clean
 
 $(STAMP): requirements/dev.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,8 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-actions action.yml */action.yml
+	$(BIN)/check-jsonschema --regex-variant python --schemafile ../shared/specs/azure-pipelines/tasks.schema.json \
+		azure-devops-task/*/task.json
 	$(BIN)/hadolint Dockerfile
 
 ## Figures, not assertions: waiting side by side with the 5 s and Retry-After pollers, a demo
@@ -43,6 +45,10 @@ chaos: $(STAMP)
 ## every machine (make test runs a slice of them). The summary ends with `fuzz: <cases> cases in <s> s`.
 fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest tests/fuzz -m fuzz -q -p no:cacheprovider --timeout=7200
+
+## Write every action.yml and the Azure DevOps task files from the command registry (fabric_ci/commands.py).
+generate: $(STAMP)
+	$(BIN)/python -m fabric_ci.packaging
 
 ## Re-resolve the locks after changing dependencies in pyproject.toml.
 lock:

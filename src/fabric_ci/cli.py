@@ -18,83 +18,30 @@ import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from types import FrameType
-from typing import TYPE_CHECKING, Any, Literal, NoReturn
+from typing import TYPE_CHECKING, Literal, NoReturn
 
 import httpx
 
 from fabric_ci import __version__
 from fabric_ci.api.retry import Retries, Retrying
 from fabric_ci.clock import SYSTEM_CLOCK, Clock
+from fabric_ci.commands import COMMANDS, Command
 from fabric_ci.errors import Cancelled, FabricCiError, InputError, StepCancelled
-from fabric_ci.models.inputs import COMMANDS, AddUserInputs, Inputs, input_names, parse_inputs
-from fabric_ci.models.results import Result
-from fabric_ci.operations.add_user import add_user
-from fabric_ci.operations.assign_workspace import assign_workspace
-from fabric_ci.operations.deploy import deploy
+from fabric_ci.models.inputs import SECRET_INPUTS, AddUserInputs, Inputs, parse_inputs
 from fabric_ci.operations.reporter import Reporter
-from fabric_ci.operations.wait_for_deployment import wait_for_deployment
 from fabric_ci.runners.base import Runner
+from fabric_ci.runners.local import secret_env_var
 
 if TYPE_CHECKING:  # imported lazily in connect(), after inputs are valid
     from fabric_ci.api.client import PipelinesClient
 
-HELP = {
-    "auth": "auto (default), secret, certificate, oidc, managed-identity or user-password",
-    "tenant-id": "Entra tenant: GUID or verified domain",
-    "client-id": "application (client) id; for managed-identity, a user-assigned identity's",
-    "client-secret": "service principal's secret (or set FABRIC_CI_CLIENT_SECRET)",
-    "client-certificate": "PEM text, a .pem/.pfx path, or base64 .pfx (or FABRIC_CI_CLIENT_CERTIFICATE)",
-    "client-certificate-password": "password of the key or .pfx (or FABRIC_CI_CLIENT_CERTIFICATE_PASSWORD)",
-    "client-certificate-send-chain": "true: send the chain (x5c) for subject name/issuer auth",
-    "oidc-audience": "audience of the CI system's OIDC token (default api://AzureADTokenExchange)",
-    "username": "user principal name, for user-password",
-    "password": "the user's password (or set FABRIC_CI_PASSWORD)",
-    "cloud": "public (default), usgov, usgovhigh, usgovdod or china",
-    "api": "fabric (default) or powerbi",
-    "api-base-url": "API root (default: the cloud's for the api; https://api.fabric.microsoft.com/v1)",
-    "authority-host": "Entra host (default: the cloud's; https://login.microsoftonline.com)",
-    "scope": "token scope (default: the cloud's for the api; https://api.fabric.microsoft.com/.default)",
-    "ca-bundle": "PEM file of extra CAs to trust",
-    "pipeline": "deployment pipeline id or display name",
-    "source-stage": "stage id, display name, or 0-based order",
-    "target-stage": "stage id, name or order (default: the next stage; the previous one with backward)",
-    "backward": "true: deploy to the previous stage (only into an empty stage)",
-    "note": "deployment note (at most 1000 characters; a run marker is appended)",
-    "wait": "true (default) or false: wait for the deployment to finish",
-    "timeout": "how long to wait: 90s, 30m, 1h (default 30m); the deployment is left running",
-    "new-workspace-name": "for a target stage without a workspace: the workspace the deployment creates",
-    "capacity-id": "capacity of the new workspace (with new-workspace-name)",
-    "update-app": "powerbi: true to update the target workspace's app",
-    "allow-create-artifact": "powerbi: may create items in the target (default true)",
-    "allow-overwrite-artifact": "powerbi: may overwrite items in the target (default true)",
-    "allow-overwrite-target-artifact-label": "powerbi: may change a target item's sensitivity label (default false)",
-    "allow-purge-data": "powerbi: may delete a target dataset's data on a schema mismatch (default false)",
-    "allow-skip-tiles-with-missing-prerequisites": "powerbi: may skip tiles lacking model or report (default false)",
-    "allow-take-over": "powerbi: may take over paginated reports owned by someone else (default false)",
-    "allow-cross-region-deployment": "fabric: allow the target workspace to be in another region",
-    "items": "an item id, 'Type: name', or a name; repeat the option or separate lines",
-    "stage": "stage id, display name, or 0-based order",
-    "workspace": "workspace id (add-user: give the principal workspace-role on it)",
-    "principal": "principal's object id (powerbi: a user's UPN too)",
-    "principal-type": "User, Group, ServicePrincipal (App) or ServicePrincipalProfile",
-    "role": "Admin (default): the pipeline role",
-    "admin": "powerbi: true to add the user through the admin API, as a tenant admin",
-    "workspace-role": "Admin, Member, Contributor or Viewer: the role on workspace",
-    "allow-downgrade": "true: lower a higher workspace role the principal holds to workspace-role",
-    "force": "true (with allow-downgrade): lower even the signed-in principal's own Admin role",
-    "operation-id": "the deployment's operation id (the operation-id output of a deploy step)",
-}
 
-Operation = Callable[[Any, "PipelinesClient", Reporter, Clock], Result]
-OPERATIONS: dict[str, Operation] = {
-    "deploy-all": deploy,
-    "selective-deploy": deploy,
-    "assign-workspace": lambda inputs, client, reporter, _clock: assign_workspace(inputs, client, reporter),
-    "add-user": lambda inputs, client, reporter, _clock: add_user(
-        inputs, client, reporter, client.signed_in_principal()
-    ),
-    "wait-for-deployment": wait_for_deployment,
-}
+def option_help(command: Command, name: str) -> str:
+    """An option's help: the first sentence of its description (`fabric-ci COMMAND --help` stays short),
+    and for a secret, the environment variable that keeps it out of shell history."""
+    text = command.input_description(name).replace("`", "")
+    first = re.split(r"(?<=[.)])\s+(?=[A-Z])", text, maxsplit=1)[0]
+    return f"{first} (or set {secret_env_var(name)})" if name in SECRET_INPUTS else first
 
 
 class UsageError(Exception):
@@ -131,14 +78,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"fabric-ci {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, model in COMMANDS.items():
-        sub = commands.add_parser(name, help=(model.__doc__ or name).strip().splitlines()[0], allow_abbrev=False)
-        for input_name in input_names(model):
+    for name, command in COMMANDS.items():
+        sub = commands.add_parser(
+            name, help=command.description.replace("`", ""), description=command.description, allow_abbrev=False
+        )
+        for input_name in command.input_names:
             sub.add_argument(
                 f"--{input_name}",
                 dest=input_name,
                 metavar="VALUE",
-                help=HELP.get(input_name),
+                help=option_help(command, input_name),
                 action="append" if input_name == "items" else "store",
             )
         sub.add_argument("--output", choices=["text", "json"], default="text", help="text (default) or json")
@@ -282,12 +231,12 @@ def _run(
     http_transport: httpx.BaseTransport | None,
     cancellation: Cancellation,
 ) -> int:
-    model = COMMANDS[command]
+    spec = COMMANDS[command]
     try:
         try:
-            inputs = parse_inputs(model, runner.read_inputs(input_names(model)))
+            inputs = parse_inputs(spec.inputs, runner.read_inputs(spec.input_names))
             with connect(inputs, runner, os.environ if environ is None else environ, clock, http_transport) as client:
-                result = OPERATIONS[command](inputs, client, runner, clock)
+                result = spec.run(inputs, client, runner, clock)
                 cancellation.disarm()  # the outcome is known: closing the client must not lose it
         except Cancelled as cancelled:  # operations that know more raise StepCancelled themselves
             raise StepCancelled(f"Cancelled by {cancelled.signal_name} before {command} finished.", cancelled) from None
@@ -332,7 +281,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         make_runner({}, output, command=command_given).fail(InputError("command line", str(usage)))
         return 2
     command: str = namespace.command
-    values = cli_values(namespace, input_names(COMMANDS[command]))
+    values = cli_values(namespace, COMMANDS[command].input_names)
     debug = namespace.debug or os.environ.get("RUNNER_DEBUG") == "1"
     return run(command, make_runner(values, namespace.output, command=command, debug=debug), debug=debug)
 

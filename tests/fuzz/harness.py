@@ -28,9 +28,10 @@ from typing import Any
 
 from fabric_ci import cli
 from fabric_ci.clock import Clock
+from fabric_ci.commands import COMMANDS
 from fabric_ci.emulator import Emulator, RequestRecord, seed
 from fabric_ci.errors import InputErrors
-from fabric_ci.models.inputs import COMMANDS, SECRET_INPUTS, input_names, parse_inputs
+from fabric_ci.models.inputs import SECRET_INPUTS, input_names, parse_inputs
 from fabric_ci.runners.local import secret_env_var
 
 from .strategies import (
@@ -283,7 +284,7 @@ class Harness:
         if case.runner == "github":
             environment.update({f"INPUT_{name.upper()}": value for name, value in inputs.items()})
             # What the step really gets: GitHub input ids are case-insensitive (`Pipeline` is `pipeline`).
-            declared = input_names(COMMANDS[case.command])
+            declared = input_names(COMMANDS[case.command].inputs)
             inputs = {n: environment[f"INPUT_{n.upper()}"] for n in declared if f"INPUT_{n.upper()}" in environment}
         else:
             for name, value in inputs.items():
@@ -465,7 +466,7 @@ def checked_secrets(inputs: dict[str, str]) -> list[str]:
 
 def inputs_alone_are_invalid(command: str, inputs: dict[str, str]) -> bool:
     """Whether validation alone (no network) refuses these inputs, as the runners hand them over."""
-    model = COMMANDS[command]
+    model = COMMANDS[command].inputs
     names = input_names(model)
     given = {name: value.strip() for name, value in inputs.items() if name in names and value.strip()}
     try:
@@ -506,7 +507,7 @@ def check(case: Case, outcome: Outcome) -> None:
     everything = [outcome.stdout, outcome.stderr, outcome.summary, outcome.output_file]
     assert not any("Traceback (most recent call last)" in text for text in everything), f"a traceback{where}"
     assert not any("bug in fabric-ci" in text for text in everything), f"fabric-ci reports a bug of its own{where}"
-    names = input_names(COMMANDS[case.command])
+    names = input_names(COMMANDS[case.command].inputs)
     if outcome.status == 2:
         changes = [
             f"{r.method} {r.path}"

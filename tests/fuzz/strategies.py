@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 
 from hypothesis import strategies as st
 
+from fabric_ci.commands import COMMANDS
 from fabric_ci.emulator import seed
 from fabric_ci.emulator.sign_in import SIGN_IN_METHODS
-from fabric_ci.models.inputs import COMMANDS, SECRET_INPUTS, input_names
+from fabric_ci.models.inputs import SECRET_INPUTS, input_names
 
 # Placeholders a case holds until it runs against a live emulator (its port, its files).
 EMULATOR_API = "{emulator-api}"  # the API base URL for the case's `api`
@@ -309,7 +310,7 @@ def _base_inputs(command: str, api: str) -> dict[str, str]:
 @st.composite
 def cases(draw: st.DrawFn, command: str, runner: str | None = None) -> Case:
     """A case for `command`: working inputs with up to four of them changed, removed or broken."""
-    model = COMMANDS[command]
+    model = COMMANDS[command].inputs
     names = input_names(model)
     api = draw(st.sampled_from(["fabric", "fabric", "powerbi"]))
     method = draw(st.sampled_from(SIGN_IN_METHODS))

@@ -712,15 +712,6 @@ class WaitInputs(Inputs):
     timeout: Duration = parse_duration(DEFAULT_TIMEOUT)
 
 
-COMMANDS: dict[str, type[Inputs]] = {
-    "deploy-all": DeployAllInputs,
-    "selective-deploy": SelectiveDeployInputs,
-    "assign-workspace": AssignWorkspaceInputs,
-    "add-user": AddUserInputs,
-    "wait-for-deployment": WaitInputs,
-}
-
-
 def input_names(model: type[Inputs]) -> list[str]:
     """The runner-facing names of a model's inputs, in declaration order."""
     return [field.alias or name for name, field in model.model_fields.items()]

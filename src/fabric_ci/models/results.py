@@ -33,6 +33,8 @@ def normalise_status(raw: str) -> Status:
 class Result(BaseModel):
     model_config = ConfigDict(frozen=True)
 
+    command: str  # the command that produced it (fabric_ci.commands)
+
     def outputs(self) -> dict[str, str]:
         """The step outputs, by their GitHub names."""
         raise NotImplementedError
@@ -80,7 +82,6 @@ class Progress(BaseModel):
 
 
 class DeploymentResult(Result):
-    command: str
     pipeline_id: str
     pipeline_name: str
     operation_id: str
@@ -109,6 +110,7 @@ class DeploymentResult(Result):
 
 
 class AssignWorkspaceResult(Result):
+    command: str = "assign-workspace"
     pipeline_id: str
     pipeline_name: str
     stage: StageRef
@@ -158,6 +160,7 @@ class Grant(BaseModel):
 
 
 class AddUserResult(Result):
+    command: str = "add-user"
     principal: str
     principal_type: str
     pipeline: Grant | None = None

@@ -21,15 +21,13 @@ from typing import Any, Literal, TextIO
 from fabric_ci.errors import DeploymentFailed, FabricCiError
 from fabric_ci.models.inputs import SECRET_INPUTS, masked_input_values
 from fabric_ci.models.results import (
-    AddUserResult,
-    AssignWorkspaceResult,
     DeploymentResult,
     Progress,
     Result,
 )
 from fabric_ci.runners.masking import Redactor
 from fabric_ci.runners.summary import (
-    format_duration,
+    facts,
     format_elapsed,
     headline,
     input_errors,
@@ -72,16 +70,6 @@ def _cell(text: str) -> str:
     return text if len(text) <= _MAX_CELL else text[: _MAX_CELL - 1] + "…"
 
 
-def _command_of(result: Result | None) -> str | None:
-    if isinstance(result, DeploymentResult):
-        return result.command
-    if isinstance(result, AssignWorkspaceResult):
-        return "assign-workspace"
-    if isinstance(result, AddUserResult):
-        return "add-user"
-    return None
-
-
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]], indent: str = "  ") -> list[str]:
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     return [
@@ -92,36 +80,8 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], indent: str = "
 
 def report_lines(result: Result) -> list[str]:
     """The plain-text report of a result: a headline, the facts, and the items."""
-    facts: list[tuple[str, str | None]]
-    if isinstance(result, DeploymentResult):
-        route = (
-            f"{result.source_stage.name} → {result.target_stage.name}"
-            if result.source_stage and result.target_stage
-            else None
-        )
-        facts = [
-            ("Pipeline", result.pipeline_name),
-            ("Stages", route),
-            ("Status", result.status),
-            ("Operation", result.operation_id),
-            ("Duration", format_duration(result.duration_seconds) if result.duration_seconds else None),
-            ("Note", result.note),
-        ]
-    elif isinstance(result, AssignWorkspaceResult):
-        facts = [
-            ("Pipeline", result.pipeline_name),
-            ("Stage", result.stage.name),
-            ("Workspace", result.workspace_id),
-            ("Previously", result.previous_workspace_id),
-        ]
-    elif isinstance(result, AddUserResult):
-        facts = [("Principal", f"{result.principal} ({result.principal_type})")]
-        facts += [(g.kind.capitalize(), f"{g.name or g.id}: {g.role}") for g in result.grants]
-        facts += [("Changed", "no" if result.already_had_role else "yes")]
-    else:
-        facts = []
     lines = [_clean(headline(result), keep_newlines=False), ""]
-    present = [(label, _cell(value)) for label, value in facts if value]
+    present = [(label, _cell(value)) for label, value in facts(result) if value]
     lines += _table(["", ""], [[f"{label}:", value] for label, value in present])[1:]
     if isinstance(result, DeploymentResult) and result.items:
         rows = item_rows(result)
@@ -261,7 +221,7 @@ class LocalRunner:
             self._json(
                 {
                     "ok": True,
-                    "command": _command_of(result) or self._command,
+                    "command": result.command if result is not None else self._command,
                     "outputs": result.outputs(),
                     "result": result.model_dump(mode="json"),
                 }
@@ -296,7 +256,7 @@ class LocalRunner:
             self._json(
                 {
                     "ok": False,
-                    "command": _command_of(result) or self._command,
+                    "command": result.command if result is not None else self._command,
                     "error": {
                         "title": error.title,
                         "message": error.message,

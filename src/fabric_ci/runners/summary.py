@@ -10,8 +10,9 @@ environment, no clock, no printing.
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
-from typing import NamedTuple
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from fabric_ci.errors import DeploymentFailed, FabricCiError, InputError, InputErrors, WaitTimeout
 from fabric_ci.models.results import (
@@ -24,8 +25,11 @@ from fabric_ci.models.results import (
 )
 
 __all__ = [
+    "PRESENTATIONS",
     "SUMMARY_BUDGET_BYTES",
     "ItemRow",
+    "Presentation",
+    "facts",
     "format_duration",
     "format_elapsed",
     "headline",
@@ -43,6 +47,8 @@ SUMMARY_BUDGET_BYTES = 256 * 1024
 # Remote text (item error messages, notes) is cut here: a table cell is no place for a stack trace.
 MAX_CELL_CHARS = 500
 MAX_MESSAGE_CHARS = 4000
+
+R = TypeVar("R", bound=Result)
 
 _STATUS_ICONS = {"Succeeded": "✅", "Failed": "❌", "Running": "⏳", "NotStarted": "⏳", "Skipped": "⏭️"}
 
@@ -106,36 +112,73 @@ def _is_still_running(result: DeploymentResult, error: FabricCiError | None) -> 
     return isinstance(error, WaitTimeout) or (result.waited and result.status in ("NotStarted", "Running"))
 
 
+def _deployment_headline(result: DeploymentResult, error: FabricCiError | None) -> str:
+    src = result.source_stage.name if result.source_stage else None
+    tgt = result.target_stage.name if result.target_stage else None
+    between = f" from {src} to {tgt}" if src and tgt else ""
+    if result.status == "Failed" or isinstance(error, DeploymentFailed):
+        failed = len(result.failed_items)
+        detail = f": {_plural(failed, 'item')} failed" if failed else ""
+        return f"Deployment{between} failed{detail} (operation {result.operation_id})"
+    if _is_still_running(result, error):
+        return (
+            f"Deployment{between} still {result.status} after the timeout; "
+            f"it was left running (operation {result.operation_id})"
+        )
+    if result.status == "Succeeded":
+        duration = f" in {format_duration(result.duration_seconds)}" if result.duration_seconds else ""
+        return f"Deployed {_plural(len(result.items), 'item')}{between}{duration}"
+    return f"Deployment{between} started (operation {result.operation_id}); not waiting for it"
+
+
+def _deployment_facts(result: DeploymentResult) -> list[tuple[str, str | None]]:
+    return [
+        ("Pipeline", result.pipeline_name),
+        ("Stages", _route(result)),
+        ("Status", result.status),
+        ("Operation", result.operation_id),
+        ("Duration", format_duration(result.duration_seconds) if result.duration_seconds else None),
+        ("Note", result.note),
+    ]
+
+
+def _assign_headline(result: AssignWorkspaceResult, _error: FabricCiError | None) -> str:
+    if result.previous_workspace_id == result.workspace_id:
+        return (
+            f"Workspace {result.workspace_id} was already assigned to stage {result.stage.name} "
+            f"of {result.pipeline_name}"
+        )
+    return f"Assigned workspace {result.workspace_id} to stage {result.stage.name} of {result.pipeline_name}"
+
+
+def _assign_facts(result: AssignWorkspaceResult) -> list[tuple[str, str | None]]:
+    return [
+        ("Pipeline", result.pipeline_name),
+        ("Stage", result.stage.name),
+        ("Workspace", result.workspace_id),
+        ("Previously", result.previous_workspace_id),
+    ]
+
+
+def _add_user_headline(result: AddUserResult, _error: FabricCiError | None) -> str:
+    who = f"{result.principal} ({result.principal_type})"
+    return f"{who} " + "; ".join(g.describe() for g in result.grants)
+
+
+def _add_user_facts(result: AddUserResult) -> list[tuple[str, str | None]]:
+    facts: list[tuple[str, str | None]] = [("Principal", f"{result.principal} ({result.principal_type})")]
+    facts += [(g.kind.capitalize(), f"{g.name or g.id}: {g.role}") for g in result.grants]
+    return [*facts, ("Changed", "no" if result.already_had_role else "yes")]
+
+
 def headline(result: Result, error: FabricCiError | None = None) -> str:
     """One plain-text line saying what happened, for a notice annotation or a terminal."""
-    if isinstance(result, DeploymentResult):
-        src = result.source_stage.name if result.source_stage else None
-        tgt = result.target_stage.name if result.target_stage else None
-        between = f" from {src} to {tgt}" if src and tgt else ""
-        if result.status == "Failed" or isinstance(error, DeploymentFailed):
-            failed = len(result.failed_items)
-            detail = f": {_plural(failed, 'item')} failed" if failed else ""
-            return f"Deployment{between} failed{detail} (operation {result.operation_id})"
-        if _is_still_running(result, error):
-            return (
-                f"Deployment{between} still {result.status} after the timeout; "
-                f"it was left running (operation {result.operation_id})"
-            )
-        if result.status == "Succeeded":
-            duration = f" in {format_duration(result.duration_seconds)}" if result.duration_seconds else ""
-            return f"Deployed {_plural(len(result.items), 'item')}{between}{duration}"
-        return f"Deployment{between} started (operation {result.operation_id}); not waiting for it"
-    if isinstance(result, AssignWorkspaceResult):
-        if result.previous_workspace_id == result.workspace_id:
-            return (
-                f"Workspace {result.workspace_id} was already assigned to stage {result.stage.name} "
-                f"of {result.pipeline_name}"
-            )
-        return f"Assigned workspace {result.workspace_id} to stage {result.stage.name} of {result.pipeline_name}"
-    if isinstance(result, AddUserResult):
-        who = f"{result.principal} ({result.principal_type})"
-        return f"{who} " + "; ".join(g.describe() for g in result.grants)
-    return type(result).__name__
+    return presentation_of(result).headline(result, error)
+
+
+def facts(result: Result) -> list[tuple[str, str | None]]:
+    """The facts of a result as (label, plain text) pairs; None: not known, left out."""
+    return presentation_of(result).facts(result)
 
 
 def _item_row(item: DeployedItem) -> ItemRow:
@@ -293,19 +336,31 @@ def _add_user(result: AddUserResult, error: FabricCiError | None) -> list[str]:
 
 def render_summary(result: Result, error: FabricCiError | None = None) -> str:
     """Markdown for a job summary: what happened, and what failed and how to fix it."""
-    if isinstance(result, DeploymentResult):
-        lines = _deployment(result, error)
-    elif isinstance(result, AssignWorkspaceResult):
-        lines = _assign(result, error)
-    elif isinstance(result, AddUserResult):
-        lines = _add_user(result, error)
-    elif error is not None:
-        return render_failure(error)
-    else:
-        lines = [f"### ✅ {md(type(result).__name__)}", ""]
-    return "\n".join(lines)
+    return "\n".join(presentation_of(result).markdown(result, error))
 
 
 def render_failure(error: FabricCiError) -> str:
     """Markdown for a command that failed before it had any result (bad inputs, sign-in)."""
     return "\n".join([f"### ❌ {md(error.title)}", "", *_error_section(error)])
+
+
+@dataclass(frozen=True)
+class Presentation(Generic[R]):
+    """How one kind of result is shown: the headline, the plain-text facts (a terminal's report) and
+    the Markdown of a job summary. Every runner shows results through these, and nothing else."""
+
+    headline: Callable[[R, FabricCiError | None], str]
+    facts: Callable[[R], list[tuple[str, str | None]]]
+    markdown: Callable[[R, FabricCiError | None], list[str]]
+
+
+# One per result type of the command registry (fabric_ci.commands; a test holds them in step).
+PRESENTATIONS: dict[type[Result], Presentation[Any]] = {
+    DeploymentResult: Presentation(_deployment_headline, _deployment_facts, _deployment),
+    AssignWorkspaceResult: Presentation(_assign_headline, _assign_facts, _assign),
+    AddUserResult: Presentation(_add_user_headline, _add_user_facts, _add_user),
+}
+
+
+def presentation_of(result: Result) -> Presentation[Any]:
+    return PRESENTATIONS[type(result)]

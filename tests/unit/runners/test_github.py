@@ -7,8 +7,9 @@ from collections.abc import Callable
 
 import pytest
 
+from fabric_ci.commands import COMMANDS
 from fabric_ci.errors import ApiError, DeploymentFailed, ErrorDetails, InputError, InputErrors, WaitTimeout
-from fabric_ci.models.inputs import COMMANDS, input_names
+from fabric_ci.models.inputs import input_names
 from fabric_ci.models.results import AddUserResult, Grant, Progress
 from fabric_ci.runners.github import GitHubRunner, RunnerEnvironmentError
 from fabric_ci.runners.summary import render_summary
@@ -70,7 +71,7 @@ class TestReadInputs:
         monkeypatch.setenv("INPUT_CLIENT-SECRET", f" {SECRET} ")
         monkeypatch.setenv("INPUT_TENANT-ID", "contoso.com")
         runner, out = make(tokens)
-        values = runner.read_inputs(input_names(COMMANDS["deploy-all"]))
+        values = runner.read_inputs(input_names(COMMANDS["deploy-all"].inputs))
         assert values == {"tenant-id": "contoso.com", "client-secret": SECRET}
         assert out.getvalue() == "::add-mask::s3cr%25t~value\n"
 
@@ -343,7 +344,7 @@ def test_secret_never_appears_outside_its_mask(
     monkeypatch.setenv("INPUT_CLIENT-SECRET", SECRET)
     monkeypatch.setenv("INPUT_PIPELINE", "Sales analytics")
     runner, out = make(tokens)
-    runner.read_inputs(input_names(COMMANDS["deploy-all"]))
+    runner.read_inputs(input_names(COMMANDS["deploy-all"].inputs))
     with runner.phase("Deploying"):
         runner.info("Deploying")
         runner.deployment_accepted(OPERATION_ID)

@@ -14,9 +14,10 @@ import pytest
 
 from fabric_ci import cli
 from fabric_ci.auth.token import AADSTS_HINTS
+from fabric_ci.commands import COMMANDS
 from fabric_ci.emulator import Emulator, EmulatorConfig
 from fabric_ci.errors import ApiError, AuthenticationError, ErrorDetails, InputErrors
-from fabric_ci.models.inputs import COMMANDS, DeployAllInputs, input_names, parse_inputs
+from fabric_ci.models.inputs import DeployAllInputs, input_names, parse_inputs
 from fabric_ci.models.results import DeployedItem
 from fabric_ci.runners.github import GitHubRunner
 from fabric_ci.runners.local import LocalRunner
@@ -355,7 +356,7 @@ def test_no_command_line_error_repeats_a_value(monkeypatch: pytest.MonkeyPatch, 
 
 def test_every_command_masks_its_secret_inputs() -> None:
     """Every command reads the four secret inputs, so both runners register them before anything else."""
-    for model in COMMANDS.values():
+    for model in (c.inputs for c in COMMANDS.values()):
         assert {"client-secret", "client-certificate", "client-certificate-password", "password"} <= set(
             input_names(model)
         )

@@ -1,0 +1,177 @@
+"""The command registry: every command once, with all that the command line, the runners and the
+packaging need to know about it.
+
+Adding a command means an input model (models/inputs.py), an operation (operations/), a result with
+its presentation (models/results.py, runners/summary.py), its words (models/descriptions.py), and
+one entry here; `make generate` then writes its GitHub action and its Azure DevOps task.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from fabric_ci.clock import Clock
+from fabric_ci.models import descriptions
+from fabric_ci.models.inputs import (
+    AddUserInputs,
+    AssignWorkspaceInputs,
+    DeployAllInputs,
+    Inputs,
+    SelectiveDeployInputs,
+    WaitInputs,
+    input_names,
+)
+from fabric_ci.models.results import AddUserResult, AssignWorkspaceResult, DeploymentResult, Result
+from fabric_ci.operations.add_user import add_user
+from fabric_ci.operations.assign_workspace import assign_workspace
+from fabric_ci.operations.deploy import deploy
+from fabric_ci.operations.reporter import Reporter
+from fabric_ci.operations.wait_for_deployment import wait_for_deployment
+
+if TYPE_CHECKING:
+    from fabric_ci.api.client import PipelinesClient
+
+Operation = Callable[[Any, "PipelinesClient", Reporter, Clock], Result]
+
+DEPLOYMENT_OUTPUTS = (
+    "operation-id",
+    "status",
+    "pipeline-id",
+    "source-stage-id",
+    "target-stage-id",
+    "deployed-items",
+    "duration-seconds",
+)
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str  # as typed on the command line and in the GitHub action's folder: `deploy-all`
+    title: str  # what it does, for names: "deploy all"
+    description: str  # one or two sentences, for the action, the task and `--help`
+    inputs: type[Inputs]
+    run: Operation
+    result: type[Result]
+    outputs: tuple[str, ...]  # GitHub (kebab-case) names, in the order they are documented
+    task_id: str  # the Azure DevOps task's GUID: never changes, or agents see a new task
+    instance_name: str  # the Azure DevOps step's default display name; $(input) is the input's value
+
+    @property
+    def input_names(self) -> list[str]:
+        return input_names(self.inputs)
+
+    @property
+    def task_name(self) -> str:
+        """The Azure DevOps task's name and folder: `FabricCiDeployAll` (`- task: FabricCiDeployAll@1`)."""
+        return "FabricCi" + "".join(word.capitalize() for word in self.name.split("-"))
+
+    def input_description(self, name: str) -> str:
+        return descriptions.INPUT_OVERRIDES.get((self.name, name)) or descriptions.INPUTS[name]
+
+    def output_description(self, name: str) -> str:
+        return descriptions.OUTPUT_OVERRIDES.get((self.name, name)) or descriptions.OUTPUTS[name]
+
+
+def camel_case(name: str) -> str:
+    """The Azure Pipelines spelling of an input or output: `source-stage` -> `sourceStage`.
+    Azure Pipelines allows only `^[A-Za-z][A-Za-z0-9]*$` there; one mechanical rule, both ways."""
+    first, *rest = name.split("-")
+    return first + "".join(word.capitalize() for word in rest)
+
+
+def respell(text: str, names: Iterable[str], spelling: dict[str, str] | None = None) -> str:
+    """`text` with each of `names` written the Azure Pipelines way (`source-stage` -> `sourceStage`), or
+    as `spelling` says; only whole names are changed (`workspace-role` is not touched inside
+    `new-workspace-role-x`)."""
+    spelling = spelling or {}
+    for name in sorted(set(names) | set(spelling), key=len, reverse=True):
+        new = spelling.get(name) or camel_case(name)
+        if new != name:
+            text = re.sub(rf"(?<![\w-]){re.escape(name)}(?![\w-])", new, text)
+    return text
+
+
+def _add_user(inputs: AddUserInputs, client: PipelinesClient, reporter: Reporter, _clock: Clock) -> Result:
+    # add-user must know who is signed in, so that it never locks that principal out unasked.
+    return add_user(inputs, client, reporter, client.signed_in_principal())
+
+
+def _assign_workspace(
+    inputs: AssignWorkspaceInputs, client: PipelinesClient, reporter: Reporter, _clock: Clock
+) -> Result:
+    return assign_workspace(inputs, client, reporter)
+
+
+_REGISTRY = (
+    Command(
+        name="deploy-all",
+        title="deploy all",
+        description=(
+            "Deploy every item from one stage of a Microsoft Fabric deployment pipeline to the next (or to a "
+            "chosen stage), wait for it, and report each item."
+        ),
+        inputs=DeployAllInputs,
+        run=deploy,
+        result=DeploymentResult,
+        outputs=DEPLOYMENT_OUTPUTS,
+        task_id="42764e3a-0f1f-458d-a4f9-5e22670de263",
+        instance_name="Deploy all of $(pipeline) from $(sourceStage)",
+    ),
+    Command(
+        name="selective-deploy",
+        title="selective deploy",
+        description=(
+            "Deploy chosen items (by id, `Type: name`, or name) from one stage of a Microsoft Fabric deployment "
+            "pipeline to another, wait for it, and report each item."
+        ),
+        inputs=SelectiveDeployInputs,
+        run=deploy,
+        result=DeploymentResult,
+        outputs=DEPLOYMENT_OUTPUTS,
+        task_id="fbc6511a-60e0-4b1d-9def-e7252e1fa232",
+        instance_name="Deploy chosen items of $(pipeline) from $(sourceStage)",
+    ),
+    Command(
+        name="assign-workspace",
+        title="assign workspace",
+        description="Assign a workspace to a stage of a Microsoft Fabric deployment pipeline.",
+        inputs=AssignWorkspaceInputs,
+        run=_assign_workspace,
+        result=AssignWorkspaceResult,
+        outputs=("pipeline-id", "stage-id", "workspace-id"),
+        task_id="1150d835-7ee0-4884-94b9-c5ce9d6b6578",
+        instance_name="Assign workspace $(workspace) to stage $(stage) of $(pipeline)",
+    ),
+    Command(
+        name="add-user",
+        title="add user",
+        description=(
+            "Give a user, group or service principal the Admin role on a Microsoft Fabric deployment pipeline."
+        ),
+        inputs=AddUserInputs,
+        run=_add_user,
+        result=AddUserResult,
+        outputs=("pipeline-id", "principal", "role", "workspace-id", "workspace-role", "changed"),
+        task_id="ae49b3bf-f0d8-4f29-96d8-a0c4336663bc",
+        instance_name="Give $(principal) access to $(pipeline)$(workspace)",
+    ),
+    Command(
+        name="wait-for-deployment",
+        title="wait for deployment",
+        description=(
+            "Wait for a Microsoft Fabric deployment started by an earlier step (its operation-id) to end, and "
+            "report it."
+        ),
+        inputs=WaitInputs,
+        run=wait_for_deployment,
+        result=DeploymentResult,
+        outputs=DEPLOYMENT_OUTPUTS,
+        task_id="54ad29ac-6794-4c22-a009-29f6d4142878",
+        instance_name="Wait for deployment $(operationId) of $(pipeline)",
+    ),
+)
+
+COMMANDS: dict[str, Command] = {command.name: command for command in _REGISTRY}

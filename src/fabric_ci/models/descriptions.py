@@ -1,0 +1,233 @@
+"""What each input and output means, in words: the one source of every action.yml's and task.json's
+descriptions (`make generate`), of the command line's help, and of the README's tables.
+
+Written for the GitHub spelling (kebab-case names); the Azure DevOps generator respells the names it
+knows (`source-stage` -> `sourceStage`) and takes the few texts that differ there from AZURE_DEVOPS.
+A description may differ for one command: (command, input) in INPUT_OVERRIDES.
+"""
+
+from __future__ import annotations
+
+INPUTS: dict[str, str] = {
+    "auth": (
+        "How to sign in to Microsoft Entra ID: `auto` (the default) picks the only method whose inputs "
+        "are given, or `oidc` when none are and the job can request an OIDC token; `secret`, "
+        "`certificate`, `oidc` (the job's GitHub OIDC token, no secret stored; needs `permissions: "
+        "id-token: write`), `managed-identity` (a self-hosted runner on Azure) or `user-password` (no "
+        'MFA; kept for migration only). See the README\'s "Sign-in" section.'
+    ),
+    "tenant-id": (
+        "The Microsoft Entra tenant: its id (a GUID) or a verified domain such as `contoso.com`. Required"
+        " for every method but managed-identity."
+    ),
+    "client-id": (
+        "The application (client) id of the app registration or service principal, a GUID. With "
+        "managed-identity: a user-assigned identity's client id (empty: the system-assigned one). The "
+        "tenant must allow service principals to use Fabric APIs, and the principal must be an admin of "
+        "the deployment pipeline."
+    ),
+    "client-secret": (
+        "The service principal's client secret (auth: secret). Pass it from a repository or environment "
+        "secret, never as plain text; it is masked in the log. Outside Actions it can also come from the "
+        "FABRIC_CI_CLIENT_SECRET environment variable."
+    ),
+    "client-certificate": (
+        "The service principal's certificate (auth: certificate): PEM text holding the private key and "
+        "its certificate (from a secret), or the workspace path of a .pem or .pfx/.p12 file, or a "
+        "base64-encoded .pfx. Masked in the log."
+    ),
+    "client-certificate-password": "The password of an encrypted private key or of the .pfx file. Masked in the log.",
+    "client-certificate-send-chain": (
+        "`true` sends the certificate chain with each sign-in (x5c), for an app that trusts the "
+        "certificate by subject name and issuer rather than by an uploaded certificate."
+    ),
+    "oidc-audience": (
+        "The audience requested for the CI system's OIDC token; it must match the federated credential's audience."
+    ),
+    "username": "The user principal name for auth: user-password (an account without MFA).",
+    "password": "The user's password for auth: user-password. Masked in the log.",
+    "cloud": (
+        "The Microsoft cloud: `public` (the default), `usgov` (GCC), `usgovhigh` (GCC High), `usgovdod` "
+        "(DoD) or `china`. It sets the sign-in host, and the Power BI API and scope; outside the public "
+        "cloud, give the Fabric API's `api-base-url` and `scope` too."
+    ),
+    "api": (
+        "The API to call: `fabric` (the Fabric REST API, the default) or `powerbi` (the Power BI REST "
+        "API: three stages by order, the six allow-* options, update-app, admin add-user). See the "
+        'README\'s "Fabric or Power BI API" section.'
+    ),
+    "api-base-url": (
+        "Root URL of the API. Empty: the cloud's (https://api.fabric.microsoft.com/v1 in the public "
+        "cloud). Set it for a local emulator, or for Fabric outside the public cloud; it must be https."
+    ),
+    "authority-host": (
+        "The Microsoft Entra host that issues tokens. Empty: the cloud's "
+        "(https://login.microsoftonline.com in the public cloud). Set it only for a local emulator or an "
+        "unusual cloud; it must be https."
+    ),
+    "scope": (
+        "The token scope: the API's Entra ID resource followed by /.default. Empty: the cloud's "
+        "(https://api.fabric.microsoft.com/.default for Fabric in the public cloud)."
+    ),
+    "ca-bundle": (
+        "Path (relative to the workspace) of a PEM file of extra CA certificates to trust, for a "
+        "TLS-inspecting proxy or an emulator. Empty: the image's public CAs."
+    ),
+    "pipeline": "The deployment pipeline: its id (a GUID) or its display name (exact, case-insensitive).",
+    "source-stage": (
+        "The stage to deploy from: its id (a GUID), its display name (case-insensitive), or its 0-based "
+        "order (0 is the first stage, usually Development)."
+    ),
+    "target-stage": (
+        "The stage to deploy to: its id, display name or 0-based order. Empty: the stage right after "
+        "source-stage (before it, with backward)."
+    ),
+    "backward": (
+        "`true`: deploy to the stage before source-stage (when target-stage is empty). A target stage "
+        "before the source is a backward deployment either way; it is allowed only into a stage that "
+        "holds no items."
+    ),
+    "note": (
+        "A note stored with the deployment in the pipeline's history (at most 1000 characters; fabric-ci "
+        "appends a run marker such as [fabric-ci 1a2b3c4d], by which it recognises the deployment if the "
+        "deploy answer is lost)."
+    ),
+    "wait": (
+        "`true` (the default): wait until the deployment ends and fail the step if it fails. `false`: "
+        "start it and end the step at once; wait for it later with wait-for-deployment."
+    ),
+    "timeout": (
+        "How long to wait for the deployment. For example `90s`, `30m`, `1h` or `1h30m` (a bare number is"
+        " seconds; at most 168h). When it runs out the step fails, but the deployment is left running in "
+        "Fabric: wait for it later with wait-for-deployment and the operation-id output."
+    ),
+    "new-workspace-name": (
+        "For a target stage without a workspace: the name of the workspace the deployment creates for it "
+        "(the Fabric API's createdWorkspaceDetails, the Power BI API's newWorkspace)."
+    ),
+    "capacity-id": (
+        "The capacity (a GUID) to put the new workspace on, with new-workspace-name. Empty: the service "
+        "picks one the caller may use."
+    ),
+    "update-app": (
+        "Power BI API only (api: powerbi). `true`: update the app of the target stage's workspace after "
+        "the deployment (items already in the app are updated; new ones are not added). The target "
+        "workspace must have a published app."
+    ),
+    "allow-create-artifact": (
+        "Power BI API only. Whether the deployment may create items that the target stage lacks. Empty: true."
+    ),
+    "allow-overwrite-artifact": (
+        "Power BI API only. Whether the deployment may overwrite items in the target stage. Empty: true."
+    ),
+    "allow-overwrite-target-artifact-label": (
+        "Power BI API only. Whether a target item's sensitivity label may be changed (when the source is "
+        "labelled and the target is not). Empty: false."
+    ),
+    "allow-purge-data": (
+        "Power BI API only. Whether a target dataset's data may be deleted when its schema no longer "
+        "matches the source's. Empty: false."
+    ),
+    "allow-skip-tiles-with-missing-prerequisites": (
+        "Power BI API only. Whether dashboard tiles whose model or report is missing from the target "
+        "stage may be skipped. Empty: false."
+    ),
+    "allow-take-over": (
+        "Power BI API only. Whether to become the owner of paginated reports in the target stage that "
+        "someone else owns. Empty: false."
+    ),
+    "allow-cross-region-deployment": (
+        "Fabric API only. Whether the target workspace may be on a capacity in another region. Empty: not"
+        " sent (the service's default)."
+    ),
+    "items": (
+        "The items to deploy, one per line, each either an item id (a GUID), `ItemType: display name` "
+        "(e.g. `Report: Sales overview`), or a bare display name that is unique in the source stage. "
+        "Blank lines and lines starting with # are ignored; at most 300 items. Items are looked up in the"
+        " source stage."
+    ),
+    "stage": (
+        "The stage to assign the workspace to: its id (a GUID), its display name (case-insensitive), or "
+        "its 0-based order."
+    ),
+    "workspace": (
+        "The id (a GUID) of the workspace to assign. The service principal must be an admin of it, and it"
+        " must not be assigned to another stage."
+    ),
+    "principal": (
+        "The Microsoft Entra object id (a GUID) of the user, group, service principal or service "
+        "principal profile to add. With api: powerbi a user may be given by user principal name "
+        "(user@contoso.com) instead."
+    ),
+    "principal-type": (
+        "The kind of principal: `User`, `Group`, `ServicePrincipal` (the Power BI API's `App`) or "
+        "`ServicePrincipalProfile` (Fabric API only); case-insensitive."
+    ),
+    "role": "The pipeline role to grant: `Admin` (the default, and the only deployment-pipeline role).",
+    "admin": (
+        "Power BI API only. `true`: add the principal through the admin API, as a Fabric administrator "
+        "who need not be a pipeline Admin. That API allows 200 requests per hour per tenant; add-user "
+        "spends at most two, retries aside. Empty: false."
+    ),
+    "workspace-role": (
+        "With workspace: the role to give the principal there, `Admin`, `Member`, `Contributor` or "
+        "`Viewer` (highest first). A principal holding a lower role is moved up to this one; one holding "
+        "a higher role keeps it, with a notice, unless allow-downgrade is `true`."
+    ),
+    "allow-downgrade": (
+        "`true`: a principal holding a higher workspace role than workspace-role is moved down to it. "
+        "`false` (the default): it keeps its role, the step succeeds with `changed: false` and a notice "
+        "says what was kept. The signed-in principal's own Admin role needs force as well."
+    ),
+    "force": (
+        "`true`, together with allow-downgrade: also lower the Admin role of the principal fabric-ci is "
+        "signed in as. Without Admin it can no longer change roles on that workspace, and only another "
+        "Admin can undo that; without force, add-user refuses (exit 2) and changes nothing."
+    ),
+    "operation-id": (
+        "The deployment to wait for: the operation-id output of a deploy-all or selective-deploy step on "
+        "the same pipeline (a GUID)."
+    ),
+}
+
+INPUT_OVERRIDES: dict[tuple[str, str], str] = {
+    ("add-user", "pipeline"): (
+        "The deployment pipeline: its id (a GUID) or its display name (exact, case-insensitive). Required"
+        " unless workspace is given."
+    ),
+    ("add-user", "workspace"): (
+        "A workspace id (a GUID): give the principal workspace-role on it too (or only, without "
+        "pipeline). Works with either api."
+    ),
+    ("wait-for-deployment", "timeout"): (
+        "How long to wait for the deployment to end. For example `90s`, `30m`, `1h` or `1h30m` (a bare "
+        "number is seconds; at most 168h). When it runs out the step fails, but the deployment is left "
+        "running in Fabric: run wait-for-deployment again to keep waiting."
+    ),
+}
+
+OUTPUTS: dict[str, str] = {
+    "operation-id": (
+        "The deployment's operation id. Set as soon as Fabric accepts the deployment, so it is there even"
+        " if the step then fails or times out; pass it to wait-for-deployment."
+    ),
+    "status": "The deployment's status when the step ended: `NotStarted`, `Running`, `Succeeded` or `Failed`.",
+    "pipeline-id": "The deployment pipeline's id.",
+    "source-stage-id": "The id of the stage deployed from.",
+    "target-stage-id": "The id of the stage deployed to.",
+    "deployed-items": (
+        "The deployed items as a JSON array of objects {id, name, type, diffState, status}; diffState is "
+        "`New`, `Different` or `NoDifference`. Read it with fromJSON()."
+    ),
+    "duration-seconds": "How long the deployment took, in whole seconds; empty while it is still running.",
+    "stage-id": "The id of the stage the workspace is now assigned to.",
+    "workspace-id": "The id of the assigned workspace.",
+    "principal": "The principal, as given (object id or user principal name).",
+    "role": "The role the principal has on the pipeline; empty without pipeline.",
+    "workspace-role": "The role the principal has on the workspace; empty without workspace.",
+    "changed": "`true` if a role was granted or changed now, `false` if the principal already had them.",
+}
+
+OUTPUT_OVERRIDES: dict[tuple[str, str], str] = {
+    ("add-user", "workspace-id"): "The workspace id; empty without workspace.",
+}
