@@ -1,7 +1,8 @@
 """`fabric-ci <command>`: pick the runner, validate inputs, run the operation, report the result.
 
 This is the composition root, and the only place that reads the process environment to make
-choices: GITHUB_ACTIONS selects the GitHub runner, RUNNER_DEBUG turns on tracebacks.
+choices: GITHUB_ACTIONS selects the GitHub runner and TF_BUILD the Azure Pipelines one; RUNNER_DEBUG
+(GitHub) or SYSTEM_DEBUG (Azure Pipelines' System.Debug) turns on tracebacks.
 Data flows one way: runner -> validated inputs -> operation -> API -> result -> runner.
 """
 
@@ -251,7 +252,8 @@ def _run(
         runner.fail(
             FabricCiError(
                 f"Unexpected {type(unexpected).__name__}: {unexpected}. This is a bug in fabric-ci; re-run with "
-                "debug on (RUNNER_DEBUG=1 or --debug) and report the traceback."
+                "debug on (RUNNER_DEBUG=1 on GitHub, System.Debug: true on Azure Pipelines, or --debug) and report "
+                "the traceback."
             )
         )
         if debug:
@@ -282,7 +284,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     command: str = namespace.command
     values = cli_values(namespace, COMMANDS[command].input_names)
-    debug = namespace.debug or os.environ.get("RUNNER_DEBUG") == "1"
+    debug = (
+        namespace.debug or os.environ.get("RUNNER_DEBUG") == "1" or os.environ.get("SYSTEM_DEBUG", "").lower() == "true"
+    )
     return run(command, make_runner(values, namespace.output, command=command, debug=debug), debug=debug)
 
 
@@ -293,6 +297,10 @@ def make_runner(
         from fabric_ci.runners.github import GitHubRunner
 
         return GitHubRunner(values)
+    if os.environ.get("TF_BUILD", "").lower() == "true":  # the agent sets `True`
+        from fabric_ci.runners.azure_devops import AzureDevOpsRunner
+
+        return AzureDevOpsRunner(values, command=command)
     from fabric_ci.runners.local import LocalRunner
 
     fmt: Literal["text", "json"] = "json" if output_format == "json" else "text"

@@ -1,5 +1,6 @@
-"""The runner interface: everything that differs between GitHub Actions, a terminal, and (next)
-Azure Pipelines. A runner is also the operations' Reporter."""
+"""The runner interface: everything that differs between GitHub Actions, Azure Pipelines and a
+terminal. A runner is also the operations' Reporter. What the runners do alike (secret registration,
+redaction, the order of a failure's reports, progress throttling) is written once, in step.py."""
 
 from __future__ import annotations
 

@@ -25,8 +25,7 @@ from __future__ import annotations
 import os
 import sys
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TextIO
 
@@ -34,24 +33,15 @@ from actions_toolkit import core
 from actions_toolkit.command import Command
 from actions_toolkit.file_command import issue_file_command
 
-from fabric_ci.errors import DeploymentFailed, FabricCiError
-from fabric_ci.models.inputs import masked_input_values
-from fabric_ci.models.results import DeploymentResult, Progress, Result
-from fabric_ci.runners.masking import SHORT_SECRET_LENGTH, Redactor
-from fabric_ci.runners.summary import (
-    headline,
-    input_errors,
-    progress_line,
-    render_failure,
-    render_summary,
-)
+from fabric_ci.errors import FabricCiError, InputError
+from fabric_ci.models.results import DeployedItem, Progress, Result
+from fabric_ci.runners.step import LOG_HEARTBEAT_SECONDS, ProgressThrottle, StepRunner
+from fabric_ci.runners.summary import headline, progress_line, render_failure, render_summary
 
 __all__ = ["GitHubRunner", "RunnerEnvironmentError"]
 
 # GitHub rejects a step summary over 1 MiB; never let an append cross it.
 STEP_SUMMARY_LIMIT_BYTES = 1024 * 1024
-# Logs are not a terminal: without a change, repeat the progress line at most this often.
-PROGRESS_HEARTBEAT_SECONDS = 30.0
 
 MISSING_OUTPUT_FILE = (
     "GITHUB_OUTPUT is not set, so this step's outputs cannot be written. fabric-ci runs in GitHub "
@@ -90,17 +80,11 @@ def _key_value_message(name: str, value: str, delimiter: str) -> str:
     return f"{name}<<{delimiter}\n{value}\n{delimiter}"
 
 
-def _result_of(error: FabricCiError) -> Result | None:
-    # DeploymentFailed and WaitTimeout carry the deployment as it stood.
-    result = getattr(error, "result", None)
-    return result if isinstance(result, Result) else None
-
-
 def _new_token() -> str:
     return str(uuid.uuid4())
 
 
-class GitHubRunner:
+class GitHubRunner(StepRunner):
     """Runner for a GitHub Actions step (selected when GITHUB_ACTIONS=true)."""
 
     def __init__(
@@ -110,14 +94,12 @@ class GitHubRunner:
         stdout: TextIO | None = None,
         token_factory: Callable[[], str] = _new_token,
     ) -> None:
+        super().__init__()
         self._cli_values = dict(cli_values)
         self._stdout = stdout if stdout is not None else sys.stdout
         self._token_factory = token_factory
         self._written_outputs: dict[str, str] = {}
-        self._in_group = False
-        self._last_progress: tuple[str, int, int] | None = None
-        self._last_progress_at = 0.0
-        self._redactor = Redactor()
+        self._progress = ProgressThrottle(LOG_HEARTBEAT_SECONDS)
 
     # --- low level -------------------------------------------------------------------------------
 
@@ -172,51 +154,58 @@ class GitHubRunner:
         with target.open("ab") as handle:
             handle.write(data)
 
-    # --- Runner ----------------------------------------------------------------------------------
+    # --- StepRunner hooks ------------------------------------------------------------------------
 
-    def read_inputs(self, names: Sequence[str]) -> dict[str, str]:
-        values: dict[str, str] = {}
-        for name in names:
-            given = self._cli_values.get(name)
-            value = (given if given is not None else str(core.get_input(name))).strip()
-            if value:
-                values[name] = value
-        # Masks first: nothing below may print before the runner knows what to hide.
-        short: dict[str, int] = {}
-        for name in names:
-            for fragment in masked_input_values(name, values.get(name, "")):
-                self.mask(fragment)
-                if len(fragment) < SHORT_SECRET_LENGTH:
-                    short[name] = min(len(fragment), short.get(name, len(fragment)))
-        for name, length in short.items():
+    def _raw_input(self, name: str) -> str:
+        given = self._cli_values.get(name)
+        return given if given is not None else str(core.get_input(name))
+
+    def _secret_registered(self, form: str) -> None:
+        # GitHub adds JSON- and URI-escaped forms of each value itself.
+        self._command("add-mask", form)
+
+    def _inputs_read(self, short_secrets: dict[str, int]) -> None:
+        for name, length in short_secrets.items():
             self._command("warning", f"Input '{name}' {SHORT_MASK_WARNING.format(length=length)}")
         # Fail before anything is changed if the outputs (the operation id above all) have
         # nowhere to go.
         self._output_file()
-        return values
 
-    def mask(self, secret: str) -> None:
-        # The secret and the escaped forms fabric-ci could print it in (GitHub adds JSON- and
-        # URI-escaped forms of each itself), each once. GitHub masks line by line: a form with a
-        # newline could never match there, so only fabric-ci's own redaction hides it.
-        for form in self._redactor.add(secret) if secret.strip() else ():
-            if "\n" not in form and "\r" not in form:
-                self._command("add-mask", form)
-
-    @contextmanager
-    def phase(self, title: str) -> Iterator[None]:
-        if self._in_group:
-            # GitHub does not nest groups: an inner phase is a plain line inside the outer one.
-            self.info(title)
-            yield
-            return
+    def _open_group(self, title: str) -> None:
         self._command("group", self._redacted(title))
-        self._in_group = True
-        try:
-            yield
-        finally:
-            self._in_group = False
-            self._command("endgroup", "")
+
+    def _close_group(self) -> None:
+        self._command("endgroup", "")
+
+    def _accepted(self, operation_id: str) -> None:
+        self._set_output("operation-id", operation_id)
+
+    def _publish(self, result: Result) -> None:
+        self._write_outputs(result)
+        self._append_summary(render_summary(result))
+        self._command("notice", headline(result))
+
+    def _fail_input(self, error: InputError) -> None:
+        self._command("error", error.message, {"title": f"Invalid input '{error.input_name}'"})
+
+    def _fail_error(self, error: FabricCiError) -> None:
+        self._command("error", error.message, {"title": error.title})
+
+    def _fail_item(self, item: DeployedItem) -> None:
+        self._command("error", item.error or "The service reported no reason.", {"title": f"Item failed: {item.name}"})
+
+    def _fail_result(self, error: FabricCiError, result: Result | None) -> None:
+        if result is not None:
+            try:
+                self._write_outputs(result)
+            except RunnerEnvironmentError as missing:
+                # Already failing: say why the outputs are missing, but keep the first error.
+                self._command("error", missing.message, {"title": missing.title})
+            self._append_summary(render_summary(result, error))
+        else:
+            self._append_summary(render_failure(error))
+
+    # --- Runner ----------------------------------------------------------------------------------
 
     def info(self, message: str) -> None:
         lines = self._redacted(message).splitlines() or [""]
@@ -242,48 +231,6 @@ class GitHubRunner:
     def error(self, message: str, *, title: str | None = None) -> None:
         self._command("error", self._redacted(message), {"title": self._redacted(title) if title else None})
 
-    def deployment_accepted(self, operation_id: str) -> None:
-        # The operation logs the acceptance itself; here only the output, written at once.
-        self._set_output("operation-id", self._redacted(operation_id))
-
     def progress(self, progress: Progress) -> None:
-        key = (progress.label, progress.steps_done, progress.steps_total)
-        changed = key != self._last_progress
-        due = progress.elapsed_seconds - self._last_progress_at >= PROGRESS_HEARTBEAT_SECONDS
-        if changed or due:
+        if self._progress.due(progress):
             self._write(progress_line(progress))
-            self._last_progress = key
-            self._last_progress_at = progress.elapsed_seconds
-
-    def publish(self, result: Result) -> None:
-        # Redacted field by field, before outputs are serialised and the summary escaped.
-        result = self._redactor.model(result)
-        self._write_outputs(result)
-        self._append_summary(render_summary(result))
-        self._command("notice", headline(result))
-
-    def fail(self, error: FabricCiError, result: Result | None = None) -> None:
-        if result is None:
-            result = _result_of(error)
-        error = self._redactor.error(error)
-        result = self._redactor.model(result) if result is not None else None
-        errors = input_errors(error)
-        if errors:
-            for e in errors:
-                self._command("error", e.message, {"title": f"Invalid input '{e.input_name}'"})
-        else:
-            self._command("error", error.message, {"title": error.title})
-            if isinstance(error, DeploymentFailed) and isinstance(result, DeploymentResult):
-                for item in result.failed_items:
-                    self._command(
-                        "error", item.error or "The service reported no reason.", {"title": f"Item failed: {item.name}"}
-                    )
-        if result is not None:
-            try:
-                self._write_outputs(result)
-            except RunnerEnvironmentError as missing:
-                # Already failing: say why the outputs are missing, but keep the first error.
-                self._command("error", missing.message, {"title": missing.title})
-            self._append_summary(render_summary(result, error))
-        else:
-            self._append_summary(render_failure(error))

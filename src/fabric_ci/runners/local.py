@@ -18,14 +18,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal, TextIO
 
-from fabric_ci.errors import DeploymentFailed, FabricCiError
-from fabric_ci.models.inputs import SECRET_INPUTS, masked_input_values
-from fabric_ci.models.results import (
-    DeploymentResult,
-    Progress,
-    Result,
-)
-from fabric_ci.runners.masking import Redactor
+from fabric_ci.errors import FabricCiError, InputError
+from fabric_ci.models.inputs import SECRET_INPUTS
+from fabric_ci.models.results import DeployedItem, DeploymentResult, Progress, Result
+from fabric_ci.runners.step import ProgressThrottle, StepRunner
 from fabric_ci.runners.summary import (
     facts,
     format_elapsed,
@@ -97,7 +93,7 @@ def report_lines(result: Result) -> list[str]:
     return lines
 
 
-class LocalRunner:
+class LocalRunner(StepRunner):
     """Runner for a terminal or a script (selected when no CI system is detected)."""
 
     def __init__(
@@ -112,6 +108,7 @@ class LocalRunner:
         debug: bool | None = None,
         command: str | None = None,
     ) -> None:
+        super().__init__()
         self._cli_values = dict(cli_values)
         # Named in JSON documents when no result says it (a failure before any result).
         self._command = command
@@ -128,9 +125,9 @@ class LocalRunner:
         if debug is None:
             debug = any(self._env.get(name, "") in _DEBUG_VALUES for name in ("FABRIC_CI_DEBUG", "RUNNER_DEBUG"))
         self._debug = debug
-        self._redactor = Redactor()
         self._progress_open = False
-        self._last_progress: tuple[str, int, int] | None = None
+        # A log (no terminal) gets a line per change only: a script's output is not watched live.
+        self._progress_lines = ProgressThrottle(heartbeat_seconds=None)
         self._operation_id: str | None = None
         self._spinner = self._symbol("⠿", "*")
 
@@ -160,61 +157,19 @@ class LocalRunner:
         stream.write(text + "\n")
         stream.flush()
 
-    # --- Runner ----------------------------------------------------------------------------------
+    # --- StepRunner hooks (a terminal has no mask to register: only the redactor hides secrets) ---------
 
-    def read_inputs(self, names: Sequence[str]) -> dict[str, str]:
-        values: dict[str, str] = {}
-        for name in names:
-            value = self._cli_values.get(name, "").strip()
-            if not value and name in SECRET_INPUTS:
-                value = self._env.get(secret_env_var(name), "").strip()
-            if value:
-                values[name] = value
-                for fragment in masked_input_values(name, value):
-                    self.mask(fragment)
-        return values
+    def _raw_input(self, name: str) -> str:
+        value = self._cli_values.get(name, "").strip()
+        if not value and name in SECRET_INPUTS:
+            value = self._env.get(secret_env_var(name), "")
+        return value
 
-    def mask(self, secret: str) -> None:
-        if secret:
-            self._redactor.add(secret)
+    def _accepted(self, operation_id: str) -> None:
+        # Kept for a JSON failure document.
+        self._operation_id = operation_id
 
-    @contextmanager
-    def phase(self, title: str) -> Iterator[None]:
-        self._emit(self._human, f"==> {_clean(self._redactor.text(title), keep_newlines=False)}")
-        yield
-
-    def info(self, message: str) -> None:
-        self._emit(self._human, self._shown(message))
-
-    def debug(self, message: str) -> None:
-        if self._debug:
-            self._emit(self._stderr, f"debug: {self._shown(message)}")
-
-    def notice(self, message: str) -> None:
-        self._emit(self._human, self._shown(message))
-
-    def warning(self, message: str) -> None:
-        self._emit(self._stderr, f"warning: {self._shown(message)}")
-
-    def deployment_accepted(self, operation_id: str) -> None:
-        # The operation logs the acceptance itself; keep the id for a JSON failure document.
-        self._operation_id = self._redactor.text(operation_id)
-
-    def progress(self, progress: Progress) -> None:
-        if self._is_tty:
-            steps = f"  {progress.steps_done}/{progress.steps_total} steps" if progress.steps_total else ""
-            line = f"{self._spinner} {progress.label}{steps}  {format_elapsed(progress.elapsed_seconds)}"
-            self._human.write(_REWRITE + line)
-            self._human.flush()
-            self._progress_open = True
-            return
-        key = (progress.label, progress.steps_done, progress.steps_total)
-        if key != self._last_progress:
-            self._last_progress = key
-            self._emit(self._human, progress_line(progress))
-
-    def publish(self, result: Result) -> None:
-        result = self._redactor.model(result)
+    def _publish(self, result: Result) -> None:
         for line in report_lines(result):
             self._emit(self._human, line)
         if self._format == "json":
@@ -227,23 +182,18 @@ class LocalRunner:
                 }
             )
 
-    def fail(self, error: FabricCiError, result: Result | None = None) -> None:
-        if result is None:
-            # DeploymentFailed and WaitTimeout carry the deployment as it stood.
-            partial = getattr(error, "result", None)
-            result = partial if isinstance(partial, Result) else None
-        error = self._redactor.error(error)
-        result = self._redactor.model(result) if result is not None else None
+    def _fail_input(self, error: InputError) -> None:
+        self._emit(self._stderr, f"error: {_clean(error.message)}")
+
+    def _fail_error(self, error: FabricCiError) -> None:
+        self._emit(self._stderr, f"error: {_clean(error.message)}")
+
+    def _fail_item(self, item: DeployedItem) -> None:
+        reason = _clean(item.error or "the service reported no reason", keep_newlines=False)
+        self._emit(self._stderr, f"error: item {_cell(item.name)} ({_cell(item.type)}) failed: {reason}")
+
+    def _fail_result(self, error: FabricCiError, result: Result | None) -> None:
         errors = input_errors(error)
-        for e in errors:
-            self._emit(self._stderr, f"error: {_clean(e.message)}")
-        if not errors:
-            self._emit(self._stderr, f"error: {_clean(error.message)}")
-        if isinstance(error, DeploymentFailed) and isinstance(result, DeploymentResult):
-            for item in result.failed_items:
-                reason = item.error or "the service reported no reason"
-                reason = _clean(reason, keep_newlines=False)
-                self._emit(self._stderr, f"error: item {_cell(item.name)} ({_cell(item.type)}) failed: {reason}")
         if result is not None:
             self._emit(self._human, "")
             for line in report_lines(result):
@@ -266,6 +216,37 @@ class LocalRunner:
                     "result": result.model_dump(mode="json") if result is not None else None,
                 }
             )
+
+    # --- Runner ----------------------------------------------------------------------------------
+
+    @contextmanager
+    def phase(self, title: str) -> Iterator[None]:
+        self._emit(self._human, f"==> {_clean(self._redactor.text(title), keep_newlines=False)}")
+        yield
+
+    def info(self, message: str) -> None:
+        self._emit(self._human, self._shown(message))
+
+    def debug(self, message: str) -> None:
+        if self._debug:
+            self._emit(self._stderr, f"debug: {self._shown(message)}")
+
+    def notice(self, message: str) -> None:
+        self._emit(self._human, self._shown(message))
+
+    def warning(self, message: str) -> None:
+        self._emit(self._stderr, f"warning: {self._shown(message)}")
+
+    def progress(self, progress: Progress) -> None:
+        if self._is_tty:
+            steps = f"  {progress.steps_done}/{progress.steps_total} steps" if progress.steps_total else ""
+            line = f"{self._spinner} {progress.label}{steps}  {format_elapsed(progress.elapsed_seconds)}"
+            self._human.write(_REWRITE + line)
+            self._human.flush()
+            self._progress_open = True
+            return
+        if self._progress_lines.due(progress):
+            self._emit(self._human, progress_line(progress))
 
     def _json(self, document: Mapping[str, Any]) -> None:
         self._end_progress()

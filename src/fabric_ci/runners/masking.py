@@ -58,7 +58,7 @@ from __future__ import annotations
 import ast
 import json
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 from pathlib import Path
 from types import NoneType, UnionType
@@ -126,8 +126,9 @@ def _variants(secret: str) -> list[str]:
 class _Secret:
     """One string to hide, and (built when first needed) the literals that may surround it."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, literals: Callable[[], frozenset[str]]) -> None:
         self.text = text
+        self._literals = literals
         self.whole_tokens_only = len(text) < SHORT_SECRET_LENGTH
         self._guards: dict[tuple[str | None, str | None], list[tuple[str, int]]] | None = None
 
@@ -138,7 +139,7 @@ class _Secret:
         if self._guards is None:
             size = len(self.text)
             guards: defaultdict[tuple[str | None, str | None], list[tuple[str, int]]] = defaultdict(list)
-            for literal in product_literals():
+            for literal in self._literals():
                 if len(literal) <= size:
                     continue
                 at = literal.find(self.text)
@@ -190,9 +191,15 @@ def _is_vocabulary(annotation: Any) -> bool:
 
 
 class Redactor:
-    """The secrets one run has registered, and their removal from what a runner writes."""
+    """The secrets one run has registered, and their removal from what a runner writes.
 
-    def __init__(self) -> None:
+    `literals` is fabric-ci's own text (product_literals); a runner that rewrites fabric-ci's text
+    before redacting it (Azure Pipelines spells input names its own way) passes the rewritten
+    literals as well, so that its rewritten sentences stay as protected as the originals.
+    """
+
+    def __init__(self, literals: Callable[[], frozenset[str]] = product_literals) -> None:
+        self._literals = literals
         self._secrets: list[_Secret] = []
         self._known: set[str] = set()
         self.marker = _MARKERS[0]
@@ -204,7 +211,7 @@ class Redactor:
             if form not in self._known:
                 self._known.add(form)
                 # Longest first: where one secret contains another, the longer one's span is found.
-                self._secrets.append(_Secret(form))
+                self._secrets.append(_Secret(form, self._literals))
                 added.append(form)
         self._secrets.sort(key=lambda s: len(s.text), reverse=True)
         if added:

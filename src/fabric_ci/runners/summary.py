@@ -1,10 +1,11 @@
 """The human report of a command, shared by every runner.
 
 `render_summary` turns a result (and the error that stopped the command, if any) into
-GitHub-flavoured Markdown for a job summary; the Azure DevOps adapter uploads the same text.
-`headline`, `item_rows` and `format_duration` are the plain-text pieces the terminal runner and
-the one-line annotations reuse. Everything here is a pure function of its arguments: no
-environment, no clock, no printing.
+GitHub-flavoured Markdown for a job summary; the Azure Pipelines runner uploads the same text, told
+in Azure Pipelines' words through a `Wording` (the `FabricCiWaitForDeployment` task and `operationId`
+where GitHub reads the `wait-for-deployment` action and `operation-id`). `headline`, `item_rows` and
+`format_duration` are the plain-text pieces the terminal runner and the one-line annotations reuse.
+Everything here is a pure function of its arguments: no environment, no clock, no printing.
 """
 
 from __future__ import annotations
@@ -25,10 +26,12 @@ from fabric_ci.models.results import (
 )
 
 __all__ = [
+    "GITHUB_WORDING",
     "PRESENTATIONS",
     "SUMMARY_BUDGET_BYTES",
     "ItemRow",
     "Presentation",
+    "Wording",
     "facts",
     "format_duration",
     "format_elapsed",
@@ -51,6 +54,32 @@ MAX_MESSAGE_CHARS = 4000
 R = TypeVar("R", bound=Result)
 
 _STATUS_ICONS = {"Succeeded": "✅", "Failed": "❌", "Running": "⏳", "NotStarted": "⏳", "Skipped": "⏭️"}
+
+
+def _as_written(text: str) -> str:
+    return text
+
+
+def _input_error_as_written(error: InputError) -> str:
+    return error.message
+
+
+@dataclass(frozen=True)
+class Wording:
+    """How a CI system's users name fabric-ci's steps, inputs and outputs, for the summary's sentences.
+
+    The defaults are GitHub's (and the terminal's): the command's own kebab-case names. `message`
+    rewrites one of fabric-ci's messages (an error, a grant's description) for the reader; `input_error`
+    is how one invalid input is reported (the runner's own annotation text, so the two agree).
+    """
+
+    wait_step: str = "the `wait-for-deployment` action"  # what follows a deployment in a later step
+    name: Callable[[str], str] = _as_written  # an input's or output's name: `operation-id`
+    message: Callable[[str], str] = _as_written
+    input_error: Callable[[InputError], str] = _input_error_as_written
+
+
+GITHUB_WORDING = Wording()
 
 
 class ItemRow(NamedTuple):
@@ -224,19 +253,19 @@ def _facts(pairs: Sequence[tuple[str, str | None]]) -> str:
     return " · ".join(f"**{label}:** {value}" for label, value in pairs if value)
 
 
-def _error_section(error: FabricCiError) -> list[str]:
+def _error_section(error: FabricCiError, wording: Wording) -> list[str]:
     lines = ["#### What went wrong", ""]
     errors = input_errors(error)
     if errors:
         lines.append(f"**{md(error.title)}.** Nothing was changed. Fix these inputs and run again:")
         lines.append("")
-        lines.extend(f"- {md(e.message, MAX_MESSAGE_CHARS)}" for e in errors)
+        lines.extend(f"- {md(wording.input_error(e), MAX_MESSAGE_CHARS)}" for e in errors)
     else:
-        lines.append(f"**{md(error.title)}.** {md(error.message, MAX_MESSAGE_CHARS)}")
+        lines.append(f"**{md(error.title)}.** {md(wording.message(error.message), MAX_MESSAGE_CHARS)}")
     return [*lines, ""]
 
 
-def _item_table(result: DeploymentResult, budget: int) -> list[str]:
+def _item_table(result: DeploymentResult, budget: int, wording: Wording) -> list[str]:
     rows = item_rows(result)
     if not rows:
         return ["_The service reported no items for this deployment._", ""]
@@ -250,14 +279,15 @@ def _item_table(result: DeploymentResult, budget: int) -> list[str]:
         size = len(line.encode()) + 1
         if used + size > budget:
             rest = len(rows) - shown
-            lines += ["", f"_…and {_plural(rest, 'more item')}, listed in the `deployed-items` output._"]
+            output = wording.name("deployed-items")
+            lines += ["", f"_…and {_plural(rest, 'more item')}, listed in the `{output}` output._"]
             break
         lines.append(line)
         used += size
     return [*lines, ""]
 
 
-def _deployment(result: DeploymentResult, error: FabricCiError | None) -> list[str]:
+def _deployment(result: DeploymentResult, error: FabricCiError | None, wording: Wording) -> list[str]:
     route = _route(result)
     if result.status == "Failed" or isinstance(error, DeploymentFailed):
         heading = "### ❌ Deployment failed"
@@ -281,29 +311,25 @@ def _deployment(result: DeploymentResult, error: FabricCiError | None) -> list[s
     lines = [heading, "", facts, ""]
     if result.note:
         lines += [f"**Note:** {md(result.note)}", ""]
+    follow = f"{wording.wait_step} with `{wording.name('operation-id')}: {md(result.operation_id)}`"
     if _is_still_running(result, error):
-        lines += [
-            "The deployment was left running. To wait for it in a later step, use the "
-            f"`wait-for-deployment` action with `operation-id: {md(result.operation_id)}`.",
-            "",
-        ]
+        lines += [f"The deployment was left running. To wait for it in a later step, use {follow}.", ""]
     elif not result.waited and result.status not in ("Succeeded", "Failed"):
         lines += [
-            "Not waiting for the deployment (`wait: false`). To wait for it later, use the "
-            f"`wait-for-deployment` action with `operation-id: {md(result.operation_id)}`.",
+            f"Not waiting for the deployment (`{wording.name('wait')}: false`). To wait for it later, use {follow}.",
             "",
         ]
     # Everything but the table is small; the table gets what is left of the budget.
     head = "\n".join(lines)
-    tail = "\n".join(_error_section(error)) if error else ""
+    tail = "\n".join(_error_section(error, wording)) if error else ""
     budget = SUMMARY_BUDGET_BYTES - len(head.encode()) - len(tail.encode()) - 1024
-    lines += _item_table(result, budget)
+    lines += _item_table(result, budget, wording)
     if error:
-        lines += _error_section(error)
+        lines += _error_section(error, wording)
     return lines
 
 
-def _assign(result: AssignWorkspaceResult, error: FabricCiError | None) -> list[str]:
+def _assign(result: AssignWorkspaceResult, error: FabricCiError | None, wording: Wording) -> list[str]:
     heading = f"### ❌ {md(error.title)}" if error else "### ✅ Workspace assigned"
     previous = result.previous_workspace_id
     facts = _facts(
@@ -317,10 +343,10 @@ def _assign(result: AssignWorkspaceResult, error: FabricCiError | None) -> list[
     lines = [heading, "", facts, ""]
     if previous == result.workspace_id:
         lines += ["The workspace was already assigned to this stage; nothing changed.", ""]
-    return lines + (_error_section(error) if error else [])
+    return lines + (_error_section(error, wording) if error else [])
 
 
-def _add_user(result: AddUserResult, error: FabricCiError | None) -> list[str]:
+def _add_user(result: AddUserResult, error: FabricCiError | None, wording: Wording) -> list[str]:
     if error:
         heading = f"### ❌ {md(error.title)}"
     else:
@@ -330,18 +356,18 @@ def _add_user(result: AddUserResult, error: FabricCiError | None) -> list[str]:
         + [(g.kind.capitalize(), f"{md(g.name or g.id)}: {md(g.role)}") for g in result.grants]
     )
     lines = [heading, "", facts, ""]
-    lines += [f"The principal {md(g.describe())}." for g in result.grants] + [""]
-    return lines + (_error_section(error) if error else [])
+    lines += [f"The principal {md(wording.message(g.describe()))}." for g in result.grants] + [""]
+    return lines + (_error_section(error, wording) if error else [])
 
 
-def render_summary(result: Result, error: FabricCiError | None = None) -> str:
+def render_summary(result: Result, error: FabricCiError | None = None, wording: Wording = GITHUB_WORDING) -> str:
     """Markdown for a job summary: what happened, and what failed and how to fix it."""
-    return "\n".join(presentation_of(result).markdown(result, error))
+    return "\n".join(presentation_of(result).markdown(result, error, wording))
 
 
-def render_failure(error: FabricCiError) -> str:
+def render_failure(error: FabricCiError, wording: Wording = GITHUB_WORDING) -> str:
     """Markdown for a command that failed before it had any result (bad inputs, sign-in)."""
-    return "\n".join([f"### ❌ {md(error.title)}", "", *_error_section(error)])
+    return "\n".join([f"### ❌ {md(error.title)}", "", *_error_section(error, wording)])
 
 
 @dataclass(frozen=True)
@@ -351,7 +377,7 @@ class Presentation(Generic[R]):
 
     headline: Callable[[R, FabricCiError | None], str]
     facts: Callable[[R], list[tuple[str, str | None]]]
-    markdown: Callable[[R, FabricCiError | None], list[str]]
+    markdown: Callable[[R, FabricCiError | None, Wording], list[str]]
 
 
 # One per result type of the command registry (fabric_ci.commands; a test holds them in step).
