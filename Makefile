@@ -4,6 +4,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# fabric-ci's dependencies as wheels for this machine, downloaded with the locks' hashes: the Azure
+# DevOps task's end-to-end tests serve them as a package index on loopback, so that a real pip
+# install into a real venv runs without a test reaching PyPI.
+WHEELHOUSE := .cache/wheelhouse
 
 .PHONY: demo test lint typecheck bench chaos fuzz lock generate clean
 
@@ -13,12 +17,18 @@ $(STAMP): requirements/dev.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
+$(WHEELHOUSE)/.downloaded: requirements/runtime.lock $(STAMP)
+	$(BIN)/python -m pip download --quiet --disable-pip-version-check --require-hashes --only-binary=:all: \
+		-r requirements/runtime.lock -d $(WHEELHOUSE)
+	touch $@
+
 ## Start the built-in emulator, deploy Development -> Test on the demo pipeline and wait.
 demo: $(STAMP)
 	$(BIN)/python -m fabric_ci.demo
 
-## Every test: unit, contract (against ../shared/specs) and end to end (real subprocesses).
-test: $(STAMP) lint
+## Every test: unit, contract (against ../shared/specs) and end to end (real subprocesses), the Azure DevOps
+## wrapper's own (node-test), and the tasks out of the built vsix as the agent runs them.
+test: $(STAMP) lint vsix node-test $(WHEELHOUSE)/.downloaded
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
@@ -31,11 +41,13 @@ lint: $(STAMP)
 	$(BIN)/hadolint Dockerfile
 
 ## Figures, not assertions: waiting side by side with the 5 s and Retry-After pollers, a demo
-## deploy-all with wait as a real process, and each sign-in method.
-bench: $(STAMP)
+## deploy-all with wait as a real process, each sign-in method, and the Azure DevOps task's start-up
+## (fresh agent, cached venv, the core directly).
+bench: $(STAMP) vsix $(WHEELHOUSE)/.downloaded
 	$(BIN)/python bench/wait_strategies.py
 	$(BIN)/python bench/deploy_wait.py
 	$(BIN)/python bench/sign_in.py
+	$(BIN)/python -m bench.azure_devops_task
 
 ## 500 deployments with about a quarter of all requests faulted, in-process in virtual time (make test runs a slice).
 chaos: $(STAMP)
@@ -57,3 +69,25 @@ lock:
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# --- Azure DevOps extension (azure-devops-task/): the Node wrapper, its tests, the .vsix ---------------
+NODE_DIR := azure-devops-task
+NODE_STAMP := $(NODE_DIR)/node_modules/.npm-ci-stamp
+
+.PHONY: vsix node-test
+
+$(NODE_STAMP): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
+	cd $(NODE_DIR) && npm ci --no-audit --no-fund
+	touch $@
+
+## The wrapper's tests (npm test): type-checked, unit and L0 (task-lib's mock runner, real child processes).
+node-test: $(NODE_STAMP)
+	cd $(NODE_DIR) && npm test
+
+## dist/fabric-ci-<version>.vsix: every task folder (task.json, fabric-ci.json, one bundled index.js, icon,
+## the fabric-ci wheel, runtime.lock) and the fabric-ci service connection type. Prints the sizes.
+vsix: $(STAMP) $(NODE_STAMP)
+	cd $(NODE_DIR) && npm run --silent typecheck && npm run --silent bundle
+	rm -rf build/wheel
+	$(BIN)/python -m pip wheel --quiet --disable-pip-version-check --no-deps --no-build-isolation -w build/wheel .
+	node $(NODE_DIR)/scripts/build.mjs vsix

@@ -1,0 +1,41 @@
+/**
+ * `runtime: docker`: the core's image, run with the job's temporary and sources directories mounted
+ * at their own paths (so paths in inputs, and the summary file the core hands the agent, mean the
+ * same inside and out). Variables go as `-e NAME` without a value: docker copies each from its own
+ * environment, so no input value, secret or not, is ever on docker's command line.
+ */
+
+// What the core may read of the job besides its inputs: the agent's variables and the proxy.
+const PASSED = [
+  /^INPUT_/,
+  /^FABRIC_CI_/,
+  /^AZURESUBSCRIPTION_/,
+  /^(SYSTEM|BUILD|AGENT|RELEASE)_/,
+  /^TF_BUILD$/,
+  /^PYTHONUNBUFFERED$/,
+  /^(HTTPS?_PROXY|NO_PROXY)$/i,
+];
+
+export function dockerEnvNames(env: Readonly<Record<string, string>>): string[] {
+  return Object.keys(env)
+    .filter((name) => PASSED.some((pattern) => pattern.test(name)))
+    .sort();
+}
+
+export interface DockerRun {
+  readonly image: string;
+  readonly command: string;
+  readonly tempDir?: string;
+  readonly sourcesDir?: string;
+  readonly envNames: readonly string[];
+}
+
+export function dockerRunArgs(run: DockerRun): string[] {
+  const args = ['run', '--rm', '-i'];
+  const mounts = [run.tempDir, run.sourcesDir].filter((dir): dir is string => dir !== undefined && dir !== '');
+  for (const dir of new Set(mounts)) args.push('-v', `${dir}:${dir}`);
+  if (run.sourcesDir) args.push('-w', run.sourcesDir);
+  for (const name of run.envNames) args.push('-e', name);
+  args.push(run.image, run.command);
+  return args;
+}

@@ -1,0 +1,324 @@
+"""The Azure DevOps tasks as the agent runs them: taken out of the built vsix, `node index.js` with the
+agent's environment (service connections included), `runtime: python`, so that every run goes
+through the wrapper, a real venv made by it with a real pip install (from a package index on
+loopback, by hash), and the core in Azure Pipelines mode, against the emulator. Results are read
+back from the `##vso[` lines, as the agent reads them."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from fabric_ci.commands import COMMANDS, camel_case
+from fabric_ci.emulator import Emulator, seed
+from tests.support.azure_pipelines import (
+    Connection,
+    TaskRun,
+    agent_environment,
+    extract_tasks,
+    logging_commands,
+    package_index,
+    run_task,
+    start_task,
+    system_vss_connection,
+)
+
+DEPLOY = {"pipeline": seed.DEMO_PIPELINE_NAME, "sourceStage": "Development", "targetStage": "Test"}
+CANARY = "canary-Zq8xT3vR9wKp"  # a client secret that must never be seen but in ##vso[task.setsecret]
+WIF = Connection(
+    seed.SERVICE_CONNECTION_ID,
+    "WorkloadIdentityFederation",
+    {"tenantid": seed.TENANT_ID, "serviceprincipalid": seed.CLIENT_ID},
+    {"environment": "AzureCloud"},
+)
+
+
+@pytest.fixture(scope="module")
+def tasks(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return extract_tasks(tmp_path_factory.mktemp("vsix"))
+
+
+@pytest.fixture(scope="module")
+def index_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with package_index(tmp_path_factory.mktemp("index")) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def tools_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One agent's tools directory for the module: the first task run creates the venv, the rest reuse it."""
+    return tmp_path_factory.mktemp("tools")
+
+
+class Agent:
+    """Runs tasks for one test: each step gets its own temp directory, as each job does."""
+
+    def __init__(self, emulator: Emulator, tasks: Path, tools_dir: Path, index_url: str, tmp_path: Path) -> None:
+        self.emulator, self.tasks, self.tools_dir, self.index_url, self.tmp_path = (
+            emulator,
+            tasks,
+            tools_dir,
+            index_url,
+            tmp_path,
+        )
+        self.steps = 0
+
+    def target(self, api: str = "fabric") -> dict[str, str]:
+        """The inputs that point a task at the emulator (not sign-in: that comes from the connection)."""
+        given = self.emulator.inputs(api)
+        names = ("api-base-url", "authority-host", "ca-bundle", "api")
+        return {camel_case(name): given[name] for name in names if name in given}
+
+    def environment(
+        self,
+        inputs: dict[str, str],
+        connections: tuple[Connection, ...] = (),
+        variables: dict[str, str] | None = None,
+    ) -> dict[str, str]:
+        self.steps += 1
+        temp = self.tmp_path / f"step{self.steps}" / "_temp"
+        temp.mkdir(parents=True)
+        return agent_environment(
+            {"runtime": "python", **inputs},
+            temp_dir=temp,
+            tools_dir=self.tools_dir,
+            connections=connections,
+            variables=variables,
+            index_url=self.index_url,
+        )
+
+    def run(
+        self,
+        command: str,
+        inputs: dict[str, str],
+        connections: tuple[Connection, ...] = (),
+        variables: dict[str, str] | None = None,
+    ) -> TaskRun:
+        env = self.environment(inputs, connections, variables)
+        return run_task(self.tasks / COMMANDS[command].task_name, env)
+
+    def wif(self) -> tuple[tuple[Connection, ...], dict[str, str]]:
+        """An AzureRM connection with workload identity federation, and what the job provides for it."""
+        collection = self.emulator.url + "/_azure-devops/contoso/"
+        connections = (WIF, system_vss_connection(seed.AZURE_DEVOPS_ACCESS_TOKEN, collection))
+        return connections, {"SYSTEM_OIDCREQUESTURI": self.emulator.azure_devops_request_uri}
+
+
+@pytest.fixture
+def agent(emulator: Emulator, tasks: Path, tools_dir: Path, index_url: str, tmp_path: Path) -> Agent:
+    return Agent(emulator, tasks, tools_dir, index_url, tmp_path)
+
+
+def succeeded(run: TaskRun) -> TaskRun:
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.result == "Succeeded", run.stdout + run.stderr
+    assert run.errors == []
+    return run
+
+
+def api_requests(emulator: Emulator) -> list[str]:
+    return [r.operation for r in emulator.requests if not r.operation.startswith(("Entra_", "AzureDevOps_", "Imds_"))]
+
+
+def test_deploy_all_with_workload_identity_and_outputs(agent: Agent, emulator: Emulator) -> None:
+    """The main path: an AzureRM connection without a secret, a deployment waited for, the outputs as
+    output variables, and the summary attached to the run."""
+    connections, variables = agent.wif()
+    run = succeeded(
+        agent.run("deploy-all", {"azureSubscription": WIF.id, **agent.target(), **DEPLOY}, connections, variables)
+    )
+    outputs = run.outputs
+    assert outputs["operationId"] == emulator.deployments[0].id
+    assert outputs["status"] == "Succeeded"
+    assert outputs["pipelineId"] == seed.DEMO_PIPELINE_ID
+    assert outputs["sourceStageId"] == seed.DEV_STAGE_ID
+    assert outputs["targetStageId"] == seed.TEST_STAGE_ID
+    assert {item["status"] for item in json.loads(outputs["deployedItems"])} == {"Succeeded"}
+    assert int(outputs["durationSeconds"]) >= 1
+    # The wrapper's venv is in the tools directory, per version and Python, as the README says.
+    assert list(agent.tools_dir.glob("fabric-ci/*/*/pyvenv.cfg")), sorted(agent.tools_dir.rglob("pyvenv.cfg"))
+    (summary,) = run.summaries
+    assert summary.is_absolute()
+    assert summary.is_relative_to(run.temp_dir)
+    assert "Deployed" in summary.read_text(encoding="utf-8")
+    oidc = [r for r in emulator.requests if r.operation.startswith("AzureDevOps_")]
+    assert oidc, "the OIDC token came from the Azure DevOps stand-in"
+    # The stand-in refuses any other bearer than the job's access token (the emulator's log redacts it).
+    assert all(r.status == 200 for r in oidc)
+    assert all(f"serviceConnectionId={WIF.id}" in r.path for r in oidc)
+
+
+@pytest.mark.parametrize("api", ["fabric", "powerbi"])
+def test_every_command_through_its_task(agent: Agent, emulator: Emulator, api: str) -> None:
+    """All five tasks, each with another sign-in source, on both APIs."""
+    secret = Connection(
+        "0c9e3d7a-4f0e-4c55-9a57-2d4b1f7a9e10",
+        "ServicePrincipal",
+        {
+            "tenantid": seed.TENANT_ID,
+            "serviceprincipalid": seed.CLIENT_ID,
+            "authenticationType": "spnKey",
+            "serviceprincipalkey": seed.CLIENT_SECRET,
+        },
+        {"environment": "AzureCloud"},
+    )
+    pem = Path(emulator.client_certificate_path).read_text(encoding="utf-8")
+    certificate = Connection(
+        "6a0f9a52-1b9f-4c0e-8f5e-0d6c2b7e4a31",
+        "ServicePrincipal",
+        {
+            "tenantid": seed.TENANT_ID,
+            "serviceprincipalid": seed.CLIENT_ID,
+            "authenticationType": "spnCertificate",
+            "servicePrincipalCertificate": pem,
+        },
+        {"environment": "AzureCloud"},
+    )
+    target = agent.target(api)
+    started = succeeded(
+        agent.run("deploy-all", {"azureSubscription": secret.id, **target, **DEPLOY, "wait": "false"}, (secret,))
+    )
+    operation = started.outputs["operationId"]
+    assert started.outputs["status"] in ("NotStarted", "Running")
+    waited = succeeded(
+        agent.run(
+            "wait-for-deployment",
+            {"azureSubscription": certificate.id, **target, "pipeline": DEPLOY["pipeline"], "operationId": operation},
+            (certificate,),
+        )
+    )
+    assert waited.outputs["operationId"] == operation
+    assert waited.outputs["status"] == "Succeeded"
+    explicit = {"tenantId": seed.TENANT_ID, "clientId": seed.CLIENT_ID, "clientSecret": seed.CLIENT_SECRET}
+    chosen = succeeded(
+        agent.run("selective-deploy", {**explicit, **target, **DEPLOY, "items": "Report: Sales Overview"})
+    )
+    assert [item["name"] for item in json.loads(chosen.outputs["deployedItems"])] == ["Sales Overview"]
+    assigned = succeeded(
+        agent.run(
+            "assign-workspace",
+            {
+                **explicit,
+                **target,
+                "pipeline": "Operations Pipeline",
+                "stage": "1",
+                "workspace": seed.SPARE_WORKSPACE_IDS[0],
+            },
+        )
+    )
+    assert assigned.outputs["workspaceId"] == seed.SPARE_WORKSPACE_IDS[0]
+    principal = seed.USER_NAME if api == "powerbi" else seed.USER_PRINCIPAL_ID
+    added = succeeded(
+        agent.run(
+            "add-user",
+            {**explicit, **target, "pipeline": DEPLOY["pipeline"], "principal": principal, "principalType": "User"},
+        )
+    )
+    assert added.outputs["changed"] == "false"  # the demo user is Admin already
+    deploys = [
+        op
+        for op in api_requests(emulator)
+        if op.endswith(("Deploy", "DeployAll", "SelectiveDeploy", "DeployStageContent"))
+    ]
+    assert len(deploys) == 2, api_requests(emulator)
+
+
+def test_workload_identity_outlives_the_oidc_token(agent: Agent, emulator: Emulator) -> None:
+    """A wait longer than the job's OIDC token (2 s here): the core asks for a fresh one at every sign-in."""
+    emulator.configure(operation_seconds=8, assertion_lifetime_seconds=2, token_lifetime_seconds=3)
+    connections, variables = agent.wif()
+    run = succeeded(
+        agent.run("deploy-all", {"azureSubscription": WIF.id, **agent.target(), **DEPLOY}, connections, variables)
+    )
+    assert run.outputs["status"] == "Succeeded"
+    federated = [a for a in emulator.assertions if a.kind == "federated"]
+    assert len({a.jti for a in federated}) == len(federated) >= 3
+    assert federated[-1].accepted_at - federated[0].accepted_at > 2
+
+
+def test_a_cancel_mid_wait_leaves_the_deployment_running(agent: Agent, emulator: Emulator) -> None:
+    """The agent's cancel (SIGINT, then SIGTERM) reaches the core through the wrapper: the wait stops,
+    the step fails naming the operation and how to follow it, and nothing is sent twice."""
+    emulator.configure(operation_seconds=60)
+    connections, variables = agent.wif()
+    env = agent.environment({"azureSubscription": WIF.id, **agent.target(), **DEPLOY}, connections, variables)
+    proc = start_task(agent.tasks / "FabricCiDeployAll", env)
+    deadline = time.monotonic() + 120
+    while not emulator.deployments and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert emulator.deployments, "the deployment never started"
+    time.sleep(2)  # inside the wait
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=30)
+    assert proc.returncode != 0
+    assert "Traceback" not in stdout + stderr
+    commands = logging_commands(stdout)
+    operation = emulator.deployments[0].id
+    outputs = {c.properties["variable"]: c.message for c in commands if c.name == "task.setvariable"}
+    assert outputs["operationId"] == operation
+    completes = [c for c in commands if c.name == "task.complete"]
+    assert completes
+    assert completes[-1].properties["result"] == "Failed"
+    errors = [
+        c.message for c in commands if c.name in ("task.logissue", "task.issue") and c.properties.get("type") == "error"
+    ]
+    assert any(operation in e and "FabricCiWaitForDeployment" in e for e in errors), stdout
+    assert emulator.deployments[0].status_at(emulator.state.now()) in ("NotStarted", "Running")
+    assert len(emulator.deployments) == 1
+
+
+def test_no_secret_is_seen_anywhere(agent: Agent, emulator: Emulator) -> None:
+    """A client secret (the emulator accepts only its own, so sign-in fails, naming Entra's answer) and the
+    job's access token appear nowhere but in the lines that register them as secrets."""
+    _, variables = agent.wif()
+    access_token = "job-access-token-8fK2mW9q"  # refused by the OIDC stand-in: the sign-in fails
+    vss = system_vss_connection(access_token, emulator.url + "/_azure-devops/contoso/")
+    run = agent.run(
+        "deploy-all",
+        {"azureSubscription": WIF.id, **agent.target(), **DEPLOY},
+        (WIF, vss),
+        variables,
+    )
+    assert run.result == "Failed"
+    explicit = {"tenantId": seed.TENANT_ID, "clientId": seed.CLIENT_ID, "clientSecret": CANARY}
+    refused = agent.run("deploy-all", {**explicit, **agent.target(), **DEPLOY})
+    assert refused.result == "Failed"
+    for step, secret in ((run, access_token), (refused, CANARY)):
+        registered = [c for c in logging_commands(step.stdout) if c.name == "task.setsecret"]
+        assert any(c.message == secret for c in registered), step.stdout
+        lines = [line for line in step.stdout.splitlines() if not line.startswith("##vso[task.setsecret]")]
+        assert all(secret not in line for line in lines), step.stdout
+        assert secret not in step.stderr
+        for written in step.temp_dir.rglob("*"):
+            if written.is_file():
+                assert secret not in written.read_text(encoding="utf-8", errors="replace"), written
+    assert emulator.deployments == []
+
+
+def test_bad_input_names_the_task_input_and_sends_nothing(agent: Agent, emulator: Emulator) -> None:
+    explicit = {"tenantId": seed.TENANT_ID, "clientId": seed.CLIENT_ID, "clientSecret": seed.CLIENT_SECRET}
+    run = agent.run("deploy-all", {**explicit, **agent.target(), "pipeline": DEPLOY["pipeline"], "timeout": "soon"})
+    assert run.returncode == 2
+    assert run.result == "Failed"
+    assert any("sourceStage" in e for e in run.errors), run.errors
+    assert any("timeout" in e for e in run.errors), run.errors
+    assert not any("source-stage" in e for e in run.errors)
+    assert emulator.requests == []
+
+
+def test_two_sign_in_sources_are_refused_before_anything_runs(agent: Agent, emulator: Emulator) -> None:
+    connections, variables = agent.wif()
+    run = agent.run(
+        "deploy-all",
+        {"azureSubscription": WIF.id, "clientSecret": seed.CLIENT_SECRET, **agent.target(), **DEPLOY},
+        connections,
+        variables,
+    )
+    assert run.result == "Failed"
+    assert any("azureSubscription" in e and "clientSecret" in e for e in run.errors), run.stdout
+    assert emulator.requests == []
