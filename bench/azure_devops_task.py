@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.support.azure_pipelines import agent_environment, extract_tasks, package_index
+from tests.support.azure_pipelines import agent_environment, base_python, extract_tasks, package_index
 
 from fabric_ci.commands import camel_case
 from fabric_ci.emulator import Emulator, EmulatorConfig, seed
@@ -63,7 +63,7 @@ def show(label: str, runs: list[tuple[float, float, float]]) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=3, help="runs of each kind (fresh agents: as many)")
+    parser.add_argument("--runs", type=int, default=5, help="runs of each kind (fresh agents: as many)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, Emulator(EmulatorConfig(operation_seconds=1)) as emulator:
         root = Path(tmp)
@@ -74,7 +74,11 @@ def main() -> int:
                 temp = root / f"job{n}" / "_temp"
                 temp.mkdir(parents=True)
                 return agent_environment(
-                    {"runtime": "python", **inputs(emulator)}, temp_dir=temp, tools_dir=tools, index_url=index_url
+                    tasks / "FabricCiDeployAll",
+                    {"runtime": "python", "pythonPath": base_python(), **inputs(emulator)},
+                    temp_dir=temp,
+                    tools_dir=tools,
+                    index_url=index_url,
                 )
 
             task = ["node", str(tasks / "FabricCiDeployAll" / "index.js")]

@@ -51,6 +51,30 @@ function folderSize(dir) {
   return total;
 }
 
+/**
+ * Compressed bytes per top-level folder of a zip (a .vsix is one), from its central directory:
+ * what the Marketplace stores and the agent downloads, beside what the folder takes unpacked.
+ */
+function zipFolderSizes(file) {
+  const zip = fs.readFileSync(file);
+  let end = zip.length - 22;
+  while (end >= 0 && zip.readUInt32LE(end) !== 0x06054b50) end--;
+  if (end < 0) die(`${file} is not a zip`);
+  const count = zip.readUInt16LE(end + 10);
+  let at = zip.readUInt32LE(end + 16);
+  const sizes = new Map();
+  for (let i = 0; i < count; i++) {
+    if (zip.readUInt32LE(at) !== 0x02014b50) die(`${file}: broken central directory`);
+    const compressed = zip.readUInt32LE(at + 20);
+    const nameLength = zip.readUInt16LE(at + 28);
+    const name = zip.toString('utf8', at + 46, at + 46 + nameLength);
+    const top = name.split('/')[0];
+    sizes.set(top, (sizes.get(top) ?? 0) + compressed);
+    at += 46 + nameLength + zip.readUInt16LE(at + 30) + zip.readUInt16LE(at + 32);
+  }
+  return sizes;
+}
+
 /** The task folders, from the hand-written manifest: one task contribution each. */
 function manifestTasks(manifest) {
   return manifest.contributions
@@ -124,7 +148,10 @@ function vsix() {
   );
   if (!fs.existsSync(output)) die(`tfx wrote no ${output}`);
   console.log(`vsix: ${path.relative(repo, output)} ${kib(fs.statSync(output).size)}`);
-  for (const task of tasks) console.log(`vsix:   ${task}/ ${kib(folderSize(path.join(root, task)))}`);
+  const compressed = zipFolderSizes(output);
+  for (const task of tasks) {
+    console.log(`vsix:   ${task}/ ${kib(compressed.get(task) ?? 0)} compressed in the vsix, ${kib(folderSize(path.join(root, task)))} unpacked`);
+  }
 }
 
 const command = process.argv[2];

@@ -10,8 +10,11 @@ export interface TaskConfig {
   readonly command: string;
   /** The core's version; the wheel, the venv cache and `fabric-ci --version` must agree with it. */
   readonly version: string;
-  /** The image `runtime: docker` runs. */
-  readonly image: string;
+  /**
+   * The image `runtime: docker` runs (a digest-pinned reference), or null while none is published
+   * for this version: then docker is no runtime at all.
+   */
+  readonly image: string | null;
   /** Task input name (camelCase) -> the core's name (kebab-case), for every core input. */
   readonly inputs: Readonly<Record<string, string>>;
   /** Task input names whose values are masked as soon as they are read. */
@@ -55,9 +58,11 @@ export function parseConfig(file: string, text: string): TaskConfig {
   }
   if (typeof raw !== 'object' || raw === null) fail(file, 'expected an object');
   const data = raw as Record<string, unknown>;
-  for (const field of ['command', 'version', 'image']) {
+  for (const field of ['command', 'version']) {
     if (typeof data[field] !== 'string' || data[field] === '') fail(file, `"${field}" must be a non-empty string`);
   }
+  const image = data['image'];
+  if (image !== null && (typeof image !== 'string' || image === '')) fail(file, '"image" must be a non-empty string or null');
   const inputs = stringRecord(file, data['inputs'], 'inputs');
   const secrets = stringList(file, data['secrets'], 'secrets');
   const signIn = stringList(file, data['signIn'], 'signIn');
@@ -67,7 +72,7 @@ export function parseConfig(file: string, text: string): TaskConfig {
   return {
     command: data['command'] as string,
     version: data['version'] as string,
-    image: data['image'] as string,
+    image: image as string | null,
     inputs,
     secrets,
     signIn,

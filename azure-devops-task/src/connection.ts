@@ -246,9 +246,13 @@ export function fromFabricConnection(id: string, givenCloud: string | undefined,
     case 'serviceprincipal':
       return signedIn(input, withCloud(servicePrincipal(input, id, endpoints)));
     case 'usernamepassword': {
+      // The basic scheme's own username and password, and the two inputs vss-extension.json adds to
+      // it: Entra ID's password grant needs the tenant and a public client application.
+      const tenantId = required(input, id, 'tenantId', endpoints.param(id, 'tenantId'));
+      const clientId = required(input, id, 'clientId', endpoints.param(id, 'clientId'));
       const username = required(input, id, 'username', endpoints.param(id, 'username'));
       const password = required(input, id, 'password', endpoints.secretParam(id, 'password'));
-      return signedIn(input, withCloud({ auth: 'user-password', username, password }));
+      return signedIn(input, withCloud({ auth: 'user-password', tenantId, clientId, username, password }));
     }
     default:
       throw new TaskError(

@@ -1,11 +1,13 @@
 /**
  * `runtime: docker`: the core's image, run with the job's temporary and sources directories mounted
  * at their own paths (so paths in inputs, and the summary file the core hands the agent, mean the
- * same inside and out). Variables go as `-e NAME` without a value: docker copies each from its own
- * environment, so no input value, secret or not, is ever on docker's command line.
+ * same inside and out), and single files the core needs from elsewhere (the agent's CA file) read
+ * only. Variables go as `-e NAME` without a value: docker copies each from its own environment, so
+ * no input value, secret or not, is ever on docker's command line.
  */
 
-// What the core may read of the job besides its inputs: the agent's variables and the proxy.
+// What the core may read of the job besides its inputs: the agent's variables and the proxy
+// (network.ts sets HTTPS_PROXY, HTTP_PROXY and NO_PROXY from the agent's configuration).
 const PASSED = [
   /^INPUT_/,
   /^FABRIC_CI_/,
@@ -27,13 +29,22 @@ export interface DockerRun {
   readonly command: string;
   readonly tempDir?: string;
   readonly sourcesDir?: string;
+  /** Absolute paths of files outside those folders, mounted read-only at the same path. */
+  readonly files?: readonly string[];
   readonly envNames: readonly string[];
+}
+
+function inside(dir: string, file: string): boolean {
+  return file === dir || file.startsWith(dir.endsWith('/') ? dir : `${dir}/`);
 }
 
 export function dockerRunArgs(run: DockerRun): string[] {
   const args = ['run', '--rm', '-i'];
   const mounts = [run.tempDir, run.sourcesDir].filter((dir): dir is string => dir !== undefined && dir !== '');
   for (const dir of new Set(mounts)) args.push('-v', `${dir}:${dir}`);
+  for (const file of new Set(run.files ?? [])) {
+    if (file.startsWith('/') && !mounts.some((dir) => inside(dir, file))) args.push('-v', `${file}:${file}:ro`);
+  }
   if (run.sourcesDir) args.push('-w', run.sourcesDir);
   for (const name of run.envNames) args.push('-e', name);
   args.push(run.image, run.command);

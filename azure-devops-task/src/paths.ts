@@ -4,7 +4,14 @@
  */
 import * as path from 'path';
 
+/**
+ * The running platform's own path module for its own paths (on an agent the two are always the
+ * same platform); another platform's layout spelled the way that platform spells it. The L0 tests
+ * pretend to be Windows or macOS on Linux: the layout is Windows' (`Scripts\python.exe`) and the
+ * paths still work on the disk they run on.
+ */
 function pathsOf(platform: NodeJS.Platform): path.PlatformPath {
+  if (platform === process.platform) return path;
   return platform === 'win32' ? path.win32 : path.posix;
 }
 
@@ -20,9 +27,13 @@ export function pythonInLocation(platform: NodeJS.Platform, location: string): s
   return platform === 'win32' ? p.join(location, 'python.exe') : p.join(location, 'bin', 'python');
 }
 
-/** One environment per agent, core version and Python ABI (`cpython-311`): reused by every later job. */
-export function venvDirectory(platform: NodeJS.Platform, toolsDir: string, version: string, cacheTag: string): string {
-  return pathsOf(platform).join(toolsDir, 'fabric-ci', version, cacheTag);
+/**
+ * One environment per agent, core version, Python ABI, build of the wheel and base interpreter
+ * (`key`, venv.ts venvKey: `cpython-311-<12 hex of the wheel's sha256>-<8 hex of the base's path>`):
+ * reused by every later job with the same task and Python.
+ */
+export function venvDirectory(platform: NodeJS.Platform, toolsDir: string, version: string, key: string): string {
+  return pathsOf(platform).join(toolsDir, 'fabric-ci', version, key);
 }
 
 export interface Command {

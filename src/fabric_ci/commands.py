@@ -156,7 +156,7 @@ _REGISTRY = (
         result=AddUserResult,
         outputs=("pipeline-id", "principal", "role", "workspace-id", "workspace-role", "changed"),
         task_id="ae49b3bf-f0d8-4f29-96d8-a0c4336663bc",
-        instance_name="Give $(principal) access to $(pipeline)$(workspace)",
+        instance_name="Add user $(principal) ($(principalType))",
     ),
     Command(
         name="wait-for-deployment",

@@ -1,5 +1,5 @@
 """fabric-ci as an Azure Pipelines task runs it: a real process with TF_BUILD=True, the inputs as
-INPUT_<TASKINPUTNAME> variables (what the Node wrapper passes, /tmp/w/contract.md), AGENT_TEMPDIRECTORY
+INPUT_<TASKINPUTNAME> variables (what the Node wrapper passes, azure-devops-task/README.md), AGENT_TEMPDIRECTORY
 for the summary, against the emulator. Everything is read back from stdout as the agent reads it
 (tests/support/agent_commands.py, a port of the agent's parser)."""
 

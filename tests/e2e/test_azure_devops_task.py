@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import trustme
 
 from fabric_ci.commands import COMMANDS, camel_case
 from fabric_ci.emulator import Emulator, seed
@@ -20,6 +22,7 @@ from tests.support.azure_pipelines import (
     Connection,
     TaskRun,
     agent_environment,
+    base_python,
     extract_tasks,
     logging_commands,
     package_index,
@@ -36,6 +39,16 @@ WIF = Connection(
     {"tenantid": seed.TENANT_ID, "serviceprincipalid": seed.CLIENT_ID},
     {"environment": "AzureCloud"},
 )
+
+
+def arm_connection(connection_id: str, **parameters: str) -> Connection:
+    """An Azure Resource Manager connection with a service principal of the emulator's tenant."""
+    return Connection(
+        connection_id,
+        "ServicePrincipal",
+        {"tenantid": seed.TENANT_ID, "serviceprincipalid": seed.CLIENT_ID, **parameters},
+        {"environment": "AzureCloud"},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +89,7 @@ class Agent:
 
     def environment(
         self,
+        command: str,
         inputs: dict[str, str],
         connections: tuple[Connection, ...] = (),
         variables: dict[str, str] | None = None,
@@ -84,7 +98,8 @@ class Agent:
         temp = self.tmp_path / f"step{self.steps}" / "_temp"
         temp.mkdir(parents=True)
         return agent_environment(
-            {"runtime": "python", **inputs},
+            self.tasks / COMMANDS[command].task_name,
+            {"runtime": "python", "pythonPath": base_python(), **inputs},
             temp_dir=temp,
             tools_dir=self.tools_dir,
             connections=connections,
@@ -99,7 +114,7 @@ class Agent:
         connections: tuple[Connection, ...] = (),
         variables: dict[str, str] | None = None,
     ) -> TaskRun:
-        env = self.environment(inputs, connections, variables)
+        env = self.environment(command, inputs, connections, variables)
         return run_task(self.tasks / COMMANDS[command].task_name, env)
 
     def wif(self) -> tuple[tuple[Connection, ...], dict[str, str]]:
@@ -156,28 +171,12 @@ def test_deploy_all_with_workload_identity_and_outputs(agent: Agent, emulator: E
 @pytest.mark.parametrize("api", ["fabric", "powerbi"])
 def test_every_command_through_its_task(agent: Agent, emulator: Emulator, api: str) -> None:
     """All five tasks, each with another sign-in source, on both APIs."""
-    secret = Connection(
-        "0c9e3d7a-4f0e-4c55-9a57-2d4b1f7a9e10",
-        "ServicePrincipal",
-        {
-            "tenantid": seed.TENANT_ID,
-            "serviceprincipalid": seed.CLIENT_ID,
-            "authenticationType": "spnKey",
-            "serviceprincipalkey": seed.CLIENT_SECRET,
-        },
-        {"environment": "AzureCloud"},
+    secret = arm_connection(
+        "0c9e3d7a-4f0e-4c55-9a57-2d4b1f7a9e10", authenticationType="spnKey", serviceprincipalkey=seed.CLIENT_SECRET
     )
     pem = Path(emulator.client_certificate_path).read_text(encoding="utf-8")
-    certificate = Connection(
-        "6a0f9a52-1b9f-4c0e-8f5e-0d6c2b7e4a31",
-        "ServicePrincipal",
-        {
-            "tenantid": seed.TENANT_ID,
-            "serviceprincipalid": seed.CLIENT_ID,
-            "authenticationType": "spnCertificate",
-            "servicePrincipalCertificate": pem,
-        },
-        {"environment": "AzureCloud"},
+    certificate = arm_connection(
+        "6a0f9a52-1b9f-4c0e-8f5e-0d6c2b7e4a31", authenticationType="spnCertificate", servicePrincipalCertificate=pem
     )
     target = agent.target(api)
     started = succeeded(
@@ -246,16 +245,28 @@ def test_a_cancel_mid_wait_leaves_the_deployment_running(agent: Agent, emulator:
     the step fails naming the operation and how to follow it, and nothing is sent twice."""
     emulator.configure(operation_seconds=60)
     connections, variables = agent.wif()
-    env = agent.environment({"azureSubscription": WIF.id, **agent.target(), **DEPLOY}, connections, variables)
+    env = agent.environment(
+        "deploy-all", {"azureSubscription": WIF.id, **agent.target(), **DEPLOY}, connections, variables
+    )
     proc = start_task(agent.tasks / "FabricCiDeployAll", env)
     deadline = time.monotonic() + 120
     while not emulator.deployments and time.monotonic() < deadline:
         time.sleep(0.1)
     assert emulator.deployments, "the deployment never started"
     time.sleep(2)  # inside the wait
+    # The agent's cancel: SIGINT, SIGTERM 7.5 s later, a kill 2.5 s after that. The step must be done
+    # before the SIGTERM, or the agent cuts its report short.
     proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=30)
-    assert proc.returncode != 0
+    try:
+        stdout, stderr = proc.communicate(timeout=7.5)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.communicate(timeout=2.5)
+        finally:
+            proc.kill()
+        pytest.fail("the task was still running 7.5 s after the agent's SIGINT")
+    assert proc.returncode == 0, stdout + stderr  # a result was reported: the agent adds no exit-code error
     assert "Traceback" not in stdout + stderr
     commands = logging_commands(stdout)
     operation = emulator.deployments[0].id
@@ -272,38 +283,96 @@ def test_a_cancel_mid_wait_leaves_the_deployment_running(agent: Agent, emulator:
     assert len(emulator.deployments) == 1
 
 
-def test_no_secret_is_seen_anywhere(agent: Agent, emulator: Emulator) -> None:
-    """A client secret (the emulator accepts only its own, so sign-in fails, naming Entra's answer) and the
-    job's access token appear nowhere but in the lines that register them as secrets."""
-    _, variables = agent.wif()
-    access_token = "job-access-token-8fK2mW9q"  # refused by the OIDC stand-in: the sign-in fails
-    vss = system_vss_connection(access_token, emulator.url + "/_azure-devops/contoso/")
-    run = agent.run(
-        "deploy-all",
-        {"azureSubscription": WIF.id, **agent.target(), **DEPLOY},
-        (WIF, vss),
-        variables,
+def test_fabric_connection_with_a_service_principal_or_a_user(agent: Agent, emulator: Emulator) -> None:
+    """The extension's own connection type, both of its schemes, through the core."""
+    principal = Connection(
+        "3d1c7b5e-8a2f-4e6b-9c0d-1f2e3a4b5c6d",
+        "ServicePrincipal",
+        {
+            "tenantId": seed.TENANT_ID,
+            "servicePrincipalId": seed.CLIENT_ID,
+            "servicePrincipalKey": seed.CLIENT_SECRET,
+            "authenticationType": "spnKey",
+        },
+        {"environment": "Public"},
+        url="https://api.powerbi.com",
     )
-    assert run.result == "Failed"
+    user = Connection(
+        "9b8a7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
+        "UsernamePassword",
+        {
+            "tenantId": seed.TENANT_ID,
+            "clientId": seed.CLIENT_ID,
+            "username": seed.USER_NAME,
+            "password": seed.USER_PASSWORD,
+        },
+        {"environment": "Public"},
+        url="https://api.powerbi.com",
+    )
+    for connection in (principal, user):
+        run = succeeded(
+            agent.run("deploy-all", {"fabricConnection": connection.id, **agent.target(), **DEPLOY}, (connection,))
+        )
+        assert run.outputs["status"] == "Succeeded"
+    grants = [r.request_body for r in emulator.requests if r.operation == "Entra_Token"]
+    assert [body.get("grant_type") for body in grants if isinstance(body, dict)] == ["client_credentials", "password"]
+
+
+def test_no_secret_is_seen_anywhere(agent: Agent, emulator: Emulator) -> None:
+    """Secrets the emulator refuses (so each sign-in fails, naming Entra's answer), from every source: an
+    input's client secret, an ARM connection's key and PEM certificate, a fabric-ci connection's password,
+    and the job's access token. With System.Debug on, none appears anywhere but in the lines that
+    register it as a secret: not in the output, the summary, the temp or the tools directory."""
+    debug = {"SYSTEM_DEBUG": "true"}
+    _, variables = agent.wif()
+    access_token = "job-access-token-8fK2mW9q"  # refused by the OIDC stand-in
+    vss = system_vss_connection(access_token, emulator.url + "/_azure-devops/contoso/")
+    target = {**agent.target(), **DEPLOY}
+    runs: list[tuple[TaskRun, list[str]]] = []
+    wif = agent.run("deploy-all", {"azureSubscription": WIF.id, **target}, (WIF, vss), {**variables, **debug})
+    runs.append((wif, [access_token]))
     explicit = {"tenantId": seed.TENANT_ID, "clientId": seed.CLIENT_ID, "clientSecret": CANARY}
-    refused = agent.run("deploy-all", {**explicit, **agent.target(), **DEPLOY})
-    assert refused.result == "Failed"
-    for step, secret in ((run, access_token), (refused, CANARY)):
-        registered = [c for c in logging_commands(step.stdout) if c.name == "task.setsecret"]
-        assert any(c.message == secret for c in registered), step.stdout
+    runs.append((agent.run("deploy-all", {**explicit, **target}, variables=debug), [CANARY]))
+    key = "connection-key-Vb7nQ2xL4"
+    keyed = arm_connection("2e4f6a8b-0c1d-4e3f-a5b7-c9d1e3f5a7b9", authenticationType="spnKey", serviceprincipalkey=key)
+    runs.append((agent.run("deploy-all", {"azureSubscription": keyed.id, **target}, (keyed,), debug), [key]))
+    pem = trustme.CA().issue_cert("not-the-registered-certificate").private_key_and_cert_chain_pem.bytes().decode()
+    key_lines = [line for line in pem.splitlines() if len(line) >= 16 and not line.startswith("-----")][:6]
+    certified = arm_connection(
+        "4a6c8e0f-1b3d-4f5a-b7c9-d1e3f5a7b9c1", authenticationType="spnCertificate", servicePrincipalCertificate=pem
+    )
+    runs.append(
+        (agent.run("deploy-all", {"azureSubscription": certified.id, **target}, (certified,), debug), key_lines)
+    )
+    password = "user-password-Hq3sW8zD"
+    user = Connection(
+        "6c8e0a2b-3d5f-4b7c-9e1a-f3b5d7e9a1c3",
+        "UsernamePassword",
+        {"tenantId": seed.TENANT_ID, "clientId": seed.CLIENT_ID, "username": seed.USER_NAME, "password": password},
+        {"environment": "Public"},
+        url="https://api.powerbi.com",
+    )
+    runs.append((agent.run("deploy-all", {"fabricConnection": user.id, **target}, (user,), debug), [password]))
+    for step, secrets in runs:
+        assert step.returncode == 0, step.stdout + step.stderr
+        assert step.result == "Failed", step.stdout
+        registered = {c.message for c in logging_commands(step.stdout) if c.name == "task.setsecret"}
         lines = [line for line in step.stdout.splitlines() if not line.startswith("##vso[task.setsecret]")]
-        assert all(secret not in line for line in lines), step.stdout
-        assert secret not in step.stderr
-        for written in step.temp_dir.rglob("*"):
-            if written.is_file():
-                assert secret not in written.read_text(encoding="utf-8", errors="replace"), written
+        for secret in secrets:
+            assert secret in registered, (secret, step.stdout)
+            assert all(secret not in line for line in lines), step.stdout
+            assert secret not in step.stderr
+            for folder in (step.temp_dir.parent, agent.tools_dir):
+                for written in folder.rglob("*"):
+                    if written.is_file() and not written.is_symlink():
+                        assert secret.encode() not in written.read_bytes(), written
     assert emulator.deployments == []
 
 
 def test_bad_input_names_the_task_input_and_sends_nothing(agent: Agent, emulator: Emulator) -> None:
     explicit = {"tenantId": seed.TENANT_ID, "clientId": seed.CLIENT_ID, "clientSecret": seed.CLIENT_SECRET}
     run = agent.run("deploy-all", {**explicit, **agent.target(), "pipeline": DEPLOY["pipeline"], "timeout": "soon"})
-    assert run.returncode == 2
+    assert run.returncode == 0, run.stdout + run.stderr  # the step reported its result itself
     assert run.result == "Failed"
     assert any("sourceStage" in e for e in run.errors), run.errors
     assert any("timeout" in e for e in run.errors), run.errors
@@ -319,6 +388,7 @@ def test_two_sign_in_sources_are_refused_before_anything_runs(agent: Agent, emul
         connections,
         variables,
     )
+    assert run.returncode == 0, run.stdout + run.stderr
     assert run.result == "Failed"
     assert any("azureSubscription" in e and "clientSecret" in e for e in run.errors), run.stdout
     assert emulator.requests == []

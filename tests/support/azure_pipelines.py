@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import threading
 import zipfile
 from collections.abc import Iterator, Mapping
@@ -36,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[2]
 VSIX = ROOT / "dist" / f"fabric-ci-{__version__}.vsix"
 WHEELHOUSE = ROOT / ".cache" / "wheelhouse"
 # What an agent's task process must not inherit from the test run (a CI system's own variables).
+_SHADOW = 'raise SystemExit("{module} of the pipeline\'s repository was imported by the task")\n'
 _FOREIGN = ("INPUT_", "ENDPOINT_", "SECRET_", "GITHUB_", "RUNNER_", "FABRIC_CI_", "SYSTEM_", "AGENT_", "BUILD_", "PIP_")
 
 
@@ -83,9 +85,11 @@ class TaskRun:
 
     @property
     def result(self) -> str | None:
-        """The last task.complete's result, as the agent would record it."""
+        """The step's result as the agent records it: the last task.complete's, and Failed (with an extra
+        "Exit code N returned from process" error) whenever node exits non-zero."""
         completes = [c for c in self.commands if c.name == "task.complete"]
-        return completes[-1].properties.get("result") if completes else None
+        reported = completes[-1].properties.get("result") if completes else None
+        return "Failed" if self.returncode != 0 else reported
 
     @property
     def summaries(self) -> list[Path]:
@@ -130,6 +134,7 @@ def system_vss_connection(access_token: str, collection_uri: str) -> Connection:
 
 
 def agent_environment(
+    task_dir: Path,
     inputs: Mapping[str, str],
     *,
     temp_dir: Path,
@@ -138,9 +143,28 @@ def agent_environment(
     variables: Mapping[str, str] | None = None,
     index_url: str | None = None,
 ) -> dict[str, str]:
-    """The environment of a task process: the machine's, less any CI system's, plus the agent's."""
+    """The environment of a task process: the machine's, less any CI system's, plus the agent's.
+
+    Inputs as the agent sets them (TaskRunner.cs): one INPUT_ variable for EVERY input of task.json,
+    its defaultValue when the step does not give it, and a `filePath` input left empty rooted at the
+    sources directory, as the agent does; a test is no gentler than the agent."""
+    sources = temp_dir.parent / "s"
+    sources.mkdir(parents=True, exist_ok=True)
+    # The agent runs a task in the checked-out repository: a repository's own modules must never
+    # replace the core's (python -m puts the working directory first on sys.path unless told not to).
+    for module in ("httpx.py", "msal.py", "fabric_ci.py"):
+        (sources / module).write_text(_SHADOW.format(module=module), encoding="utf-8")
+    task = json.loads((task_dir / "task.json").read_text(encoding="utf-8"))
+    values: dict[str, str] = {}
+    for spec in task["inputs"]:
+        value = inputs.get(spec["name"], str(spec.get("defaultValue", "")))
+        if spec["type"] == "filePath" and not value:
+            value = str(sources)
+        values[spec["name"]] = value
+    unknown = set(inputs) - set(values)
+    assert not unknown, f"not inputs of {task['name']}: {sorted(unknown)}"
     env = {k: v for k, v in os.environ.items() if not k.startswith(_FOREIGN)}
-    env.update({f"INPUT_{name.replace('.', '_').replace(' ', '_').upper()}": v for name, v in inputs.items()})
+    env.update({f"INPUT_{name.replace('.', '_').replace(' ', '_').upper()}": v for name, v in values.items()})
     for connection in connections:
         env.update(connection.environment())
     env.update(
@@ -148,8 +172,8 @@ def agent_environment(
         AGENT_TEMPDIRECTORY=str(temp_dir),
         AGENT_TOOLSDIRECTORY=str(tools_dir),
         AGENT_OS={"posix": "Linux", "nt": "Windows_NT"}.get(os.name, "Linux"),
-        SYSTEM_DEFAULTWORKINGDIRECTORY=str(temp_dir.parent),
-        PYTHONUNBUFFERED="1",
+        BUILD_SOURCESDIRECTORY=str(sources),
+        SYSTEM_DEFAULTWORKINGDIRECTORY=str(sources),
     )
     if index_url:
         # Only this index: not the machine's pip configuration, which may name other indexes.
@@ -158,13 +182,20 @@ def agent_environment(
     return env
 
 
-def run_task(task_dir: Path, env: Mapping[str, str], *, timeout: float = 300, cwd: Path | None = None) -> TaskRun:
+def base_python() -> str:
+    """The interpreter the project's venv was made from: the wheelhouse holds wheels for it (its ABI),
+    so the tasks are given it as `pythonPath` rather than whatever `python3` is on PATH."""
+    return os.path.realpath(sys.executable)
+
+
+def run_task(task_dir: Path, env: Mapping[str, str], *, timeout: float = 300) -> TaskRun:
+    """The task run to its end, in the sources directory as the agent runs it."""
     node = shutil.which("node")
     assert node, "node is needed to run the Azure DevOps tasks"
     proc = subprocess.run(
         [node, str(task_dir / "index.js")],
         env=dict(env),
-        cwd=cwd or task_dir,
+        cwd=env["BUILD_SOURCESDIRECTORY"],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -175,13 +206,13 @@ def run_task(task_dir: Path, env: Mapping[str, str], *, timeout: float = 300, cw
     )
 
 
-def start_task(task_dir: Path, env: Mapping[str, str], *, cwd: Path | None = None) -> subprocess.Popen[str]:
+def start_task(task_dir: Path, env: Mapping[str, str]) -> subprocess.Popen[str]:
     node = shutil.which("node")
     assert node, "node is needed to run the Azure DevOps tasks"
     return subprocess.Popen(
         [node, str(task_dir / "index.js")],
         env=dict(env),
-        cwd=cwd or task_dir,
+        cwd=env["BUILD_SOURCESDIRECTORY"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

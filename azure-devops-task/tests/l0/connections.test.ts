@@ -260,26 +260,43 @@ describe('fabricConnection (the extension\'s own connection)', () => {
     assert.ok(maskedValues(result.stdout).includes(KEY));
   });
 
-  test('username and password: auth user-password, the password masked', async () => {
+  test('username and password: auth user-password with the tenant and client id, the password masked', async () => {
     const password = 'Pa55-word!ZZ';
+    // The parameter keys are the input descriptor ids of vss-extension.json's basic scheme.
     const result = await runTask({
       inputs: { ...BASE, fabricConnection: ENDPOINT_ID },
-      env: endpoint(ENDPOINT_ID, 'UsernamePassword', { username: 'deployer@contoso.com', password }, { environment: 'Public' }),
+      env: endpoint(
+        ENDPOINT_ID,
+        'UsernamePassword',
+        { tenantId: TENANT, clientId: CLIENT, username: 'deployer@contoso.com', password },
+        { environment: 'Public' },
+      ),
       fakes: installed(),
     });
     const env = signedIn(result);
     assert.equal(env['INPUT_AUTH'], 'user-password');
+    assert.equal(env['INPUT_TENANTID'], TENANT);
+    assert.equal(env['INPUT_CLIENTID'], CLIENT);
     assert.equal(env['INPUT_USERNAME'], 'deployer@contoso.com');
     assert.equal(env['INPUT_PASSWORD'], password);
     assert.equal(env['INPUT_CLOUD'], 'public');
-    assert.equal(env['FABRIC_CI_CONNECTION_INPUTS'], 'auth,username,password,cloud');
+    assert.equal(env['FABRIC_CI_CONNECTION_INPUTS'], 'auth,tenantId,clientId,username,password,cloud');
     assert.ok(maskedValues(result.stdout).includes(password));
+  });
+
+  test('a username and password connection without a tenant id (made before it was asked for) fails naming it', async () => {
+    const result = await runTask({
+      inputs: { ...BASE, fabricConnection: ENDPOINT_ID },
+      env: endpoint(ENDPOINT_ID, 'UsernamePassword', { username: 'deployer@contoso.com', password: 'Pa55-word!ZZ' }, { environment: 'Public' }),
+      fakes: installed(),
+    });
+    refused(result, `fabricConnection: the service connection ${ENDPOINT_ID} gives no tenantId: edit the connection, or choose another one`);
   });
 
   test('a cloud input other than the connection\'s fails naming both', async () => {
     const result = await runTask({
       inputs: { ...BASE, fabricConnection: ENDPOINT_ID, cloud: 'usgov' },
-      env: endpoint(ENDPOINT_ID, 'UsernamePassword', { username: 'u@contoso.com', password: 'p-w-d-1234' }, { environment: 'China' }),
+      env: endpoint(ENDPOINT_ID, 'UsernamePassword', { tenantId: TENANT, clientId: CLIENT, username: 'u@contoso.com', password: 'p-w-d-1234' }, { environment: 'China' }),
       fakes: installed(),
     });
     refused(result, "cloud is 'usgov', but the connection in fabricConnection is for China (china): remove cloud, or set it to china");

@@ -47,7 +47,29 @@ describe('each task folder', () => {
   });
 });
 
+describe('the fabric-ci connection type', () => {
+  test('its basic (UsernamePassword) scheme asks for the tenant and client id the password grant needs', () => {
+    const manifest = JSON.parse(fs.readFileSync(path.join(PACKAGE, 'vss-extension.json'), 'utf8')) as {
+      contributions: { type: string; properties: { authenticationSchemes?: { type: string; inputDescriptors: { id: string; isConfidential: boolean; validation: { isRequired: boolean } }[] }[] } }[];
+    };
+    const endpoint = manifest.contributions.find((c) => c.type === 'ms.vss-endpoint.service-endpoint-type');
+    const basic = endpoint?.properties.authenticationSchemes?.find((s) => s.type === 'ms.vss-endpoint.endpoint-auth-scheme-basic');
+    // The ids are the parameter keys the agent delivers (ENDPOINT_AUTH_PARAMETER_<id>_<KEY>), read by connection.ts.
+    assert.deepEqual(basic?.inputDescriptors.map((input) => input.id), ['tenantId', 'clientId', 'username', 'password']);
+    assert.ok(basic?.inputDescriptors.every((input) => input.validation.isRequired));
+    assert.deepEqual(basic?.inputDescriptors.filter((input) => input.isConfidential).map((input) => input.id), ['password']);
+  });
+});
+
 describe('fabric-ci.json', () => {
+  test('image is a reference, or null while none is published', () => {
+    const base = { command: 'c', version: '1', inputs: {}, secrets: [], signIn: [] };
+    assert.equal(parseConfig('x.json', JSON.stringify({ ...base, image: null })).image, null);
+    assert.equal(parseConfig('x.json', JSON.stringify({ ...base, image: 'img@sha256:00' })).image, 'img@sha256:00');
+    assert.throws(() => parseConfig('x.json', JSON.stringify({ ...base, image: '' })), /"image" must be a non-empty string or null/);
+    assert.throws(() => parseConfig('x.json', JSON.stringify(base)), /"image" must be a non-empty string or null/);
+  });
+
   test('an input listed as a secret must be one of the inputs', () => {
     const text = JSON.stringify({ command: 'c', version: '1', image: 'i', inputs: { a: 'a' }, secrets: ['b'], signIn: [] });
     assert.throws(() => parseConfig('x.json', text), /^Error: x\.json is not a valid fabric-ci\.json: "b" is listed in secrets or signIn but is not one of "inputs"$/);

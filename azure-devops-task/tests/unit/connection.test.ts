@@ -90,6 +90,16 @@ describe('AzureRM schemes', () => {
     });
   });
 
+  test('a fabric-ci connection with username and password gives the tenant and client id with them', () => {
+    const signIn = fromFabricConnection('id', undefined, endpoints('UsernamePassword', { tenantId: 't', clientId: 'c', username: 'u@contoso.com', password: 'p' }, { environment: 'Public' }));
+    assert.deepEqual(signIn.inputs, { auth: 'user-password', tenantId: 't', clientId: 'c', username: 'u@contoso.com', password: 'p', cloud: 'public' });
+    assert.equal(signIn.env['FABRIC_CI_CONNECTION_INPUTS'], 'auth,tenantId,clientId,username,password,cloud');
+    assert.throws(
+      () => fromFabricConnection('id-2', undefined, endpoints('UsernamePassword', { tenantId: 't', username: 'u', password: 'p' }, { environment: 'Public' })),
+      { message: 'fabricConnection: the service connection id-2 gives no clientId: edit the connection, or choose another one' },
+    );
+  });
+
   test('a fabric-ci connection with another scheme is refused', () => {
     assert.throws(() => fromFabricConnection('id', undefined, endpoints('Token', {}, { environment: 'Public' })), /uses the scheme Token; a fabric-ci connection signs in with ServicePrincipal or UsernamePassword/);
   });

@@ -27,8 +27,10 @@ FOLDER = "azure-devops-task"
 # minor and patch follow fabric-ci's own version while it is 0.x.
 TASK_MAJOR = 1
 MINIMUM_AGENT = "4.248.0"  # the first agent with the Node20_1 handler
-# The image `runtime: docker` runs. Not yet published (the release work will name and pin it).
-RELEASE_IMAGE = "fabric-ci:{version}"
+# The image `runtime: docker` runs, pinned by digest: None until a release publishes one (the image and
+# release issue), and the wrapper then says that docker is not available yet rather than pulling a name
+# that resolves to nothing.
+RELEASE_IMAGE: str | None = None
 CONNECTION_TYPE = "fabric-ci"  # the extension's own service endpoint type (vss-extension.json)
 
 # The inputs that make a sign-in of their own: given together with a service connection, they are a
@@ -70,7 +72,8 @@ ADVANCED_GROUP = (
     "ca-bundle",
 )
 MULTILINE = frozenset({"items", "client-certificate"})
-FILE_PATHS = frozenset({"ca-bundle"})
+# No input is a `filePath`: the agent never passes one empty, it roots an empty value at the sources
+# directory (TaskRunner.TranslateFilePathInput), so an optional `ca-bundle` would always be "given".
 
 # Where Azure Pipelines needs other words than GitHub: secrets come from secret variables, the job's
 # identity from a service connection, and JSON is read in a script step.
@@ -93,7 +96,7 @@ AZURE_DEVOPS: dict[str, str] = {
     ),
     "ca-bundle": (
         "Path of a PEM file of extra CA certificates to trust, for a TLS-inspecting proxy or an emulator. "
-        "Empty: the public CAs."
+        "Empty: the agent's own CA file when it has one (its --sslcacert setting), else the public CAs."
     ),
 }
 AZURE_DEVOPS_OUTPUTS: dict[str, str] = {
@@ -163,7 +166,10 @@ RUNTIME_INPUTS: list[dict[str, Any]] = [
         "label": "Python",
         "required": False,
         "groupName": "advanced",
-        "helpMarkDown": "The Python 3.11+ to use with runtime python or auto. Empty: see runtime.",
+        "helpMarkDown": (
+            "The Python 3.11+ to use with runtime python or auto; one that does not work is an error, also "
+            "with auto. Empty: see runtime."
+        ),
     },
 ]
 
@@ -209,8 +215,6 @@ def _input(command: Command, name: str) -> dict[str, Any]:
         spec["options"] = {str(leaf): str(leaf) for leaf in leaves}
     elif name in MULTILINE:
         spec["type"] = "multiLine"
-    elif name in FILE_PATHS:
-        spec["type"] = "filePath"
     else:
         spec["type"] = "string"
     if default is not None:
@@ -269,7 +273,7 @@ def wrapper_json(command: Command) -> dict[str, Any]:
     return {
         "command": command.name,
         "version": __version__,
-        "image": RELEASE_IMAGE.format(version=__version__),
+        "image": RELEASE_IMAGE,
         "inputs": {camel_case(name): name for name in command.input_names},
         "secrets": [camel_case(name) for name in command.input_names if name in SECRET_INPUTS],
         "signIn": [camel_case(name) for name in SIGN_IN if name in command.input_names],

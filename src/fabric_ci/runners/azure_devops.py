@@ -81,7 +81,7 @@ _NAMES = frozenset(name for c in COMMANDS.values() for name in (*c.input_names, 
 TASK_NAMES = {c.name: c.task_name for c in COMMANDS.values()}
 WAIT_TASK = TASK_NAMES["wait-for-deployment"]
 
-# Set by the wrapper when a service connection supplied inputs (see /tmp/w/contract.md, "How the wrapper
+# Set by the wrapper when a service connection supplied inputs (see azure-devops-task/README.md, "How the wrapper
 # starts the core"): the connection's input (azureSubscription or fabricConnection) and, comma-separated,
 # the task inputs it supplied.
 CONNECTION = "FABRIC_CI_CONNECTION"
