@@ -45,19 +45,8 @@ SIGN_IN = (
     "username",
     "password",
 )
-SIGN_IN_GROUP = (
-    "auth",
-    "tenant-id",
-    "client-id",
-    "client-secret",
-    "client-certificate",
-    "client-certificate-password",
-    "client-certificate-send-chain",
-    "oidc-audience",
-    "username",
-    "password",
-    "cloud",
-)
+# The classic editor's Sign-in group: those, and what tunes a sign-in.
+SIGN_IN_GROUP = frozenset({*SIGN_IN, "client-certificate-send-chain", "oidc-audience", "cloud"})
 POWERBI_GROUP = tuple(sorted(APIS["powerbi"].own_inputs))
 ADVANCED_GROUP = (
     "backward",
