@@ -188,12 +188,16 @@ def base_python() -> str:
     return os.path.realpath(sys.executable)
 
 
-def run_task(task_dir: Path, env: Mapping[str, str], *, timeout: float = 300) -> TaskRun:
-    """The task run to its end, in the sources directory as the agent runs it."""
+def _node() -> str:
     node = shutil.which("node")
     assert node, "node is needed to run the Azure DevOps tasks"
+    return node
+
+
+def run_task(task_dir: Path, env: Mapping[str, str], *, timeout: float = 300) -> TaskRun:
+    """The task run to its end, in the sources directory as the agent runs it."""
     proc = subprocess.run(
-        [node, str(task_dir / "index.js")],
+        [_node(), str(task_dir / "index.js")],
         env=dict(env),
         cwd=env["BUILD_SOURCESDIRECTORY"],
         capture_output=True,
@@ -207,10 +211,8 @@ def run_task(task_dir: Path, env: Mapping[str, str], *, timeout: float = 300) ->
 
 
 def start_task(task_dir: Path, env: Mapping[str, str]) -> subprocess.Popen[str]:
-    node = shutil.which("node")
-    assert node, "node is needed to run the Azure DevOps tasks"
     return subprocess.Popen(
-        [node, str(task_dir / "index.js")],
+        [_node(), str(task_dir / "index.js")],
         env=dict(env),
         cwd=env["BUILD_SOURCESDIRECTORY"],
         stdout=subprocess.PIPE,

@@ -54,6 +54,10 @@ def model_default(command: str, name: str) -> object:
     raise KeyError(name)
 
 
+def required_inputs(command: str) -> set[str]:
+    return {f.alias or n for n, f in COMMANDS[command].inputs.model_fields.items() if f.is_required()}
+
+
 def same_default(command: str, name: str, written: object) -> bool:
     default = model_default(command, name)
     if isinstance(default, bool):
@@ -77,8 +81,7 @@ def test_command_action_matches_its_model(command: str) -> None:
     action = yaml_file(ROOT / command / "action.yml")
     spec = COMMANDS[command]
     assert list(action["inputs"]) == spec.input_names
-    required = {f.alias or n for n, f in spec.inputs.model_fields.items() if f.is_required()}
-    assert {name for name, entry in action["inputs"].items() if entry["required"]} == required
+    assert {name for name, entry in action["inputs"].items() if entry["required"]} == required_inputs(command)
     for name, entry in action["inputs"].items():
         if "default" in entry:
             assert same_default(command, name, entry["default"]), name
@@ -122,7 +125,7 @@ def test_task_declares_the_commands_inputs_and_outputs(command: str) -> None:
     by_name = {entry["name"]: entry for entry in task["inputs"]}
     for name in spec.input_names:
         entry = by_name[camel_case(name)]
-        assert entry["required"] is (model_default(command, name) is None and name in _required(command)), name
+        assert entry["required"] is (name in required_inputs(command)), name
         if "defaultValue" in entry:
             assert same_default(command, name, entry["defaultValue"]), name
         else:
@@ -134,10 +137,6 @@ def test_task_declares_the_commands_inputs_and_outputs(command: str) -> None:
     assert task["execution"] == {"Node20_1": {"target": "index.js"}, "Node24": {"target": "index.js"}}
     assert task["minimumAgentVersion"] == "4.248.0"
     assert task["version"]["Major"] == 1
-
-
-def _required(command: str) -> set[str]:
-    return {f.alias or n for n, f in COMMANDS[command].inputs.model_fields.items() if f.is_required()}
 
 
 @pytest.mark.skipif(not SCHEMA.is_file(), reason="needs ../shared/specs beside the repository")
