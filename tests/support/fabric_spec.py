@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -34,6 +33,8 @@ from urllib.parse import unquote, urljoin, urlsplit
 import jsonschema
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
+
+from tests.support.spec_files import find_specs
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BASE_PATH = "/v1"
@@ -59,16 +60,11 @@ NOT_API_OPERATIONS = NOT_FABRIC_OPERATIONS = frozenset(
 
 
 def specs_dir() -> Path:
-    """The folder holding `fabric/platform/swagger.json`; fails (never skips) when it is missing."""
-    configured = os.environ.get("FABRIC_CI_SPECS")
-    folder = Path(configured) if configured else REPO_ROOT.parent / "shared" / "specs"
-    if not (folder / SWAGGER).is_file():
-        raise AssertionError(
-            f"The Fabric REST spec was not found: expected {folder / SWAGGER}. The contract tests need "
-            "Microsoft's spec files; put them at ../shared/specs (relative to the repository) or set "
-            "FABRIC_CI_SPECS to the folder that contains fabric/platform/swagger.json."
-        )
-    return folder
+    """The folder holding Microsoft's spec files ($FABRIC_CI_SPECS, ../shared/specs or .cache/specs).
+
+    Fails (never skips) naming all three and `make specs` when none holds them: see spec_files.find_specs.
+    """
+    return find_specs()
 
 
 def _find_case_insensitive(path: Path) -> Path:

@@ -18,11 +18,12 @@ from fabric_ci.models.results import AddUserResult, AssignWorkspaceResult
 from fabric_ci.packaging import azure_devops
 from fabric_ci.packaging.__main__ import generated
 from fabric_ci.runners.summary import PRESENTATIONS
+from tests.support.spec_files import find_specs
 
 from ..runners.builders import TEST, deployment
 
 ROOT = Path(__file__).resolve().parents[3]
-SCHEMA = ROOT.parent / "shared" / "specs" / "azure-pipelines" / "tasks.schema.json"
+TASKS_SCHEMA = "azure-pipelines/tasks.schema.json"  # in the specs folder (tests/support/spec_files.py)
 WRAPPER_INPUTS = ["azureSubscription", "fabricConnection", "runtime", "pythonPath"]
 # What each command's result really writes, from results built straight from the models.
 OUTPUTS: dict[str, list[str]] = {
@@ -139,12 +140,11 @@ def test_task_declares_the_commands_inputs_and_outputs(command: str) -> None:
     assert task["version"]["Major"] == 1
 
 
-@pytest.mark.skipif(not SCHEMA.is_file(), reason="needs ../shared/specs beside the repository")
 @pytest.mark.parametrize("command", list(COMMANDS))
 def test_task_json_is_valid_by_microsofts_schema(command: str) -> None:
     """Validated with Python's regular expressions, as check-jsonschema --regex-variant python does."""
     task = json_file(ROOT / "azure-devops-task" / COMMANDS[command].task_name / "task.json")
-    jsonschema.Draft4Validator(json_file(SCHEMA)).validate(task)
+    jsonschema.Draft4Validator(json_file(find_specs() / TASKS_SCHEMA)).validate(task)
 
 
 def test_tasks_and_actions_name_each_command_once() -> None:
