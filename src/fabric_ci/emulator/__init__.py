@@ -1,10 +1,11 @@
 """A local stand-in for Entra ID and the Fabric deployment-pipelines API, to try fabric-ci without a tenant.
 
-`Emulator` runs it in-process (tests, the demo); `main` is the `fabric-ci emulator` command and
-`python -m fabric_ci.emulator`. The demo tenant it serves is described in `seed`. Every sign-in
-method fabric-ci offers works against it: client secret, client certificate (files written next to
-ca.pem), OIDC tokens from GitHub Actions and Azure DevOps stand-ins, managed identity through an
-IMDS stand-in, and a user's password; `Emulator.sign_in(method)` gives the inputs for each.
+`Emulator` runs it in-process (tests, the demo); `main` is the `fabric-ci emulator` command, the
+`fabric-ci-emulator` script and `python -m fabric_ci.emulator`. The demo tenant it serves is
+described in `seed`. Every sign-in method fabric-ci offers works against it: client secret, client
+certificate (files written next to ca.pem), OIDC tokens from GitHub Actions and Azure DevOps
+stand-ins, managed identity through an IMDS stand-in, and a user's password;
+`Emulator.sign_in(method)` gives the inputs for each.
 """
 
 from fabric_ci.emulator.cli import main

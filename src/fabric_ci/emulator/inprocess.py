@@ -4,8 +4,8 @@ clock shared with `Emulator(clock=...)`, and hours of deployments and waiting ru
 The chaos run and the waiting benchmark use it; so can a user's own tests.
 
 The emulator must still be started (its URLs name its port), but no request reaches the port.
-Every request is recorded in the emulator's request log, as over the network (its `started_at` on
-the emulator's clock).
+Requests are recorded in the emulator's request log as over the network (the control API's own are
+not), their `started_at` on the emulator's clock.
 """
 
 from __future__ import annotations

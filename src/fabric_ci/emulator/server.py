@@ -52,6 +52,7 @@ from fabric_ci.emulator.entra import EntraApi
 from fabric_ci.emulator.fabric import FabricApi
 from fabric_ci.emulator.identity import ClientAuthenticator
 from fabric_ci.emulator.imds import IMDS_TOKEN_PATH, ImdsApi
+from fabric_ci.emulator.network import certificate_names, checked_hostname, listen_address, url_host
 from fabric_ci.emulator.powerbi import BASE_PATH as POWERBI_BASE_PATH
 from fabric_ci.emulator.powerbi import PowerBiApi
 from fabric_ci.emulator.protocol import Handler, Request, Response, fabric_error, powerbi_error, utc
@@ -72,6 +73,10 @@ from fabric_ci.emulator.state import (
 
 CONTROL_OPERATION = "Emulator_Control"
 UNKNOWN_OPERATION = "Unknown"
+# The most of one request or response body a request-log entry keeps, in bytes of JSON. With the
+# log's length capped too (state.MAX_LOGGED_REQUESTS), the log stays bounded however long the
+# emulator runs and whatever clients send: a larger body is logged as a note of its size.
+MAX_LOGGED_BODY_BYTES = 32 * 1024
 # Fields that hold credentials: the request log keeps their place, not their value.
 _SECRET_FIELDS = frozenset({"access_token", "refresh_token", "id_token", "oidcToken"})
 _SECRET_FORM_FIELDS = frozenset({"client_secret", "client_assertion", "password", "refresh_token"})
@@ -79,9 +84,12 @@ _SECRET_FORM_FIELDS = frozenset({"client_secret", "client_assertion", "password"
 
 @dataclass
 class EmulatorConfig:
-    """How an `Emulator` starts. Everything but host, port and state_dir can change later (configure)."""
+    """How an `Emulator` starts. Everything but host, hostnames, port and state_dir can change later (configure)."""
 
-    host: str = "127.0.0.1"
+    host: str = "127.0.0.1"  # the IP address to listen on; 0.0.0.0 or :: for every interface (in a container)
+    # The names clients reach it by (e.g. a container's service name): each is in the server
+    # certificate, and the first is the host of every URL the emulator hands out (else 127.0.0.1).
+    hostnames: tuple[str, ...] = ()
     port: int = 0  # 0 = any free port
     state_dir: str | Path | None = None  # where ca.pem goes; None = a temporary folder removed on stop
     operation_seconds: float = 8.0
@@ -144,7 +152,15 @@ class _Server(ThreadingHTTPServer):
         self.context = context
         self.connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
         super().__init__(address, _Handler)
+
+    def server_bind(self) -> None:
+        if self.address_family == socket.AF_INET6 and self.server_address[0] == "::":
+            # Dual stack, whatever the system's default: the URLs of a wildcard name 127.0.0.1.
+            self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        super().server_bind()
 
     def finish_request(self, request: Any, client_address: Any) -> None:
         # Handshaking here rather than on accept keeps one slow client from blocking the others.
@@ -258,7 +274,13 @@ class Emulator:
         self._ca_certificate: x509.Certificate | None = None
         self._client_certificate: ClientCertificate | None = None
         self._client_certificate_files: dict[str, Path] = {}
-        self._host = "127.0.0.1" if self.config.host == "localhost" else self.config.host
+        # A bad address or name is a ValueError here, before anything listens, as a bad setting is.
+        self._address = listen_address(self.config.host)
+        names = self.config.hostnames
+        self._hostnames = tuple(
+            dict.fromkeys(checked_hostname(name) for name in ((names,) if isinstance(names, str) else names))
+        )
+        self._url_host = url_host(self._address, self._hostnames)
         self._ci = CiOidcApi(self.state, lambda: self.authority_host)
         self._imds = ImdsApi(self.state)
         authenticator = ClientAuthenticator(
@@ -278,17 +300,18 @@ class Emulator:
         if self._server is not None:
             return self
         ca = trustme.CA(organization_name="fabric-ci emulator")
-        cert = ca.issue_cert(*dict.fromkeys(["127.0.0.1", "localhost", self._host]))
+        cert = ca.issue_cert(*certificate_names(self._address, self._hostnames))
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         cert.configure_cert(context)
         # Listen before writing anything: a second emulator on a taken port must not replace the
         # ca.pem (and client certificate) that the first one's clients trust.
         try:
-            server = _Server((self._host, self.config.port), self, context)
+            server = _Server((self._address, self.config.port), self, context)
         except OSError as error:
             if error.errno == errno.EADDRINUSE:
-                raise PortInUse(self._host, self.config.port) from None
-            raise StartError(f"cannot listen on {self._host}:{self.config.port}: {error.strerror or error}") from None
+                raise PortInUse(self._address, self.config.port) from None
+            bound = f"[{self._address}]" if ":" in self._address else self._address
+            raise StartError(f"cannot listen on {bound}:{self.config.port}: {error.strerror or error}") from None
         try:
             state_dir = self._write_state(ca)
         except OSError as error:
@@ -351,8 +374,19 @@ class Emulator:
         return int(self._server.server_address[1])
 
     @property
+    def listen_address(self) -> str:
+        """The IP address the server is bound to (0.0.0.0 or :: for every interface)."""
+        return self._address
+
+    @property
+    def hostnames(self) -> tuple[str, ...]:
+        """The names clients reach the emulator by (EmulatorConfig.hostnames), checked and lower-cased."""
+        return self._hostnames
+
+    @property
     def authority_host(self) -> str:
-        return f"https://{self._host}:{self.port}"
+        """The root of every URL the emulator hands out: https://{first host name, else the address}:{port}."""
+        return f"https://{self._url_host}:{self.port}"
 
     @property
     def url(self) -> str:
@@ -940,33 +974,14 @@ class Emulator:
         started: float,
         fault: str | None = None,
     ) -> None:
-        """Add the request to the log (credentials redacted).
+        """Add the request to the log (credentials redacted; bodies over MAX_LOGGED_BODY_BYTES as
+        a note of their size), and print its line when `log_requests` is set.
 
-        Control requests are logged without their bodies: a listing of the log inside the log
-        would make each listing contain the previous one.
+        Control requests (/_emulator/...) are printed but never logged: a listing of the log inside
+        the log made each listing contain the previous one, doubling it with every call.
         """
-        request_headers = dict(request.headers)
-        if "authorization" in request_headers:
-            request_headers["authorization"] = "<redacted>"
-        body = response.body
-        if isinstance(body, dict):
-            secret_fields = _SECRET_FIELDS | ({"value"} if operation == "GitHub_IdToken" else set())
-            body = {k: "<redacted>" if k in secret_fields else v for k, v in body.items()}
-        control = operation == CONTROL_OPERATION
-        record = RequestRecord(
-            method=request.method,
-            path=raw_path,
-            operation=operation,
-            status=response.status,
-            started_at=started,
-            finished_at=time.time(),
-            request_headers=request_headers,
-            request_body=None if control else _logged_request_body(request),
-            response_headers=dict(response_headers),
-            response_body=None if control else body,
-            fault=fault,
-        )
-        self.state.record(record)
+        if operation != CONTROL_OPERATION:
+            self.state.record(self._log_entry(request, raw_path, operation, response, response_headers, started, fault))
         if self.config.log_requests:
             outcome = {
                 None: str(response.status),
@@ -974,6 +989,40 @@ class Emulator:
                 "lost": f"{response.status} not sent, connection closed (injected lost)",
             }.get(fault, f"{response.status} (injected {fault})")
             print(f"{request.method} {raw_path} -> {outcome} ({operation})", flush=True)
+
+    @staticmethod
+    def _log_entry(
+        request: Request,
+        raw_path: str,
+        operation: str,
+        response: Response,
+        response_headers: dict[str, str],
+        started: float,
+        fault: str | None,
+    ) -> RequestRecord:
+        request_headers = dict(request.headers)
+        if "authorization" in request_headers:
+            request_headers["authorization"] = "<redacted>"
+        body = response.body
+        response_size = len(response.encoded())
+        if response_size > MAX_LOGGED_BODY_BYTES:
+            body = _not_kept(response_size)
+        elif isinstance(body, dict):
+            secret_fields = _SECRET_FIELDS | ({"value"} if operation == "GitHub_IdToken" else set())
+            body = {k: "<redacted>" if k in secret_fields else v for k, v in body.items()}
+        return RequestRecord(
+            method=request.method,
+            path=raw_path,
+            operation=operation,
+            status=response.status,
+            started_at=started,
+            finished_at=time.time(),
+            request_headers=request_headers,
+            request_body=_logged_request_body(request),
+            response_headers=dict(response_headers),
+            response_body=body,
+            fault=fault,
+        )
 
     # -- control API -------------------------------------------------------------------------------------
 
@@ -1064,8 +1113,16 @@ def _settings_json(settings: Settings) -> dict[str, Any]:
     return {name: sorted(value) if isinstance(value, frozenset) else value for name, value in values.items()}
 
 
+def _not_kept(size: int) -> str:
+    """What the request log holds in place of a body too large to keep."""
+    return f"<{size} bytes, not kept: the request log keeps bodies of up to {MAX_LOGGED_BODY_BYTES} bytes>"
+
+
 def _logged_request_body(request: Request) -> Any:
-    """JSON bodies as sent; form bodies (token requests) as fields, credentials redacted."""
+    """JSON bodies as sent; form bodies (token requests) as fields, credentials redacted; a body
+    over MAX_LOGGED_BODY_BYTES as a note of its size."""
+    if len(request.body) > MAX_LOGGED_BODY_BYTES:
+        return _not_kept(len(request.body))
     content_type = request.headers.get("content-type", "json")
     if "x-www-form-urlencoded" in content_type:
         fields = parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True)

@@ -33,6 +33,7 @@ import secrets
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
@@ -47,6 +48,10 @@ MAX_ITEMS_PER_DEPLOYMENT = 300
 MAX_NOTE_LENGTH = 1024
 # The pipeline operations list shows the most recent deployments only.
 MAX_LISTED_OPERATIONS = 20
+# The request log keeps the most recent requests only (the oldest are dropped), so that an emulator
+# serving a long job stays small: about 10 MB at the usual 1 KB an entry, and at most about 700 MB
+# with every body at the per-entry cap (server.MAX_LOGGED_BODY_BYTES).
+MAX_LOGGED_REQUESTS = 10_000
 
 TERMINAL_STATUSES = frozenset({"Succeeded", "Failed"})
 
@@ -502,7 +507,7 @@ class TenantState:
         self.refresh_tokens: dict[str, str] = {}  # refresh token -> the user it was issued to
         self.assertions: list[AcceptedAssertion] = []  # oldest first
         self.injections: list[InjectionRule] = []
-        self.requests: list[RequestRecord] = []
+        self.requests: deque[RequestRecord] = deque(maxlen=MAX_LOGGED_REQUESTS)  # oldest first
         self.directory: dict[str, Principal] = {}  # by object id
         self.admin_requests: list[float] = []  # times of Power BI admin API requests in the last hour
         self._load_seed()

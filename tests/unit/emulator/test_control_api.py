@@ -4,7 +4,7 @@ that does not swallow its own listings, and injected faults listed and cleared w
 from __future__ import annotations
 
 import dataclasses
-import itertools
+import json
 import ssl
 from collections.abc import Iterator
 from typing import Any
@@ -12,7 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
-from fabric_ci.emulator import Emulator, EmulatorConfig
+from fabric_ci.emulator import Emulator, EmulatorConfig, state
+from fabric_ci.emulator.protocol import Request, Response
+from fabric_ci.emulator.server import MAX_LOGGED_BODY_BYTES
 from fabric_ci.emulator.state import Settings
 
 SETTINGS = (
@@ -196,12 +198,48 @@ def test_a_fault_on_every_path_spares_the_control_api(emulator: Emulator, http: 
 
 
 def test_the_request_log_does_not_record_its_own_listings(emulator: Emulator, http: httpx.Client) -> None:
-    """Control requests are logged without bodies, so each listing grows by one small record, not by the last."""
+    """Control requests are not logged, so listing the log again and again answers the same bytes."""
     http.post("/configure", json={"page_size": 3})
-    sizes = [len(http.get("/requests").content) for _ in range(4)]
-    growth = [after - before for before, after in itertools.pairwise(sizes)]
-    assert max(growth) - min(growth) < 50  # timestamps' digits vary; nothing nests
+    sizes = [len(http.get("/requests").content) for _ in range(16)]
+    assert sizes == [len(b'{"value": []}')] * 16
+    assert emulator.requests == []
+
+
+def test_the_request_log_lists_api_requests_but_not_control_requests(emulator: Emulator, http: httpx.Client) -> None:
+    """Between listings, the log grows by the API requests alone, whatever the control API was asked."""
+    api = httpx.Client(verify=ssl.create_default_context(cafile=emulator.ca_path), timeout=10)
+    with api:
+        for _ in range(3):
+            api.get(f"{emulator.api_base_url}/deploymentPipelines")  # 401: no token, still logged
+            http.get("/requests")
+            http.get("/deployments")
+            http.post("/inject", json={"path_regex": "^/nowhere$", "count": 1})
     logged = http.get("/requests").json()["value"]
-    assert [r["operation"] for r in logged] == ["Emulator_Control"] * 5
-    assert all(r["requestBody"] is None and r["responseBody"] is None for r in logged)
-    assert logged[0]["path"] == "/_emulator/configure"
+    assert [r["operation"] for r in logged] == ["DeploymentPipelines_ListDeploymentPipelines"] * 3
+    assert [r.operation for r in emulator.requests] == ["DeploymentPipelines_ListDeploymentPipelines"] * 3
+
+
+def test_a_large_body_is_logged_as_a_note_of_its_size(emulator: Emulator) -> None:
+    """A body over MAX_LOGGED_BODY_BYTES is logged as a short note naming its size, request and response alike."""
+    big = {"value": ["x" * 100] * (MAX_LOGGED_BODY_BYTES // 100)}
+    body = json.dumps(big).encode()
+    request = Request("POST", "/v1/x", {}, {"content-type": "application/json"}, body)
+    emulator.record(request, "/v1/x", "Unknown", Response(200, big), {}, 0.0)
+    small = Request("POST", "/v1/y", {}, {"content-type": "application/json"}, b'{"a": 1}')
+    emulator.record(small, "/v1/y", "Unknown", Response(200, {"b": 2}), {}, 0.0)
+    [large, kept] = emulator.requests
+    size = len(body)
+    assert large.request_body == large.response_body
+    assert large.request_body == (
+        f"<{size} bytes, not kept: the request log keeps bodies of up to {MAX_LOGGED_BODY_BYTES} bytes>"
+    )
+    assert (kept.request_body, kept.response_body) == ({"a": 1}, {"b": 2})
+
+
+def test_the_request_log_keeps_the_most_recent_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Beyond MAX_LOGGED_REQUESTS entries, the oldest are dropped, so the log stays bounded."""
+    monkeypatch.setattr(state, "MAX_LOGGED_REQUESTS", 3)
+    with Emulator() as emu:
+        for index in range(5):
+            emu.record(Request("GET", f"/v1/{index}", {}, {}, b""), f"/v1/{index}", "Unknown", Response(404), {}, 0.0)
+        assert [r.path for r in emu.requests] == ["/v1/2", "/v1/3", "/v1/4"]
