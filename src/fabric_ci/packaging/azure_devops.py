@@ -27,9 +27,9 @@ FOLDER = "azure-devops-task"
 # minor and patch follow fabric-ci's own version while it is 0.x.
 TASK_MAJOR = 1
 MINIMUM_AGENT = "4.248.0"  # the first agent with the Node20_1 handler
-# The image `runtime: docker` runs, pinned by digest: None until a release publishes one (the image and
-# release issue), and the wrapper then says that docker is not available yet rather than pulling a name
-# that resolves to nothing.
+# The image `runtime: docker` runs, pinned by digest: None on main, where no image is published for the
+# version yet, and the wrapper then says that docker is not available rather than pulling a name that
+# resolves to nothing. The release commit writes the published one (`--image`, docs/releasing.md).
 RELEASE_IMAGE: str | None = None
 CONNECTION_TYPE = "fabric-ci"  # the extension's own service endpoint type (vss-extension.json)
 
@@ -257,12 +257,13 @@ def task_json(command: Command) -> dict[str, Any]:
     }
 
 
-def wrapper_json(command: Command) -> dict[str, Any]:
-    """What the Node wrapper needs and cannot read from task.json (the contract: azure-devops-task/README.md)."""
+def wrapper_json(command: Command, image: str | None = RELEASE_IMAGE) -> dict[str, Any]:
+    """What the Node wrapper needs and cannot read from task.json (the contract: azure-devops-task/README.md).
+    `image`: what `docker run` takes, `ghcr.io/<owner>/fabric-ci@sha256:...`."""
     return {
         "command": command.name,
         "version": __version__,
-        "image": RELEASE_IMAGE,
+        "image": image,
         "inputs": {camel_case(name): name for name in command.input_names},
         "secrets": [camel_case(name) for name in command.input_names if name in SECRET_INPUTS],
         "signIn": [camel_case(name) for name in SIGN_IN if name in command.input_names],
@@ -274,9 +275,9 @@ def _dump(document: dict[str, Any]) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
-def files() -> dict[str, str]:
+def files(image: str | None = RELEASE_IMAGE) -> dict[str, str]:
     written: dict[str, str] = {}
     for command in COMMANDS.values():
         written[f"{FOLDER}/{command.task_name}/task.json"] = _dump(task_json(command))
-        written[f"{FOLDER}/{command.task_name}/fabric-ci.json"] = _dump(wrapper_json(command))
+        written[f"{FOLDER}/{command.task_name}/fabric-ci.json"] = _dump(wrapper_json(command, image))
     return written

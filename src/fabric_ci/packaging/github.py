@@ -23,7 +23,8 @@ ROOT_DESCRIPTION = (
     "with live progress, wait for an earlier deployment, assign workspaces to stages, and add pipeline admins. "
     "Outputs for later steps and a job summary of every item."
 )
-# The image every action runs; built from the repository root, which holds the sources.
+# The image every action runs on main and in pull requests: built from the repository root, which holds the
+# sources. A release commit names the published image by digest instead (`--image`, docs/releasing.md).
 IMAGE = "Dockerfile"
 WIDTH = 96
 
@@ -75,7 +76,7 @@ def action_name(command: Command) -> str:
     return f"Fabric pipeline: {command.title} (fabric-ci)"
 
 
-def command_action(command: Command) -> str:
+def command_action(command: Command, image: str | None = None) -> str:
     inputs = (
         _entry(
             name,
@@ -86,7 +87,7 @@ def command_action(command: Command) -> str:
         for name in command.input_names
     )
     outputs = (_entry(name, command.output_description(name), required=None, default=None) for name in command.outputs)
-    runs = [f"  image: ../{IMAGE}", "  entrypoint: fabric-ci", "  args:", f"    - {command.name}"]
+    runs = [f"  image: {image or f'../{IMAGE}'}", "  entrypoint: fabric-ci", "  args:", f"    - {command.name}"]
     return _document(action_name(command), command.description, inputs, outputs, runs)
 
 
@@ -112,7 +113,7 @@ def _agreed_default(commands: list[Command], name: str) -> str | None:
     return defaults.pop() if len(defaults) == 1 else None
 
 
-def root_action() -> str:
+def root_action(image: str | None = None) -> str:
     commands = list(COMMANDS.values())
     input_order = list(dict.fromkeys(name for command in commands for name in command.input_names))
     output_order = list(dict.fromkeys(name for command in commands for name in command.outputs))
@@ -135,12 +136,13 @@ def root_action() -> str:
         having = [c for c in commands if name in c.outputs]
         text = _union({c.name: c.output_description(name) for c in having}, len(commands))
         outputs.append(_entry(name, text, required=None, default=None))
-    runs = [f"  image: {IMAGE}", "  entrypoint: fabric-ci", "  args:", '    - "${{ inputs.command }}"']
+    runs = [f"  image: {image or IMAGE}", "  entrypoint: fabric-ci", "  args:", '    - "${{ inputs.command }}"']
     return _document(ROOT_NAME, ROOT_DESCRIPTION, inputs, outputs, runs, branding=True)
 
 
-def files() -> dict[str, str]:
-    """Path (relative to the repository root) -> content."""
-    written = {"action.yml": root_action()}
-    written.update({f"{command.name}/action.yml": command_action(command) for command in COMMANDS.values()})
+def files(image: str | None = None) -> dict[str, str]:
+    """Path (relative to the repository root) -> content. `image`: a released image
+    (`docker://ghcr.io/...@sha256:...`) for every action to run instead of building the Dockerfile."""
+    written = {"action.yml": root_action(image)}
+    written.update({f"{command.name}/action.yml": command_action(command, image) for command in COMMANDS.values()})
     return written
