@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # install into a real venv runs without a test reaching PyPI.
 WHEELHOUSE := .cache/wheelhouse
 
-.PHONY: demo test lint typecheck bench chaos fuzz lock generate clean
+.PHONY: demo specs test lint typecheck bench chaos fuzz lock generate clean
 
 $(STAMP): requirements/dev.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,28 +26,41 @@ $(WHEELHOUSE)/.downloaded: requirements/runtime.lock $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python -m fabric_ci.demo
 
-## Every test: unit, contract (against ../shared/specs) and end to end (real subprocesses), the Azure DevOps
+## Microsoft's REST spec files for the tests: $FABRIC_CI_SPECS or ../shared/specs if there, else downloaded into
+## .cache/specs from the commits pinned in tests/support/spec-files.json (each checked against its SHA-256).
+specs: $(STAMP)
+	$(BIN)/python -m tests.support.spec_files
+
+## Every test: unit, contract (against Microsoft's specs: make specs) and end to end (real subprocesses), the Azure DevOps
 ## wrapper's own (node-test), and the tasks out of the built vsix as the agent runs them.
-test: $(STAMP) lint vsix node-test $(WHEELHOUSE)/.downloaded
+test: $(STAMP) specs lint vsix node-test $(WHEELHOUSE)/.downloaded
 	$(BIN)/python -m pytest
 
-lint: $(STAMP)
+lint: $(STAMP) specs
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-actions action.yml */action.yml
-	$(BIN)/check-jsonschema --regex-variant python --schemafile ../shared/specs/azure-pipelines/tasks.schema.json \
+	$(BIN)/check-jsonschema --regex-variant python \
+		--schemafile "$$($(BIN)/python -m tests.support.spec_files --print-dir)/azure-pipelines/tasks.schema.json" \
 		azure-devops-task/*/task.json
 	$(BIN)/hadolint Dockerfile
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	$(BIN)/check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
+# actionlint takes a Docker action's `entrypoint` for a file beside action.yml; ours is the command in the image.
+	$(BIN)/actionlint -shellcheck=$(BIN)/shellcheck \
+		-ignore 'file "fabric-ci" does not exist in ".+"\. it is specified at "entrypoint" key' .github/workflows/*.yml
+	env -u GH_TOKEN -u GITHUB_TOKEN -u ZIZMOR_GITHUB_TOKEN $(BIN)/zizmor --offline --quiet .github
 
 ## Figures, not assertions: waiting side by side with the 5 s and Retry-After pollers, a demo
-## deploy-all with wait as a real process, each sign-in method, and the Azure DevOps task's start-up
-## (fresh agent, cached venv, the core directly).
-bench: $(STAMP) vsix $(WHEELHOUSE)/.downloaded
+## deploy-all with wait as a real process, each sign-in method, the Azure DevOps task's start-up
+## (fresh agent, cached venv, the core directly), and the image's (docker run to the first request).
+bench: $(STAMP) vsix $(WHEELHOUSE)/.downloaded image
 	$(BIN)/python bench/wait_strategies.py
 	$(BIN)/python bench/deploy_wait.py
 	$(BIN)/python bench/sign_in.py
 	$(BIN)/python -m bench.azure_devops_task
+	$(BIN)/python -m bench.image_start --image $(IMAGE)
 
 ## 500 deployments with about a quarter of all requests faulted, in-process in virtual time (make test runs a slice).
 chaos: $(STAMP)
@@ -91,3 +104,27 @@ vsix: $(STAMP) $(NODE_STAMP)
 	rm -rf build/wheel
 	$(BIN)/python -m pip wheel --quiet --disable-pip-version-check --no-deps --no-build-isolation -w build/wheel .
 	node $(NODE_DIR)/scripts/build.mjs vsix
+
+# --- The image and the actions, run for real (docker/) --------------------------------------------
+# `make image` and `make e2e-actions` start a Docker daemon when none answers (installing Debian's
+# docker.io first where it is missing) and leave it running; `make docker-stop` stops the one they
+# started, by its PID. .ci/run does both.
+IMAGE ?= fabric-ci:dev
+# A CA for pip inside the image build (a TLS-inspecting proxy), handed over as a BuildKit secret.
+CA_BUNDLE ?= $(or $(PIP_CERT),$(SSL_CERT_FILE))
+
+.PHONY: image e2e-actions docker-stop
+
+## The fabric-ci image from the Dockerfile; where no registry is reachable its base is built from Debian's packages.
+image:
+	docker/dockerd.sh start
+	CA_BUNDLE="$(CA_BUNDLE)" docker/image.sh $(IMAGE)
+
+## Every action folder and the root action as GitHub runs them (act on .github/workflows/actions.yml),
+## then the image on a bridge network, the way GitHub's runner connects a container action to a service.
+e2e-actions: image $(STAMP) vsix
+	docker/act.sh $(IMAGE)
+	FABRIC_CI_IMAGE=$(IMAGE) FABRIC_CI_DOCKER="$$(docker/dockerd.sh client)" $(BIN)/python -m pytest tests/image -q
+
+docker-stop:
+	docker/dockerd.sh stop

@@ -39,7 +39,9 @@ function inside(dir: string, file: string): boolean {
 }
 
 export function dockerRunArgs(run: DockerRun): string[] {
-  const args = ['run', '--rm', '-i'];
+  // The host's network: the core must reach what the agent reaches (a proxy on the agent's own
+  // loopback, its hosts file, its VPN routes), as the installed and python runtimes do.
+  const args = ['run', '--rm', '-i', '--network', 'host'];
   const mounts = [run.tempDir, run.sourcesDir].filter((dir): dir is string => dir !== undefined && dir !== '');
   for (const dir of new Set(mounts)) args.push('-v', `${dir}:${dir}`);
   for (const file of new Set(run.files ?? [])) {
@@ -47,6 +49,7 @@ export function dockerRunArgs(run: DockerRun): string[] {
   }
   if (run.sourcesDir) args.push('-w', run.sourcesDir);
   for (const name of run.envNames) args.push('-e', name);
-  args.push(run.image, run.command);
+  // The image has no ENTRYPOINT (Azure Pipelines container jobs need none): name the program.
+  args.push(run.image, 'fabric-ci', run.command);
   return args;
 }

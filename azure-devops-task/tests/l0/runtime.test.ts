@@ -226,8 +226,8 @@ describe('runtime docker', () => {
     const core = succeeded(result);
     const { agentTemp, sources } = result.dirs;
     const args = core.argv;
-    assert.deepEqual(args.slice(0, 9), ['run', '--rm', '-i', '-v', `${agentTemp}:${agentTemp}`, '-v', `${sources}:${sources}`, '-w', sources]);
-    assert.deepEqual(args.slice(-2), [IMAGE, CONFIG.command]);
+    assert.deepEqual(args.slice(0, 11), ['run', '--rm', '-i', '--network', 'host', '-v', `${agentTemp}:${agentTemp}`, '-v', `${sources}:${sources}`, '-w', sources]);
+    assert.deepEqual(args.slice(-3), [IMAGE, 'fabric-ci', CONFIG.command]);
     const names = args.filter((_, index) => args[index - 1] === '-e');
     for (const name of ['INPUT_CLIENTSECRET', 'INPUT_PASSWORD', 'INPUT_TENANTID', 'TF_BUILD', 'AGENT_TEMPDIRECTORY', 'BUILD_SOURCESDIRECTORY', 'HTTPS_PROXY']) {
       assert.ok(names.includes(name), `-e ${name}`);

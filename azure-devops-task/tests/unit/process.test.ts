@@ -52,14 +52,14 @@ describe('docker run', () => {
 
   test('a file from outside the mounted folders (the agent\'s CA) is mounted read-only at its own path', () => {
     const args = dockerRunArgs({ image: 'img@sha256:1', command: 'c', tempDir: '/t', sourcesDir: '/s', files: ['/etc/agent/ca.pem', '/t/ca.pem', 'relative.pem'], envNames: [] });
-    assert.deepEqual(args, ['run', '--rm', '-i', '-v', '/t:/t', '-v', '/s:/s', '-v', '/etc/agent/ca.pem:/etc/agent/ca.pem:ro', '-w', '/s', 'img@sha256:1', 'c']);
+    assert.deepEqual(args, ['run', '--rm', '-i', '--network', 'host', '-v', '/t:/t', '-v', '/s:/s', '-v', '/etc/agent/ca.pem:/etc/agent/ca.pem:ro', '-w', '/s', 'img@sha256:1', 'fabric-ci', 'c']);
   });
 
   test('one mount when the sources are the temp folder; no -w without sources', () => {
     assert.deepEqual(dockerRunArgs({ image: 'img:1', command: 'add-user', tempDir: '/w', sourcesDir: '/w', envNames: ['INPUT_A'] }), [
-      'run', '--rm', '-i', '-v', '/w:/w', '-w', '/w', '-e', 'INPUT_A', 'img:1', 'add-user',
+      'run', '--rm', '-i', '--network', 'host', '-v', '/w:/w', '-w', '/w', '-e', 'INPUT_A', 'img:1', 'fabric-ci', 'add-user',
     ]);
-    assert.deepEqual(dockerRunArgs({ image: 'img:1', command: 'add-user', tempDir: '/t', envNames: [] }), ['run', '--rm', '-i', '-v', '/t:/t', 'img:1', 'add-user']);
+    assert.deepEqual(dockerRunArgs({ image: 'img:1', command: 'add-user', tempDir: '/t', envNames: [] }), ['run', '--rm', '-i', '--network', 'host', '-v', '/t:/t', 'img:1', 'fabric-ci', 'add-user']);
   });
 });
 

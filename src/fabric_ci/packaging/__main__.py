@@ -23,7 +23,7 @@ _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _HOST = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
 _REGISTRY = rf"(?:{_HOST}(?:\.{_HOST})+(?::[0-9]+)?|{_HOST}:[0-9]+|localhost)"
 IMAGE_REFERENCE = re.compile(rf"{re.escape(DOCKER)}{_REGISTRY}/{_COMPONENT}(?:/{_COMPONENT})*@sha256:[0-9a-f]{{64}}")
-IMAGE_FORM = "docker://<registry>/<path>@sha256:<64 hex digits>, e.g. docker://ghcr.io/OWNER/fabric-ci@sha256:..."
+IMAGE_FORM = "docker://<registry>/<path>@sha256:<64 hex digits>, e.g. docker://ghcr.io/fabric-ci/fabric-ci@sha256:..."
 
 
 def image_reference(text: str) -> str:
