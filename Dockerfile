@@ -13,8 +13,8 @@
 # proxy's CA as a BuildKit secret; it is mounted for one RUN and never stored in a layer:
 #   DOCKER_BUILDKIT=1 docker build --secret id=ca-bundle,src=/path/to/ca.pem .
 
-# The base: python:3.12-slim-bookworm (its multi-architecture index), pinned by digest so that a rebuild
-# is the same image. A literal FROM, not an ARG default, so that Dependabot sees and updates the digest.
+# The base: python:3.12-slim-bookworm (its multi-architecture index), pinned by digest so that every
+# build starts from the same base. A literal FROM, not an ARG default, so that Dependabot sees and updates the digest.
 # `make image` passes BASE_IMAGE, a stand-in built from Debian's packages, where no registry is
 # reachable (docker/base-image.sh); BuildKit then never resolves this stage.
 ARG BASE_IMAGE=python-base
@@ -54,8 +54,8 @@ LABEL org.opencontainers.image.source="https://github.com/fabric-ci/fabric-ci" \
       org.opencontainers.image.revision="${REVISION}"
 # Unbuffered, so workflow commands reach the log in order and at once. No .pyc written at run time
 # into a container that is thrown away: instead what fabric-ci imports from the standard library is
-# compiled here, once. The base ships without its .pyc files, and compiling them cost about 0.9 s of
-# every start (1.73 s from `docker run` to the first request, 0.79 s compiled). Importing every
+# compiled here, once. The base ships without its .pyc files, and compiling them cost about 0.7 s of
+# every start (`make bench`: 1.43 s from `docker run` to the first request, 0.72 s compiled). Importing every
 # fabric_ci module (never a __main__) and compiling the standard-library modules that loaded costs
 # about a third of compiling all of it.
 ENV PYTHONUNBUFFERED=1 \

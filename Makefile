@@ -44,7 +44,8 @@ lint: $(STAMP) specs
 	$(BIN)/check-jsonschema --regex-variant python \
 		--schemafile "$$($(BIN)/python -m tests.support.spec_files --print-dir)/azure-pipelines/tasks.schema.json" \
 		azure-devops-task/*/task.json
-	$(BIN)/hadolint Dockerfile
+	$(BIN)/hadolint Dockerfile docker/runner.Dockerfile
+	$(BIN)/shellcheck docker/*.sh .ci/run
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 	$(BIN)/check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
 # actionlint takes a Docker action's `entrypoint` for a file beside action.yml; ours is the command in the image.

@@ -6,7 +6,8 @@ Three ways, median of --runs (default 5) each:
 - the image as built (its imported standard library compiled at build time);
 - the same image with the standard library's .pyc files removed: what every step paid before
   (the base ships without them, and PYTHONDONTWRITEBYTECODE=1 means nothing is kept);
-- the CLI directly from this checkout's .venv, no container: the floor.
+- for reference, the CLI from this checkout's .venv without a container (the .venv's Python, which
+  may be another version than the image's, and this machine's environment).
 
 Figures, not assertions: `make bench` (needs `make image`), or
 `python -m bench.image_start --image fabric-ci:dev --runs 5`.
@@ -21,10 +22,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from bench.azure_devops_task import SIGN_IN, show
+from bench.azure_devops_task import show, timed
 
 from fabric_ci.emulator import Emulator, EmulatorConfig, seed
 
@@ -36,31 +36,13 @@ def docker_client() -> str:
     return subprocess.run([script, "client"], capture_output=True, text=True, check=True).stdout.strip()
 
 
-def timed(argv: list[str], env: dict[str, str], emulator: Emulator) -> tuple[float, float, float]:
-    """(ms to the first request, ms to the first API request, ms to exit)."""
-    seen = len(emulator.requests)
-    started = time.time()
-    proc = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
-    ended = time.time()
-    if proc.returncode != 0:
-        raise SystemExit(f"{argv} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
-    records = [r for r in emulator.requests[seen:] if r.operation != "Emulator_Control"]
-    api = [r for r in records if not r.operation.startswith(SIGN_IN)]
-    while emulator.deployments and emulator.deployments[-1].status_at(emulator.state.now()) in (
-        "NotStarted",
-        "Running",
-    ):
-        time.sleep(0.1)  # the pipeline takes one deployment at a time: let this one end (not timed)
-    return ((records[0].started_at - started) * 1000, (api[0].started_at - started) * 1000, (ended - started) * 1000)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--image", default="fabric-ci:dev")
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     docker = docker_client()
-    uncompiled = f"{args.image.split(':')[0]}:bench-uncompiled"
+    uncompiled = "fabric-ci-bench:uncompiled"
     # The variant: the image's own standard-library .pyc files deleted, committed as a new image.
     name = f"fabric-ci-bench-{os.getpid()}"
     subprocess.run(
@@ -103,7 +85,7 @@ def main() -> int:
     print(f"{'':<34} {'first request':>15}   {'first API request':>17}   {'exit':>15}")
     show(f"image, stdlib compiled ({sizes[args.image] / 1e6:.1f} MB)", built)
     show(f"image, stdlib uncompiled ({sizes[uncompiled] / 1e6:.1f} MB)", before)
-    show("CLI from .venv, no container", direct)
+    show("CLI from .venv, for reference", direct)
     ratio = statistics.median(r[0] for r in before) / statistics.median(r[0] for r in built)
     print(f"docker run to the first request: uncompiled / compiled = {ratio:.2f}x")
     return 0

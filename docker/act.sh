@@ -28,13 +28,16 @@ fi
 
 for action in */action.yml action.yml; do
     folder=$(dirname "$action")
-    name=act-dockeraction
-    [ "$folder" = . ] || name=act-$folder-dockeraction
+    name="act-dockeraction"
+    [ "$folder" = . ] || name="act-$folder-dockeraction"
     "$docker" tag "$image" "$name:latest"
 done
 
+# The workflow gives the service `credentials:` (a private ghcr.io package on github.com); act cannot
+# interpolate github.token without a GITHUB_TOKEN secret, and with --pull=false never logs in.
 started=$(date +%s)
 "$act" push --workflows .github/workflows/actions.yml --job self-test \
     --platform "ubuntu-latest=$runner" --pull=false --rebuild=false \
-    --var "FABRIC_CI_EMULATOR_IMAGE=$image" --var FABRIC_CI_EMULATOR_HOST=localhost
+    --var "SELF_TEST_EMULATOR_IMAGE=$image" --var SELF_TEST_EMULATOR_HOSTNAME=localhost \
+    --secret GITHUB_TOKEN=act-has-no-token
 echo "e2e-actions: act ran the action self-test in $(( $(date +%s) - started )) s"

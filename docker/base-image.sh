@@ -33,13 +33,24 @@ trap 'rm -rf "$work"' EXIT
 # (a pyenv shim there fails unless that version is selected, hence pyenv's folder first).
 python=${BASE_PYTHON:-}
 if [ -z "$python" ] && command -v pyenv >/dev/null; then
-    python=$(ls -d "$(pyenv root)"/versions/"$python_version".*/bin/python"$python_version" 2>/dev/null | sort -V | tail -1)
+    python=$(find "$(pyenv root)/versions" -maxdepth 3 -path "*/versions/$python_version.*/bin/python$python_version" \
+        2>/dev/null | sort -V | tail -1)
 fi
 python=${python:-$(command -v "python$python_version" || true)}
 if [ -z "$python" ] || ! python_prefix=$("$python" -c 'import sys; print(sys.base_prefix)' 2>/dev/null); then
     echo "docker/base-image.sh: no CPython $python_version on this machine to copy; set BASE_PYTHON to one" >&2
     exit 1
 fi
+# docker-library's images are built --enable-shared (libpython in /usr/local/lib); a static build
+# would work too, but is not what the Dockerfile's base is.
+if ! compgen -G "$python_prefix/lib/libpython3*.so.1.0" >/dev/null; then
+    echo "docker/base-image.sh: $python is not a shared-library build (no $python_prefix/lib/libpython3*.so.1.0); set BASE_PYTHON to one built with --enable-shared" >&2
+    exit 1
+fi
+missing=()
+command -v debootstrap >/dev/null || missing+=(debootstrap)
+command -v strip >/dev/null || missing+=(binutils)
+[ ${#missing[@]} = 0 ] || "$(dirname "$0")/dockerd.sh" install "${missing[@]}"
 
 echo "base image: debootstrap $suite (minbase) ..."
 rootfs=$work/rootfs

@@ -4,6 +4,7 @@
 #   docker/dockerd.sh start   use the running daemon, or install Debian's docker.io and start one
 #   docker/dockerd.sh stop    stop the daemon this script started (by its PID), nothing else
 #   docker/dockerd.sh client  print the docker client to build with
+#   docker/dockerd.sh install PACKAGE...  apt-get install them (root, or sudo)
 #
 # The daemon started here has no default bridge and no iptables rules (--bridge=none,
 # --iptables=false: these machines allow neither); containers use --network host or a user-defined
@@ -26,18 +27,38 @@ client() {
 
 running() { "$(client)" info >/dev/null 2>&1; }
 
+# Debian's packages, installed once where missing: the daemon (and the 20.10 client), and what
+# docker/base-image.sh builds the offline base with.
+install() {
+    sudo=; [ "$(id -u)" = 0 ] || sudo=sudo
+    echo "dockerd.sh: installing $* from Debian's packages ..."
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+# The PID in the pidfile, if it is still the dockerd this script started (a stale file after a
+# reboot may name another process by now).
+ours() {
+    [ -f "$pidfile" ] || return 1
+    pid=$(cat "$pidfile")
+    [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = dockerd ]
+}
+
 case "${1:-}" in
 start)
     if running; then exit 0; fi
-    if ! command -v dockerd >/dev/null || ! command -v debootstrap >/dev/null || [ ! -x /usr/bin/docker ]; then
-        echo "dockerd.sh: installing Docker and debootstrap from Debian's packages ..."
-        sudo=; [ "$(id -u)" = 0 ] || sudo=sudo
-        $sudo apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
-            docker.io containerd runc iptables debootstrap binutils >/dev/null
+    if [ -S /var/run/docker.sock ] && ! [ -w /var/run/docker.sock ]; then
+        echo "dockerd.sh: a Docker daemon is there but $(id -un) may not use it (/var/run/docker.sock): join the docker group" >&2
+        exit 1
     fi
+    if [ "$(id -u)" != 0 ]; then
+        echo "dockerd.sh: no Docker daemon answers, and starting one needs root: start Docker, or run as root" >&2
+        exit 1
+    fi
+    if ! command -v dockerd >/dev/null || [ ! -x /usr/bin/docker ]; then install docker.io containerd runc iptables; fi
     mkdir -p "$state"
-    # setsid: the daemon outlives this shell and make, and is stopped by `stop` alone.
+    # setsid: the daemon outlives this shell and make, and is stopped by `stop` alone. Its own
+    # pidfile is kept here too, so that it never takes the system daemon's /var/run/docker.pid.
     setsid dockerd --storage-driver=overlay2 --iptables=false --ip-masq=false --bridge=none \
         --pidfile "$PWD/$pidfile.dockerd" >"$state/dockerd.log" 2>&1 </dev/null &
     echo $! >"$pidfile"
@@ -50,14 +71,21 @@ start)
     exit 1
     ;;
 stop)
-    [ -f "$pidfile" ] || exit 0
-    pid=$(cat "$pidfile")
-    if kill "$pid" 2>/dev/null; then
-        for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
-        echo "dockerd.sh: dockerd (PID $pid) stopped"
-    fi
-    rm -f "$pidfile"
+    if ! ours; then rm -f "$pidfile"; exit 0; fi
+    kill "$pid"
+    # dockerd gives its containers 15 s to stop before it exits itself.
+    for _ in $(seq 1 120); do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            rm -f "$pidfile"
+            echo "dockerd.sh: dockerd (PID $pid) stopped"
+            exit 0
+        fi
+        sleep 0.25
+    done
+    echo "dockerd.sh: dockerd (PID $pid) is still running 30 s after SIGTERM; its log: $state/dockerd.log" >&2
+    exit 1
     ;;
 client) client ;;
-*) echo "usage: docker/dockerd.sh start|stop|client" >&2; exit 2 ;;
+install) shift; install "$@" ;;
+*) echo "usage: docker/dockerd.sh start|stop|client|install PACKAGE..." >&2; exit 2 ;;
 esac

@@ -17,6 +17,7 @@ import pytest
 
 from fabric_ci.emulator import Emulator, EmulatorConfig
 from tests.support.fabric_spec import assert_log_conforms
+from tests.support.github_runner import parse_output_file
 
 
 @pytest.fixture
@@ -49,27 +50,6 @@ class StepRun:
     @property
     def errors(self) -> list[str]:
         return self.commands("error")
-
-
-def parse_output_file(text: str) -> dict[str, str]:
-    """Read GITHUB_OUTPUT the way the runner does: `name=value` lines and heredocs."""
-    outputs: dict[str, str] = {}
-    lines = text.split("\n")
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
-            name, delimiter = line.split("<<", 1)
-            end = lines.index(delimiter, i + 1)
-            outputs[name] = "\n".join(lines[i + 1 : end])
-            i = end + 1
-        elif "=" in line:
-            name, value = line.split("=", 1)
-            outputs[name] = value
-            i += 1
-        else:
-            i += 1
-    return outputs
 
 
 def step_env(inputs: dict[str, str], tmp_path: Path, extra: dict[str, str] | None = None) -> dict[str, str]:

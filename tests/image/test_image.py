@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import time
+import tomllib
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,8 +24,9 @@ from pathlib import Path
 import pytest
 
 from fabric_ci.emulator import seed
-from tests.e2e.conftest import parse_output_file
+from tests.support.github_runner import parse_output_file
 
+ROOT = Path(__file__).resolve().parents[2]
 IMAGE = os.environ.get("FABRIC_CI_IMAGE", "fabric-ci:dev")
 DOCKER = os.environ.get("FABRIC_CI_DOCKER") or "docker"
 
@@ -124,16 +127,15 @@ def run_action(network: str, workspace: Path, command: str, inputs: dict[str, st
     return proc.returncode, proc.stdout + proc.stderr, parse_output_file(output.read_text())
 
 
-def sign_in(service: Service) -> dict[str, str]:
-    """The inputs a workflow gives: the emulator by its service name, the CA relative to the workspace."""
-    return {
-        "tenant-id": seed.TENANT_ID,
-        "client-id": seed.CLIENT_ID,
-        "client-secret": seed.CLIENT_SECRET,
-        "authority-host": "https://emulator:8443",
-        "api-base-url": "https://emulator:8443/v1",
-        "ca-bundle": ".fabric-ci-emulator/ca.pem",
-    }
+# The inputs a workflow gives: the emulator by its service name, the CA relative to the workspace.
+SIGN_IN = {
+    "tenant-id": seed.TENANT_ID,
+    "client-id": seed.CLIENT_ID,
+    "client-secret": seed.CLIENT_SECRET,
+    "authority-host": "https://emulator:8443",
+    "api-base-url": "https://emulator:8443/v1",
+    "ca-bundle": ".fabric-ci-emulator/ca.pem",
+}
 
 
 def test_the_ready_file_names_the_service(service: Service) -> None:
@@ -147,7 +149,7 @@ def test_the_ready_file_names_the_service(service: Service) -> None:
 def test_a_container_action_reaches_the_service_by_name_and_deploys(service: Service, workspace: Path) -> None:
     code, log, outputs = run_action(
         service.network, workspace, "deploy-all",
-        {**sign_in(service), "pipeline": seed.DEMO_PIPELINE_NAME, "source-stage": "Development", "timeout": "120"},
+        {**SIGN_IN, "pipeline": seed.DEMO_PIPELINE_NAME, "source-stage": "Development", "timeout": "120"},
     )  # fmt: skip
     assert code == 0, log
     assert outputs["status"] == "Succeeded", log
@@ -158,12 +160,12 @@ def test_a_container_action_reaches_the_service_by_name_and_deploys(service: Ser
 def test_deploy_without_waiting_then_wait_in_a_second_container(service: Service, workspace: Path) -> None:
     code, log, deployed = run_action(
         service.network, workspace, "deploy-all",
-        {**sign_in(service), "pipeline": seed.DEMO_PIPELINE_NAME, "source-stage": "Development", "wait": "false"},
+        {**SIGN_IN, "pipeline": seed.DEMO_PIPELINE_NAME, "source-stage": "Development", "wait": "false"},
     )  # fmt: skip
     assert code == 0, log
     code, log, waited = run_action(
         service.network, workspace, "wait-for-deployment",
-        {**sign_in(service), "pipeline": deployed["pipeline-id"], "operation-id": deployed["operation-id"]},
+        {**SIGN_IN, "pipeline": deployed["pipeline-id"], "operation-id": deployed["operation-id"]},
     )  # fmt: skip
     assert code == 0, log
     assert waited["operation-id"] == deployed["operation-id"]
@@ -171,26 +173,51 @@ def test_deploy_without_waiting_then_wait_in_a_second_container(service: Service
 
 
 def test_an_emulator_bound_to_loopback_cannot_serve_a_container_action(network: str, workspace: Path) -> None:
-    """What the defaults do inside a container: the service answers only itself. Connection refused
-    straight away (the retry budget is what makes a user wait), and the error names the host."""
+    """What the defaults do inside a container: the service answers only itself. The step fails with
+    the refused connection and the host it tried (after about 10 s of retries), never a hang."""
     loopback = start_emulator(network, workspace, {**SERVICE_ENV, "FABRIC_CI_EMULATOR_HOST": "127.0.0.1"})
     try:
         code, log, _ = run_action(
             network, workspace, "assign-workspace",
-            {**sign_in(loopback), "pipeline": "Operations Pipeline", "stage": "Test",
+            {**SIGN_IN, "pipeline": "Operations Pipeline", "stage": "Test",
              "workspace": seed.SPARE_WORKSPACE_IDS[0]},
         )  # fmt: skip
     finally:
         docker("rm", "--force", loopback.container, check=False)
     assert code != 0, log
-    assert "emulator" in log, log
+    assert "Could not connect to https://emulator:8443/" in log, log
+    assert "Connection refused" in log, log
 
 
-def test_the_image_carries_only_what_runs(service: Service) -> None:
+def test_the_image_carries_only_what_runs() -> None:
     listing = docker("run", "--rm", "--entrypoint", "sh", IMAGE, "-c", "pip --python /opt/fabric-ci/bin/python list")
     installed = {line.split()[0].lower() for line in listing.stdout.splitlines()[2:]}
-    assert {"fabric-ci", "httpx", "msal", "pydantic", "actions-toolkit", "trustme"} <= installed
-    assert not installed & {"hatchling", "pygithub", "pynacl", "pip", "setuptools"}, installed
+    assert {"fabric-ci", "httpx", "msal", "pydantic", "actions-toolkit", "trustme", "cryptography"} <= installed
+    removed = {"hatchling", "editables", "pathspec", "pluggy", "tomlkit", "trove-classifiers", "packaging"}
+    removed |= {"pygithub", "pynacl", "pycparser", "pip", "setuptools"}
+    assert not installed & removed, installed & removed
+
+
+def test_the_labels_name_the_source_version_and_revision() -> None:
     labels = json.loads(docker("image", "inspect", "-f", "{{json .Config.Labels}}", IMAGE).stdout)
-    assert labels["org.opencontainers.image.source"].startswith("https://github.com/")
-    assert labels["org.opencontainers.image.revision"] != ""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    git = shutil.which("git") or "git"
+    revision = subprocess.run([git, "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
+    assert labels["org.opencontainers.image.source"] == project["urls"]["Source"]
+    assert labels["org.opencontainers.image.version"] == project["version"]
+    assert labels["org.opencontainers.image.revision"] == revision.stdout.strip()
+
+
+def test_what_a_command_imports_from_the_standard_library_is_compiled() -> None:
+    """No step compiles the standard library at start-up (what made every start 0.7 s slower)."""
+    check = (
+        "import importlib.util, os, sys, sysconfig; import fabric_ci.cli, fabric_ci.runners.github; "
+        "stdlib = sysconfig.get_paths()['stdlib'] + '/'; "
+        "files = [m.__file__ for m in list(sys.modules.values()) if (getattr(m, '__file__', None) or '')"
+        ".startswith(stdlib) and m.__file__.endswith('.py')]; "
+        "missing = [f for f in files if not os.path.exists(importlib.util.cache_from_source(f))]; "
+        "print(len(files), *missing)"
+    )
+    counted, *missing = docker("run", "--rm", "--entrypoint", "python", IMAGE, "-c", check).stdout.split()
+    assert int(counted) > 100
+    assert missing == []
