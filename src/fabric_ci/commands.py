@@ -21,14 +21,22 @@ from fabric_ci.models.inputs import (
     DeployAllInputs,
     Inputs,
     SelectiveDeployInputs,
+    UnassignWorkspaceInputs,
     WaitInputs,
     input_names,
 )
-from fabric_ci.models.results import AddUserResult, AssignWorkspaceResult, DeploymentResult, Result
+from fabric_ci.models.results import (
+    AddUserResult,
+    AssignWorkspaceResult,
+    DeploymentResult,
+    Result,
+    UnassignWorkspaceResult,
+)
 from fabric_ci.operations.add_user import add_user
 from fabric_ci.operations.assign_workspace import assign_workspace
 from fabric_ci.operations.deploy import deploy
 from fabric_ci.operations.reporter import Reporter
+from fabric_ci.operations.unassign_workspace import unassign_workspace
 from fabric_ci.operations.wait_for_deployment import wait_for_deployment
 
 if TYPE_CHECKING:
@@ -105,6 +113,12 @@ def _assign_workspace(
     return assign_workspace(inputs, client, reporter)
 
 
+def _unassign_workspace(
+    inputs: UnassignWorkspaceInputs, client: PipelinesClient, reporter: Reporter, _clock: Clock
+) -> Result:
+    return unassign_workspace(inputs, client, reporter)
+
+
 _REGISTRY = (
     Command(
         name="deploy-all",
@@ -144,6 +158,20 @@ _REGISTRY = (
         outputs=("pipeline-id", "stage-id", "workspace-id"),
         task_id="1150d835-7ee0-4884-94b9-c5ce9d6b6578",
         instance_name="Assign workspace $(workspace) to stage $(stage) of $(pipeline)",
+    ),
+    Command(
+        name="unassign-workspace",
+        title="unassign workspace",
+        description=(
+            "Take the workspace off a stage of a Microsoft Fabric deployment pipeline (the stage's deployment "
+            "history and deployment rules are lost); a stage without one is left as it is."
+        ),
+        inputs=UnassignWorkspaceInputs,
+        run=_unassign_workspace,
+        result=UnassignWorkspaceResult,
+        outputs=("pipeline-id", "stage-id", "workspace-id", "changed"),
+        task_id="e88a40e8-d145-4fd9-a2dc-f834135c1ecd",
+        instance_name="Unassign the workspace of stage $(stage) of $(pipeline)",
     ),
     Command(
         name="add-user",

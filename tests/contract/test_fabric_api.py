@@ -287,6 +287,19 @@ def test_assign_and_unassign_workspace(api: EmulatorClient) -> None:
     assert unknown.json()["errorCode"] == "WorkspaceNotFound"
 
 
+def test_unassign_workspace_needs_the_pipeline_admin_role(api: EmulatorClient, emulator: Emulator) -> None:
+    """As the spec says ("The caller must have an *admin* deployment pipelines role"): without it, 403 and
+    the stage keeps its workspace."""
+    emulator.state.delete_role_assignment(DEMO_PIPELINE_ID, SERVICE_PRINCIPAL_ID)
+    refused = api.checked("POST", f"{PIPELINE}/stages/{PROD_STAGE_ID}/unassignWorkspace")
+    assert refused.status_code == 403
+    assert refused.json()["errorCode"] == "InsufficientPrivileges"
+    assert "unassigning a workspace" in refused.json()["message"]
+    stage = emulator.state.pipeline(DEMO_PIPELINE_ID).stage(PROD_STAGE_ID)
+    assert stage is not None
+    assert stage.workspace_id is not None
+
+
 def test_role_assignments_list_add_duplicate_and_delete(api: EmulatorClient) -> None:
     """Role assignments page and conform; adding twice gives 409; deleting removes the principal."""
     assignments, pages = api.all_pages(f"{PIPELINE}/roleAssignments")

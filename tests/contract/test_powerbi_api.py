@@ -225,6 +225,13 @@ def test_assign_and_unassign_workspace_by_stage_order(pbi: EmulatorClient) -> No
     assert error_code(pbi, "POST", f"{HR}/stages/0/unassignWorkspace")[0] == 400
 
 
+def test_unassign_workspace_needs_the_pipeline_admin_role(pbi: EmulatorClient, emulator: Emulator) -> None:
+    """Without the pipeline's Admin role the app is refused 403, and the stage keeps its workspace."""
+    emulator.state.delete_role_assignment(DEMO_PIPELINE_ID, SERVICE_PRINCIPAL_ID)
+    assert error_code(pbi, "POST", f"{PIPELINE}/stages/2/unassignWorkspace") == (403, "InsufficientPrivileges")
+    assert emulator.state.pipeline(DEMO_PIPELINE_ID).stages[2].workspace_id == PROD_WORKSPACE_ID
+
+
 def test_pipeline_users_by_upn_and_object_id(pbi: EmulatorClient, emulator: Emulator) -> None:
     """Users are listed by UPN, groups and apps by object id; adding by UPN shows in Fabric's role assignments."""
     users = pbi.checked("GET", f"{PIPELINE}/users").json()["value"]

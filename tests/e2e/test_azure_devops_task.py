@@ -170,7 +170,7 @@ def test_deploy_all_with_workload_identity_and_outputs(agent: Agent, emulator: E
 
 @pytest.mark.parametrize("api", ["fabric", "powerbi"])
 def test_every_command_through_its_task(agent: Agent, emulator: Emulator, api: str) -> None:
-    """All five tasks, each with another sign-in source, on both APIs."""
+    """Every task, each with another sign-in source, on both APIs."""
     secret = arm_connection(
         "0c9e3d7a-4f0e-4c55-9a57-2d4b1f7a9e10", authenticationType="spnKey", serviceprincipalkey=seed.CLIENT_SECRET
     )
@@ -211,6 +211,17 @@ def test_every_command_through_its_task(agent: Agent, emulator: Emulator, api: s
         )
     )
     assert assigned.outputs["workspaceId"] == seed.SPARE_WORKSPACE_IDS[0]
+    stage = {"pipeline": "Operations Pipeline", "stage": "1"}
+    unassigned = succeeded(agent.run("unassign-workspace", {**explicit, **target, **stage}))
+    assert unassigned.outputs == {
+        "pipelineId": assigned.outputs["pipelineId"],
+        "stageId": assigned.outputs["stageId"],
+        "workspaceId": seed.SPARE_WORKSPACE_IDS[0],
+        "changed": "true",
+    }
+    assert any("deployment history and its deployment rules will be lost" in w for w in unassigned.issues("warning"))
+    again = succeeded(agent.run("unassign-workspace", {**explicit, **target, **stage}))
+    assert (again.outputs["workspaceId"], again.outputs["changed"]) == ("", "false")
     principal = seed.USER_NAME if api == "powerbi" else seed.USER_PRINCIPAL_ID
     added = succeeded(
         agent.run(

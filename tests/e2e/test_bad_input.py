@@ -112,3 +112,38 @@ def test_debug_shows_the_traceback(run_step: RunStep) -> None:
     loud = run_step("deploy-all", {**DEPLOY, "pipeline": "Nope"}, env={"RUNNER_DEBUG": "1"})
     assert "Traceback" not in quiet.stdout + quiet.stderr
     assert any(line.startswith("::Traceback") for line in loud.commands("debug")), loud.stdout
+
+
+@pytest.mark.parametrize(
+    ("inputs", "name", "expected"),
+    [
+        ({"stage": ""}, "stage", "required and not supplied"),
+        ({"stage": "Test", "pipeline": ""}, "pipeline", "required and not supplied"),
+        ({"stage": "3", "api": "powerbi"}, "stage", "has three stages"),
+        ({"stage": "ea6a9148-673f-47d9-93a5-5b32281bafc2", "api": "powerbi"}, "stage", "has no stage ids"),
+        ({"stage": "Test", "cloud": "mars"}, "cloud", "expected one of public"),
+    ],
+)
+def test_unassign_workspace_bad_input_is_refused_before_any_request(
+    run_step: RunStep, emulator: Emulator, inputs: dict[str, str], name: str, expected: str
+) -> None:
+    """unassign-workspace validates as the other commands do: one annotation naming the input, exit 2, no
+    request, and no warning about what unassigning would lose."""
+    run = run_step("unassign-workspace", {"pipeline": "Sales Analytics", **inputs})
+    assert run.returncode == 2
+    assert len(run.errors) == 1, run.errors
+    assert run.errors[0].startswith(f"title=Invalid input '{name}'::"), run.errors
+    assert expected in run.errors[0]
+    assert run.commands("warning") == []
+    assert emulator.requests == []
+
+
+def test_unassign_workspace_unknown_stage_lists_the_stages_and_changes_nothing(
+    run_step: RunStep, emulator: Emulator
+) -> None:
+    """A stage name the pipeline lacks: exit 2, the stages listed, only reads sent."""
+    run = run_step("unassign-workspace", {"pipeline": "Sales Analytics", "stage": "UAT"})
+    assert run.returncode == 2
+    assert "title=Invalid input 'stage'" in run.errors[0]
+    assert "Development (0), Test (1), Production (2)" in run.errors[0]
+    assert not [r for r in emulator.requests if r.method == "POST" and "/v1/" in r.path]

@@ -1,9 +1,15 @@
-"""assign-workspace and add-user against the emulator, in GitHub mode."""
+"""assign-workspace, unassign-workspace and add-user against the emulator, in GitHub mode."""
 
 from __future__ import annotations
 
 from fabric_ci.emulator import Emulator
-from fabric_ci.emulator.seed import SPARE_WORKSPACE_IDS, USER_PRINCIPAL_ID
+from fabric_ci.emulator.seed import (
+    DEMO_PIPELINE_ID,
+    SPARE_WORKSPACE_IDS,
+    TEST_WORKSPACE_ID,
+    USER_PRINCIPAL_ID,
+    stable_id,
+)
 
 from .conftest import RunStep
 
@@ -30,6 +36,68 @@ def test_assign_workspace_by_stage_order_with_unknown_stage_lists_stages(run_ste
     )
     assert run.returncode == 2
     assert "Dev (0)" in run.errors[0]
+
+
+def test_unassign_workspace_then_again_changes_nothing(run_step: RunStep, emulator: Emulator) -> None:
+    """The UAT stage's workspace is unassigned after a warning of what is lost (changed: true); a second run
+    finds the stage without one, sends no request and says so (changed: false)."""
+    inputs = {"pipeline": "Operations Pipeline", "stage": "uat"}
+    workspace = stable_id("workspace", "Operations Pipeline", "UAT")
+    first = run_step("unassign-workspace", inputs)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert first.outputs == {
+        "pipeline-id": stable_id("pipeline", "Operations Pipeline"),
+        "stage-id": stable_id("stage", "Operations Pipeline", "UAT"),
+        "workspace-id": workspace,
+        "changed": "true",
+    }
+    (warning,) = first.commands("warning")
+    assert f"Unassigning workspace {workspace}" in warning
+    assert "deployment history and its deployment rules will be lost" in warning
+    assert "learn.microsoft.com/fabric/cicd/deployment-pipelines/assign-pipeline" in warning
+    assert "### ✅ Workspace unassigned" in first.summary
+    sent = [r for r in emulator.requests if r.operation == "DeploymentPipelines_UnassignWorkspaceFromStage"]
+    assert [(r.status, r.request_body) for r in sent] == [(200, None)]
+
+    second = run_step("unassign-workspace", inputs)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert (second.outputs["workspace-id"], second.outputs["changed"]) == ("", "false")
+    assert second.commands("warning") == []
+    assert any("has no workspace assigned; nothing to unassign" in n for n in second.commands("notice"))
+    assert "### ✅ Stage already without a workspace" in second.summary
+    sent = [r for r in emulator.requests if r.operation == "DeploymentPipelines_UnassignWorkspaceFromStage"]
+    assert len(sent) == 1
+
+
+def test_unassign_workspace_whose_answer_is_lost_is_sent_once_and_succeeds(
+    run_step: RunStep, emulator: Emulator
+) -> None:
+    """The service acts on the request and the answer is lost: fabric-ci does not send it again, finds the
+    stage without its workspace, and reports the unassignment."""
+    emulator.inject(r"/unassignWorkspace$", count=1, kind="lost", method="POST")
+    run = run_step("unassign-workspace", {"pipeline": "Operations Pipeline", "stage": "uat"})
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert (run.outputs["workspace-id"], run.outputs["changed"]) == (
+        stable_id("workspace", "Operations Pipeline", "UAT"),
+        "true",
+    )
+    sent = [r for r in emulator.requests if r.operation == "DeploymentPipelines_UnassignWorkspaceFromStage"]
+    assert len(sent) == 1
+
+
+def test_unassign_workspace_while_a_deployment_runs_is_the_services_refusal(
+    run_step: RunStep, emulator: Emulator
+) -> None:
+    """Both specs: unassigning "will fail if there's an active deployment operation". The service's 409
+    is reported (exit 1) and the stage keeps its workspace."""
+    emulator.configure(operation_seconds=60)
+    started = run_step("deploy-all", {"pipeline": "Sales Analytics", "source-stage": "Development", "wait": "false"})
+    assert started.returncode == 0, started.stdout + started.stderr
+    run = run_step("unassign-workspace", {"pipeline": "Sales Analytics", "stage": "Test"})
+    assert run.returncode == 1, run.stdout
+    assert "409 DeploymentInProgress" in run.errors[0]
+    assert run.outputs == {}
+    assert emulator.state.pipeline(DEMO_PIPELINE_ID).stages[1].workspace_id == TEST_WORKSPACE_ID
 
 
 def test_add_user_adds_then_is_idempotent(run_step: RunStep, emulator: Emulator) -> None:

@@ -1,4 +1,4 @@
-"""All five commands with `api: powerbi`, against the emulator's Power BI API, in GitHub mode.
+"""Every command with `api: powerbi`, against the emulator's Power BI API, in GitHub mode.
 
 The same seeded tenant as the Fabric tests, seen through `/v1.0/myorg`: stages by order, Power BI
 item types only, the six deployment options, backward deployment, update-app, users by UPN,
@@ -224,6 +224,28 @@ def test_assign_workspace_by_stage_name(run_step: RunStep, emulator: Emulator, p
     assert (run.outputs["stage-id"], run.outputs["workspace-id"]) == ("0", workspace)
     (request,) = calls(emulator, "Pipelines_AssignWorkspace")
     assert request.path.endswith("/stages/0/assignWorkspace")
+
+
+def test_unassign_workspace_by_stage_order_then_again_changes_nothing(
+    run_step: RunStep, emulator: Emulator, powerbi: dict[str, str]
+) -> None:
+    """Stage 2 of HR Reporting loses its workspace (no body sent, changed: true); a second run sends nothing."""
+    inputs = {**powerbi, "pipeline": "HR Reporting", "stage": "2"}
+    first = ok(run_step("unassign-workspace", inputs))
+    assert first.outputs == {
+        "pipeline-id": HR_PIPELINE_ID,
+        "stage-id": "2",
+        "workspace-id": HR_PROD_WORKSPACE_ID,
+        "changed": "true",
+    }
+    assert "deployment history and its deployment rules will be lost" in first.commands("warning")[0]
+    (request,) = calls(emulator, "Pipelines_UnassignWorkspace")
+    assert request.path.endswith(f"/pipelines/{HR_PIPELINE_ID}/stages/2/unassignWorkspace")
+    assert request.request_body is None
+    second = ok(run_step("unassign-workspace", inputs))
+    assert (second.outputs["workspace-id"], second.outputs["changed"]) == ("", "false")
+    assert len(calls(emulator, "Pipelines_UnassignWorkspace")) == 1
+    assert not [r for r in emulator.requests if r.path.startswith("/v1/")]
 
 
 @pytest.mark.parametrize(

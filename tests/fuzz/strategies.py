@@ -301,6 +301,7 @@ def _base_inputs(command: str, api: str) -> dict[str, str]:
         "deploy-all": {"source-stage": stage_zero, "wait": "false"},
         "selective-deploy": {"source-stage": stage_zero, "wait": "false", "items": "Report: Sales Overview"},
         "assign-workspace": {"stage": "Test", "workspace": seed.TEST_WORKSPACE_ID},
+        "unassign-workspace": {"stage": "Test"},
         "add-user": {"principal": seed.GROUP_PRINCIPAL_ID, "principal-type": "Group"},
         "wait-for-deployment": {"operation-id": LATEST_OPERATION, "timeout": "30m"},
     }

@@ -49,6 +49,12 @@ def test_assign_workspace(harness: Harness, case: Case) -> None:
     run_and_check(harness, case)
 
 
+@given(case=cases("unassign-workspace"))
+def test_unassign_workspace(harness: Harness, case: Case) -> None:
+    """unassign-workspace keeps every property, whatever its inputs and whichever runner reads them."""
+    run_and_check(harness, case)
+
+
 @given(case=cases("add-user"))
 def test_add_user(harness: Harness, case: Case) -> None:
     """add-user keeps every property, whatever its inputs and whichever runner reads them."""

@@ -45,6 +45,9 @@ class PipelinesClient(Protocol):
 
     def assign_workspace(self, pipeline_id: str, stage_id: str, workspace_id: str) -> None: ...
 
+    def unassign_workspace(self, pipeline_id: str, stage_id: str) -> None:
+        """Take the stage's workspace off it (the request has no body in either API)."""
+
     def list_pipeline_members(self, pipeline_id: str) -> list[Member]: ...
 
     def add_pipeline_member(self, pipeline_id: str, principal: PrincipalRef, role: str) -> None: ...

@@ -90,6 +90,11 @@ class FabricClient:
         path = f"deploymentPipelines/{pipeline_id}/stages/{stage_id}/assignWorkspace"
         self._t.request("POST", path, json={"workspaceId": workspace_id})
 
+    def unassign_workspace(self, pipeline_id: str, stage_id: str) -> None:
+        """Sent once: a lost answer is AmbiguousResponse, for the caller to look at the stage."""
+        path = f"deploymentPipelines/{pipeline_id}/stages/{stage_id}/unassignWorkspace"
+        self._t.request("POST", path, replay_safe=False)
+
     def list_pipeline_members(self, pipeline_id: str) -> list[Member]:
         return _members(iter_values(self._t, f"deploymentPipelines/{pipeline_id}/roleAssignments"))
 

@@ -371,6 +371,11 @@ class PowerBiClient:
         path = f"pipelines/{pipeline_id}/stages/{stage_id}/assignWorkspace"
         self._t.request("POST", path, json={"workspaceId": workspace_id})
 
+    def unassign_workspace(self, pipeline_id: str, stage_id: str) -> None:
+        # stage_id is the stage order (see _stage); the spec's request has no body. Sent once: a lost
+        # answer is AmbiguousResponse, for the caller to look at the stage.
+        self._t.request("POST", f"pipelines/{pipeline_id}/stages/{stage_id}/unassignWorkspace", replay_safe=False)
+
     # -- users --------------------------------------------------------------------------------------------
 
     def list_pipeline_members(self, pipeline_id: str) -> list[Member]:

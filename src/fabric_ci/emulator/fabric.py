@@ -355,7 +355,7 @@ class FabricApi:
         return Response(200)
 
     def unassign_workspace(self, request: Request, params: dict[str, str]) -> Response:
-        self.state.unassign_workspace(params["pipeline"], params["stage"])
+        self.state.unassign_workspace(params["pipeline"], params["stage"], caller=self._caller(request))
         return Response(200)
 
     # -- deployments ------------------------------------------------------------------------------------

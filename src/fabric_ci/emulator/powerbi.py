@@ -356,7 +356,7 @@ class PowerBiApi:
         with self.state.lock:
             pipeline = self.state.pipeline(params["pipeline"])
             stage = self._stage(pipeline, params["stage"])
-            self.state.unassign_workspace(pipeline.id, stage.id)
+            self.state.unassign_workspace(pipeline.id, stage.id, caller=self._caller(request))
         return Response(200)
 
     # -- deployments -----------------------------------------------------------------------------------------

@@ -902,11 +902,14 @@ class TenantState:
                         )
             stage.workspace_id = workspace.id
 
-    def unassign_workspace(self, pipeline_id: str, stage_id: str) -> None:
+    def unassign_workspace(self, pipeline_id: str, stage_id: str, *, caller: str | None = None) -> None:
+        """The Fabric spec: "The caller must have an *admin* deployment pipelines role" (and no workspace
+        role); the Power BI spec states none for the same pipelines, so the same check applies there."""
         with self.lock:
             self.settle()
             pipeline = self.pipeline(pipeline_id)
             stage = self.stage(pipeline, stage_id)
+            self.check_pipeline_admin(pipeline.id, caller, "unassigning a workspace from a stage of")
             self._refuse_if_active(pipeline, "unassign a workspace")
             if stage.workspace_id is None:
                 raise FabricError(
@@ -918,10 +921,13 @@ class TenantState:
     # and refuse it 403 when its own role does not allow the change; None: no check (the seed, the
     # Power BI admin APIs, which a tenant admin calls whatever its roles).
 
-    def check_pipeline_admin(self, pipeline_id: str, caller: str | None) -> None:
+    def check_pipeline_admin(
+        self, pipeline_id: str, caller: str | None, action: str = "changing the role assignments of"
+    ) -> None:
         """403 unless `caller` is an Admin of the pipeline. The Fabric spec, for listing, adding and
         deleting role assignments: "The caller must have an *admin* deployment pipelines role."; the
-        Power BI API documents no rule for its pipeline users, so the same one applies there."""
+        Power BI API documents no rule for its pipeline users, so the same one applies there.
+        `action` completes the refusal: "<action> deployment pipeline 'X' needs its Admin role"."""
         with self.lock:
             pipeline = self.pipeline(pipeline_id)
             if caller is None or any(
@@ -931,7 +937,7 @@ class TenantState:
             raise FabricError(
                 403,
                 INSUFFICIENT_PRIVILEGES,
-                "The caller does not have sufficient permissions: changing the role assignments of deployment "
+                f"The caller does not have sufficient permissions: {action} deployment "
                 f"pipeline '{pipeline.display_name}' needs its Admin role.",
             )
 

@@ -199,6 +199,11 @@ INPUT_OVERRIDES: dict[tuple[str, str], str] = {
         "A workspace id (a GUID): give the principal workspace-role on it too (or only, without "
         "pipeline). Works with either api."
     ),
+    ("unassign-workspace", "stage"): (
+        "The stage to take the workspace off: its id (a GUID), its display name (case-insensitive), or its "
+        "0-based order. Unassigning drops the stage's deployment history and deployment rules; a stage "
+        "without a workspace is left as it is."
+    ),
     ("wait-for-deployment", "timeout"): (
         "How long to wait for the deployment to end. For example `90s`, `30m`, `1h` or `1h30m` (a bare "
         "number is seconds; at most 168h). When it runs out the step fails, but the deployment is left "
@@ -230,4 +235,11 @@ OUTPUTS: dict[str, str] = {
 
 OUTPUT_OVERRIDES: dict[tuple[str, str], str] = {
     ("add-user", "workspace-id"): "The workspace id; empty without workspace.",
+    ("unassign-workspace", "stage-id"): "The id of the stage, now without a workspace.",
+    ("unassign-workspace", "workspace-id"): (
+        "The id of the workspace the stage had before this step; empty when it had none."
+    ),
+    ("unassign-workspace", "changed"): (
+        "`true` if the workspace was unassigned now, `false` if the stage already had no workspace."
+    ),
 }

@@ -608,6 +608,14 @@ class AssignWorkspaceInputs(Inputs):
     workspace: Guid
 
 
+class UnassignWorkspaceInputs(Inputs):
+    """Take the workspace off a pipeline stage."""
+
+    stage_inputs: ClassVar[tuple[str, ...]] = ("stage",)
+
+    stage: Annotated[StageSelector, BeforeValidator(parse_stage)]
+
+
 class AddUserInputs(Inputs):
     """Give a user, group or service principal a role on a pipeline, a workspace, or both."""
 

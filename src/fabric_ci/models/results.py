@@ -125,6 +125,27 @@ class AssignWorkspaceResult(Result):
         }
 
 
+class UnassignWorkspaceResult(Result):
+    command: str = "unassign-workspace"
+    pipeline_id: str
+    pipeline_name: str
+    stage: StageRef
+    workspace_id: str | None = None  # the workspace the stage had; None: it had none
+    workspace_name: str | None = None
+
+    @property
+    def changed(self) -> bool:
+        return self.workspace_id is not None
+
+    def outputs(self) -> dict[str, str]:
+        return {
+            "pipeline-id": self.pipeline_id,
+            "stage-id": self.stage.id,
+            "workspace-id": self.workspace_id or "",
+            "changed": "true" if self.changed else "false",
+        }
+
+
 class Grant(BaseModel):
     """A principal's role on one pipeline or workspace, as add-user left it."""
 

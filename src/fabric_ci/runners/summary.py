@@ -23,6 +23,7 @@ from fabric_ci.models.results import (
     DeploymentResult,
     Progress,
     Result,
+    UnassignWorkspaceResult,
 )
 
 __all__ = [
@@ -189,6 +190,21 @@ def _assign_facts(result: AssignWorkspaceResult) -> list[tuple[str, str | None]]
     ]
 
 
+def _unassign_headline(result: UnassignWorkspaceResult, _error: FabricCiError | None) -> str:
+    if not result.changed:
+        return f"Stage {result.stage.name} of {result.pipeline_name} has no workspace assigned; nothing changed"
+    return f"Unassigned workspace {result.workspace_id} from stage {result.stage.name} of {result.pipeline_name}"
+
+
+def _unassign_facts(result: UnassignWorkspaceResult) -> list[tuple[str, str | None]]:
+    return [
+        ("Pipeline", result.pipeline_name),
+        ("Stage", result.stage.name),
+        ("Workspace", result.workspace_id),
+        ("Changed", "yes" if result.changed else "no"),
+    ]
+
+
 def _add_user_headline(result: AddUserResult, _error: FabricCiError | None) -> str:
     who = f"{result.principal} ({result.principal_type})"
     return f"{who} " + "; ".join(g.describe() for g in result.grants)
@@ -346,6 +362,33 @@ def _assign(result: AssignWorkspaceResult, error: FabricCiError | None, wording:
     return lines + (_error_section(error, wording) if error else [])
 
 
+def _unassign(result: UnassignWorkspaceResult, error: FabricCiError | None, wording: Wording) -> list[str]:
+    if error:
+        heading = f"### ❌ {md(error.title)}"
+    else:
+        heading = "### ✅ Workspace unassigned" if result.changed else "### ✅ Stage already without a workspace"
+    workspace = result.workspace_id
+    if workspace and result.workspace_name:
+        workspace = f"{workspace} ({result.workspace_name})"
+    facts = _facts(
+        [
+            ("Pipeline", md(result.pipeline_name)),
+            ("Stage", md(result.stage.name)),
+            ("Workspace", md(workspace) if workspace else None),
+        ]
+    )
+    lines = [heading, "", facts, ""]
+    if not error and result.changed:
+        lines += [
+            "The stage has no workspace now, and its deployment history and deployment rules are gone. "
+            "The workspace itself was not deleted.",
+            "",
+        ]
+    elif not error:
+        lines += ["The stage had no workspace assigned; nothing changed.", ""]
+    return lines + (_error_section(error, wording) if error else [])
+
+
 def _add_user(result: AddUserResult, error: FabricCiError | None, wording: Wording) -> list[str]:
     if error:
         heading = f"### ❌ {md(error.title)}"
@@ -384,6 +427,7 @@ class Presentation(Generic[R]):
 PRESENTATIONS: dict[type[Result], Presentation[Any]] = {
     DeploymentResult: Presentation(_deployment_headline, _deployment_facts, _deployment),
     AssignWorkspaceResult: Presentation(_assign_headline, _assign_facts, _assign),
+    UnassignWorkspaceResult: Presentation(_unassign_headline, _unassign_facts, _unassign),
     AddUserResult: Presentation(_add_user_headline, _add_user_facts, _add_user),
 }
 

@@ -102,3 +102,11 @@ def test_deploy_sends_the_new_workspace_and_cross_region_option_and_never_power_
         b'"f1c39546-6282-4590-8af3-847a6226ad16","createdWorkspaceDetails":{"name":"Sales [Test]","capacityId":"c1"},'
         b'"options":{"allowCrossRegionDeployment":true}}'
     )
+
+
+def test_unassign_workspace_posts_to_the_stage_without_a_body(api: respx.MockRouter, client: FabricClient) -> None:
+    """The spec's unassignWorkspace takes no body: none is sent, and the 200's empty answer is enough."""
+    route = api.post(f"/deploymentPipelines/{P}/stages/{SRC}/unassignWorkspace").mock(return_value=httpx.Response(200))
+    client.unassign_workspace(P, SRC)
+    assert route.call_count == 1
+    assert route.calls.last.request.content == b""

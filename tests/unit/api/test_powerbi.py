@@ -378,3 +378,13 @@ def test_a_307_then_a_lost_answer_on_deploy_is_ambiguous_and_sent_once_per_hop(
         with pytest.raises(AmbiguousResponse):
             client.deploy(P, DeployRequest(source=DEV, target=TEST))
     assert (first.call_count, there.call_count) == (1, 1)
+
+
+def test_unassign_workspace_addresses_the_stage_by_order_without_a_body(
+    pbi: respx.MockRouter, client: PowerBiClient
+) -> None:
+    """Pipelines_UnassignWorkspace: the stage's order in the path, no body."""
+    route = pbi.post(f"/pipelines/{P}/stages/1/unassignWorkspace").mock(return_value=httpx.Response(200))
+    client.unassign_workspace(P, TEST.id)
+    assert route.call_count == 1
+    assert route.calls.last.request.content == b""

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from fabric_ci.errors import DeploymentFailed, FabricCiError, InputError, InputErrors, WaitTimeout
-from fabric_ci.models.results import AddUserResult, AssignWorkspaceResult, DeployedItem, Grant, Progress
+from fabric_ci.models.results import (
+    AddUserResult,
+    AssignWorkspaceResult,
+    DeployedItem,
+    Grant,
+    Progress,
+    UnassignWorkspaceResult,
+)
 from fabric_ci.runners.summary import (
     SUMMARY_BUDGET_BYTES,
     format_duration,
@@ -136,6 +143,40 @@ class TestOtherResults:
             "\n"
             "**Pipeline:** Sales analytics · **Stage:** Test · **Workspace:** w-2 · **Previously:** w-1\n"
         )
+
+    def test_unassign_workspace(self) -> None:
+        """An unassignment shows the workspace the stage had and says what went with it."""
+        result = UnassignWorkspaceResult(
+            pipeline_id=PIPELINE_ID, pipeline_name="Sales analytics", stage=TEST, workspace_id="w-1",
+            workspace_name="Sales [Test]",
+        )  # fmt: skip
+        assert render_summary(result) == (
+            "### ✅ Workspace unassigned\n"
+            "\n"
+            "**Pipeline:** Sales analytics · **Stage:** Test · **Workspace:** w-1 (Sales [Test])\n"
+            "\n"
+            "The stage has no workspace now, and its deployment history and deployment rules are gone. "
+            "The workspace itself was not deleted.\n"
+        )
+        assert result.outputs() == {
+            "pipeline-id": PIPELINE_ID,
+            "stage-id": TEST.id,
+            "workspace-id": "w-1",
+            "changed": "true",
+        }
+
+    def test_unassign_workspace_from_a_stage_without_one(self) -> None:
+        """A stage that had no workspace is a success that changed nothing, with an empty workspace-id."""
+        result = UnassignWorkspaceResult(pipeline_id=PIPELINE_ID, pipeline_name="Sales analytics", stage=TEST)
+        assert render_summary(result) == (
+            "### ✅ Stage already without a workspace\n"
+            "\n"
+            "**Pipeline:** Sales analytics · **Stage:** Test\n"
+            "\n"
+            "The stage had no workspace assigned; nothing changed.\n"
+        )
+        assert (result.outputs()["workspace-id"], result.outputs()["changed"]) == ("", "false")
+        assert headline(result) == "Stage Test of Sales analytics has no workspace assigned; nothing changed"
 
     def test_add_user_unchanged(self) -> None:
         """A principal that already had the role is reported as unchanged."""
