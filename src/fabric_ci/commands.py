@@ -20,6 +20,7 @@ from fabric_ci.models.inputs import (
     AssignWorkspaceInputs,
     DeployAllInputs,
     Inputs,
+    RemoveUserInputs,
     SelectiveDeployInputs,
     UnassignWorkspaceInputs,
     WaitInputs,
@@ -29,12 +30,14 @@ from fabric_ci.models.results import (
     AddUserResult,
     AssignWorkspaceResult,
     DeploymentResult,
+    RemoveUserResult,
     Result,
     UnassignWorkspaceResult,
 )
 from fabric_ci.operations.add_user import add_user
 from fabric_ci.operations.assign_workspace import assign_workspace
 from fabric_ci.operations.deploy import deploy
+from fabric_ci.operations.remove_user import remove_user
 from fabric_ci.operations.reporter import Reporter
 from fabric_ci.operations.unassign_workspace import unassign_workspace
 from fabric_ci.operations.wait_for_deployment import wait_for_deployment
@@ -105,6 +108,11 @@ def respell(text: str, names: Iterable[str], spelling: dict[str, str] | None = N
 def _add_user(inputs: AddUserInputs, client: PipelinesClient, reporter: Reporter, _clock: Clock) -> Result:
     # add-user must know who is signed in, so that it never locks that principal out unasked.
     return add_user(inputs, client, reporter, client.signed_in_principal())
+
+
+def _remove_user(inputs: RemoveUserInputs, client: PipelinesClient, reporter: Reporter, _clock: Clock) -> Result:
+    # As add-user: it must know who is signed in, so that it never locks that principal out unasked.
+    return remove_user(inputs, client, reporter, client.signed_in_principal())
 
 
 def _assign_workspace(
@@ -185,6 +193,20 @@ _REGISTRY = (
         outputs=("pipeline-id", "principal", "role", "workspace-id", "workspace-role", "changed"),
         task_id="ae49b3bf-f0d8-4f29-96d8-a0c4336663bc",
         instance_name="Add user $(principal) ($(principalType))",
+    ),
+    Command(
+        name="remove-user",
+        title="remove user",
+        description=(
+            "Take a user's, group's or service principal's role off a Microsoft Fabric deployment pipeline, a "
+            "workspace, or both; a principal without one there is left as it is."
+        ),
+        inputs=RemoveUserInputs,
+        run=_remove_user,
+        result=RemoveUserResult,
+        outputs=("pipeline-id", "principal", "removed-role", "workspace-id", "removed-workspace-role", "changed"),
+        task_id="9139d6f8-2d6c-416e-a12b-8fc0c2e6fcdd",
+        instance_name="Remove user $(principal) ($(principalType))",
     ),
     Command(
         name="wait-for-deployment",

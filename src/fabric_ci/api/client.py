@@ -57,3 +57,10 @@ class PipelinesClient(Protocol):
     def add_workspace_member(self, workspace_id: str, principal: PrincipalRef, role: str) -> None: ...
 
     def change_workspace_role(self, workspace_id: str, member: Member, role: str) -> None: ...
+
+    def remove_pipeline_member(self, pipeline_id: str, member: Member) -> None:
+        """Take the member's role off the pipeline. Sent once: when its answer is lost, AmbiguousResponse
+        is raised and the caller must list the members to learn whether it acted."""
+
+    def remove_workspace_member(self, workspace_id: str, member: Member) -> None:
+        """Take the member's role off the workspace; sent once, as remove_pipeline_member."""

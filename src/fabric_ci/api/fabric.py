@@ -113,6 +113,17 @@ class FabricClient:
         assignment = member.assignment_id or member.principal_id
         self._t.request("PATCH", f"workspaces/{workspace_id}/roleAssignments/{assignment}", json={"role": role})
 
+    def remove_pipeline_member(self, pipeline_id: str, member: Member) -> None:
+        # A pipeline's role assignment is addressed by the principal's id.
+        path = f"deploymentPipelines/{pipeline_id}/roleAssignments/{member.principal_id}"
+        self._t.request("DELETE", path, replay_safe=False)
+
+    def remove_workspace_member(self, workspace_id: str, member: Member) -> None:
+        # Unlike a pipeline's, a workspace's role assignment is addressed by its own id (the spec's
+        # workspaceRoleAssignmentId), which the listing gives; the service makes it the principal's id.
+        assignment = member.assignment_id or member.principal_id
+        self._t.request("DELETE", f"workspaces/{workspace_id}/roleAssignments/{assignment}", replay_safe=False)
+
 
 def _members(values: Iterable[dict[str, Any]]) -> list[Member]:
     """Role assignments `{principal: {id, type}, role}` of pipelines and workspaces alike."""

@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from pydantic import AliasChoices, Field
 from pydantic.alias_generators import to_camel
@@ -248,6 +249,12 @@ def _principal(principal: PrincipalRef) -> dict[str, str]:
     return {"identifier": principal.id, "principalType": POWERBI_PRINCIPAL_TYPES.get(principal.type, principal.type)}
 
 
+def _identifier(member: Member) -> str:
+    """A user's UPN or another principal's object id, as a path segment. Quoted: a guest's UPN holds
+    `#EXT#` (Microsoft's example: `john_contoso.com%23EXT%23@test.com`), and a bare `#` ends a path."""
+    return quote(member.principal_id, safe="@")
+
+
 def _options(request: DeployRequest) -> dict[str, bool]:
     return {to_camel(name): bool(getattr(request.options, name)) for name in POWERBI_OPTIONS}
 
@@ -403,6 +410,12 @@ class PowerBiClient:
     def change_workspace_role(self, workspace_id: str, member: Member, role: str) -> None:
         body = {**_principal(member.principal), "groupUserAccessRight": role}
         self._t.request("PUT", f"groups/{workspace_id}/users", json=body)
+
+    def remove_pipeline_member(self, pipeline_id: str, member: Member) -> None:
+        self._t.request("DELETE", f"pipelines/{pipeline_id}/users/{_identifier(member)}", replay_safe=False)
+
+    def remove_workspace_member(self, workspace_id: str, member: Member) -> None:
+        self._t.request("DELETE", f"groups/{workspace_id}/users/{_identifier(member)}", replay_safe=False)
 
 
 @contextmanager

@@ -76,6 +76,7 @@ WORKSPACE_ROLES = ("Admin", "Member", "Contributor", "Viewer")
 # The error both APIs' role changes answer when the caller's own role does not allow them (the code
 # the Fabric spec lists for "The caller does not have sufficient workspace permissions").
 INSUFFICIENT_PRIVILEGES = "InsufficientPrivileges"
+LAST_WORKSPACE_ADMIN = "LastWorkspaceAdmin"  # the emulator's code: the spec names none
 # The Power BI admin APIs' quota: requests per rolling hour.
 ADMIN_WINDOW_SECONDS = 3600
 
@@ -1056,10 +1057,25 @@ class TenantState:
             return assignment
 
     def delete_workspace_role(self, workspace_id: str, principal_id: str, *, caller: str | None = None) -> None:
+        """The Fabric spec: "The role assignment of the last admin can't be deleted." (Microsoft's old
+        Power BI page for the group-user delete said the same: "This operation will fail when trying to
+        delete the last admin"). Neither gives the status or the error code of that refusal: the 400
+        and LastWorkspaceAdmin here are the emulator's. A pipeline's last Admin has no such documented
+        rule (the Power BI admin API even lists pipelines without users), so none is enforced there."""
         with self.lock:
             workspace = self.workspace(workspace_id)
             self._check_workspace_caller(workspace, caller)
-            workspace.roles.remove(self._workspace_role(workspace, principal_id))
+            assignment = self._workspace_role(workspace, principal_id)
+            if assignment.role == "Admin" and not any(
+                r.role == "Admin" and r is not assignment for r in workspace.roles
+            ):
+                raise FabricError(
+                    400,
+                    LAST_WORKSPACE_ADMIN,
+                    f"Principal '{assignment.principal_id}' is the last Admin of workspace '{workspace.name}'; "
+                    "the role assignment of the last admin can't be deleted.",
+                )
+            workspace.roles.remove(assignment)
 
     # -- the Power BI admin APIs' quota ----------------------------------------------------------------------
 

@@ -199,6 +199,24 @@ INPUT_OVERRIDES: dict[tuple[str, str], str] = {
         "A workspace id (a GUID): give the principal workspace-role on it too (or only, without "
         "pipeline). Works with either api."
     ),
+    ("remove-user", "pipeline"): (
+        "The deployment pipeline: its id (a GUID) or its display name (exact, case-insensitive). Required"
+        " unless workspace is given."
+    ),
+    ("remove-user", "principal"): (
+        "The Microsoft Entra object id (a GUID) of the user, group, service principal or service "
+        "principal profile to remove. With api: powerbi a user is given by user principal name "
+        "(user@contoso.com) instead."
+    ),
+    ("remove-user", "workspace"): (
+        "A workspace id (a GUID): take the principal's role off it too (or only, without pipeline). "
+        "Works with either api."
+    ),
+    ("remove-user", "force"): (
+        "`true`: also remove the Admin role of the principal fabric-ci is signed in as. Without it, it "
+        "can no longer change roles on that pipeline or workspace (nor see the pipeline), and only "
+        "another Admin can undo that; without force, remove-user refuses (exit 2) and changes nothing."
+    ),
     ("unassign-workspace", "stage"): (
         "The stage to take the workspace off: its id (a GUID), its display name (case-insensitive), or its "
         "0-based order. Unassigning drops the stage's deployment history and deployment rules; a stage "
@@ -231,10 +249,19 @@ OUTPUTS: dict[str, str] = {
     "role": "The role the principal has on the pipeline; empty without pipeline.",
     "workspace-role": "The role the principal has on the workspace; empty without workspace.",
     "changed": "`true` if a role was granted or changed now, `false` if the principal already had them.",
+    "removed-role": "The pipeline role taken off the principal now; empty when it had none, or without pipeline.",
+    "removed-workspace-role": (
+        "The workspace role taken off the principal now; empty when it had none, or without workspace."
+    ),
 }
 
 OUTPUT_OVERRIDES: dict[tuple[str, str], str] = {
     ("add-user", "workspace-id"): "The workspace id; empty without workspace.",
+    ("remove-user", "pipeline-id"): "The deployment pipeline's id; empty without pipeline.",
+    ("remove-user", "workspace-id"): "The workspace id; empty without workspace.",
+    ("remove-user", "changed"): (
+        "`true` if a role was removed now, `false` if the principal had no role on the pipeline or workspace."
+    ),
     ("unassign-workspace", "stage-id"): "The id of the stage, now without a workspace.",
     ("unassign-workspace", "workspace-id"): (
         "The id of the workspace the stage had before this step; empty when it had none."

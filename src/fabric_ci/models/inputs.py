@@ -616,12 +616,80 @@ class UnassignWorkspaceInputs(Inputs):
     stage: Annotated[StageSelector, BeforeValidator(parse_stage)]
 
 
-class AddUserInputs(Inputs):
-    """Give a user, group or service principal a role on a pipeline, a workspace, or both."""
+class PrincipalInputs(Inputs):
+    """What add-user and remove-user share: a principal, on a pipeline, a workspace, or both."""
 
     pipeline: Annotated[PipelineSelector, BeforeValidator(parse_pipeline)] | None = None  # type: ignore[assignment]
     principal: Annotated[str, BeforeValidator(parse_principal)]
     principal_type: PrincipalType
+
+    # The verb for "required unless workspace is given: <command> <verb> a pipeline, a workspace, or both".
+    where_verb: ClassVar[str] = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _principal_type_spellings(cls, data: Any) -> Any:
+        # Accept `group`, `servicePrincipal` or Power BI's `App`: each is unambiguous.
+        return _canonical_spelling(data, "principal-type", PrincipalType, PRINCIPAL_TYPE_ALIASES)
+
+    @property
+    def who(self) -> PrincipalRef:
+        return PrincipalRef(id=self.principal, type=self.principal_type)
+
+    def problems(self) -> list[InputError]:
+        errors = super().problems()
+        workspace = getattr(self, "workspace", None)
+        if self.pipeline is None and workspace is None:
+            where = f"{self.where_verb} a pipeline, a workspace, or both"
+            errors.append(InputError("pipeline", f"required unless workspace is given: {where}"))
+        if self.principal_type not in self.profile.principal_types:
+            errors.append(
+                InputError(
+                    "principal-type",
+                    f"{self.profile.title} takes {', '.join(self.profile.principal_types)}, not {self.principal_type}",
+                )
+            )
+        if is_guid(self.principal) and self.principal_type == "User" and self.profile.accepts_upn:
+            # The Power BI API lists users by UPN only: an object id could never be found there, so
+            # fabric-ci could not tell whether the user has a role.
+            errors.append(
+                InputError(
+                    "principal",
+                    f"{self.profile.title} names users by user principal name (user@contoso.com), not object id",
+                )
+            )
+        if not is_guid(self.principal):
+            if self.principal_type != "User":
+                errors.append(InputError("principal", f"a {self.principal_type} is named by its object id (a GUID)"))
+            elif not self.profile.accepts_upn:
+                errors.append(
+                    InputError(
+                        "principal",
+                        f"{self.profile.title} takes object ids, not user principal names: give the user's object "
+                        "id, or set api: powerbi",
+                    )
+                )
+        return errors
+
+
+def _canonical_spelling(data: Any, name: str, kind: Any, aliases: dict[str, str]) -> Any:
+    """`data` with input `name` spelled as one of the Literal `kind`'s values, whatever its case."""
+    if not isinstance(data, dict):
+        return data
+    given = data.get(name)
+    if isinstance(given, str):
+        wanted = aliases.get(given.strip().lower(), given).strip().lower()
+        for canonical in get_args(kind):
+            if canonical.lower() == wanted:
+                return {**data, name: canonical}
+    return data
+
+
+class AddUserInputs(PrincipalInputs):
+    """Give a user, group or service principal a role on a pipeline, a workspace, or both."""
+
+    where_verb: ClassVar[str] = "add-user adds to"
+
     role: Literal["Admin"] = "Admin"
     admin: Bool | None = None  # Power BI API only: as a tenant admin, through the admin API
     workspace: Guid | None = None
@@ -633,34 +701,11 @@ class AddUserInputs(Inputs):
 
     @model_validator(mode="before")
     @classmethod
-    def _spellings(cls, data: Any) -> Any:
-        # Accept `group`, `servicePrincipal`, Power BI's `App`, or `contributor`: each is unambiguous.
-        if not isinstance(data, dict):
-            return data
-        aliases = {"principal-type": PRINCIPAL_TYPE_ALIASES, "workspace-role": {}}
-        spelled = {"principal-type": PrincipalType, "workspace-role": WorkspaceRole}
-        for name, kind in spelled.items():
-            given = data.get(name)
-            if isinstance(given, str):
-                wanted = aliases[name].get(given.strip().lower(), given).strip().lower()
-                for canonical in get_args(kind):
-                    if canonical.lower() == wanted:
-                        data = {**data, name: canonical}
-        return data
-
-    @property
-    def who(self) -> PrincipalRef:
-        return PrincipalRef(id=self.principal, type=self.principal_type)
+    def _workspace_role_spellings(cls, data: Any) -> Any:
+        return _canonical_spelling(data, "workspace-role", WorkspaceRole, {})
 
     def problems(self) -> list[InputError]:
         errors = super().problems()
-        if self.pipeline is None and self.workspace is None:
-            errors.append(
-                InputError(
-                    "pipeline",
-                    "required unless workspace is given: add-user adds to a pipeline, a workspace, or both",
-                )
-            )
         if self.workspace is not None and self.workspace_role is None:
             errors.append(InputError("workspace-role", "required with workspace: " + ", ".join(WORKSPACE_ROLES)))
         if self.workspace_role is not None and self.workspace is None:
@@ -683,34 +728,17 @@ class AddUserInputs(Inputs):
                     "is not true: set allow-downgrade: true as well, or remove force",
                 )
             )
-        if self.principal_type not in self.profile.principal_types:
-            errors.append(
-                InputError(
-                    "principal-type",
-                    f"{self.profile.title} takes {', '.join(self.profile.principal_types)}, not {self.principal_type}",
-                )
-            )
-        if is_guid(self.principal) and self.principal_type == "User" and self.profile.accepts_upn:
-            # The Power BI API lists users by UPN only: an object id could never be found again,
-            # so add-user could not tell that the user already has the role.
-            errors.append(
-                InputError(
-                    "principal",
-                    f"{self.profile.title} names users by user principal name (user@contoso.com), not object id",
-                )
-            )
-        if not is_guid(self.principal):
-            if self.principal_type != "User":
-                errors.append(InputError("principal", f"a {self.principal_type} is named by its object id (a GUID)"))
-            elif not self.profile.accepts_upn:
-                errors.append(
-                    InputError(
-                        "principal",
-                        f"{self.profile.title} takes object ids, not user principal names: give the user's object "
-                        "id, or set api: powerbi",
-                    )
-                )
         return errors
+
+
+class RemoveUserInputs(PrincipalInputs):
+    """Take a user's, group's or service principal's role off a pipeline, a workspace, or both."""
+
+    where_verb: ClassVar[str] = "remove-user removes from"
+
+    workspace: Guid | None = None
+    # The signed-in principal's own Admin role is removed only with force: it would lock fabric-ci out.
+    force: Bool = False
 
 
 class WaitInputs(Inputs):

@@ -204,3 +204,49 @@ class AddUserResult(Result):
             "workspace-role": self.workspace.role if self.workspace else "",
             "changed": "false" if self.already_had_role else "true",
         }
+
+
+class Removal(BaseModel):
+    """A principal's role on one pipeline or workspace, as remove-user found it and took it off."""
+
+    model_config = ConfigDict(frozen=True)
+    kind: Literal["pipeline", "workspace"]
+    id: str
+    name: str
+    removed_role: str | None = None  # the role taken off; None: the principal had none there
+
+    @property
+    def changed(self) -> bool:
+        return self.removed_role is not None
+
+    def describe(self) -> str:
+        where = f"{self.kind} {self.name!r}" if self.name else f"{self.kind} {self.id}"
+        if self.removed_role is None:
+            return f"had no role on {where}; nothing to remove"
+        return f"was removed from {where}, where it was {self.removed_role}"
+
+
+class RemoveUserResult(Result):
+    command: str = "remove-user"
+    principal: str
+    principal_type: str
+    pipeline: Removal | None = None
+    workspace: Removal | None = None
+
+    @property
+    def removals(self) -> tuple[Removal, ...]:
+        return tuple(r for r in (self.pipeline, self.workspace) if r is not None)
+
+    @property
+    def changed(self) -> bool:
+        return any(r.changed for r in self.removals)
+
+    def outputs(self) -> dict[str, str]:
+        return {
+            "pipeline-id": self.pipeline.id if self.pipeline else "",
+            "principal": self.principal,
+            "removed-role": (self.pipeline.removed_role or "") if self.pipeline else "",
+            "workspace-id": self.workspace.id if self.workspace else "",
+            "removed-workspace-role": (self.workspace.removed_role or "") if self.workspace else "",
+            "changed": "true" if self.changed else "false",
+        }

@@ -17,16 +17,12 @@ from functools import partial
 from fabric_ci.api.client import PipelinesClient
 from fabric_ci.errors import InputError
 from fabric_ci.models.inputs import WORKSPACE_ROLES, AddUserInputs
-from fabric_ci.models.resources import Member, PrincipalRef
+from fabric_ci.models.resources import PrincipalRef
 from fabric_ci.models.results import AddUserResult, Grant
+from fabric_ci.operations.principals import find_member, signed_in_as
 from fabric_ci.operations.reporter import Reporter
 from fabric_ci.operations.resolve import resolve_pipeline
 
-SIGNED_IN = "the principal fabric-ci is signed in as"
-MAYBE_SIGNED_IN = (
-    "possibly the principal fabric-ci is signed in as (fabric-ci cannot tell: its access token names no "
-    "principal in an oid claim)"
-)
 SELF_LOCK_OUT = (
     "allow-downgrade would lower the Admin role of {who} on workspace {workspace} to {role}, and {who} is {why}. "
     "Without Admin it could change no role on that workspace again, a lock-out that only another Admin of it "
@@ -73,7 +69,7 @@ def _plan_pipeline(inputs: AddUserInputs, client: PipelinesClient) -> _Planned:
     assert inputs.pipeline is not None
     who = inputs.who
     pipeline = resolve_pipeline(client, inputs.pipeline)
-    member = _member(who, client.list_pipeline_members(pipeline.id))
+    member = find_member(who, client.list_pipeline_members(pipeline.id))
     previous = member.role if member else None
     grant = Grant(kind="pipeline", id=pipeline.id, name=pipeline.display_name, role=inputs.role, previous_role=previous)
     # A pipeline has one role, Admin, and that is the one granted: nothing on a pipeline is ever lowered.
@@ -85,7 +81,7 @@ def _plan_workspace(
     inputs: AddUserInputs, client: PipelinesClient, workspace: str, asked: str, signed_in: str | None
 ) -> _Planned:
     who = inputs.who
-    member = _member(who, client.list_workspace_members(workspace))
+    member = find_member(who, client.list_workspace_members(workspace))
     if member is None:
         return _Planned(
             Grant(kind="workspace", id=workspace, name="", role=asked),
@@ -100,7 +96,7 @@ def _plan_workspace(
         return _Planned(moved, change)
     if not inputs.allow_downgrade:
         return _Planned(Grant(kind="workspace", id=workspace, name="", role=held, previous_role=held, asked_role=asked))
-    why = _signed_in_as(inputs, who, signed_in) if held == "Admin" else None
+    why = signed_in_as(inputs, who, signed_in) if held == "Admin" else None
     if why is None:
         return _Planned(moved, change)
     details = {"who": f"{who.type} {who.id}", "workspace": workspace, "role": asked, "why": why}
@@ -115,22 +111,6 @@ def _is_lower(asked: str, held: str) -> bool:
     if held not in WORKSPACE_ROLES:
         return True
     return WORKSPACE_ROLES.index(asked) > WORKSPACE_ROLES.index(held)
-
-
-def _signed_in_as(inputs: AddUserInputs, who: PrincipalRef, signed_in: str | None) -> str | None:
-    """Why `who` is, or may be, the signed-in principal; None when it certainly is not."""
-    signs_in_as_user = inputs.method == "user-password"
-    # The Power BI API names users by UPN, which is what a user signs in with.
-    if signs_in_as_user and inputs.username and who.id.lower() == inputs.username.lower():
-        return SIGNED_IN
-    if signed_in is not None:
-        return SIGNED_IN if who.id.lower() == signed_in.lower() else None
-    # Unknown: a user signs in with a password; every other method signs in a service principal.
-    return MAYBE_SIGNED_IN if who.type == ("User" if signs_in_as_user else "ServicePrincipal") else None
-
-
-def _member(who: PrincipalRef, members: list[Member]) -> Member | None:
-    return next((m for m in members if m.is_principal(who.id)), None)
 
 
 def _report(reporter: Reporter, who: PrincipalRef, grant: Grant) -> None:

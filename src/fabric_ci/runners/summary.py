@@ -22,6 +22,8 @@ from fabric_ci.models.results import (
     DeployedItem,
     DeploymentResult,
     Progress,
+    Removal,
+    RemoveUserResult,
     Result,
     UnassignWorkspaceResult,
 )
@@ -216,6 +218,21 @@ def _add_user_facts(result: AddUserResult) -> list[tuple[str, str | None]]:
     return [*facts, ("Changed", "no" if result.already_had_role else "yes")]
 
 
+def _remove_user_headline(result: RemoveUserResult, _error: FabricCiError | None) -> str:
+    who = f"{result.principal} ({result.principal_type})"
+    return f"{who} " + "; ".join(r.describe() for r in result.removals)
+
+
+def _removal_fact(removal: Removal) -> str:
+    return f"{removal.name or removal.id}: " + (f"{removal.removed_role} removed" if removal.changed else "no role")
+
+
+def _remove_user_facts(result: RemoveUserResult) -> list[tuple[str, str | None]]:
+    facts: list[tuple[str, str | None]] = [("Principal", f"{result.principal} ({result.principal_type})")]
+    facts += [(r.kind.capitalize(), _removal_fact(r)) for r in result.removals]
+    return [*facts, ("Changed", "yes" if result.changed else "no")]
+
+
 def headline(result: Result, error: FabricCiError | None = None) -> str:
     """One plain-text line saying what happened, for a notice annotation or a terminal."""
     return presentation_of(result).headline(result, error)
@@ -403,6 +420,20 @@ def _add_user(result: AddUserResult, error: FabricCiError | None, wording: Wordi
     return lines + (_error_section(error, wording) if error else [])
 
 
+def _remove_user(result: RemoveUserResult, error: FabricCiError | None, wording: Wording) -> list[str]:
+    if error:
+        heading = f"### ❌ {md(error.title)}"
+    else:
+        heading = "### ✅ Access removed" if result.changed else "### ✅ Access unchanged"
+    facts = _facts(
+        [("Principal", f"{md(result.principal)} ({md(result.principal_type)})")]
+        + [(r.kind.capitalize(), md(_removal_fact(r))) for r in result.removals]
+    )
+    lines = [heading, "", facts, ""]
+    lines += [f"The principal {md(wording.message(r.describe()))}." for r in result.removals] + [""]
+    return lines + (_error_section(error, wording) if error else [])
+
+
 def render_summary(result: Result, error: FabricCiError | None = None, wording: Wording = GITHUB_WORDING) -> str:
     """Markdown for a job summary: what happened, and what failed and how to fix it."""
     return "\n".join(presentation_of(result).markdown(result, error, wording))
@@ -429,6 +460,7 @@ PRESENTATIONS: dict[type[Result], Presentation[Any]] = {
     AssignWorkspaceResult: Presentation(_assign_headline, _assign_facts, _assign),
     UnassignWorkspaceResult: Presentation(_unassign_headline, _unassign_facts, _unassign),
     AddUserResult: Presentation(_add_user_headline, _add_user_facts, _add_user),
+    RemoveUserResult: Presentation(_remove_user_headline, _remove_user_facts, _remove_user),
 }
 
 
