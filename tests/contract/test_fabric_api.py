@@ -20,6 +20,7 @@ from fabric_ci.emulator.seed import (
     SERVICE_PRINCIPAL_ID,
     SPARE_WORKSPACE_IDS,
     TEST_STAGE_ID,
+    TEST_WORKSPACE_ID,
     USER_PRINCIPAL_ID,
     stable_id,
 )
@@ -314,6 +315,52 @@ def test_role_assignments_list_add_duplicate_and_delete(api: EmulatorClient) -> 
     assert duplicate.status_code == 409
     assert api.checked("DELETE", f"{PIPELINE}/roleAssignments/{new}").status_code == 200
     assert api.checked("DELETE", f"{PIPELINE}/roleAssignments/{new}").status_code == 404
+
+
+def test_deleting_a_pipeline_role_assignment_needs_the_pipeline_admin_role(
+    api: EmulatorClient, emulator: Emulator
+) -> None:
+    """The spec: "The caller must have an *admin* deployment pipelines role." Without it, 403 and the
+    principal keeps its role."""
+    emulator.state.delete_role_assignment(DEMO_PIPELINE_ID, SERVICE_PRINCIPAL_ID)
+    refused = api.checked("DELETE", f"{PIPELINE}/roleAssignments/{GROUP_PRINCIPAL_ID}")
+    assert (refused.status_code, refused.json()["errorCode"]) == (403, "InsufficientPrivileges")
+    roles = emulator.state.pipeline(DEMO_PIPELINE_ID).role_assignments
+    assert GROUP_PRINCIPAL_ID in [r.principal_id for r in roles]
+
+
+def test_a_pipelines_last_admin_may_delete_its_own_role(api: EmulatorClient, emulator: Emulator) -> None:
+    """Neither spec nor Microsoft's docs forbid removing a pipeline's last Admin (the Power BI admin API
+    even lists pipelines without users), so the emulator invents no rule: 200, and the pipeline has none."""
+    for other in (USER_PRINCIPAL_ID, GROUP_PRINCIPAL_ID):
+        emulator.state.delete_role_assignment(DEMO_PIPELINE_ID, other)
+    assert api.checked("DELETE", f"{PIPELINE}/roleAssignments/{SERVICE_PRINCIPAL_ID}").status_code == 200
+    assert emulator.state.pipeline(DEMO_PIPELINE_ID).role_assignments == []
+
+
+def test_deleting_a_workspace_role_needs_admin_and_spares_the_last_admin(
+    api: EmulatorClient, emulator: Emulator
+) -> None:
+    """The spec: the caller needs "*admin* workspace role", and "The role assignment of the last admin can't
+    be deleted" (a 400 whose code, LastWorkspaceAdmin, is the emulator's: the spec names none). With a second
+    Admin the first may go."""
+    roles = f"/workspaces/{DEV_WORKSPACE_ID}/roleAssignments"
+    last = api.checked("DELETE", f"{roles}/{SERVICE_PRINCIPAL_ID}")
+    assert (last.status_code, last.json()["errorCode"]) == (400, "LastWorkspaceAdmin")
+    assert "last Admin" in last.json()["message"]
+    emulator.state.add_workspace_role(DEV_WORKSPACE_ID, ANALYST_PRINCIPAL_ID, "User", "Admin")
+    assert api.checked("DELETE", f"{roles}/{SERVICE_PRINCIPAL_ID}").status_code == 200
+    # The service principal is no Admin of that workspace now: it may remove nobody there.
+    refused = api.checked("DELETE", f"{roles}/{USER_PRINCIPAL_ID}")
+    assert (refused.status_code, refused.json()["errorCode"]) == (403, "InsufficientPrivileges")
+    assert "needs the Admin role" in refused.json()["message"]
+    member = emulator.state.workspace_role(DEV_WORKSPACE_ID, USER_PRINCIPAL_ID)
+    assert member.role == "Member"
+    # A Member may add, but not remove (the spec: deleting needs Admin).
+    emulator.state.update_workspace_role(TEST_WORKSPACE_ID, SERVICE_PRINCIPAL_ID, "Member")
+    emulator.state.add_workspace_role(TEST_WORKSPACE_ID, GROUP_PRINCIPAL_ID, "Group", "Viewer")
+    refused = api.checked("DELETE", f"/workspaces/{TEST_WORKSPACE_ID}/roleAssignments/{GROUP_PRINCIPAL_ID}")
+    assert refused.status_code == 403
 
 
 def test_injected_throttling_answers_429_with_retry_after(api: EmulatorClient, emulator: Emulator) -> None:

@@ -23,6 +23,7 @@ from fabric_ci.emulator.seed import (
     SERVICE_PRINCIPAL_ID,
     SPARE_WORKSPACE_IDS,
     USER_NAME,
+    USER_PRINCIPAL_ID,
     stable_id,
 )
 from tests.support.emulator_client import EmulatorClient
@@ -250,6 +251,24 @@ def test_pipeline_users_by_upn_and_object_id(pbi: EmulatorClient, emulator: Emul
     assert pbi.checked("DELETE", f"{PIPELINE}/users/{ANALYST_NAME}").status_code == 200
     assert pbi.checked("DELETE", f"{PIPELINE}/users/{OTHER_APP_PRINCIPAL_ID}").status_code == 200
     assert error_code(pbi, "DELETE", f"{PIPELINE}/users/{ANALYST_NAME}") == (404, "EntityNotFound")
+
+
+def test_deleting_a_pipeline_user_needs_the_pipeline_admin_role(pbi: EmulatorClient, emulator: Emulator) -> None:
+    """Pipelines_DeletePipelineUser documents no role; the same pipelines' Fabric API needs Admin: 403 without."""
+    emulator.state.delete_role_assignment(DEMO_PIPELINE_ID, SERVICE_PRINCIPAL_ID)
+    assert error_code(pbi, "DELETE", f"{PIPELINE}/users/{USER_NAME}") == (403, "InsufficientPrivileges")
+    assert len(emulator.state.pipeline(DEMO_PIPELINE_ID).role_assignments) == 2
+
+
+def test_deleting_a_group_user_needs_admin_and_spares_the_last_admin(pbi: EmulatorClient, emulator: Emulator) -> None:
+    """Groups_DeleteUserInGroup changes the same roles as Fabric's delete: the last Admin stays (Microsoft's
+    old page: "This operation will fail when trying to delete the last admin"), and a caller that is no
+    Admin of the workspace is refused."""
+    group_users = f"/groups/{DEV_WORKSPACE_ID}/users"
+    assert error_code(pbi, "DELETE", f"{group_users}/{SERVICE_PRINCIPAL_ID}") == (400, "LastWorkspaceAdmin")
+    emulator.state.update_workspace_role(DEV_WORKSPACE_ID, SERVICE_PRINCIPAL_ID, "Contributor")
+    assert error_code(pbi, "DELETE", f"{group_users}/{USER_NAME}") == (403, "InsufficientPrivileges")
+    assert emulator.state.workspace_role(DEV_WORKSPACE_ID, USER_PRINCIPAL_ID).role == "Member"
 
 
 def test_admin_pipelines_expand_page_and_filter(pbi: EmulatorClient) -> None:

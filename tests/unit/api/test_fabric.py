@@ -9,7 +9,7 @@ import respx
 from fabric_ci.api.fabric import FabricClient
 from fabric_ci.api.transport import AmbiguousResponse
 from fabric_ci.models.requests import DeployOptions, DeployRequest, NewWorkspace
-from fabric_ci.models.resources import Stage, StageItem
+from fabric_ci.models.resources import Member, Stage, StageItem
 
 P = "a5ded933-57b7-41f4-b072-ed4c1f9d5824"
 SRC, TGT = "db1577e0-0132-4d6d-92b9-952c359988f2", "f1c39546-6282-4590-8af3-847a6226ad16"
@@ -110,3 +110,28 @@ def test_unassign_workspace_posts_to_the_stage_without_a_body(api: respx.MockRou
     client.unassign_workspace(P, SRC)
     assert route.call_count == 1
     assert route.calls.last.request.content == b""
+
+
+def test_a_pipeline_role_is_deleted_by_principal_id_and_a_503_is_not_resent(
+    api: respx.MockRouter, client: FabricClient
+) -> None:
+    """DELETE .../roleAssignments/{principalId}, sent once: a 503 may have acted, so it is AmbiguousResponse."""
+    member = Member(principal_id=SRC, principal_type="Group", role="Admin")
+    route = api.delete(f"/deploymentPipelines/{P}/roleAssignments/{SRC}").mock(return_value=httpx.Response(503))
+    with pytest.raises(AmbiguousResponse):
+        client.remove_pipeline_member(P, member)
+    assert route.call_count == 1
+    assert route.calls.last.request.content == b""
+
+
+def test_a_workspace_role_is_deleted_by_its_role_assignment_id(api: respx.MockRouter, client: FabricClient) -> None:
+    """The workspace delete takes the role assignment's id from the listing, not the principal's id."""
+    api.get(f"/workspaces/{TGT}/roleAssignments").mock(
+        return_value=httpx.Response(
+            200, json={"value": [{"id": "ra-1", "principal": {"id": SRC, "type": "User"}, "role": "Viewer"}]}
+        )
+    )
+    route = api.delete(f"/workspaces/{TGT}/roleAssignments/ra-1").mock(return_value=httpx.Response(200))
+    (member,) = client.list_workspace_members(TGT)
+    client.remove_workspace_member(TGT, member)
+    assert route.call_count == 1

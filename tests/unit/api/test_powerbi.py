@@ -13,7 +13,7 @@ from fabric_ci.api.powerbi import ADMIN_THROTTLED_HINT, PowerBiClient
 from fabric_ci.api.transport import AmbiguousResponse, Transport
 from fabric_ci.errors import ApiConnectionError, BadRequestError, InputError, NotFoundError, ThrottledError
 from fabric_ci.models.requests import DeployOptions, DeployRequest, NewWorkspace
-from fabric_ci.models.resources import PrincipalRef, Stage, StageItem
+from fabric_ci.models.resources import Member, PrincipalRef, Stage, StageItem
 
 from .conftest import FakeTokens, VirtualClock, retries
 
@@ -386,5 +386,25 @@ def test_unassign_workspace_addresses_the_stage_by_order_without_a_body(
     """Pipelines_UnassignWorkspace: the stage's order in the path, no body."""
     route = pbi.post(f"/pipelines/{P}/stages/1/unassignWorkspace").mock(return_value=httpx.Response(200))
     client.unassign_workspace(P, TEST.id)
+    assert route.call_count == 1
+    assert route.calls.last.request.content == b""
+
+
+def test_a_pipeline_user_is_deleted_by_upn_quoted_and_sent_once(pbi: respx.MockRouter, client: PowerBiClient) -> None:
+    """Pipelines_DeletePipelineUser by the user's UPN: a guest's `#EXT#` is quoted (a bare `#` would end the
+    path), and a 503 is AmbiguousResponse after one request."""
+    guest = Member(principal_id="john_contoso.com#EXT#@test.com", principal_type="User", role="Admin")
+    route = pbi.delete(url__regex=rf"/pipelines/{P}/users/.+").mock(return_value=httpx.Response(503))
+    with pytest.raises(AmbiguousResponse):
+        client.remove_pipeline_member(P, guest)
+    assert route.call_count == 1
+    assert route.calls.last.request.url.raw_path.decode().endswith("/users/john_contoso.com%23EXT%23@test.com")
+
+
+def test_a_workspace_user_is_deleted_by_object_id(pbi: respx.MockRouter, client: PowerBiClient) -> None:
+    """Groups_DeleteUserInGroup takes a service principal's object id in the path, and no body."""
+    app = Member(principal_id=P, principal_type="ServicePrincipal", role="Member")
+    route = pbi.delete(f"/groups/{P}/users/{P}").mock(return_value=httpx.Response(200))
+    client.remove_workspace_member(P, app)
     assert route.call_count == 1
     assert route.calls.last.request.content == b""

@@ -9,6 +9,8 @@ from fabric_ci.models.results import (
     DeployedItem,
     Grant,
     Progress,
+    Removal,
+    RemoveUserResult,
     UnassignWorkspaceResult,
 )
 from fabric_ci.runners.summary import (
@@ -211,6 +213,49 @@ class TestOtherResults:
             "The principal was moved from Viewer to Contributor on workspace w-1.\n"
         )
         assert result.outputs()["changed"] == "true"
+
+    def test_remove_user_from_a_pipeline_and_a_workspace(self) -> None:
+        """Each removal gets a line: the role taken off the pipeline, and none found on the workspace."""
+        result = RemoveUserResult(
+            principal="analyst@contoso.com", principal_type="User",
+            pipeline=Removal(kind="pipeline", id=PIPELINE_ID, name="Sales analytics", removed_role="Admin"),
+            workspace=Removal(kind="workspace", id="w-1", name=""),
+        )  # fmt: skip
+        assert render_summary(result) == (
+            "### ✅ Access removed\n"
+            "\n"
+            "**Principal:** analyst@contoso.com (User) · **Pipeline:** Sales analytics: Admin removed · "
+            "**Workspace:** w-1: no role\n"
+            "\n"
+            "The principal was removed from pipeline 'Sales analytics', where it was Admin.\n"
+            "The principal had no role on workspace w-1; nothing to remove.\n"
+        )
+        assert headline(result) == (
+            "analyst@contoso.com (User) was removed from pipeline 'Sales analytics', where it was Admin; "
+            "had no role on workspace w-1; nothing to remove"
+        )
+        assert result.outputs() == {
+            "pipeline-id": PIPELINE_ID,
+            "principal": "analyst@contoso.com",
+            "removed-role": "Admin",
+            "workspace-id": "w-1",
+            "removed-workspace-role": "",
+            "changed": "true",
+        }
+
+    def test_remove_user_unchanged(self) -> None:
+        """A principal with no role there is a success that changed nothing."""
+        result = RemoveUserResult(
+            principal="p-1", principal_type="Group", workspace=Removal(kind="workspace", id="w-1", name="")
+        )
+        assert render_summary(result) == (
+            "### ✅ Access unchanged\n"
+            "\n"
+            "**Principal:** p-1 (Group) · **Workspace:** w-1: no role\n"
+            "\n"
+            "The principal had no role on workspace w-1; nothing to remove.\n"
+        )
+        assert (result.outputs()["pipeline-id"], result.outputs()["changed"]) == ("", "false")
 
     def test_failure_without_result_lists_each_input(self) -> None:
         """Input errors become a list, one bullet per input, saying nothing was changed."""
