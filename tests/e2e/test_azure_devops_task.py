@@ -230,6 +230,18 @@ def test_every_command_through_its_task(agent: Agent, emulator: Emulator, api: s
         )
     )
     assert added.outputs["changed"] == "false"  # the demo user is Admin already
+    user = {**explicit, **target, "pipeline": DEPLOY["pipeline"], "principal": principal, "principalType": "User"}
+    removed = succeeded(agent.run("remove-user", user))
+    assert removed.outputs == {
+        "pipelineId": added.outputs["pipelineId"],
+        "principal": principal,
+        "removedRole": "Admin",
+        "workspaceId": "",
+        "removedWorkspaceRole": "",
+        "changed": "true",
+    }
+    gone = succeeded(agent.run("remove-user", user))
+    assert (gone.outputs["removedRole"], gone.outputs["changed"]) == ("", "false")
     deploys = [
         op
         for op in api_requests(emulator)

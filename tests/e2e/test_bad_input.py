@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fabric_ci.emulator import Emulator
-from fabric_ci.emulator.seed import CLIENT_SECRET
+from fabric_ci.emulator.seed import CLIENT_SECRET, GROUP_PRINCIPAL_ID
 
 from .conftest import RunStep
 
@@ -147,3 +147,33 @@ def test_unassign_workspace_unknown_stage_lists_the_stages_and_changes_nothing(
     assert "title=Invalid input 'stage'" in run.errors[0]
     assert "Development (0), Test (1), Production (2)" in run.errors[0]
     assert not [r for r in emulator.requests if r.method == "POST" and "/v1/" in r.path]
+
+
+REMOVE_USER = {"pipeline": "Sales Analytics", "principal": GROUP_PRINCIPAL_ID, "principal-type": "Group"}
+
+
+@pytest.mark.parametrize(
+    ("inputs", "name", "expected"),
+    [
+        ({"principal": "not a principal"}, "principal", "expected the principal's object id (a GUID) or a user"),
+        ({"principal": "analyst@contoso.example"}, "principal", "a Group is named by its object id"),
+        ({"principal": "analyst@contoso.example", "principal-type": "User"}, "principal", "set api: powerbi"),
+        ({"principal-type": "User", "api": "powerbi"}, "principal", "names users by user principal name"),
+        ({"principal-type": "Robot"}, "principal-type", "expected one of User, Group"),
+        ({"principal-type": "ServicePrincipalProfile", "api": "powerbi"}, "principal-type", "not ServicePrincipal"),
+        ({"force": "yes please"}, "force", "expected true or false"),
+        ({"pipeline": ""}, "pipeline", "required unless workspace is given: remove-user removes from"),
+        ({"workspace": "DEV"}, "workspace", "expected a GUID"),
+        ({"principal": ""}, "principal", "required and not supplied"),
+    ],
+)
+def test_remove_user_bad_input_is_refused_before_any_request(
+    run_step: RunStep, emulator: Emulator, inputs: dict[str, str], name: str, expected: str
+) -> None:
+    """remove-user validates as add-user does: one annotation naming the input, exit 2, no request at all."""
+    run = run_step("remove-user", {**REMOVE_USER, **inputs})
+    assert run.returncode == 2
+    assert len(run.errors) == 1, run.errors
+    assert run.errors[0].startswith(f"title=Invalid input '{name}'::"), run.errors
+    assert expected in run.errors[0]
+    assert emulator.requests == []

@@ -1,10 +1,13 @@
-"""assign-workspace, unassign-workspace and add-user against the emulator, in GitHub mode."""
+"""assign-workspace, unassign-workspace, add-user and remove-user against the emulator, in GitHub mode."""
 
 from __future__ import annotations
 
 from fabric_ci.emulator import Emulator
 from fabric_ci.emulator.seed import (
     DEMO_PIPELINE_ID,
+    DEV_WORKSPACE_ID,
+    GROUP_PRINCIPAL_ID,
+    SERVICE_PRINCIPAL_ID,
     SPARE_WORKSPACE_IDS,
     TEST_WORKSPACE_ID,
     USER_PRINCIPAL_ID,
@@ -124,3 +127,93 @@ def test_add_user_that_is_already_admin(run_step: RunStep) -> None:
     )
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.outputs["changed"] == "false"
+
+
+DELETE_PIPELINE_ROLE = "DeploymentPipelines_DeleteDeploymentPipelineRoleAssignment"
+DELETE_WORKSPACE_ROLE = "Workspaces_DeleteWorkspaceRoleAssignment"
+
+
+def deletes(emulator: Emulator) -> list[tuple[str, str, int]]:
+    ops = (DELETE_PIPELINE_ROLE, DELETE_WORKSPACE_ROLE)
+    return [(r.operation, r.path, r.status) for r in emulator.requests if r.operation in ops]
+
+
+def test_remove_user_from_the_pipeline_and_a_workspace_then_again_changes_nothing(
+    run_step: RunStep, emulator: Emulator
+) -> None:
+    """The seeded user loses its pipeline Admin and workspace Member roles (one DELETE each, changed: true); a
+    second run finds no role, sends no DELETE and says so with a notice for each (changed: false)."""
+    inputs = {
+        "pipeline": "Sales Analytics",
+        "workspace": DEV_WORKSPACE_ID,
+        "principal": USER_PRINCIPAL_ID,
+        "principal-type": "user",
+    }
+    first = run_step("remove-user", inputs)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert first.outputs == {
+        "pipeline-id": DEMO_PIPELINE_ID,
+        "principal": USER_PRINCIPAL_ID,
+        "removed-role": "Admin",
+        "workspace-id": DEV_WORKSPACE_ID,
+        "removed-workspace-role": "Member",
+        "changed": "true",
+    }
+    assert deletes(emulator) == [
+        (DELETE_PIPELINE_ROLE, f"/v1/deploymentPipelines/{DEMO_PIPELINE_ID}/roleAssignments/{USER_PRINCIPAL_ID}", 200),
+        (DELETE_WORKSPACE_ROLE, f"/v1/workspaces/{DEV_WORKSPACE_ID}/roleAssignments/{USER_PRINCIPAL_ID}", 200),
+    ]
+    assert "### ✅ Access removed" in first.summary
+    assert USER_PRINCIPAL_ID not in [r.principal_id for r in emulator.state.pipeline(DEMO_PIPELINE_ID).role_assignments]
+
+    second = run_step("remove-user", inputs)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert (second.outputs["removed-role"], second.outputs["removed-workspace-role"]) == ("", "")
+    assert second.outputs["changed"] == "false"
+    notices = second.commands("notice")
+    assert any("had no role on pipeline 'Sales Analytics'; nothing to remove" in n for n in notices), notices
+    assert any(f"had no role on workspace {DEV_WORKSPACE_ID}; nothing to remove" in n for n in notices), notices
+    assert "### ✅ Access unchanged" in second.summary
+    assert len(deletes(emulator)) == 2
+
+
+def test_remove_user_of_the_signed_in_principal_is_refused_without_force(run_step: RunStep, emulator: Emulator) -> None:
+    """The service principal fabric-ci signs in as would lose its own pipeline Admin role: exit 2, an error
+    naming force, and no DELETE sent; the role is still there."""
+    run = run_step(
+        "remove-user",
+        {"pipeline": "Sales Analytics", "principal": SERVICE_PRINCIPAL_ID, "principal-type": "ServicePrincipal"},
+    )
+    assert run.returncode == 2, run.stdout + run.stderr
+    (error,) = run.errors
+    assert error.startswith("title=Invalid input 'force'::"), error
+    assert "the principal fabric-ci is signed in as" in error
+    assert deletes(emulator) == []
+    roles = emulator.state.pipeline(DEMO_PIPELINE_ID).role_assignments
+    assert SERVICE_PRINCIPAL_ID in [r.principal_id for r in roles]
+
+
+def test_remove_user_with_force_meets_the_services_last_admin_rule(run_step: RunStep, emulator: Emulator) -> None:
+    """With force, the workspace delete of its own Admin role is sent, after a warning; the service principal
+    is that workspace's last Admin, which the service refuses to remove: exit 1, the role kept."""
+    inputs = {"workspace": DEV_WORKSPACE_ID, "principal": SERVICE_PRINCIPAL_ID, "principal-type": "ServicePrincipal"}
+    run = run_step("remove-user", {**inputs, "force": "true"})
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert any("as force: true allows" in w for w in run.commands("warning"))
+    assert "400 LastWorkspaceAdmin" in run.errors[0], run.errors
+    assert deletes(emulator) == [
+        (DELETE_WORKSPACE_ROLE, f"/v1/workspaces/{DEV_WORKSPACE_ID}/roleAssignments/{SERVICE_PRINCIPAL_ID}", 400)
+    ]
+    assert emulator.state.workspace_role(DEV_WORKSPACE_ID, SERVICE_PRINCIPAL_ID).role == "Admin"
+
+
+def test_remove_user_whose_answer_is_lost_is_sent_once_and_succeeds(run_step: RunStep, emulator: Emulator) -> None:
+    """The service removes the role and the answer is lost: fabric-ci reads the members again, finds the
+    principal gone, and does not send the DELETE a second time."""
+    emulator.inject(r"/roleAssignments/", count=1, kind="lost", method="DELETE")
+    inputs = {"pipeline": "Sales Analytics", "principal": GROUP_PRINCIPAL_ID, "principal-type": "Group"}
+    run = run_step("remove-user", inputs, env={"RUNNER_DEBUG": "1"})
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert (run.outputs["removed-role"], run.outputs["changed"]) == ("Admin", "true")
+    assert len([r for r in emulator.requests if r.method == "DELETE"]) == 1
+    assert any("the request acted" in d for d in run.commands("debug")), run.commands("debug")

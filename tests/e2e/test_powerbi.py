@@ -18,12 +18,15 @@ from fabric_ci.emulator.seed import (
     ANALYST_NAME,
     BI_DEVELOPERS_GROUP_ID,
     DEMO_PIPELINE_ID,
+    DEV_WORKSPACE_ID,
     HR_PIPELINE_ID,
     HR_PROD_WORKSPACE_ID,
     HR_TEST_WORKSPACE_ID,
     OTHER_APP_PRINCIPAL_ID,
     POWERBI_SCOPE,
     SPARE_WORKSPACE_IDS,
+    USER_NAME,
+    USER_PRINCIPAL_ID,
 )
 
 from .conftest import RunStep, StepRun, items_of
@@ -356,3 +359,56 @@ def test_power_bi_bad_input_is_refused_before_any_change(
         assert not [r for r in emulator.requests if r.method == "POST" and "/v1.0/" in r.path]
     else:
         assert emulator.requests == []
+
+
+def test_remove_user_by_upn_from_the_pipeline_and_a_workspace_then_again_changes_nothing(
+    run_step: RunStep, emulator: Emulator, powerbi: dict[str, str]
+) -> None:
+    """The seeded user, named by UPN, loses its pipeline and workspace roles (Pipelines_DeletePipelineUser and
+    Groups_DeleteUserInGroup, no body); a second run sends no delete; no Fabric endpoint is called."""
+    inputs = {
+        **powerbi,
+        "pipeline": "Sales Analytics",
+        "workspace": DEV_WORKSPACE_ID,
+        "principal": USER_NAME,
+        "principal-type": "User",
+    }
+    first = ok(run_step("remove-user", inputs))
+    assert first.outputs == {
+        "pipeline-id": DEMO_PIPELINE_ID,
+        "principal": USER_NAME,
+        "removed-role": "Admin",
+        "workspace-id": DEV_WORKSPACE_ID,
+        "removed-workspace-role": "Member",
+        "changed": "true",
+    }
+    (pipeline_delete,) = calls(emulator, "Pipelines_DeletePipelineUser")
+    assert pipeline_delete.path.endswith(f"/pipelines/{DEMO_PIPELINE_ID}/users/{USER_NAME}")
+    (group_delete,) = calls(emulator, "Groups_DeleteUserInGroup")
+    assert group_delete.path.endswith(f"/groups/{DEV_WORKSPACE_ID}/users/{USER_NAME}")
+    assert (pipeline_delete.request_body, group_delete.request_body) == (None, None)
+    roles = emulator.state.pipeline(DEMO_PIPELINE_ID).role_assignments
+    assert USER_PRINCIPAL_ID not in [r.principal_id for r in roles]
+
+    again = ok(run_step("remove-user", inputs))
+    assert again.outputs["changed"] == "false"
+    assert any("had no role on pipeline 'Sales Analytics'" in n for n in again.commands("notice"))
+    assert len(calls(emulator, "Pipelines_DeletePipelineUser")) == len(calls(emulator, "Groups_DeleteUserInGroup")) == 1
+    assert not [r for r in emulator.requests if r.path.startswith("/v1/")]
+
+
+def test_remove_user_of_an_app_from_a_workspace_by_object_id(
+    run_step: RunStep, emulator: Emulator, powerbi: dict[str, str]
+) -> None:
+    """An app (a service principal) is named by object id, Power BI's `App` accepted as its type."""
+    emulator.state.add_workspace_role(HR_TEST_WORKSPACE_ID, OTHER_APP_PRINCIPAL_ID, "ServicePrincipal", "Contributor")
+    inputs = {
+        **powerbi,
+        "workspace": HR_TEST_WORKSPACE_ID,
+        "principal": OTHER_APP_PRINCIPAL_ID,
+        "principal-type": "App",
+    }
+    run = ok(run_step("remove-user", inputs))
+    assert (run.outputs["removed-workspace-role"], run.outputs["pipeline-id"]) == ("Contributor", "")
+    (request,) = calls(emulator, "Groups_DeleteUserInGroup")
+    assert request.path.endswith(f"/groups/{HR_TEST_WORKSPACE_ID}/users/{OTHER_APP_PRINCIPAL_ID}")

@@ -303,6 +303,7 @@ def _base_inputs(command: str, api: str) -> dict[str, str]:
         "assign-workspace": {"stage": "Test", "workspace": seed.TEST_WORKSPACE_ID},
         "unassign-workspace": {"stage": "Test"},
         "add-user": {"principal": seed.GROUP_PRINCIPAL_ID, "principal-type": "Group"},
+        "remove-user": {"principal": seed.GROUP_PRINCIPAL_ID, "principal-type": "Group"},
         "wait-for-deployment": {"operation-id": LATEST_OPERATION, "timeout": "30m"},
     }
     return {**common, **by_command[command]}

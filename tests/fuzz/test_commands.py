@@ -61,6 +61,12 @@ def test_add_user(harness: Harness, case: Case) -> None:
     run_and_check(harness, case)
 
 
+@given(case=cases("remove-user"))
+def test_remove_user(harness: Harness, case: Case) -> None:
+    """remove-user keeps every property, whatever its inputs and whichever runner reads them."""
+    run_and_check(harness, case)
+
+
 @given(case=cases("wait-for-deployment"))
 def test_wait_for_deployment(harness: Harness, case: Case) -> None:
     """wait-for-deployment keeps every property, for known, unknown and malformed operation ids."""
