@@ -217,3 +217,27 @@ def test_remove_user_whose_answer_is_lost_is_sent_once_and_succeeds(run_step: Ru
     assert (run.outputs["removed-role"], run.outputs["changed"]) == ("Admin", "true")
     assert len([r for r in emulator.requests if r.method == "DELETE"]) == 1
     assert any("the request acted" in d for d in run.commands("debug")), run.commands("debug")
+
+
+def test_remove_user_whose_delete_never_arrived_is_sent_once_more(run_step: RunStep, emulator: Emulator) -> None:
+    """The connection drops before the service sees the DELETE: the members still list the principal, so
+    the delete is sent a second time, and the step succeeds."""
+    emulator.inject(r"/roleAssignments/", count=1, kind="reset", method="DELETE")
+    inputs = {"pipeline": "Sales Analytics", "principal": GROUP_PRINCIPAL_ID, "principal-type": "Group"}
+    run = run_step("remove-user", inputs)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert (run.outputs["removed-role"], run.outputs["changed"]) == ("Admin", "true")
+    # The dropped one is logged without a status (0), then the one the service answered.
+    assert [r.status for r in emulator.requests if r.operation == DELETE_PIPELINE_ROLE] == [0, 200]
+    roles = emulator.state.pipeline(DEMO_PIPELINE_ID).role_assignments
+    assert GROUP_PRINCIPAL_ID not in [r.principal_id for r in roles]
+
+
+def test_remove_user_404_that_the_members_contradict_is_the_error(run_step: RunStep, emulator: Emulator) -> None:
+    """A 404 while the principal is still listed is not taken for "already gone": exit 1, the role kept."""
+    emulator.inject(r"/roleAssignments/", count=1, status=404, method="DELETE")
+    inputs = {"pipeline": "Sales Analytics", "principal": GROUP_PRINCIPAL_ID, "principal-type": "Group"}
+    run = run_step("remove-user", inputs)
+    assert run.returncode == 1, run.stdout + run.stderr
+    roles = emulator.state.pipeline(DEMO_PIPELINE_ID).role_assignments
+    assert GROUP_PRINCIPAL_ID in [r.principal_id for r in roles]

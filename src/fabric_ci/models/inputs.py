@@ -638,6 +638,7 @@ class PrincipalInputs(Inputs):
 
     def problems(self) -> list[InputError]:
         errors = super().problems()
+        # Each command declares `workspace` itself, after its own inputs, so that each keeps its order.
         workspace = getattr(self, "workspace", None)
         if self.pipeline is None and workspace is None:
             where = f"{self.where_verb} a pipeline, a workspace, or both"
