@@ -374,7 +374,9 @@ def test_create_update_and_delete_pipeline(api: EmulatorClient) -> None:
     renamed = api.checked("PATCH", f"/deploymentPipelines/{pipeline.id}", {"displayName": "Renamed"})
     assert renamed.json()["displayName"] == "Renamed"
     stage = api.checked(
-        "PATCH", f"/deploymentPipelines/{pipeline.id}/stages/{pipeline.stages[0].id}", {"description": "first"}
+        "PATCH",
+        f"/deploymentPipelines/{pipeline.id}/stages/{pipeline.stages[0].id}",
+        {"displayName": "A", "description": "first"},
     )
     assert stage.json()["description"] == "first"
     assert api.checked("DELETE", f"/deploymentPipelines/{pipeline.id}").status_code == 200

@@ -14,7 +14,13 @@ from ruamel.yaml import YAML
 
 from fabric_ci.commands import COMMANDS, camel_case, respell
 from fabric_ci.models.inputs import SECRET_INPUTS, parse_bool, parse_duration
-from fabric_ci.models.results import AddUserResult, AssignWorkspaceResult, UnassignWorkspaceResult
+from fabric_ci.models.results import (
+    AddUserResult,
+    AssignWorkspaceResult,
+    DeletePipelineResult,
+    UnassignWorkspaceResult,
+    UpdateStageResult,
+)
 from fabric_ci.packaging import azure_devops
 from fabric_ci.packaging.__main__ import generated
 from fabric_ci.runners.summary import PRESENTATIONS
@@ -36,6 +42,8 @@ OUTPUTS: dict[str, list[str]] = {
     "unassign-workspace": list(
         UnassignWorkspaceResult(pipeline_id="p", pipeline_name="P", stage=TEST, workspace_id="w").outputs()
     ),
+    "update-stage": list(UpdateStageResult(pipeline_id="p", pipeline_name="P", stage=TEST).outputs()),
+    "delete-pipeline": list(DeletePipelineResult(pipeline_id="p", pipeline_name="P").outputs()),
     "add-user": list(AddUserResult(principal="u", principal_type="User").outputs()),
 }
 
