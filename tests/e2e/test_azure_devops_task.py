@@ -230,6 +230,24 @@ def test_every_command_through_its_task(agent: Agent, emulator: Emulator, api: s
         )
     )
     assert added.outputs["changed"] == "false"  # the demo user is Admin already
+    if api == "fabric":  # the Power BI API cannot update a stage
+        renamed = succeeded(
+            agent.run(
+                "update-stage",
+                {**explicit, **target, "pipeline": "Operations Pipeline", "stage": "UAT", "displayName": "Staging"},
+            )
+        )
+        assert renamed.outputs == {
+            "pipelineId": assigned.outputs["pipelineId"],
+            "stageId": seed.stable_id("stage", "Operations Pipeline", "UAT"),
+            "changed": "true",
+        }
+    finance = {"pipeline": "Finance Reporting" if api == "fabric" else "HR Reporting"}
+    deleted = succeeded(agent.run("delete-pipeline", {**explicit, **target, **finance}))
+    assert (deleted.outputs["changed"], bool(deleted.outputs["pipelineId"])) == ("true", True)
+    assert any("and their content stay, unassigned" in w for w in deleted.issues("warning"))
+    gone = succeeded(agent.run("delete-pipeline", {**explicit, **target, **finance}))
+    assert gone.outputs == {"pipelineId": "", "changed": "false"}
     deploys = [
         op
         for op in api_requests(emulator)
