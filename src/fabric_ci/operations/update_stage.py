@@ -1,4 +1,12 @@
-"""update-stage: rename a stage of a deployment pipeline, or change its description or public flag."""
+"""update-stage: rename a stage of a deployment pipeline, or change its description or public flag.
+
+The Fabric API only: the Power BI API has no stage update. Two surprises in Microsoft's words: the spec's
+PATCH body (DeploymentPipelineStageRequest) requires displayName even when only the description or the
+public flag changes; and "The deployment pipelines process" says a pipeline's stage names "are
+permanent, and can't be changed after the pipeline is created" (an older page, from before the Fabric
+API's stage update, which renames them:
+https://learn.microsoft.com/power-bi/create-reports/deployment-pipelines-process).
+"""
 
 from __future__ import annotations
 
