@@ -18,28 +18,34 @@ from fabric_ci.models import descriptions
 from fabric_ci.models.inputs import (
     AddUserInputs,
     AssignWorkspaceInputs,
+    DeletePipelineInputs,
     DeployAllInputs,
     Inputs,
     RemoveUserInputs,
     SelectiveDeployInputs,
     UnassignWorkspaceInputs,
+    UpdateStageInputs,
     WaitInputs,
     input_names,
 )
 from fabric_ci.models.results import (
     AddUserResult,
     AssignWorkspaceResult,
+    DeletePipelineResult,
     DeploymentResult,
     RemoveUserResult,
     Result,
     UnassignWorkspaceResult,
+    UpdateStageResult,
 )
 from fabric_ci.operations.add_user import add_user
 from fabric_ci.operations.assign_workspace import assign_workspace
+from fabric_ci.operations.delete_pipeline import delete_pipeline
 from fabric_ci.operations.deploy import deploy
 from fabric_ci.operations.remove_user import remove_user
 from fabric_ci.operations.reporter import Reporter
 from fabric_ci.operations.unassign_workspace import unassign_workspace
+from fabric_ci.operations.update_stage import update_stage
 from fabric_ci.operations.wait_for_deployment import wait_for_deployment
 
 if TYPE_CHECKING:
@@ -127,6 +133,16 @@ def _unassign_workspace(
     return unassign_workspace(inputs, client, reporter)
 
 
+def _delete_pipeline(
+    inputs: DeletePipelineInputs, client: PipelinesClient, reporter: Reporter, _clock: Clock
+) -> Result:
+    return delete_pipeline(inputs, client, reporter)
+
+
+def _update_stage(inputs: UpdateStageInputs, client: PipelinesClient, reporter: Reporter, _clock: Clock) -> Result:
+    return update_stage(inputs, client, reporter)
+
+
 _REGISTRY = (
     Command(
         name="deploy-all",
@@ -180,6 +196,35 @@ _REGISTRY = (
         outputs=("pipeline-id", "stage-id", "workspace-id", "changed"),
         task_id="e88a40e8-d145-4fd9-a2dc-f834135c1ecd",
         instance_name="Unassign the workspace of stage $(stage) of $(pipeline)",
+    ),
+    Command(
+        name="update-stage",
+        title="update stage",
+        description=(
+            "Rename a stage of a Microsoft Fabric deployment pipeline, or change its description or whether it is "
+            "public (the Fabric API only); a stage that already has the values given is left as it is."
+        ),
+        inputs=UpdateStageInputs,
+        run=_update_stage,
+        result=UpdateStageResult,
+        outputs=("pipeline-id", "stage-id", "changed"),
+        task_id="2f1e28f7-d391-4ce6-b93b-098db3e92d37",
+        instance_name="Update stage $(stage) of $(pipeline)",
+    ),
+    Command(
+        name="delete-pipeline",
+        title="delete pipeline",
+        description=(
+            "Delete a Microsoft Fabric deployment pipeline, refused while one of its deployments runs. Its stages' "
+            "deployment history, its deployment rules and the pairing of items between stages are lost; its "
+            "workspaces and their content stay, unassigned. A pipeline not visible to the principal is left alone."
+        ),
+        inputs=DeletePipelineInputs,
+        run=_delete_pipeline,
+        result=DeletePipelineResult,
+        outputs=("pipeline-id", "changed"),
+        task_id="3faa732c-56dd-493a-addc-9eec74f34ca3",
+        instance_name="Delete deployment pipeline $(pipeline)",
     ),
     Command(
         name="add-user",

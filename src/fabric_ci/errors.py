@@ -172,6 +172,13 @@ class DeploymentOutcomeUnknown(FabricCiError):
     title = "Deployment outcome unknown"
 
 
+class DeploymentRunning(FabricCiError):
+    """A change the service refuses while a deployment of the pipeline runs (deleting it) was not
+    asked for: the step names the deployment, and neither waits for it nor cancels it."""
+
+    title = "A deployment of the pipeline is running"
+
+
 class Cancelled(BaseException):  # like KeyboardInterrupt, which it stands in for
     """SIGINT or SIGTERM arrived. A BaseException, so that no `except Exception` swallows it;
     the operations turn it into StepCancelled with what they know."""

@@ -301,6 +301,100 @@ def test_unassign_workspace_needs_the_pipeline_admin_role(api: EmulatorClient, e
     assert stage.workspace_id is not None
 
 
+FINANCE_PIPELINE_ID = stable_id("pipeline", "Finance Reporting")
+FINANCE_DEV_WORKSPACE_ID = stable_id("workspace", "Finance Reporting", "Dev")
+
+
+def test_delete_pipeline_drops_it_with_its_roles_and_operations_and_keeps_the_workspaces(
+    api: EmulatorClient, emulator: Emulator
+) -> None:
+    """200 with no body (the spec's example); the pipeline, its role assignments and its operations are gone
+    (404 in the Fabric error shape); its workspaces stay, with their roles and items."""
+    one = f"/deploymentPipelines/{FINANCE_PIPELINE_ID}"
+    validate_request("DELETE", f"/v1{one}", None)
+    deleted = api.checked("DELETE", one)
+    assert (deleted.status_code, deleted.content) == (200, b"")
+    for path in (one, f"{one}/roleAssignments", f"{one}/operations", f"{one}/stages"):
+        gone = api.checked("GET", path)
+        assert (gone.status_code, gone.json()["errorCode"]) == (404, "EntityNotFound"), path
+    assert api.checked("DELETE", one).status_code == 404
+    roles, _ = api.all_pages(f"/workspaces/{FINANCE_DEV_WORKSPACE_ID}/roleAssignments")
+    assert SERVICE_PRINCIPAL_ID in {r["principal"]["id"] for r in roles}
+    assert emulator.state.workspaces[FINANCE_DEV_WORKSPACE_ID].items
+
+
+def test_delete_pipeline_needs_the_pipeline_admin_role(api: EmulatorClient, emulator: Emulator) -> None:
+    """The spec: "The caller must have an *admin* deployment pipelines role": without it, 403 and the
+    pipeline stays."""
+    emulator.state.delete_role_assignment(FINANCE_PIPELINE_ID, SERVICE_PRINCIPAL_ID)
+    refused = api.checked("DELETE", f"/deploymentPipelines/{FINANCE_PIPELINE_ID}")
+    assert (refused.status_code, refused.json()["errorCode"]) == (403, "InsufficientPrivileges")
+    assert "deleting deployment pipeline 'Finance Reporting'" in refused.json()["message"]
+    assert FINANCE_PIPELINE_ID in emulator.state.pipelines
+
+
+def test_delete_pipeline_is_refused_while_a_deployment_runs(api: EmulatorClient, emulator: Emulator) -> None:
+    """The spec: "This operation will fail if there's an active deployment operation", with no status given:
+    the emulator answers 409 DeploymentInProgress in the Fabric error shape (an assumption), naming it."""
+    emulator.configure(operation_seconds=60)
+    _, deployment_id = deploy(api)
+    refused = api.checked("DELETE", PIPELINE)
+    assert (refused.status_code, refused.json()["errorCode"]) == (409, "DeploymentInProgress")
+    assert deployment_id in refused.json()["message"]
+    assert refused.json()["requestId"]
+    assert DEMO_PIPELINE_ID in emulator.state.pipelines
+
+
+def test_update_stage_answers_the_updated_stage(api: EmulatorClient, emulator: Emulator) -> None:
+    """The spec's body (displayName required, description, isPublic) is applied and the 200 is the stage."""
+    path = f"{PIPELINE}/stages/{TEST_STAGE_ID}"
+    body = {"displayName": "QA", "description": "Quality assurance", "isPublic": True}
+    validate_request("PATCH", f"/v1{path}", body)
+    updated = Stage.model_validate(api.checked("PATCH", path, body).json())
+    assert (updated.id, updated.order, updated.display_name, updated.description, updated.is_public) == (
+        TEST_STAGE_ID,
+        1,
+        "QA",
+        "Quality assurance",
+        True,
+    )
+    assert Stage.model_validate(api.checked("GET", path).json()) == updated
+    kept = api.checked("PATCH", path, {"displayName": "QA"}).json()
+    assert (kept["description"], kept["isPublic"]) == ("Quality assurance", True)
+    assert_log_conforms(emulator.requests)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"description": "no name"}, "'displayName' is required"),
+        ({"displayName": ""}, "'displayName' is required"),
+        ({"displayName": "x" * 257}, "longer than 256"),
+        ({"displayName": "QA", "description": "x" * 1025}, "longer than 1024"),
+        ({"displayName": "QA", "isPublic": "yes"}, "'isPublic' must be a boolean"),
+        ({"displayName": "production"}, "already has a stage named 'production'"),
+    ],
+)
+def test_update_stage_refuses_what_the_spec_does_not_allow(
+    api: EmulatorClient, emulator: Emulator, body: dict[str, Any], message: str
+) -> None:
+    """400 in the Fabric error shape for a body outside DeploymentPipelineStageRequest (and for a name
+    another stage has, an assumption: the spec says nothing), and the stage is unchanged."""
+    refused = api.checked("PATCH", f"{PIPELINE}/stages/{TEST_STAGE_ID}", body)
+    assert refused.status_code == 400
+    assert message in refused.json()["message"]
+    assert emulator.state.pipeline(DEMO_PIPELINE_ID).stages[1].display_name == "Test"
+
+
+def test_update_stage_needs_the_pipeline_admin_role(api: EmulatorClient, emulator: Emulator) -> None:
+    """The spec: "The caller must have an *admin* deployment pipelines role": without it, 403."""
+    emulator.state.delete_role_assignment(DEMO_PIPELINE_ID, SERVICE_PRINCIPAL_ID)
+    refused = api.checked("PATCH", f"{PIPELINE}/stages/{TEST_STAGE_ID}", {"displayName": "QA"})
+    assert (refused.status_code, refused.json()["errorCode"]) == (403, "InsufficientPrivileges")
+    assert "updating a stage of" in refused.json()["message"]
+    assert emulator.state.pipeline(DEMO_PIPELINE_ID).stages[1].display_name == "Test"
+
+
 def test_role_assignments_list_add_duplicate_and_delete(api: EmulatorClient) -> None:
     """Role assignments page and conform; adding twice gives 409; deleting removes the principal."""
     assignments, pages = api.all_pages(f"{PIPELINE}/roleAssignments")
@@ -421,7 +515,9 @@ def test_create_update_and_delete_pipeline(api: EmulatorClient) -> None:
     renamed = api.checked("PATCH", f"/deploymentPipelines/{pipeline.id}", {"displayName": "Renamed"})
     assert renamed.json()["displayName"] == "Renamed"
     stage = api.checked(
-        "PATCH", f"/deploymentPipelines/{pipeline.id}/stages/{pipeline.stages[0].id}", {"description": "first"}
+        "PATCH",
+        f"/deploymentPipelines/{pipeline.id}/stages/{pipeline.stages[0].id}",
+        {"displayName": "A", "description": "first"},
     )
     assert stage.json()["description"] == "first"
     assert api.checked("DELETE", f"/deploymentPipelines/{pipeline.id}").status_code == 200

@@ -233,6 +233,32 @@ def test_unassign_workspace_needs_the_pipeline_admin_role(pbi: EmulatorClient, e
     assert emulator.state.pipeline(DEMO_PIPELINE_ID).stages[2].workspace_id == PROD_WORKSPACE_ID
 
 
+def test_delete_pipeline_drops_it_and_keeps_its_workspaces(pbi: EmulatorClient, emulator: Emulator) -> None:
+    """Pipelines_DeletePipeline: 200 with no body; then the pipeline and its users are 404 (OData error)
+    and its workspaces and their users stay."""
+    validate_request("DELETE", f"/v1.0/myorg{HR}", None)
+    deleted = pbi.checked("DELETE", HR)
+    assert (deleted.status_code, deleted.content) == (200, b"")
+    assert error_code(pbi, "GET", HR) == (404, "EntityNotFound")
+    assert error_code(pbi, "GET", f"{HR}/users") == (404, "EntityNotFound")
+    assert error_code(pbi, "DELETE", HR) == (404, "EntityNotFound")
+    assert HR_PROD_WORKSPACE_ID in emulator.state.workspaces
+    assert pbi.checked("GET", f"/groups/{HR_PROD_WORKSPACE_ID}/users").json()["value"]
+
+
+def test_delete_pipeline_needs_the_admin_role_and_no_running_deployment(
+    pbi: EmulatorClient, emulator: Emulator
+) -> None:
+    """Without the pipeline's Admin role, 403; while a deployment runs ("This operation will fail if there's an
+    active deployment operation"), 409 (an assumption: the spec gives no status); the pipeline stays."""
+    emulator.configure(operation_seconds=60)
+    post(pbi, f"{HR}/deployAll", {"sourceStageOrder": 1, "options": BOTH}, status=202)
+    assert error_code(pbi, "DELETE", HR) == (409, "DeploymentInProgress")
+    emulator.state.delete_role_assignment(HR_PIPELINE_ID, SERVICE_PRINCIPAL_ID)
+    assert error_code(pbi, "DELETE", HR) == (403, "InsufficientPrivileges")
+    assert HR_PIPELINE_ID in emulator.state.pipelines
+
+
 def test_pipeline_users_by_upn_and_object_id(pbi: EmulatorClient, emulator: Emulator) -> None:
     """Users are listed by UPN, groups and apps by object id; adding by UPN shows in Fabric's role assignments."""
     users = pbi.checked("GET", f"{PIPELINE}/users").json()["value"]

@@ -32,7 +32,11 @@ from tests.support.azure_pipelines import (
 )
 
 DEPLOY = {"pipeline": seed.DEMO_PIPELINE_NAME, "sourceStage": "Development", "targetStage": "Test"}
+
+
 CANARY = "canary-Zq8xT3vR9wKp"  # a client secret that must never be seen but in ##vso[task.setsecret]
+
+
 WIF = Connection(
     seed.SERVICE_CONNECTION_ID,
     "WorkloadIdentityFederation",
@@ -240,8 +244,26 @@ def test_every_command_through_its_task(agent: Agent, emulator: Emulator, api: s
         "removedWorkspaceRole": "",
         "changed": "true",
     }
-    gone = succeeded(agent.run("remove-user", user))
-    assert (gone.outputs["removedRole"], gone.outputs["changed"]) == ("", "false")
+    unchanged = succeeded(agent.run("remove-user", user))
+    assert (unchanged.outputs["removedRole"], unchanged.outputs["changed"]) == ("", "false")
+    if api == "fabric":  # the Power BI API cannot update a stage
+        renamed = succeeded(
+            agent.run(
+                "update-stage",
+                {**explicit, **target, "pipeline": "Operations Pipeline", "stage": "UAT", "displayName": "Staging"},
+            )
+        )
+        assert renamed.outputs == {
+            "pipelineId": assigned.outputs["pipelineId"],
+            "stageId": seed.stable_id("stage", "Operations Pipeline", "UAT"),
+            "changed": "true",
+        }
+    finance = {"pipeline": "Finance Reporting" if api == "fabric" else "HR Reporting"}
+    deleted = succeeded(agent.run("delete-pipeline", {**explicit, **target, **finance}))
+    assert (deleted.outputs["changed"], bool(deleted.outputs["pipelineId"])) == ("true", True)
+    assert any("and their content stay, unassigned" in w for w in deleted.issues("warning"))
+    gone = succeeded(agent.run("delete-pipeline", {**explicit, **target, **finance}))
+    assert gone.outputs == {"pipelineId": "", "changed": "false"}
     deploys = [
         op
         for op in api_requests(emulator)

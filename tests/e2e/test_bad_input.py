@@ -149,6 +149,50 @@ def test_unassign_workspace_unknown_stage_lists_the_stages_and_changes_nothing(
     assert not [r for r in emulator.requests if r.method == "POST" and "/v1/" in r.path]
 
 
+@pytest.mark.parametrize(
+    ("inputs", "name", "expected"),
+    [
+        ({"stage": "Test"}, "display-name", "give at least one of display-name, description and public"),
+        ({"stage": "Test", "description": "x", "api": "powerbi"}, "api", "update-stage needs the Fabric API"),
+        ({"stage": "Test", "display-name": "x" * 257}, "display-name", "at most 256 characters"),
+        ({"stage": "Test", "description": "x" * 1025}, "description", "at most 1024 characters"),
+        ({"stage": "Test", "public": "yes"}, "public", "expected true or false"),
+        ({"stage": "", "public": "true"}, "stage", "required and not supplied"),
+    ],
+)
+def test_update_stage_bad_input_is_refused_before_any_request(
+    run_step: RunStep, emulator: Emulator, inputs: dict[str, str], name: str, expected: str
+) -> None:
+    """update-stage validates as the other commands do: one annotation naming the input, exit 2, no request
+    (with api: powerbi too: that API cannot update a stage, so nothing is asked of it)."""
+    run = run_step("update-stage", {"pipeline": "Sales Analytics", **inputs})
+    assert run.returncode == 2
+    assert len(run.errors) == 1, run.errors
+    assert run.errors[0].startswith(f"title=Invalid input '{name}'::"), run.errors
+    assert expected in run.errors[0]
+    assert emulator.requests == []
+
+
+@pytest.mark.parametrize(
+    ("inputs", "name", "expected"),
+    [
+        ({"pipeline": ""}, "pipeline", "required and not supplied"),
+        ({"pipeline": "Sales Analytics", "api": "graph"}, "api", "expected fabric or powerbi"),
+        ({"pipeline": "Sales Analytics", "cloud": "mars"}, "cloud", "expected one of public"),
+    ],
+)
+def test_delete_pipeline_bad_input_is_refused_before_any_request(
+    run_step: RunStep, emulator: Emulator, inputs: dict[str, str], name: str, expected: str
+) -> None:
+    """delete-pipeline: one annotation naming the input, exit 2, no request and no warning of what is lost."""
+    run = run_step("delete-pipeline", inputs)
+    assert run.returncode == 2
+    assert run.errors[0].startswith(f"title=Invalid input '{name}'::"), run.errors
+    assert expected in run.errors[0]
+    assert run.commands("warning") == []
+    assert emulator.requests == []
+
+
 REMOVE_USER = {"pipeline": "Sales Analytics", "principal": GROUP_PRINCIPAL_ID, "principal-type": "Group"}
 
 

@@ -288,6 +288,9 @@ def value_for(name: str) -> st.SearchStrategy[str]:
         "role": st.sampled_from(["Admin", "admin", "Member", "Owner"]),
         "workspace-role": st.sampled_from(["Admin", "Member", "Contributor", "Viewer", "contributor", "Owner"]),
         "operation-id": st.sampled_from([LATEST_OPERATION]) | guid,
+        # update-stage: names other stages have ("Development"), its own (any case), long ones, blank ones.
+        "display-name": st.sampled_from(["QA", "Development", "test", "TEST", "x" * 256, "x" * 257, " "]),
+        "description": st.sampled_from(["Quality assurance", "", "x" * 1024, "x" * 1025]),
     }
     good = plausible.get(name, booleans)
     return st.one_of(good, good, good, garbage())
@@ -302,6 +305,8 @@ def _base_inputs(command: str, api: str) -> dict[str, str]:
         "selective-deploy": {"source-stage": stage_zero, "wait": "false", "items": "Report: Sales Overview"},
         "assign-workspace": {"stage": "Test", "workspace": seed.TEST_WORKSPACE_ID},
         "unassign-workspace": {"stage": "Test"},
+        "update-stage": {"stage": "Test", "description": "Quality assurance"},
+        "delete-pipeline": {"pipeline": "Finance Reporting" if api == "fabric" else seed.HR_PIPELINE_NAME},
         "add-user": {"principal": seed.GROUP_PRINCIPAL_ID, "principal-type": "Group"},
         "remove-user": {"principal": seed.GROUP_PRINCIPAL_ID, "principal-type": "Group"},
         "wait-for-deployment": {"operation-id": LATEST_OPERATION, "timeout": "30m"},

@@ -55,6 +55,18 @@ def test_unassign_workspace(harness: Harness, case: Case) -> None:
     run_and_check(harness, case)
 
 
+@given(case=cases("update-stage"))
+def test_update_stage(harness: Harness, case: Case) -> None:
+    """update-stage keeps every property, with api: powerbi refused before any request."""
+    run_and_check(harness, case)
+
+
+@given(case=cases("delete-pipeline"))
+def test_delete_pipeline(harness: Harness, case: Case) -> None:
+    """delete-pipeline keeps every property, whether the pipeline is there, gone or never was."""
+    run_and_check(harness, case)
+
+
 @given(case=cases("add-user"))
 def test_add_user(harness: Harness, case: Case) -> None:
     """add-user keeps every property, whatever its inputs and whichever runner reads them."""

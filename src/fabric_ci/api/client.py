@@ -17,7 +17,9 @@ from fabric_ci.models.resources import (
     Pipeline,
     PipelineWithStages,
     PrincipalRef,
+    Stage,
     StageItem,
+    StageUpdate,
 )
 
 
@@ -47,6 +49,14 @@ class PipelinesClient(Protocol):
 
     def unassign_workspace(self, pipeline_id: str, stage_id: str) -> None:
         """Take the stage's workspace off it (the request has no body in either API)."""
+
+    def delete_pipeline(self, pipeline_id: str) -> None:
+        """Delete the pipeline. Sent once: when its answer is lost, AmbiguousResponse is raised and
+        the caller must look for the pipeline rather than send it again."""
+
+    def update_stage(self, pipeline_id: str, stage_id: str, changes: StageUpdate) -> Stage:
+        """Change a stage's display name, description or public flag; the stage as the service
+        answers it. The Fabric API only (the Power BI API's three stages are fixed)."""
 
     def list_pipeline_members(self, pipeline_id: str) -> list[Member]: ...
 

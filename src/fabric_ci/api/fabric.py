@@ -16,7 +16,9 @@ from fabric_ci.models.resources import (
     Pipeline,
     PipelineWithStages,
     PrincipalRef,
+    Stage,
     StageItem,
+    StageUpdate,
 )
 
 
@@ -94,6 +96,20 @@ class FabricClient:
         """Sent once: a lost answer is AmbiguousResponse, for the caller to look at the stage."""
         path = f"deploymentPipelines/{pipeline_id}/stages/{stage_id}/unassignWorkspace"
         self._t.request("POST", path, replay_safe=False)
+
+    def delete_pipeline(self, pipeline_id: str) -> None:
+        """Sent once: a lost answer is AmbiguousResponse, for the caller to look for the pipeline."""
+        self._t.request("DELETE", f"deploymentPipelines/{pipeline_id}", replay_safe=False)
+
+    def update_stage(self, pipeline_id: str, stage_id: str, changes: StageUpdate) -> Stage:
+        # A PATCH that sets fields to given values: sending it twice leaves the stage as once, so the
+        # transport may replay it.
+        path = f"deploymentPipelines/{pipeline_id}/stages/{stage_id}"
+        response = self._t.request("PATCH", path, json=changes.body())
+        try:
+            return Stage.model_validate(response.json())
+        except ValueError:  # the 200 carries the stage (the spec); without it, read it back
+            return Stage.model_validate(self._t.get_json(path))
 
     def list_pipeline_members(self, pipeline_id: str) -> list[Member]:
         return _members(iter_values(self._t, f"deploymentPipelines/{pipeline_id}/roleAssignments"))

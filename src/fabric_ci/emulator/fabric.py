@@ -308,8 +308,8 @@ class FabricApi:
             return self.get_pipeline(request, params)
 
     def delete_pipeline(self, request: Request, params: dict[str, str]) -> Response:
-        self.state.delete_pipeline(params["pipeline"])
-        return Response(200)
+        self.state.delete_pipeline(params["pipeline"], caller=self._caller(request))
+        return Response(200)  # the spec's example: 200 with no body
 
     # -- stages and items -------------------------------------------------------------------------------
 
@@ -324,22 +324,18 @@ class FabricApi:
             return Response(200, self._stage_json(self.state.stage(pipeline, params["stage"])))
 
     def update_stage(self, request: Request, params: dict[str, str]) -> Response:
+        # DeploymentPipelineStageRequest: displayName required (maxLength 256), description (1024), isPublic.
         body = _object_body(request)
-        name = _string_field(body, "displayName", 256, required=False)
+        name = _string_field(body, "displayName", 256, required=True)
         description = _string_field(body, "description", 1024, required=False)
         is_public = body.get("isPublic")
         if is_public is not None and not isinstance(is_public, bool):
             raise _invalid("'isPublic' must be a boolean.")
+        stage = self.state.update_stage(
+            params["pipeline"], params["stage"], str(name), description, is_public, caller=self._caller(request)
+        )
         with self.state.lock:
-            pipeline = self.state.pipeline(params["pipeline"])
-            stage = self.state.stage(pipeline, params["stage"])
-            if name is not None:
-                stage.display_name = name
-            if description is not None:
-                stage.description = description
-            if is_public is not None:
-                stage.is_public = is_public
-            return Response(200, self._stage_json(stage))
+            return Response(200, self._stage_json(stage))  # the spec: 200 with the DeploymentPipelineStage
 
     def list_stage_items(self, request: Request, params: dict[str, str]) -> Response:
         with self.state.lock:

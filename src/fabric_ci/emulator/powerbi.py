@@ -326,6 +326,10 @@ class PowerBiApi:
             pipeline = self.state.pipeline(params["pipeline"])
             return Response(200, self._pipeline_json(pipeline, stages="stages" in expand))
 
+    def delete_pipeline(self, request: Request, params: dict[str, str]) -> Response:
+        self.state.delete_pipeline(params["pipeline"], caller=self._caller(request))
+        return Response(200)  # Pipelines_DeletePipeline: 200, no body
+
     def list_stages(self, request: Request, params: dict[str, str]) -> Response:
         with self.state.lock:
             pipeline = self.state.pipeline(params["pipeline"])

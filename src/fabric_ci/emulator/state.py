@@ -1122,12 +1122,50 @@ class TenantState:
             self.pipelines[pipeline_id] = pipeline
             return pipeline
 
-    def delete_pipeline(self, pipeline_id: str) -> None:
+    def delete_pipeline(self, pipeline_id: str, *, caller: str | None = None) -> None:
+        """Both specs: "This operation will fail if there's an active deployment operation"; the Fabric spec:
+        "The caller must have an *admin* deployment pipelines role" (the Power BI spec states no role for the
+        same pipelines, so the same check applies there). Neither spec says how the refusal of an active
+        deployment is answered: 409 DeploymentInProgress, as for unassigning a workspace, is an assumption.
+        The pipeline goes with its stages, role assignments and operations (its operations list); the
+        workspaces stay, unassigned, with their items. The deployments' generic long-running operation
+        records (GET /v1/operations/{id}) are not the pipeline's and are kept."""
         with self.lock:
             self.settle()
             pipeline = self.pipeline(pipeline_id)
+            self.check_pipeline_admin(pipeline.id, caller, "deleting")
             self._refuse_if_active(pipeline, "delete the pipeline")
             del self.pipelines[pipeline.id]
+
+    def update_stage(
+        self,
+        pipeline_id: str,
+        stage_id: str,
+        display_name: str,
+        description: str | None,
+        is_public: bool | None,
+        *,
+        caller: str | None = None,
+    ) -> Stage:
+        """The Fabric spec: "The caller must have an *admin* deployment pipelines role". Neither the spec nor
+        Microsoft's docs say whether stage names must be unique in a pipeline; the emulator refuses a name
+        another stage has (400 InvalidInput, case-insensitive), an assumption on the strict side."""
+        with self.lock:
+            pipeline = self.pipeline(pipeline_id)
+            stage = self.stage(pipeline, stage_id)
+            self.check_pipeline_admin(pipeline.id, caller, "updating a stage of")
+            if any(s is not stage and s.display_name.lower() == display_name.lower() for s in pipeline.stages):
+                raise FabricError(
+                    400,
+                    "InvalidInput",
+                    f"Deployment pipeline '{pipeline.display_name}' already has a stage named '{display_name}'.",
+                )
+            stage.display_name = display_name
+            if description is not None:
+                stage.description = description
+            if is_public is not None:
+                stage.is_public = is_public
+            return stage
 
     # -- tokens ----------------------------------------------------------------------------------------------
 

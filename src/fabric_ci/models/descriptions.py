@@ -217,6 +217,26 @@ INPUT_OVERRIDES: dict[tuple[str, str], str] = {
         "can no longer change roles on that pipeline or workspace (nor see the pipeline), and only "
         "another Admin can undo that; without force, remove-user refuses (exit 2) and changes nothing."
     ),
+    ("delete-pipeline", "pipeline"): (
+        "The deployment pipeline to delete: its id (a GUID) or its display name (exact, case-insensitive). "
+        "Deleting loses its stages' deployment history, its deployment rules and the pairing of items between "
+        "stages; its workspaces and their content stay, unassigned. A pipeline this principal cannot see (it "
+        "sees only those it is an Admin of) is left alone: `changed: false`."
+    ),
+    ("update-stage", "stage"): (
+        "The stage to update: its id (a GUID), its display name (case-insensitive), or its 0-based order."
+    ),
+    ("update-stage", "display-name"): (
+        "The stage's new display name (at most 256 characters), unique among the pipeline's stages "
+        "(case-insensitive). Empty: the name is kept."
+    ),
+    ("update-stage", "description"): (
+        "The stage's new description (at most 1024 characters). Empty: the description is kept."
+    ),
+    ("update-stage", "public"): (
+        "`true` makes the stage public, `false` private. Empty: kept. At least one of display-name, "
+        "description and public must be given."
+    ),
     ("unassign-workspace", "stage"): (
         "The stage to take the workspace off: its id (a GUID), its display name (case-insensitive), or its "
         "0-based order. Unassigning drops the stage's deployment history and deployment rules; a stage "
@@ -261,6 +281,14 @@ OUTPUT_OVERRIDES: dict[tuple[str, str], str] = {
     ("remove-user", "workspace-id"): "The workspace id; empty without workspace.",
     ("remove-user", "changed"): (
         "`true` if a role was removed now, `false` if the principal had no role on the pipeline or workspace."
+    ),
+    ("delete-pipeline", "pipeline-id"): "The id of the deleted pipeline; empty when no such pipeline was visible.",
+    ("delete-pipeline", "changed"): (
+        "`true` if the pipeline was deleted now, `false` if this principal saw no such pipeline."
+    ),
+    ("update-stage", "stage-id"): "The id of the updated stage.",
+    ("update-stage", "changed"): (
+        "`true` if the stage was updated now, `false` if it already had every value given (no request sent)."
     ),
     ("unassign-workspace", "stage-id"): "The id of the stage, now without a workspace.",
     ("unassign-workspace", "workspace-id"): (

@@ -616,6 +616,52 @@ class UnassignWorkspaceInputs(Inputs):
     stage: Annotated[StageSelector, BeforeValidator(parse_stage)]
 
 
+class DeletePipelineInputs(Inputs):
+    """Delete a deployment pipeline (its workspaces stay, unassigned)."""
+
+
+# The Fabric spec's DeploymentPipelineStageRequest: "The display name cannot contain more than 256
+# characters", "The description cannot contain more than 1024 characters".
+MAX_STAGE_NAME_LENGTH = 256
+MAX_STAGE_DESCRIPTION_LENGTH = 1024
+
+
+class UpdateStageInputs(Inputs):
+    """Rename a stage, change its description or whether it is public (the Fabric API only)."""
+
+    stage_inputs: ClassVar[tuple[str, ...]] = ("stage",)
+
+    stage: Annotated[StageSelector, BeforeValidator(parse_stage)]
+    display_name: Annotated[str, Field(min_length=1, max_length=MAX_STAGE_NAME_LENGTH)] | None = None
+    description: Annotated[str, Field(max_length=MAX_STAGE_DESCRIPTION_LENGTH)] | None = None
+    public: Bool | None = None
+
+    @field_validator("display_name", "description", mode="after")
+    @classmethod
+    def _trimmed(cls, value: str | None) -> str | None:
+        # Runners trim every input already; the command line does not, and a stage named " Test" is a typo.
+        return value.strip() if value is not None else None
+
+    def problems(self) -> list[InputError]:
+        errors = super().problems()
+        if self.api != "fabric":
+            # The Power BI API has no stage update: its three stages are fixed (Pipelines_* in its spec).
+            errors.append(
+                InputError(
+                    "api",
+                    f"update-stage needs the Fabric API (api: fabric): {self.profile.title} cannot rename a stage "
+                    "or change its description or public flag",
+                )
+            )
+        if self.display_name is None and self.description is None and self.public is None:
+            errors.append(
+                InputError("display-name", "give at least one of display-name, description and public to change")
+            )
+        if self.display_name == "":
+            errors.append(InputError("display-name", "must not be blank"))
+        return errors
+
+
 class PrincipalInputs(Inputs):
     """What add-user and remove-user share: a principal, on a pipeline, a workspace, or both."""
 

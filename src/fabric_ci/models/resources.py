@@ -34,6 +34,24 @@ class Stage(Resource):
     is_public: bool | None = None
 
 
+class StageUpdate(BaseModel):
+    """What update-stage sends: the Fabric API's DeploymentPipelineStageRequest, whose displayName is
+    required (the current name when it does not change); None: the field is not sent."""
+
+    model_config = ConfigDict(frozen=True)
+    display_name: str
+    description: str | None = None
+    is_public: bool | None = None
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"displayName": self.display_name}
+        if self.description is not None:
+            body["description"] = self.description
+        if self.is_public is not None:
+            body["isPublic"] = self.is_public
+        return body
+
+
 class PipelineWithStages(Pipeline):
     stages: list[Stage] = Field(default_factory=list)
 

@@ -146,6 +146,49 @@ class UnassignWorkspaceResult(Result):
         }
 
 
+class DeletePipelineResult(Result):
+    command: str = "delete-pipeline"
+    pipeline_id: str | None = None  # None: no such pipeline was visible, nothing was deleted
+    pipeline_name: str  # the pipeline's display name; as given when it was absent
+    # The workspaces the stages had, each by its stage's name: unassigned now, not deleted.
+    workspaces: dict[str, str] = {}
+
+    @property
+    def changed(self) -> bool:
+        return self.pipeline_id is not None
+
+    def outputs(self) -> dict[str, str]:
+        return {"pipeline-id": self.pipeline_id or "", "changed": "true" if self.changed else "false"}
+
+
+class StageChange(BaseModel):
+    """One field update-stage changed, as the API names it, with its value before and after."""
+
+    model_config = ConfigDict(frozen=True)
+    field: str  # displayName, description or isPublic
+    before: str
+    after: str
+
+
+class UpdateStageResult(Result):
+    command: str = "update-stage"
+    pipeline_id: str
+    pipeline_name: str
+    stage: StageRef  # as it is now (its new name when renamed)
+    changes: list[StageChange] = []
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.changes)
+
+    def outputs(self) -> dict[str, str]:
+        return {
+            "pipeline-id": self.pipeline_id,
+            "stage-id": self.stage.id,
+            "changed": "true" if self.changed else "false",
+        }
+
+
 class Grant(BaseModel):
     """A principal's role on one pipeline or workspace, as add-user left it."""
 

@@ -13,7 +13,7 @@ from fabric_ci.api.client import PipelinesClient
 from fabric_ci.errors import InputError, InputErrors, NotFoundError
 from fabric_ci.models.apis import canonical_item_type
 from fabric_ci.models.inputs import ItemSelector, PipelineSelector, StageSelector
-from fabric_ci.models.resources import PipelineWithStages, Stage, StageItem
+from fabric_ci.models.resources import Pipeline, PipelineWithStages, Stage, StageItem
 
 NOT_VISIBLE = (
     "A principal sees only the pipelines it is an Admin of: add it with add-user, and check that the "
@@ -29,6 +29,28 @@ def close_matches(wanted: str, names: Sequence[str], limit: int = 5) -> list[str
     return [lowered[f] for f in found] + contains[: max(0, limit - len(found))]
 
 
+def _named(pipelines: Sequence[Pipeline], name: str) -> Pipeline | None:
+    """The one pipeline of that display name (case-insensitive); several are an InputError."""
+    matches = [p for p in pipelines if p.display_name.lower() == name.lower()]
+    if len(matches) > 1:
+        listed = ", ".join(f"{p.display_name!r} ({p.id})" for p in matches)
+        raise InputError("pipeline", f"{len(matches)} pipelines are named {name!r}: {listed}. Give the id instead.")
+    return matches[0] if matches else None
+
+
+def find_pipeline(client: PipelinesClient, selector: PipelineSelector) -> PipelineWithStages | None:
+    """The pipeline, or None when this principal sees none by that id or name (for a command to which
+    an absent pipeline is no error: delete-pipeline)."""
+    if selector.id:
+        try:
+            return client.get_pipeline(selector.id)
+        except NotFoundError:
+            return None
+    assert selector.name is not None
+    found = _named(client.list_pipelines(), selector.name)
+    return client.get_pipeline(found.id) if found else None
+
+
 def resolve_pipeline(client: PipelinesClient, selector: PipelineSelector) -> PipelineWithStages:
     if selector.id:
         try:
@@ -37,21 +59,15 @@ def resolve_pipeline(client: PipelinesClient, selector: PipelineSelector) -> Pip
             raise InputError("pipeline", f"no deployment pipeline with id {selector.id}. {NOT_VISIBLE}") from None
     assert selector.name is not None
     pipelines = client.list_pipelines()
-    matches = [p for p in pipelines if p.display_name.lower() == selector.name.lower()]
-    if len(matches) > 1:
-        listed = ", ".join(f"{p.display_name!r} ({p.id})" for p in matches)
-        raise InputError(
-            "pipeline",
-            f"{len(matches)} pipelines are named {selector.name!r}: {listed}. Give the id instead.",
-        )
-    if not matches:
+    found = _named(pipelines, selector.name)
+    if found is None:
         raise InputError(
             "pipeline",
             f"no deployment pipeline named {selector.name!r} among the {len(pipelines)} this principal can see."
             f" {NOT_VISIBLE}",
             candidates=close_matches(selector.name, [p.display_name for p in pipelines]),
         )
-    return client.get_pipeline(matches[0].id)
+    return client.get_pipeline(found.id)
 
 
 def _describe_stages(stages: Sequence[Stage]) -> str:

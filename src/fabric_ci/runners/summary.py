@@ -19,6 +19,7 @@ from fabric_ci.errors import DeploymentFailed, FabricCiError, InputError, InputE
 from fabric_ci.models.results import (
     AddUserResult,
     AssignWorkspaceResult,
+    DeletePipelineResult,
     DeployedItem,
     DeploymentResult,
     Progress,
@@ -26,6 +27,7 @@ from fabric_ci.models.results import (
     RemoveUserResult,
     Result,
     UnassignWorkspaceResult,
+    UpdateStageResult,
 )
 
 __all__ = [
@@ -203,6 +205,36 @@ def _unassign_facts(result: UnassignWorkspaceResult) -> list[tuple[str, str | No
         ("Pipeline", result.pipeline_name),
         ("Stage", result.stage.name),
         ("Workspace", result.workspace_id),
+        ("Changed", "yes" if result.changed else "no"),
+    ]
+
+
+def _delete_headline(result: DeletePipelineResult, _error: FabricCiError | None) -> str:
+    if not result.changed:
+        return f"No deployment pipeline {result.pipeline_name} is visible; nothing was deleted"
+    return f"Deleted deployment pipeline {result.pipeline_name}"
+
+
+def _delete_facts(result: DeletePipelineResult) -> list[tuple[str, str | None]]:
+    return [
+        ("Pipeline", result.pipeline_name),
+        ("Pipeline id", result.pipeline_id),
+        ("Unassigned workspaces", ", ".join(result.workspaces.values()) or None),
+        ("Changed", "yes" if result.changed else "no"),
+    ]
+
+
+def _update_stage_headline(result: UpdateStageResult, _error: FabricCiError | None) -> str:
+    if not result.changed:
+        return f"Stage {result.stage.name} of {result.pipeline_name} already as asked; nothing changed"
+    return f"Updated stage {result.stage.name} of {result.pipeline_name}: " + ", ".join(c.field for c in result.changes)
+
+
+def _update_stage_facts(result: UpdateStageResult) -> list[tuple[str, str | None]]:
+    return [
+        ("Pipeline", result.pipeline_name),
+        ("Stage", result.stage.name),
+        *((c.field, f"{c.before} -> {c.after}") for c in result.changes),
         ("Changed", "yes" if result.changed else "no"),
     ]
 
@@ -406,6 +438,49 @@ def _unassign(result: UnassignWorkspaceResult, error: FabricCiError | None, word
     return lines + (_error_section(error, wording) if error else [])
 
 
+def _delete(result: DeletePipelineResult, error: FabricCiError | None, wording: Wording) -> list[str]:
+    if error:
+        heading = f"### ❌ {md(error.title)}"
+    else:
+        heading = "### ✅ Deployment pipeline deleted" if result.changed else "### ✅ No such deployment pipeline"
+    facts = _facts([("Pipeline", md(result.pipeline_name)), ("Pipeline id", md(result.pipeline_id or "") or None)])
+    lines = [heading, "", facts, ""]
+    if not error and result.changed:
+        lines += [
+            "The pipeline, its stages' deployment history, its deployment rules and the pairing of items between "
+            "stages are gone. Its workspaces and their content were not deleted: they are no longer assigned to "
+            "any stage.",
+            "",
+        ]
+        if result.workspaces:
+            lines += ["| Stage | Workspace (now unassigned) |", "| --- | --- |"]
+            lines += [f"| {md(stage)} | {md(ws)} |" for stage, ws in result.workspaces.items()]
+            lines.append("")
+    elif not error:
+        lines += [
+            "This principal sees no such pipeline, so nothing was deleted. A principal sees only the pipelines it "
+            "is an Admin of: the pipeline may exist without this principal having access to it.",
+            "",
+        ]
+    return lines + (_error_section(error, wording) if error else [])
+
+
+def _update_stage(result: UpdateStageResult, error: FabricCiError | None, wording: Wording) -> list[str]:
+    if error:
+        heading = f"### ❌ {md(error.title)}"
+    else:
+        heading = "### ✅ Stage updated" if result.changed else "### ✅ Stage already as asked"
+    facts = _facts([("Pipeline", md(result.pipeline_name)), ("Stage", md(result.stage.name))])
+    lines = [heading, "", facts, ""]
+    if result.changes:
+        lines += ["| Field | Before | After |", "| --- | --- | --- |"]
+        lines += [f"| {c.field} | {md(c.before)} | {md(c.after)} |" for c in result.changes]
+        lines.append("")
+    elif not error:
+        lines += ["The stage already had what was asked; nothing was sent.", ""]
+    return lines + (_error_section(error, wording) if error else [])
+
+
 def _add_user(result: AddUserResult, error: FabricCiError | None, wording: Wording) -> list[str]:
     if error:
         heading = f"### ❌ {md(error.title)}"
@@ -459,6 +534,8 @@ PRESENTATIONS: dict[type[Result], Presentation[Any]] = {
     DeploymentResult: Presentation(_deployment_headline, _deployment_facts, _deployment),
     AssignWorkspaceResult: Presentation(_assign_headline, _assign_facts, _assign),
     UnassignWorkspaceResult: Presentation(_unassign_headline, _unassign_facts, _unassign),
+    DeletePipelineResult: Presentation(_delete_headline, _delete_facts, _delete),
+    UpdateStageResult: Presentation(_update_stage_headline, _update_stage_facts, _update_stage),
     AddUserResult: Presentation(_add_user_headline, _add_user_facts, _add_user),
     RemoveUserResult: Presentation(_remove_user_headline, _remove_user_facts, _remove_user),
 }

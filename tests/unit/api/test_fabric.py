@@ -9,9 +9,11 @@ import respx
 from fabric_ci.api.fabric import FabricClient
 from fabric_ci.api.transport import AmbiguousResponse
 from fabric_ci.models.requests import DeployOptions, DeployRequest, NewWorkspace
-from fabric_ci.models.resources import Member, Stage, StageItem
+from fabric_ci.models.resources import Member, Stage, StageItem, StageUpdate
 
 P = "a5ded933-57b7-41f4-b072-ed4c1f9d5824"
+
+
 SRC, TGT = "db1577e0-0132-4d6d-92b9-952c359988f2", "f1c39546-6282-4590-8af3-847a6226ad16"
 
 
@@ -110,6 +112,42 @@ def test_unassign_workspace_posts_to_the_stage_without_a_body(api: respx.MockRou
     client.unassign_workspace(P, SRC)
     assert route.call_count == 1
     assert route.calls.last.request.content == b""
+
+
+def test_delete_pipeline_sends_one_delete_without_a_body(api: respx.MockRouter, client: FabricClient) -> None:
+    """DeleteDeploymentPipeline: DELETE on the pipeline, no body; the spec's 200 has none either."""
+    route = api.delete(f"/deploymentPipelines/{P}").mock(return_value=httpx.Response(200))
+    client.delete_pipeline(P)
+    assert route.call_count == 1
+    assert route.calls.last.request.content == b""
+
+
+def test_delete_pipeline_answered_503_is_ambiguous_and_sent_once(api: respx.MockRouter, client: FabricClient) -> None:
+    """Not replayed blindly: a 503 may follow a deletion, so the caller is told and must look."""
+    route = api.delete(f"/deploymentPipelines/{P}").mock(return_value=httpx.Response(503, json={}))
+    with pytest.raises(AmbiguousResponse):
+        client.delete_pipeline(P)
+    assert route.call_count == 1
+
+
+def test_update_stage_patches_the_spec_body_and_returns_the_stage(api: respx.MockRouter, client: FabricClient) -> None:
+    """The body is exactly the fields given (displayName always); the 200's stage is returned."""
+    stage = {"id": SRC, "order": 0, "displayName": "Dev", "description": "d", "isPublic": True}
+    route = api.patch(f"/deploymentPipelines/{P}/stages/{SRC}").mock(return_value=httpx.Response(200, json=stage))
+    updated = client.update_stage(P, SRC, StageUpdate(display_name="Dev", is_public=True))
+    assert route.calls.last.request.content == b'{"displayName":"Dev","isPublic":true}'
+    assert (updated.display_name, updated.is_public) == ("Dev", True)
+
+
+def test_update_stage_is_replayed_after_a_503(api: respx.MockRouter, client: FabricClient, sleeps: list[float]) -> None:
+    """The PATCH sets values, so sending it again is safe: the transport retries it like a read."""
+    stage = {"id": SRC, "order": 0, "displayName": "Dev"}
+    route = api.patch(f"/deploymentPipelines/{P}/stages/{SRC}").mock(
+        side_effect=[httpx.Response(503, json={}), httpx.Response(200, json=stage)]
+    )
+    assert client.update_stage(P, SRC, StageUpdate(display_name="Dev")).display_name == "Dev"
+    assert route.call_count == 2
+    assert len(sleeps) == 1
 
 
 def test_a_pipeline_role_is_deleted_by_principal_id_and_a_503_is_not_resent(

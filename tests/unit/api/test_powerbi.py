@@ -13,13 +13,19 @@ from fabric_ci.api.powerbi import ADMIN_THROTTLED_HINT, PowerBiClient
 from fabric_ci.api.transport import AmbiguousResponse, Transport
 from fabric_ci.errors import ApiConnectionError, BadRequestError, InputError, NotFoundError, ThrottledError
 from fabric_ci.models.requests import DeployOptions, DeployRequest, NewWorkspace
-from fabric_ci.models.resources import Member, PrincipalRef, Stage, StageItem
+from fabric_ci.models.resources import Member, PrincipalRef, Stage, StageItem, StageUpdate
 
 from .conftest import FakeTokens, VirtualClock, retries
 
 BASE = "https://api.powerbi.test/v1.0/myorg"
+
+
 P = "a5ded933-57b7-41f4-b072-ed4c1f9d5824"
+
+
 DEV = Stage(id="0", order=0, display_name="Development", workspace_id="w0")
+
+
 TEST = Stage(id="1", order=1, display_name="Test", workspace_id="w1")
 
 
@@ -388,6 +394,24 @@ def test_unassign_workspace_addresses_the_stage_by_order_without_a_body(
     client.unassign_workspace(P, TEST.id)
     assert route.call_count == 1
     assert route.calls.last.request.content == b""
+
+
+def test_delete_pipeline_sends_one_delete_without_a_body(pbi: respx.MockRouter, client: PowerBiClient) -> None:
+    """Pipelines_DeletePipeline: DELETE on the pipeline, no body, sent once even when answered 503."""
+    route = pbi.delete(f"/pipelines/{P}").mock(side_effect=[httpx.Response(200), httpx.Response(503, json={})])
+    client.delete_pipeline(P)
+    assert route.calls.last.request.content == b""
+    with pytest.raises(AmbiguousResponse):
+        client.delete_pipeline(P)
+    assert route.call_count == 2
+
+
+def test_update_stage_is_refused_without_a_request(pbi: respx.MockRouter, client: PowerBiClient) -> None:
+    """The Power BI API has no stage update: an input error naming api, and nothing sent."""
+    with pytest.raises(InputError) as raised:
+        client.update_stage(P, "1", StageUpdate(display_name="QA"))
+    assert raised.value.input_name == "api"
+    assert not pbi.calls
 
 
 def test_a_pipeline_user_is_deleted_by_upn_quoted_and_sent_once(pbi: respx.MockRouter, client: PowerBiClient) -> None:

@@ -17,8 +17,10 @@ from fabric_ci.models.inputs import SECRET_INPUTS, parse_bool, parse_duration
 from fabric_ci.models.results import (
     AddUserResult,
     AssignWorkspaceResult,
+    DeletePipelineResult,
     RemoveUserResult,
     UnassignWorkspaceResult,
+    UpdateStageResult,
 )
 from fabric_ci.packaging import azure_devops
 from fabric_ci.packaging.__main__ import generated
@@ -28,8 +30,14 @@ from tests.support.spec_files import find_specs
 from ..runners.builders import TEST, deployment
 
 ROOT = Path(__file__).resolve().parents[3]
+
+
 TASKS_SCHEMA = "azure-pipelines/tasks.schema.json"  # in the specs folder (tests/support/spec_files.py)
+
+
 WRAPPER_INPUTS = ["azureSubscription", "fabricConnection", "runtime", "pythonPath"]
+
+
 # What each command's result really writes, from results built straight from the models.
 OUTPUTS: dict[str, list[str]] = {
     "deploy-all": list(deployment().outputs()),
@@ -41,6 +49,8 @@ OUTPUTS: dict[str, list[str]] = {
     "unassign-workspace": list(
         UnassignWorkspaceResult(pipeline_id="p", pipeline_name="P", stage=TEST, workspace_id="w").outputs()
     ),
+    "update-stage": list(UpdateStageResult(pipeline_id="p", pipeline_name="P", stage=TEST).outputs()),
+    "delete-pipeline": list(DeletePipelineResult(pipeline_id="p", pipeline_name="P").outputs()),
     "add-user": list(AddUserResult(principal="u", principal_type="User").outputs()),
     "remove-user": list(RemoveUserResult(principal="u", principal_type="User").outputs()),
 }

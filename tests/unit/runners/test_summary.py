@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
-from fabric_ci.errors import DeploymentFailed, FabricCiError, InputError, InputErrors, WaitTimeout
+from fabric_ci.errors import (
+    DeploymentFailed,
+    DeploymentRunning,
+    FabricCiError,
+    InputError,
+    InputErrors,
+    WaitTimeout,
+)
 from fabric_ci.models.results import (
     AddUserResult,
     AssignWorkspaceResult,
+    DeletePipelineResult,
     DeployedItem,
     Grant,
     Progress,
     Removal,
     RemoveUserResult,
+    StageChange,
     UnassignWorkspaceResult,
+    UpdateStageResult,
 )
 from fabric_ci.runners.summary import (
     SUMMARY_BUDGET_BYTES,
@@ -180,6 +190,85 @@ class TestOtherResults:
         assert (result.outputs()["workspace-id"], result.outputs()["changed"]) == ("", "false")
         assert headline(result) == "Stage Test of Sales analytics has no workspace assigned; nothing changed"
 
+    def test_delete_pipeline(self) -> None:
+        """A deletion says what went and lists the workspaces left unassigned, one row per stage."""
+        result = DeletePipelineResult(
+            pipeline_id=PIPELINE_ID, pipeline_name="Sales analytics", workspaces={"Dev": "w-0", "Te|st": "w-1"}
+        )
+        assert render_summary(result) == (
+            "### ✅ Deployment pipeline deleted\n"
+            "\n"
+            f"**Pipeline:** Sales analytics · **Pipeline id:** {PIPELINE_ID}\n"
+            "\n"
+            "The pipeline, its stages' deployment history, its deployment rules and the pairing of items between "
+            "stages are gone. Its workspaces and their content were not deleted: they are no longer assigned to "
+            "any stage.\n"
+            "\n"
+            "| Stage | Workspace (now unassigned) |\n"
+            "| --- | --- |\n"
+            "| Dev | w-0 |\n"
+            "| Te\\|st | w-1 |\n"
+        )
+        assert result.outputs() == {"pipeline-id": PIPELINE_ID, "changed": "true"}
+        assert headline(result) == "Deleted deployment pipeline Sales analytics"
+
+    def test_delete_pipeline_absent(self) -> None:
+        """An absent pipeline is a success that changed nothing, saying absent may mean no access."""
+        result = DeletePipelineResult(pipeline_name="Old pipeline")
+        assert render_summary(result) == (
+            "### ✅ No such deployment pipeline\n"
+            "\n"
+            "**Pipeline:** Old pipeline\n"
+            "\n"
+            "This principal sees no such pipeline, so nothing was deleted. A principal sees only the pipelines it "
+            "is an Admin of: the pipeline may exist without this principal having access to it.\n"
+        )
+        assert result.outputs() == {"pipeline-id": "", "changed": "false"}
+
+    def test_delete_pipeline_refused_while_a_deployment_runs(self) -> None:
+        """The refusal has no result: the failure names the deployment, and nothing else is claimed."""
+        error = DeploymentRunning("Deployment d-1 of pipeline 'Sales' is still running (...). Nothing was deleted")
+        assert render_failure(error) == (
+            "### ❌ A deployment of the pipeline is running\n"
+            "\n"
+            "#### What went wrong\n"
+            "\n"
+            "**A deployment of the pipeline is running.** Deployment d-1 of pipeline 'Sales' is still running (...). "
+            "Nothing was deleted\n"
+        )
+
+    def test_update_stage(self) -> None:
+        """An update shows each changed field before and after."""
+        result = UpdateStageResult(
+            pipeline_id=PIPELINE_ID, pipeline_name="Sales analytics", stage=TEST,
+            changes=[StageChange(field="displayName", before="QA", after="Test"),
+                     StageChange(field="isPublic", before="false", after="true")],
+        )  # fmt: skip
+        assert render_summary(result) == (
+            "### ✅ Stage updated\n"
+            "\n"
+            "**Pipeline:** Sales analytics · **Stage:** Test\n"
+            "\n"
+            "| Field | Before | After |\n"
+            "| --- | --- | --- |\n"
+            "| displayName | QA | Test |\n"
+            "| isPublic | false | true |\n"
+        )
+        assert result.outputs() == {"pipeline-id": PIPELINE_ID, "stage-id": TEST.id, "changed": "true"}
+        assert headline(result) == "Updated stage Test of Sales analytics: displayName, isPublic"
+
+    def test_update_stage_unchanged(self) -> None:
+        """A stage that already had the values is a success with no request, changed false."""
+        result = UpdateStageResult(pipeline_id=PIPELINE_ID, pipeline_name="Sales analytics", stage=TEST)
+        assert render_summary(result) == (
+            "### ✅ Stage already as asked\n"
+            "\n"
+            "**Pipeline:** Sales analytics · **Stage:** Test\n"
+            "\n"
+            "The stage already had what was asked; nothing was sent.\n"
+        )
+        assert result.outputs()["changed"] == "false"
+
     def test_add_user_unchanged(self) -> None:
         """A principal that already had the role is reported as unchanged."""
         result = AddUserResult(
@@ -213,6 +302,22 @@ class TestOtherResults:
             "The principal was moved from Viewer to Contributor on workspace w-1.\n"
         )
         assert result.outputs()["changed"] == "true"
+
+    def test_failure_without_result_lists_each_input(self) -> None:
+        """Input errors become a list, one bullet per input, saying nothing was changed."""
+        error = InputErrors(
+            [InputError("tenant-id", "required and not supplied"), InputError("wait", "expected true or false")]
+        )
+        assert render_failure(error) == (
+            "### ❌ Invalid input\n"
+            "\n"
+            "#### What went wrong\n"
+            "\n"
+            "**Invalid input.** Nothing was changed. Fix these inputs and run again:\n"
+            "\n"
+            "- Input 'tenant-id': required and not supplied\n"
+            "- Input 'wait': expected true or false\n"
+        )
 
     def test_remove_user_from_a_pipeline_and_a_workspace(self) -> None:
         """Each removal gets a line: the role taken off the pipeline, and none found on the workspace."""
@@ -256,22 +361,6 @@ class TestOtherResults:
             "The principal had no role on workspace w-1; nothing to remove.\n"
         )
         assert (result.outputs()["pipeline-id"], result.outputs()["changed"]) == ("", "false")
-
-    def test_failure_without_result_lists_each_input(self) -> None:
-        """Input errors become a list, one bullet per input, saying nothing was changed."""
-        error = InputErrors(
-            [InputError("tenant-id", "required and not supplied"), InputError("wait", "expected true or false")]
-        )
-        assert render_failure(error) == (
-            "### ❌ Invalid input\n"
-            "\n"
-            "#### What went wrong\n"
-            "\n"
-            "**Invalid input.** Nothing was changed. Fix these inputs and run again:\n"
-            "\n"
-            "- Input 'tenant-id': required and not supplied\n"
-            "- Input 'wait': expected true or false\n"
-        )
 
 
 class TestPlainText:
