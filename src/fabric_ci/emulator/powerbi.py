@@ -54,6 +54,7 @@ from fabric_ci.emulator.state import (
 )
 
 BASE_PATH = "/v1.0/myorg"
+STAGE_NAMES = ("Development", "Test", "Production")  # the stages of a pipeline created through this API
 # The stage-artifact collections of the Power BI API and the Fabric item types each holds.
 COLLECTIONS: dict[str, tuple[str, ...]] = {
     "datasets": ("SemanticModel",),
@@ -325,6 +326,28 @@ class PowerBiApi:
         with self.state.lock:
             pipeline = self.state.pipeline(params["pipeline"])
             return Response(200, self._pipeline_json(pipeline, stages="stages" in expand))
+
+    def create_pipeline(self, request: Request, params: dict[str, str]) -> Response:
+        """Pipelines_CreatePipeline: `{displayName, description?}`; the service gives the pipeline its three
+        stages (Development, Test, Production; none public, no workspace) and the caller its Admin role.
+        201 with `{id, displayName, description}`, as the spec's example."""
+        body = _object_body(request)
+        fields = {}
+        for name, required in (("displayName", True), ("description", False)):
+            value = body.get(name)
+            if value is None and not required:
+                continue
+            if not isinstance(value, str) or not value.strip():
+                raise _bad(f"'{name}' must be a non-empty string.")
+            if len(value) > (256 if name == "displayName" else 1024):
+                raise _bad(f"'{name}' is too long.")
+            fields[name] = value
+        stages = [{"displayName": name} for name in STAGE_NAMES]
+        with self.state.lock:
+            pipeline = self.state.create_pipeline(
+                fields["displayName"], fields.get("description"), stages, caller=self._caller(request)
+            )
+            return Response(201, self._pipeline_json(pipeline, stages=False))
 
     def list_stages(self, request: Request, params: dict[str, str]) -> Response:
         with self.state.lock:

@@ -13,7 +13,7 @@ from fabric_ci.api.client import PipelinesClient
 from fabric_ci.errors import InputError, InputErrors, NotFoundError
 from fabric_ci.models.apis import canonical_item_type
 from fabric_ci.models.inputs import ItemSelector, PipelineSelector, StageSelector
-from fabric_ci.models.resources import PipelineWithStages, Stage, StageItem
+from fabric_ci.models.resources import Pipeline, PipelineWithStages, Stage, StageItem
 
 NOT_VISIBLE = (
     "A principal sees only the pipelines it is an Admin of: add it with add-user, and check that the "
@@ -39,11 +39,7 @@ def resolve_pipeline(client: PipelinesClient, selector: PipelineSelector) -> Pip
     pipelines = client.list_pipelines()
     matches = [p for p in pipelines if p.display_name.lower() == selector.name.lower()]
     if len(matches) > 1:
-        listed = ", ".join(f"{p.display_name!r} ({p.id})" for p in matches)
-        raise InputError(
-            "pipeline",
-            f"{len(matches)} pipelines are named {selector.name!r}: {listed}. Give the id instead.",
-        )
+        raise InputError("pipeline", f"{several_named(selector.name, matches)}. Give the id instead.")
     if not matches:
         raise InputError(
             "pipeline",
@@ -52,6 +48,20 @@ def resolve_pipeline(client: PipelinesClient, selector: PipelineSelector) -> Pip
             candidates=close_matches(selector.name, [p.display_name for p in pipelines]),
         )
     return client.get_pipeline(matches[0].id)
+
+
+def several_named(name: str, matches: Sequence[Pipeline]) -> str:
+    listed = ", ".join(f"{p.display_name!r} ({p.id})" for p in matches)
+    return f"{len(matches)} pipelines are named {name!r}: {listed}"
+
+
+def find_pipeline(client: PipelinesClient, name: str) -> Pipeline | None:
+    """The pipeline of that display name (case-insensitive, as resolve_pipeline finds one), None when
+    there is none; several are an InputError naming each."""
+    matches = [p for p in client.list_pipelines() if p.display_name.lower() == name.lower()]
+    if len(matches) > 1:
+        raise InputError("pipeline", f"{several_named(name, matches)}; a pipeline's name should be unique.")
+    return matches[0] if matches else None
 
 
 def _describe_stages(stages: Sequence[Stage]) -> str:

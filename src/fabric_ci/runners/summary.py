@@ -19,6 +19,7 @@ from fabric_ci.errors import DeploymentFailed, FabricCiError, InputError, InputE
 from fabric_ci.models.results import (
     AddUserResult,
     AssignWorkspaceResult,
+    CreatePipelineResult,
     DeployedItem,
     DeploymentResult,
     Progress,
@@ -201,6 +202,25 @@ def _unassign_facts(result: UnassignWorkspaceResult) -> list[tuple[str, str | No
         ("Pipeline", result.pipeline_name),
         ("Stage", result.stage.name),
         ("Workspace", result.workspace_id),
+        ("Changed", "yes" if result.changed else "no"),
+    ]
+
+
+def _create_headline(result: CreatePipelineResult, _error: FabricCiError | None) -> str:
+    stages = ", ".join(s.name for s in result.stages)
+    if result.created:
+        return f"Created deployment pipeline {result.pipeline_name} with stages {stages}"
+    if result.assigned:
+        assigned = ", ".join(result.assigned)
+        return f"Deployment pipeline {result.pipeline_name} was there already; assigned workspaces to {assigned}"
+    return f"Deployment pipeline {result.pipeline_name} already exists with stages {stages}; nothing changed"
+
+
+def _create_facts(result: CreatePipelineResult) -> list[tuple[str, str | None]]:
+    return [
+        ("Pipeline", f"{result.pipeline_name} ({result.pipeline_id})"),
+        ("Stages", ", ".join(s.name for s in result.stages)),
+        ("Assigned", ", ".join(result.assigned) or None),
         ("Changed", "yes" if result.changed else "no"),
     ]
 
@@ -389,6 +409,27 @@ def _unassign(result: UnassignWorkspaceResult, error: FabricCiError | None, word
     return lines + (_error_section(error, wording) if error else [])
 
 
+def _create(result: CreatePipelineResult, error: FabricCiError | None, wording: Wording) -> list[str]:
+    if error:
+        heading = f"### ❌ {md(error.title)}"
+    elif result.created:
+        heading = "### ✅ Pipeline created"
+    else:
+        heading = "### ✅ Pipeline already there" + (", workspaces assigned" if result.assigned else "")
+    lines = [heading, "", _facts([("Pipeline", md(result.pipeline_name)), ("Id", md(result.pipeline_id))]), ""]
+    lines += ["| Order | Stage | Stage id | Workspace |", "| --- | --- | --- | --- |"]
+    for stage in result.stages:
+        workspace = result.workspaces.get(stage.name)
+        shown = "—"
+        if workspace:
+            shown = md(workspace) + (" (assigned now)" if stage.name in result.assigned else "")
+        lines.append(f"| {stage.order} | {md(stage.name)} | {md(stage.id)} | {shown} |")
+    lines.append("")
+    if not error and not result.changed:
+        lines += ["A pipeline of that name with these stages was there already; nothing changed.", ""]
+    return lines + (_error_section(error, wording) if error else [])
+
+
 def _add_user(result: AddUserResult, error: FabricCiError | None, wording: Wording) -> list[str]:
     if error:
         heading = f"### ❌ {md(error.title)}"
@@ -428,6 +469,7 @@ PRESENTATIONS: dict[type[Result], Presentation[Any]] = {
     DeploymentResult: Presentation(_deployment_headline, _deployment_facts, _deployment),
     AssignWorkspaceResult: Presentation(_assign_headline, _assign_facts, _assign),
     UnassignWorkspaceResult: Presentation(_unassign_headline, _unassign_facts, _unassign),
+    CreatePipelineResult: Presentation(_create_headline, _create_facts, _create),
     AddUserResult: Presentation(_add_user_headline, _add_user_facts, _add_user),
 }
 
