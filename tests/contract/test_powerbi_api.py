@@ -330,3 +330,19 @@ def test_inputs_point_fabric_ci_at_the_power_bi_api(emulator: Emulator) -> None:
     assert inputs["api-base-url"] == f"{emulator.authority_host}/v1.0/myorg" == emulator.powerbi_base_url
     assert "api" not in emulator.inputs()
     assert emulator.sign_in("certificate", "powerbi").inputs["api-base-url"] == emulator.powerbi_base_url
+
+
+def test_create_pipeline_as_the_spec_example_has_three_stages_and_the_caller_as_admin(
+    pbi: EmulatorClient, emulator: Emulator
+) -> None:
+    """The spec's example: 201 with {id, displayName, description}; the pipeline has the three stages by order,
+    none with a workspace, and the calling app is its Admin."""
+    body = {"displayName": "My Deployment Pipeline Name", "description": "My deployment pipeline description"}
+    created = post(pbi, "/pipelines", body, status=201)
+    assert set(created) == {"id", "displayName", "description"}
+    assert (created["displayName"], created["description"]) == (body["displayName"], body["description"])
+    stages = pbi.checked("GET", f"/pipelines/{created['id']}/stages").json()["value"]
+    assert stages == [{"order": 0}, {"order": 1}, {"order": 2}]
+    users = pbi.checked("GET", f"/pipelines/{created['id']}/users").json()["value"]
+    assert [(u["identifier"], u["principalType"]) for u in users] == [(SERVICE_PRINCIPAL_ID, "App")]
+    assert error_code(pbi, "POST", "/pipelines", {"description": "no name"}) == (400, "InvalidRequest")

@@ -717,9 +717,9 @@ class CreatePipelineInputs(Inputs):
     # The new pipeline's display name (never an id: there is none yet).
     pipeline: Annotated[str, BeforeValidator(parse_display_name)]  # type: ignore[assignment]
     description: Annotated[str, Field(max_length=MAX_DESCRIPTION_LENGTH)] | None = None
-    stages: Annotated[tuple[StageSpec, ...], BeforeValidator(parse_stages)] = ()
+    stages: Annotated[tuple[StageSpec, ...], BeforeValidator(parse_stages)] | None = None  # None: DEFAULT_STAGES
     public_stages: Annotated[tuple[str, ...], BeforeValidator(parse_stage_names)] | None = None  # Fabric only
-    workspaces: Annotated[tuple[tuple[str, str], ...], BeforeValidator(parse_stage_workspaces)] = ()
+    workspaces: Annotated[tuple[tuple[str, str], ...], BeforeValidator(parse_stage_workspaces)] | None = None
 
     @property
     def stage_specs(self) -> tuple[StageSpec, ...]:
@@ -740,7 +740,8 @@ class CreatePipelineInputs(Inputs):
     @property
     def stage_workspaces(self) -> dict[str, str]:
         """Stage name (`stages` spelling) -> the workspace id to assign to it."""
-        return {name: workspace for given, workspace in self.workspaces if (name := self._stage_name(given))}
+        pairs = self.workspaces or ()
+        return {name: workspace for given, workspace in pairs if (name := self._stage_name(given))}
 
     def problems(self) -> list[InputError]:
         errors = super().problems()
@@ -748,7 +749,7 @@ class CreatePipelineInputs(Inputs):
         for name in self.public_stages or ():
             if self._stage_name(name) is None:
                 errors.append(InputError("public-stages", f"{name!r} is not one of the stages: {known}"))
-        for name, _ in self.workspaces:
+        for name, _ in self.workspaces or ():
             if self._stage_name(name) is None:
                 errors.append(InputError("workspaces", f"{name!r} is not one of the stages: {known}"))
         fixed = self.profile.fixed_stages

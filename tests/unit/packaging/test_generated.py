@@ -14,7 +14,12 @@ from ruamel.yaml import YAML
 
 from fabric_ci.commands import COMMANDS, camel_case, respell
 from fabric_ci.models.inputs import SECRET_INPUTS, parse_bool, parse_duration
-from fabric_ci.models.results import AddUserResult, AssignWorkspaceResult, UnassignWorkspaceResult
+from fabric_ci.models.results import (
+    AddUserResult,
+    AssignWorkspaceResult,
+    CreatePipelineResult,
+    UnassignWorkspaceResult,
+)
 from fabric_ci.packaging import azure_devops
 from fabric_ci.packaging.__main__ import generated
 from fabric_ci.runners.summary import PRESENTATIONS
@@ -37,6 +42,9 @@ OUTPUTS: dict[str, list[str]] = {
         UnassignWorkspaceResult(pipeline_id="p", pipeline_name="P", stage=TEST, workspace_id="w").outputs()
     ),
     "add-user": list(AddUserResult(principal="u", principal_type="User").outputs()),
+    "create-pipeline": list(
+        CreatePipelineResult(pipeline_id="p", pipeline_name="P", created=True, stages=[TEST]).outputs()
+    ),
 }
 
 
