@@ -288,6 +288,16 @@ def value_for(name: str) -> st.SearchStrategy[str]:
         "role": st.sampled_from(["Admin", "admin", "Member", "Owner"]),
         "workspace-role": st.sampled_from(["Admin", "Member", "Contributor", "Viewer", "contributor", "Owner"]),
         "operation-id": st.sampled_from([LATEST_OPERATION]) | guid,
+        "description": st.one_of(one_line, st.text(_LINE_CHAR, min_size=1020, max_size=1030)),
+        "stages": st.one_of(
+            st.sampled_from(["Development\nTest\nProduction", "Dev\nProd", "Dev: built here\nProd", "Only", "A\na"]),
+            st.lists(stage_names, min_size=0, max_size=12).map("\n".join),
+        ),
+        "public-stages": stage_names,
+        "workspaces": st.one_of(
+            st.sampled_from([f"Test: {seed.TEST_WORKSPACE_ID}", f"Test: {seed.SPARE_WORKSPACE_IDS[0]}", "Test: x"]),
+            st.tuples(stage_names, workspaces | guid).map(": ".join),
+        ),
     }
     good = plausible.get(name, booleans)
     return st.one_of(good, good, good, garbage())
@@ -302,6 +312,7 @@ def _base_inputs(command: str, api: str) -> dict[str, str]:
         "selective-deploy": {"source-stage": stage_zero, "wait": "false", "items": "Report: Sales Overview"},
         "assign-workspace": {"stage": "Test", "workspace": seed.TEST_WORKSPACE_ID},
         "unassign-workspace": {"stage": "Test"},
+        "create-pipeline": {},  # the demo pipeline, found with its three stages: changed false
         "add-user": {"principal": seed.GROUP_PRINCIPAL_ID, "principal-type": "Group"},
         "wait-for-deployment": {"operation-id": LATEST_OPERATION, "timeout": "30m"},
     }
