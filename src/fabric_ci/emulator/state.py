@@ -1095,6 +1095,8 @@ class TenantState:
         with self.lock:
             if not 2 <= len(stages) <= 10:
                 raise FabricError(400, "InvalidInput", "A deployment pipeline has between 2 and 10 stages.")
+            # A judgement call (the spec states no rule): two stages of one name could not be told apart by
+            # name, which is how people and fabric-ci find stages.
             names = [str(s["displayName"]).strip().lower() for s in stages]
             if len(set(names)) != len(names):
                 raise FabricError(400, "InvalidInput", "The stages of a deployment pipeline need different names.")

@@ -20,7 +20,7 @@ from fabric_ci.operations.reporter import Reporter
 from fabric_ci.operations.resolve import find_pipeline
 
 EXISTS = "Deployment pipeline {pipeline!r} ({id}) already exists with these stages; it is not created again."
-NO_ADD_OR_REMOVE = "stages cannot be added, removed, renamed by this step or reordered after creation"
+NO_ADD_OR_REMOVE = "a pipeline's stages cannot be added, removed or reordered after it is created"
 
 
 def _stages(pipeline: PipelineWithStages) -> list[Stage]:
@@ -42,8 +42,9 @@ def _differences(inputs: CreatePipelineInputs, pipeline: PipelineWithStages) -> 
         errors.append(
             InputError(
                 "stages",
-                f"{where} with stages {_names(have)}, not {_names(wanted)} ({NO_ADD_OR_REMOVE}): give its stages, "
-                "or another pipeline name",
+                f"{where} with stages {_names(have)}, not {_names(wanted)}"
+                f"{'' if inputs.stages else ' (the stages of an empty stages input)'} ({NO_ADD_OR_REMOVE}): give "
+                "its stages, or another pipeline name",
             )
         )
         return errors  # the other comparisons go stage by stage
