@@ -36,6 +36,9 @@ from fabric_ci.runners.local import secret_env_var
 if TYPE_CHECKING:  # imported lazily in connect(), after inputs are valid
     from fabric_ci.api.client import PipelinesClient
 
+# Inputs of one entry per line: on the command line each option may be given again, one entry each.
+LINE_INPUTS = frozenset({"items", "stages", "public-stages", "workspaces"})
+
 
 def option_help(command: Command, name: str) -> str:
     """An option's help: the first sentence of its description (`fabric-ci COMMAND --help` stays short),
@@ -89,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
                 dest=input_name,
                 metavar="VALUE",
                 help=option_help(command, input_name),
-                action="append" if input_name == "items" else "store",
+                action="append" if input_name in LINE_INPUTS else "store",
             )
         sub.add_argument("--output", choices=["text", "json"], default="text", help="text (default) or json")
         sub.add_argument("--debug", action="store_true", help="show tracebacks and debug messages")

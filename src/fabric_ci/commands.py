@@ -18,6 +18,7 @@ from fabric_ci.models import descriptions
 from fabric_ci.models.inputs import (
     AddUserInputs,
     AssignWorkspaceInputs,
+    CreatePipelineInputs,
     DeletePipelineInputs,
     DeployAllInputs,
     Inputs,
@@ -31,6 +32,7 @@ from fabric_ci.models.inputs import (
 from fabric_ci.models.results import (
     AddUserResult,
     AssignWorkspaceResult,
+    CreatePipelineResult,
     DeletePipelineResult,
     DeploymentResult,
     RemoveUserResult,
@@ -40,6 +42,7 @@ from fabric_ci.models.results import (
 )
 from fabric_ci.operations.add_user import add_user
 from fabric_ci.operations.assign_workspace import assign_workspace
+from fabric_ci.operations.create_pipeline import create_pipeline
 from fabric_ci.operations.delete_pipeline import delete_pipeline
 from fabric_ci.operations.deploy import deploy
 from fabric_ci.operations.remove_user import remove_user
@@ -51,7 +54,9 @@ from fabric_ci.operations.wait_for_deployment import wait_for_deployment
 if TYPE_CHECKING:
     from fabric_ci.api.client import PipelinesClient
 
+
 Operation = Callable[[Any, "PipelinesClient", Reporter, Clock], Result]
+
 
 DEPLOYMENT_OUTPUTS = (
     "operation-id",
@@ -133,6 +138,12 @@ def _unassign_workspace(
     return unassign_workspace(inputs, client, reporter)
 
 
+def _create_pipeline(
+    inputs: CreatePipelineInputs, client: PipelinesClient, reporter: Reporter, _clock: Clock
+) -> Result:
+    return create_pipeline(inputs, client, reporter)
+
+
 def _delete_pipeline(
     inputs: DeletePipelineInputs, client: PipelinesClient, reporter: Reporter, _clock: Clock
 ) -> Result:
@@ -196,6 +207,20 @@ _REGISTRY = (
         outputs=("pipeline-id", "stage-id", "workspace-id", "changed"),
         task_id="e88a40e8-d145-4fd9-a2dc-f834135c1ecd",
         instance_name="Unassign the workspace of stage $(stage) of $(pipeline)",
+    ),
+    Command(
+        name="create-pipeline",
+        title="create pipeline",
+        description=(
+            "Create a Microsoft Fabric deployment pipeline with its stages, and assign workspaces to them; a "
+            "pipeline of that name with the same stages is left as it is."
+        ),
+        inputs=CreatePipelineInputs,
+        run=_create_pipeline,
+        result=CreatePipelineResult,
+        outputs=("pipeline-id", "stage-ids", "changed"),
+        task_id="642c7d40-c62b-4074-8c61-e6207366f0c6",
+        instance_name="Create deployment pipeline $(pipeline)",
     ),
     Command(
         name="update-stage",
@@ -268,5 +293,6 @@ _REGISTRY = (
         instance_name="Wait for deployment $(operationId) of $(pipeline)",
     ),
 )
+
 
 COMMANDS: dict[str, Command] = {command.name: command for command in _REGISTRY}

@@ -580,3 +580,55 @@ def test_workspace_role_assignments_list_add_get_update_delete(api: EmulatorClie
     assert (gone.status_code, gone.json()["errorCode"]) == (404, "EntityNotFound")
     missing = api.checked("GET", f"/workspaces/{uuid.uuid4()}/roleAssignments")
     assert (missing.status_code, missing.json()["errorCode"]) == (404, "WorkspaceNotFound")
+
+
+def test_create_pipeline_as_the_spec_example_makes_the_caller_its_admin(
+    api: EmulatorClient, emulator: Emulator
+) -> None:
+    """The spec's example request gets its 201 with the stages in order, ids and isPublic as sent; the
+    caller (here a user) is the new pipeline's only Admin, so the service principal cannot rename it."""
+    body = {
+        "displayName": "My Deployment Pipeline Name",
+        "description": "My deployment pipeline description",
+        "stages": [
+            {"displayName": "Development", "description": "Development stage description", "isPublic": False},
+            {"displayName": "Test", "description": "Test stage description", "isPublic": False},
+            {"displayName": "Production", "description": "Production stage description", "isPublic": True},
+        ],
+    }
+    validate_request("POST", "/v1/deploymentPipelines", body)
+    user_token, _ = emulator.state.issue_token(USER_PRINCIPAL_ID)
+    created = api.checked("POST", "/deploymentPipelines", body, token=user_token)
+    assert created.status_code == 201
+    pipeline = PipelineWithStages.model_validate(created.json())
+    assert [(s.order, s.display_name, s.is_public) for s in pipeline.stages] == [
+        (0, "Development", False),
+        (1, "Test", False),
+        (2, "Production", True),
+    ]
+    assert [(r.principal_id, r.principal_type) for r in emulator.state.pipeline(pipeline.id).role_assignments] == [
+        (USER_PRINCIPAL_ID, "User")
+    ]
+    refused = api.checked("PATCH", f"/deploymentPipelines/{pipeline.id}", {"displayName": "Taken over"})
+    assert (refused.status_code, refused.json()["errorCode"]) == (403, "InsufficientPrivileges")
+    renamed = api.checked("PATCH", f"/deploymentPipelines/{pipeline.id}", {"displayName": "Renamed"}, token=user_token)
+    assert renamed.json()["displayName"] == "Renamed"
+
+
+@pytest.mark.parametrize(
+    "stages",
+    [
+        [{"displayName": "Only"}],
+        [{"displayName": f"S{n}"} for n in range(11)],
+        [{"displayName": "Dev"}, {"displayName": "dev"}],
+        [{"displayName": "Dev"}, {"displayName": "Prod", "isPublic": "yes"}],
+        [{"displayName": "Dev"}, {"displayName": "x" * 257}],
+    ],
+    ids=["one stage", "eleven stages", "the same name twice", "isPublic not a boolean", "a name too long"],
+)
+def test_create_pipeline_refuses_stages_the_service_would_refuse(api: EmulatorClient, stages: list[Any]) -> None:
+    """400 InvalidInput, and no pipeline is created."""
+    before = len(api.all_pages("/deploymentPipelines")[0])
+    refused = api.checked("POST", "/deploymentPipelines", {"displayName": "Bad", "stages": stages})
+    assert (refused.status_code, refused.json()["errorCode"]) == (400, "InvalidInput")
+    assert len(api.all_pages("/deploymentPipelines")[0]) == before

@@ -19,6 +19,7 @@ from fabric_ci.emulator.seed import (
     HR_PIPELINE_ID,
     HR_PROD_WORKSPACE_ID,
     OTHER_APP_PRINCIPAL_ID,
+    PIPELINES,
     PROD_WORKSPACE_ID,
     SERVICE_PRINCIPAL_ID,
     SPARE_WORKSPACE_IDS,
@@ -300,7 +301,7 @@ def test_deleting_a_group_user_needs_admin_and_spares_the_last_admin(pbi: Emulat
 def test_admin_pipelines_expand_page_and_filter(pbi: EmulatorClient) -> None:
     """The admin list sees every pipeline, expands users and stages, pages with $top/$skip, finds orphans."""
     everything = pbi.checked("GET", "/admin/pipelines?$expand=users,stages").json()["value"]
-    assert len(everything) == 6
+    assert len(everything) == len(PIPELINES)  # every seeded pipeline, whoever administers it
     assert all("users" in p and "stages" in p for p in everything)
     page = pbi.checked("GET", "/admin/pipelines?$top=2&$skip=1").json()["value"]
     assert [p["id"] for p in page] == [p["id"] for p in everything[1:3]]
@@ -374,3 +375,19 @@ def test_inputs_point_fabric_ci_at_the_power_bi_api(emulator: Emulator) -> None:
     assert inputs["api-base-url"] == f"{emulator.authority_host}/v1.0/myorg" == emulator.powerbi_base_url
     assert "api" not in emulator.inputs()
     assert emulator.sign_in("certificate", "powerbi").inputs["api-base-url"] == emulator.powerbi_base_url
+
+
+def test_create_pipeline_as_the_spec_example_has_three_stages_and_the_caller_as_admin(
+    pbi: EmulatorClient, emulator: Emulator
+) -> None:
+    """The spec's example: 201 with {id, displayName, description}; the pipeline has the three stages by order,
+    none with a workspace, and the calling app is its Admin."""
+    body = {"displayName": "My Deployment Pipeline Name", "description": "My deployment pipeline description"}
+    created = post(pbi, "/pipelines", body, status=201)
+    assert set(created) == {"id", "displayName", "description"}
+    assert (created["displayName"], created["description"]) == (body["displayName"], body["description"])
+    stages = pbi.checked("GET", f"/pipelines/{created['id']}/stages").json()["value"]
+    assert stages == [{"order": 0}, {"order": 1}, {"order": 2}]
+    users = pbi.checked("GET", f"/pipelines/{created['id']}/users").json()["value"]
+    assert [(u["identifier"], u["principalType"]) for u in users] == [(SERVICE_PRINCIPAL_ID, "App")]
+    assert error_code(pbi, "POST", "/pipelines", {"description": "no name"}) == (400, "InvalidRequest")

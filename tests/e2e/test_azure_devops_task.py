@@ -226,6 +226,20 @@ def test_every_command_through_its_task(agent: Agent, emulator: Emulator, api: s
     assert any("deployment history and its deployment rules will be lost" in w for w in unassigned.issues("warning"))
     again = succeeded(agent.run("unassign-workspace", {**explicit, **target, **stage}))
     assert (again.outputs["workspaceId"], again.outputs["changed"]) == ("", "false")
+    first_stage = "Development" if api == "powerbi" else "Build"
+    create = {
+        "pipeline": "Created By The Task",
+        "stages": "" if api == "powerbi" else "Build: where it starts\nRelease",
+        "workspaces": f"{first_stage}: {seed.SPARE_WORKSPACE_IDS[1]}",
+    }
+    created = succeeded(agent.run("create-pipeline", {**explicit, **target, **create}))
+    stage_ids = json.loads(created.outputs["stageIds"])
+    assert list(stage_ids) == (["Development", "Test", "Production"] if api == "powerbi" else ["Build", "Release"])
+    assert created.outputs["changed"] == "true"
+    pipeline = emulator.state.pipeline(created.outputs["pipelineId"])
+    assert pipeline.stages[0].workspace_id == seed.SPARE_WORKSPACE_IDS[1]
+    again = succeeded(agent.run("create-pipeline", {**explicit, **target, **create}))
+    assert again.outputs == {**created.outputs, "changed": "false"}
     principal = seed.USER_NAME if api == "powerbi" else seed.USER_PRINCIPAL_ID
     added = succeeded(
         agent.run(

@@ -149,6 +149,37 @@ def test_unassign_workspace_unknown_stage_lists_the_stages_and_changes_nothing(
     assert not [r for r in emulator.requests if r.method == "POST" and "/v1/" in r.path]
 
 
+SPARE = "0086393a-7234-43f6-8dfd-a6f7d79a41a4"
+
+
+@pytest.mark.parametrize(
+    ("inputs", "name", "expected"),
+    [
+        ({"stages": "Only"}, "stages", "has 2 to 10 stages, got 1"),
+        ({"stages": "\n".join(f"Stage {n}" for n in range(11))}, "stages", "has 2 to 10 stages, got 11"),
+        ({"stages": "Test\ntest"}, "stages", "stage names must differ (case-insensitively)"),
+        ({"stages": "Dev:\nProd"}, "stages", "expected a stage name, or `name: description`"),
+        ({"workspaces": f"UAT: {SPARE}"}, "workspaces", "'UAT' is not one of the stages"),
+        ({"workspaces": "Test 0086393a"}, "workspaces", "expected `stage: workspace id` (a GUID)"),
+        ({"public-stages": "Staging"}, "public-stages", "'Staging' is not one of the stages"),
+        ({"public-stages": "Test", "api": "powerbi"}, "public-stages", "Fabric REST API only"),
+        ({"stages": "Dev\nTest\nProd", "api": "powerbi"}, "stages", "creates its own three stages"),
+        ({"pipeline": ""}, "pipeline", "required and not supplied"),
+    ],
+)
+def test_create_pipeline_bad_input_is_refused_before_any_request(
+    run_step: RunStep, emulator: Emulator, inputs: dict[str, str], name: str, expected: str
+) -> None:
+    """create-pipeline validates before it sends anything: one annotation naming the input, exit 2, no request
+    (not even a sign-in)."""
+    run = run_step("create-pipeline", {"pipeline": "New Pipeline", **inputs})
+    assert run.returncode == 2
+    assert len(run.errors) == 1, run.errors
+    assert run.errors[0].startswith(f"title=Invalid input '{name}'::"), run.errors
+    assert expected in run.errors[0]
+    assert emulator.requests == []
+
+
 @pytest.mark.parametrize(
     ("inputs", "name", "expected"),
     [

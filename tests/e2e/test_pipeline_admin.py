@@ -1,11 +1,18 @@
-"""assign-workspace, unassign-workspace, add-user and remove-user against the emulator, in GitHub mode."""
+"""create-pipeline, assign-workspace, unassign-workspace, add-user and remove-user against the emulator, in GitHub
+mode."""
 
 from __future__ import annotations
+
+import json
+from typing import Any
 
 from fabric_ci.emulator import Emulator
 from fabric_ci.emulator.seed import (
     DEMO_PIPELINE_ID,
     DEV_WORKSPACE_ID,
+    FOUR_STAGE_NAMES,
+    FOUR_STAGE_PIPELINE_ID,
+    FOUR_STAGE_PIPELINE_NAME,
     GROUP_PRINCIPAL_ID,
     SERVICE_PRINCIPAL_ID,
     SPARE_WORKSPACE_IDS,
@@ -129,7 +136,130 @@ def test_add_user_that_is_already_admin(run_step: RunStep) -> None:
     assert run.outputs["changed"] == "false"
 
 
+FOUR_STAGES = "Development: Where content is built\nTest\nStaging\nProduction: What customers see"
+
+
+CREATE = "DeploymentPipelines_CreateDeploymentPipeline"
+
+
+def writes(emulator: Emulator) -> list[Any]:
+    """The requests to the Fabric API that could change something (sign-in requests aside)."""
+    return [r for r in emulator.requests if r.method != "GET" and r.path.startswith("/v1/")]
+
+
+def test_create_pipeline_with_four_stages_then_again_changes_nothing(run_step: RunStep, emulator: Emulator) -> None:
+    """A pipeline of four stages is created with one public stage and a workspace on the first (changed: true);
+    the same step again finds it, sends no write and says so (changed: false, the same ids)."""
+    inputs = {
+        "pipeline": "Release Train",
+        "description": "Made by fabric-ci",
+        "stages": FOUR_STAGES,
+        "public-stages": "production",
+        "workspaces": f"development: {SPARE_WORKSPACE_IDS[2]}",
+    }
+    first = run_step("create-pipeline", inputs)
+    assert first.returncode == 0, first.stdout + first.stderr
+    (sent,) = [r for r in emulator.requests if r.operation == CREATE]
+    assert (sent.status, sent.request_body) == (
+        201,
+        {
+            "displayName": "Release Train",
+            "description": "Made by fabric-ci",
+            "stages": [
+                {"displayName": "Development", "description": "Where content is built", "isPublic": False},
+                {"displayName": "Test", "isPublic": False},
+                {"displayName": "Staging", "isPublic": False},
+                {"displayName": "Production", "description": "What customers see", "isPublic": True},
+            ],
+        },
+    )
+    pipeline = emulator.state.pipeline(first.outputs["pipeline-id"])
+    assert first.outputs["changed"] == "true"
+    assert json.loads(first.outputs["stage-ids"]) == {s.display_name: s.id for s in pipeline.stages}
+    assert [s.workspace_id for s in pipeline.stages] == [SPARE_WORKSPACE_IDS[2], None, None, None]
+    assert [(r.principal_id, r.principal_type) for r in pipeline.role_assignments] == [
+        (SERVICE_PRINCIPAL_ID, "ServicePrincipal")
+    ]
+    assert "### ✅ Pipeline created" in first.summary
+    assert f"| 0 | Development | {pipeline.stages[0].id} | {SPARE_WORKSPACE_IDS[2]} (assigned now) |" in first.summary
+
+    second = run_step("create-pipeline", inputs)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert second.outputs == {**first.outputs, "changed": "false"}
+    assert any("already exists with these stages" in n for n in second.commands("notice"))
+    assert "### ✅ Pipeline already there" in second.summary
+    assert [r.operation for r in writes(emulator)] == [CREATE, "DeploymentPipelines_AssignWorkspaceToStage"]
+
+
+def test_create_pipeline_over_one_with_other_stages_shows_the_difference(run_step: RunStep, emulator: Emulator) -> None:
+    """Operations Pipeline exists with Dev, Test, UAT, Prod: asking for three other stages is exit 2 naming both
+    lists, and nothing is written."""
+    run = run_step("create-pipeline", {"pipeline": "operations pipeline", "stages": "Dev\nTest\nProd"})
+    assert run.returncode == 2, run.stdout
+    (error,) = run.errors
+    assert error.startswith("title=Invalid input 'stages'::")
+    assert "with stages Dev, Test, UAT, Prod, not Dev, Test, Prod" in error
+    assert writes(emulator) == []
+
+
+def test_create_pipeline_over_a_stage_holding_another_workspace_changes_nothing(
+    run_step: RunStep, emulator: Emulator
+) -> None:
+    """Operations Pipeline's stages, with a workspace for Test (which has none) and another for UAT (which holds
+    its own): exit 2 naming both of UAT's workspaces, and Test is not assigned either."""
+    uat = stable_id("workspace", "Operations Pipeline", "UAT")
+    lines = f"Test: {SPARE_WORKSPACE_IDS[0]}\nUAT: {SPARE_WORKSPACE_IDS[1]}"
+    inputs = {"pipeline": "Operations Pipeline", "stages": "Dev\nTest\nUAT\nProd", "workspaces": lines}
+    run = run_step("create-pipeline", inputs)
+    assert run.returncode == 2, run.stdout
+    (error,) = run.errors
+    assert error.startswith("title=Invalid input 'workspaces'::")
+    assert f"stage 'UAT' of 'Operations Pipeline' already holds workspace {uat}, not {SPARE_WORKSPACE_IDS[1]}" in error
+    assert writes(emulator) == []
+
+
+def test_create_pipeline_assigns_the_seeded_four_stages_workspaces_unchanged(
+    run_step: RunStep, emulator: Emulator
+) -> None:
+    """Four Stage Release with its own stages and the workspace Staging holds: success, changed: false."""
+    staging = stable_id("workspace", FOUR_STAGE_PIPELINE_NAME, "Staging")
+    inputs = {
+        "pipeline": FOUR_STAGE_PIPELINE_NAME,
+        "stages": "\n".join(FOUR_STAGE_NAMES),
+        "workspaces": f"staging: {staging}",
+    }
+    run = run_step("create-pipeline", inputs)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.outputs["pipeline-id"] == FOUR_STAGE_PIPELINE_ID
+    assert list(json.loads(run.outputs["stage-ids"])) == list(FOUR_STAGE_NAMES)
+    assert run.outputs["changed"] == "false"
+    assert writes(emulator) == []
+
+
+def test_create_pipeline_named_like_two_pipelines_names_both(run_step: RunStep, emulator: Emulator) -> None:
+    """ "Marketing" and "marketing" both exist: creating "MARKETING" is exit 2 naming both ids, nothing sent."""
+    run = run_step("create-pipeline", {"pipeline": "MARKETING"})
+    assert run.returncode == 2, run.stdout
+    assert stable_id("pipeline", "Marketing") in run.errors[0]
+    assert stable_id("pipeline", "marketing") in run.errors[0]
+    assert writes(emulator) == []
+
+
+def test_create_pipeline_whose_answer_is_lost_is_sent_once_and_found(run_step: RunStep, emulator: Emulator) -> None:
+    """The service creates the pipeline and the answer is lost: fabric-ci looks for it by name, finds it and
+    reports it as created, without a second create."""
+    emulator.inject(r"/v1/deploymentPipelines$", count=1, kind="lost", method="POST")
+    run = run_step("create-pipeline", {"pipeline": "Lost Answer"})
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert len([r for r in emulator.requests if r.operation == CREATE]) == 1
+    (created,) = [p for p in emulator.state.pipelines.values() if p.display_name == "Lost Answer"]
+    assert (run.outputs["pipeline-id"], run.outputs["changed"]) == (created.id, "true")
+    assert [s.display_name for s in created.stages] == ["Development", "Test", "Production"]
+
+
 DELETE_PIPELINE_ROLE = "DeploymentPipelines_DeleteDeploymentPipelineRoleAssignment"
+
+
 DELETE_WORKSPACE_ROLE = "Workspaces_DeleteWorkspaceRoleAssignment"
 
 

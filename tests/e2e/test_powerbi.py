@@ -32,6 +32,8 @@ from fabric_ci.emulator.seed import (
 from .conftest import RunStep, StepRun, items_of
 
 SALES = {"pipeline": "Sales Analytics", "source-stage": "Development", "target-stage": "Test"}
+
+
 HR = {"pipeline": "HR Reporting", "source-stage": "Test", "target-stage": "Production"}
 
 
@@ -359,6 +361,41 @@ def test_power_bi_bad_input_is_refused_before_any_change(
         assert not [r for r in emulator.requests if r.method == "POST" and "/v1.0/" in r.path]
     else:
         assert emulator.requests == []
+
+
+def test_create_pipeline_with_its_three_stages_and_a_workspace_then_again_changes_nothing(
+    run_step: RunStep, emulator: Emulator, powerbi: dict[str, str]
+) -> None:
+    """The Power BI create sends only displayName and description; the three stages come back by order, Test
+    gets a workspace through the Power BI assign; a second run sends no write and is changed: false."""
+    inputs = {
+        **powerbi,
+        "pipeline": "Power BI Release",
+        "description": "Through the Power BI API",
+        "stages": "Development\nTest\nProduction",
+        "workspaces": f"Test: {SPARE_WORKSPACE_IDS[1]}",
+    }
+    first = ok(run_step("create-pipeline", inputs))
+    assert body_of(emulator, "Pipelines_CreatePipeline") == {
+        "displayName": "Power BI Release",
+        "description": "Through the Power BI API",
+    }
+    (created,) = calls(emulator, "Pipelines_CreatePipeline")
+    assert created.status == 201
+    pipeline_id = created.response_body["id"]
+    assert first.outputs == {
+        "pipeline-id": pipeline_id,
+        "stage-ids": '{"Development":"0","Test":"1","Production":"2"}',
+        "changed": "true",
+    }
+    (assign,) = calls(emulator, "Pipelines_AssignWorkspace")
+    assert assign.path.endswith(f"/pipelines/{pipeline_id}/stages/1/assignWorkspace")
+    assert emulator.state.pipeline(pipeline_id).stages[1].workspace_id == SPARE_WORKSPACE_IDS[1]
+    second = ok(run_step("create-pipeline", {**inputs, "stages": ""}))
+    assert second.outputs == {**first.outputs, "changed": "false"}
+    assert len(calls(emulator, "Pipelines_CreatePipeline")) == 1
+    assert len(calls(emulator, "Pipelines_AssignWorkspace")) == 1
+    assert not [r for r in emulator.requests if r.path.startswith("/v1/")]
 
 
 def test_remove_user_by_upn_from_the_pipeline_and_a_workspace_then_again_changes_nothing(

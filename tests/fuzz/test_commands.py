@@ -55,6 +55,12 @@ def test_unassign_workspace(harness: Harness, case: Case) -> None:
     run_and_check(harness, case)
 
 
+@given(case=cases("create-pipeline"))
+def test_create_pipeline(harness: Harness, case: Case) -> None:
+    """create-pipeline keeps every property, whatever its inputs and whichever runner reads them."""
+    run_and_check(harness, case)
+
+
 @given(case=cases("update-stage"))
 def test_update_stage(harness: Harness, case: Case) -> None:
     """update-stage keeps every property, with api: powerbi refused before any request."""

@@ -7,9 +7,10 @@ The clients normalise their API's answers; operations never learn which API they
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
-from fabric_ci.models.requests import DeployRequest
+from fabric_ci.models.requests import DeployRequest, NewStage
 from fabric_ci.models.resources import (
     DeployAccepted,
     DeploymentOperation,
@@ -44,6 +45,12 @@ class PipelinesClient(Protocol):
     def signed_in_principal(self) -> str | None:
         """The object id of the principal this client is signed in as (from its access token's
         `oid`), or None when the token names none."""
+
+    def create_pipeline(
+        self, display_name: str, description: str | None, stages: Sequence[NewStage]
+    ) -> PipelineWithStages:
+        """Create a pipeline, the caller its Admin. Sent once: when its answer is lost, AmbiguousResponse is
+        raised and the caller must look for the pipeline by name rather than send it again."""
 
     def assign_workspace(self, pipeline_id: str, stage_id: str, workspace_id: str) -> None: ...
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from fabric_ci.api.pagination import iter_values
 from fabric_ci.api.transport import AmbiguousResponse, Transport
 from fabric_ci.auth.token import token_principal
-from fabric_ci.models.requests import DeployRequest
+from fabric_ci.models.requests import DeployRequest, NewStage
 from fabric_ci.models.resources import (
     DeployAccepted,
     DeploymentOperation,
@@ -87,6 +87,26 @@ class FabricClient:
 
     def signed_in_principal(self) -> str | None:
         return token_principal(self._t.access_token())
+
+    def create_pipeline(
+        self, display_name: str, description: str | None, stages: Sequence[NewStage]
+    ) -> PipelineWithStages:
+        """DeploymentPipelines_CreateDeploymentPipeline: 201 with the pipeline and its stages (ids, orders)."""
+        body: dict[str, Any] = {"displayName": display_name}
+        if description is not None:
+            body["description"] = description
+        body["stages"] = [
+            {"displayName": s.display_name, **({"description": s.description} if s.description else {}),
+             "isPublic": s.is_public}
+            for s in stages
+        ]  # fmt: skip
+        response = self._t.request("POST", "deploymentPipelines", json=body, replay_safe=False)
+        try:
+            return PipelineWithStages.model_validate(response.json())
+        except ValueError:  # created, but we cannot tell its id from this answer
+            raise AmbiguousResponse(
+                f"The create answer ({response.status_code}) is not a deployment pipeline", response
+            ) from None
 
     def assign_workspace(self, pipeline_id: str, stage_id: str, workspace_id: str) -> None:
         path = f"deploymentPipelines/{pipeline_id}/stages/{stage_id}/assignWorkspace"

@@ -289,8 +289,10 @@ class FabricApi:
         for stage in stages:
             _string_field(stage, "displayName", 256, required=True)
             _string_field(stage, "description", 1024, required=False)
+            if not isinstance(stage.get("isPublic", False), bool):
+                raise _invalid("A stage's 'isPublic' must be a boolean.")
         with self.state.lock:
-            pipeline = self.state.create_pipeline(str(name), description, stages)
+            pipeline = self.state.create_pipeline(str(name), description, stages, caller=self._caller(request))
             created = self._pipeline_json(pipeline)
             created["stages"] = [self._stage_json(s) for s in pipeline.stages]
             return Response(201, created)
@@ -301,6 +303,7 @@ class FabricApi:
         description = _string_field(body, "description", 1024, required=False)
         with self.state.lock:
             pipeline = self.state.pipeline(params["pipeline"])
+            self.state.check_pipeline_admin(pipeline.id, self._caller(request), "updating")
             if name is not None:
                 pipeline.display_name = name
             if description is not None:

@@ -54,6 +54,11 @@ from fabric_ci.emulator.state import (
 )
 
 BASE_PATH = "/v1.0/myorg"
+
+
+STAGE_NAMES = ("Development", "Test", "Production")  # the stages of a pipeline created through this API
+
+
 # The stage-artifact collections of the Power BI API and the Fabric item types each holds.
 COLLECTIONS: dict[str, tuple[str, ...]] = {
     "datasets": ("SemanticModel",),
@@ -62,7 +67,11 @@ COLLECTIONS: dict[str, tuple[str, ...]] = {
     "dataflows": ("Dataflow",),
     "datamarts": ("Datamart",),
 }
+
+
 _COLLECTION_OF = {item_type: name for name, types in COLLECTIONS.items() for item_type in types}
+
+
 _STEP_TYPES = {
     "datasets": "DatasetDeployment",
     "reports": "ReportDeployment",
@@ -70,9 +79,15 @@ _STEP_TYPES = {
     "dataflows": "DataflowDeployment",
     "datamarts": "DatamartDeployment",
 }
+
+
 # Fabric principal types as the Power BI API names them, and back.
 _TO_POWERBI = {"User": "User", "Group": "Group", "ServicePrincipal": "App", "ServicePrincipalProfile": "App"}
+
+
 _TO_FABRIC = {"User": "User", "Group": "Group", "App": "ServicePrincipal"}
+
+
 MAX_ADMIN_TOP = 5000
 
 
@@ -329,6 +344,28 @@ class PowerBiApi:
     def delete_pipeline(self, request: Request, params: dict[str, str]) -> Response:
         self.state.delete_pipeline(params["pipeline"], caller=self._caller(request))
         return Response(200)  # Pipelines_DeletePipeline: 200, no body
+
+    def create_pipeline(self, request: Request, params: dict[str, str]) -> Response:
+        """Pipelines_CreatePipeline: `{displayName, description?}`; the service gives the pipeline its three
+        stages (Development, Test, Production; none public, no workspace) and the caller its Admin role.
+        201 with `{id, displayName, description}`, as the spec's example."""
+        body = _object_body(request)
+        fields = {}
+        for name, required in (("displayName", True), ("description", False)):
+            value = body.get(name)
+            if value is None and not required:
+                continue
+            if not isinstance(value, str) or not value.strip():
+                raise _bad(f"'{name}' must be a non-empty string.")
+            if len(value) > (256 if name == "displayName" else 1024):
+                raise _bad(f"'{name}' is too long.")
+            fields[name] = value
+        stages = [{"displayName": name} for name in STAGE_NAMES]
+        with self.state.lock:
+            pipeline = self.state.create_pipeline(
+                fields["displayName"], fields.get("description"), stages, caller=self._caller(request)
+            )
+            return Response(201, self._pipeline_json(pipeline, stages=False))
 
     def list_stages(self, request: Request, params: dict[str, str]) -> Response:
         with self.state.lock:

@@ -1,4 +1,4 @@
-"""The demo tenant the emulator starts with: one service principal, six pipelines, their items.
+"""The demo tenant the emulator starts with: one service principal, seven pipelines, their items.
 
 Everything here is plain, immutable data; `state.py` turns it into the mutable tenant.
 Identifiers are stable across runs, so scripts and tests can hard-code them.
@@ -56,7 +56,10 @@ The demo pipeline "Sales Analytics" (DEMO_PIPELINE_ID 1df83ac3-c015-4ffe-8c0f-a8
 
 Other pipelines (ids from `stable_id`): "Finance Reporting" (Dev, Prod), "Marketing" and
 "marketing" (names that differ only by case), "Operations Pipeline" (Dev, Test without a
-workspace, UAT, Prod). With the default page size of 2, listing pipelines takes three pages.
+workspace, UAT, Prod), "Four Stage Release" (FOUR_STAGE_PIPELINE_ID: Development, Test, Staging,
+Production, each with a workspace; Development holds SemanticModel "Release Model", Report "Release
+Overview" and Notebook "Release Checks", the other three are empty). With the default page size of 2,
+listing pipelines takes four pages.
 
 "HR Reporting" (HR_PIPELINE_ID = stable_id("pipeline", "HR Reporting")), for the Power BI API
     Development (0)  HR_DEV_STAGE_ID   no workspace (backward deployment Test -> Development with newWorkspace)
@@ -436,6 +439,25 @@ HR_REPORTING = SeedPipeline(
     ),
 )
 
+FOUR_STAGE_PIPELINE_NAME = "Four Stage Release"
+FOUR_STAGE_PIPELINE_ID = stable_id("pipeline", FOUR_STAGE_PIPELINE_NAME)
+FOUR_STAGE_NAMES = ("Development", "Test", "Staging", "Production")
+# Every stage has a workspace and only the first holds items, so a release can be walked through all
+# four stages (the one seeded pipeline of more than three stages whose stages all have workspaces).
+FOUR_STAGE_RELEASE = SeedPipeline(
+    id=FOUR_STAGE_PIPELINE_ID,
+    display_name=FOUR_STAGE_PIPELINE_NAME,
+    description="Four stages: Development, Test, Staging and Production.",
+    stages=(
+        _stage(
+            FOUR_STAGE_PIPELINE_NAME,
+            "Development",
+            items=(("SemanticModel", "Release Model"), ("Report", "Release Overview"), ("Notebook", "Release Checks")),
+        ),
+        *(_stage(FOUR_STAGE_PIPELINE_NAME, name) for name in FOUR_STAGE_NAMES[1:]),
+    ),
+)
+
 PIPELINES: tuple[SeedPipeline, ...] = (
     SALES_ANALYTICS,
     SeedPipeline(
@@ -487,6 +509,7 @@ PIPELINES: tuple[SeedPipeline, ...] = (
         ),
     ),
     HR_REPORTING,
+    FOUR_STAGE_RELEASE,
 )
 
 SPARE_WORKSPACES: tuple[tuple[str, str], ...] = tuple(

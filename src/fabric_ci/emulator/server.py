@@ -762,6 +762,7 @@ class Emulator:
             ),
             # The Power BI REST API (operationIds of powerbi/swagger.json).
             ("GET", pbi_root + r"/pipelines", "Pipelines_GetPipelines", pbi.list_pipelines, True),
+            ("POST", pbi_root + r"/pipelines", "Pipelines_CreatePipeline", pbi.create_pipeline, True),
             ("GET", pbi_pipeline, "Pipelines_GetPipeline", pbi.get_pipeline, True),
             ("DELETE", pbi_pipeline, "Pipelines_DeletePipeline", pbi.delete_pipeline, True),
             ("GET", pbi_pipeline + r"/stages", "Pipelines_GetPipelineStages", pbi.list_stages, True),

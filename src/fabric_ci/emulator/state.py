@@ -1097,10 +1097,26 @@ class TenantState:
 
     # -- pipelines ---------------------------------------------------------------------------------------
 
-    def create_pipeline(self, display_name: str, description: str | None, stages: list[dict[str, Any]]) -> Pipeline:
+    def create_pipeline(
+        self,
+        display_name: str,
+        description: str | None,
+        stages: list[dict[str, Any]],
+        *,
+        caller: str = seed.SERVICE_PRINCIPAL_ID,
+    ) -> Pipeline:
+        """A new pipeline whose only Admin is `caller`, as when someone creates one in Fabric. Neither spec
+        says that pipeline names are unique, and neither documents an error for a taken name, so a
+        second pipeline of the same name is created as the first was."""
         with self.lock:
             if not 2 <= len(stages) <= 10:
                 raise FabricError(400, "InvalidInput", "A deployment pipeline has between 2 and 10 stages.")
+            # A judgement call (the spec states no rule): two stages of one name could not be told apart by
+            # name, which is how people and fabric-ci find stages.
+            names = [str(s["displayName"]).strip().lower() for s in stages]
+            if len(set(names)) != len(names):
+                raise FabricError(400, "InvalidInput", "The stages of a deployment pipeline need different names.")
+            principal = self.directory.get(caller)
             pipeline_id = str(uuid.uuid4())
             pipeline = Pipeline(
                 id=pipeline_id,
@@ -1117,7 +1133,9 @@ class TenantState:
                     )
                     for order, s in enumerate(stages)
                 ],
-                role_assignments=[RoleAssignment(seed.SERVICE_PRINCIPAL_ID, "ServicePrincipal")],
+                role_assignments=[
+                    RoleAssignment(caller, principal.principal_type if principal else "ServicePrincipal")
+                ],
             )
             self.pipelines[pipeline_id] = pipeline
             return pipeline

@@ -52,7 +52,7 @@ APIS: dict[str, ApiProfile] = {
         item_types=None,
         principal_types=("User", "Group", "ServicePrincipal", "ServicePrincipalProfile"),
         accepts_upn=False,
-        own_inputs=frozenset({"allow-cross-region-deployment"}),
+        own_inputs=frozenset({"allow-cross-region-deployment", "public-stages"}),
     ),
     "powerbi": ApiProfile(
         name="powerbi",

@@ -184,11 +184,26 @@ INPUTS: dict[str, str] = {
         "signed in as. Without Admin it can no longer change roles on that workspace, and only another "
         "Admin can undo that; without force, add-user refuses (exit 2) and changes nothing."
     ),
+    "description": "The new pipeline's description, at most 1024 characters.",
+    "stages": (
+        "The stages to create, in order, one per line: `name`, or `name: description`. Fabric API: 2 to 10 "
+        "stages, names unique (case-insensitively). Empty: Development, Test, Production. The Power BI API "
+        "creates those three itself: leave it empty or give exactly them, without descriptions."
+    ),
+    "public-stages": (
+        "Fabric API only. The stages to make public, one name per line; each must be one of stages. Empty: "
+        "none is public, and an existing pipeline's public stages are not compared."
+    ),
+    "workspaces": (
+        "Workspaces to assign, one `stage: workspace id` per line (the stage one of stages, the id a GUID). A "
+        "stage that has no workspace is given it; one holding another workspace is an error, nothing changed."
+    ),
     "operation-id": (
         "The deployment to wait for: the operation-id output of a deploy-all or selective-deploy step on "
         "the same pipeline (a GUID)."
     ),
 }
+
 
 INPUT_OVERRIDES: dict[tuple[str, str], str] = {
     ("add-user", "pipeline"): (
@@ -237,6 +252,12 @@ INPUT_OVERRIDES: dict[tuple[str, str], str] = {
         "`true` makes the stage public, `false` private. Empty: kept. At least one of display-name, "
         "description and public must be given."
     ),
+    ("create-pipeline", "pipeline"): (
+        "The display name of the pipeline to create (at most 256 characters). A pipeline of that name "
+        "(case-insensitive) that exists already is compared instead: the same stages is success with "
+        "`changed: false`; different stages, description or public stages are an error showing the "
+        "difference (fabric-ci changes none of them)."
+    ),
     ("unassign-workspace", "stage"): (
         "The stage to take the workspace off: its id (a GUID), its display name (case-insensitive), or its "
         "0-based order. Unassigning drops the stage's deployment history and deployment rules; a stage "
@@ -248,6 +269,7 @@ INPUT_OVERRIDES: dict[tuple[str, str], str] = {
         "running in Fabric: run wait-for-deployment again to keep waiting."
     ),
 }
+
 
 OUTPUTS: dict[str, str] = {
     "operation-id": (
@@ -273,7 +295,12 @@ OUTPUTS: dict[str, str] = {
     "removed-workspace-role": (
         "The workspace role taken off the principal now; empty when it had none, or without workspace."
     ),
+    "stage-ids": (
+        'The stages\' ids as a compact JSON object, stage name -> id (`{"Development":"…",…}`). Read it with '
+        "fromJSON()."
+    ),
 }
+
 
 OUTPUT_OVERRIDES: dict[tuple[str, str], str] = {
     ("add-user", "workspace-id"): "The workspace id; empty without workspace.",
@@ -289,6 +316,10 @@ OUTPUT_OVERRIDES: dict[tuple[str, str], str] = {
     ("update-stage", "stage-id"): "The id of the updated stage.",
     ("update-stage", "changed"): (
         "`true` if the stage was updated now, `false` if it already had every value given (no request sent)."
+    ),
+    ("create-pipeline", "pipeline-id"): "The id of the pipeline, created now or found by its name.",
+    ("create-pipeline", "changed"): (
+        "`true` if the pipeline was created or a workspace assigned now, `false` if it was all there already."
     ),
     ("unassign-workspace", "stage-id"): "The id of the stage, now without a workspace.",
     ("unassign-workspace", "workspace-id"): (

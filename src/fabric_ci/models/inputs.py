@@ -29,6 +29,7 @@ from pydantic import (
 from fabric_ci.errors import InputError, InputErrors
 from fabric_ci.models.apis import (
     APIS,
+    POWERBI_STAGE_NAMES,
     PRINCIPAL_TYPE_ALIASES,
     ApiName,
     ApiProfile,
@@ -45,11 +46,18 @@ from fabric_ci.models.requests import DeployOptions, NewWorkspace
 from fabric_ci.models.resources import PrincipalRef
 
 DEFAULT_TIMEOUT = "30m"
+
+
 MAX_ITEMS_PER_DEPLOYMENT = 300  # both APIs refuse more
+
+
 # The service keeps notes of up to 1024 characters; fabric-ci appends a 21-character run marker
 # (operations/deploy.py) so that a deployment whose answer was lost can be recognised.
 MAX_NOTE_LENGTH = 1000
+
+
 MAX_WORKSPACE_NAME_LENGTH = 256
+
 
 # Inputs whose values are masked the moment a runner reads them.
 SECRET_INPUTS = frozenset({"client-secret", "client-certificate", "client-certificate-password", "password"})
@@ -89,7 +97,11 @@ def masked_input_values(name: str, value: str) -> list[str]:
 
 
 AuthMethod = Literal["secret", "certificate", "oidc", "managed-identity", "user-password"]
+
+
 AUTH_METHODS: tuple[AuthMethod, ...] = ("secret", "certificate", "oidc", "managed-identity", "user-password")
+
+
 # The inputs that carry each method's credential; `auth: auto` picks the method whose inputs are
 # given. OIDC and managed identity have none: their credential comes from the machine.
 CREDENTIAL_INPUTS: dict[AuthMethod, tuple[str, ...]] = {
@@ -97,20 +109,33 @@ CREDENTIAL_INPUTS: dict[AuthMethod, tuple[str, ...]] = {
     "certificate": ("client-certificate",),
     "user-password": ("username", "password"),
 }
+
+
 FEDERATED_AUDIENCE = "api://AzureADTokenExchange"  # what Entra expects in CI systems' OIDC tokens
 
+
 PrincipalType = Literal["User", "Group", "ServicePrincipal", "ServicePrincipalProfile"]
+
+
 WorkspaceRole = Literal["Admin", "Member", "Contributor", "Viewer"]
+
+
 WORKSPACE_ROLES: tuple[str, ...] = get_args(WorkspaceRole)
 
 
-# --- value parsers: each raises ValueError with what was expected ------------------------------
-
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-zA-Z0-9-]{1,63}\.)+[a-zA-Z]{2,63}$")
+
+
 # ASCII digits only: str.isdigit() and \d also take "\u00b2" (which int() refuses) and "\u0661" (which it reads as 1).
 _DURATION_PART = re.compile(r"([0-9]+)\s*([hms])")
+
+
 _DURATION = re.compile(r"^\s*([0-9]+\s*[hms]\s*)+$")
+
+
 _TRUE, _FALSE = {"true", "True", "TRUE"}, {"false", "False", "FALSE"}
 
 
@@ -229,9 +254,6 @@ def parse_ca_bundle(value: object) -> Path:
     return path
 
 
-# --- references to things in the tenant, resolved later against the API -----------------------
-
-
 @dataclass(frozen=True)
 class PipelineSelector:
     """A pipeline by id, or by display name (exact, case-insensitive)."""
@@ -309,11 +331,12 @@ def parse_items(value: object) -> tuple[ItemSelector, ...]:
 
 
 Guid = Annotated[str, BeforeValidator(parse_guid)]
+
+
 Bool = Annotated[bool, BeforeValidator(parse_bool)]
+
+
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
-
-
-# --- the models ----------------------------------------------------------------------------------
 
 
 def _kebab(name: str) -> str:
@@ -616,6 +639,166 @@ class UnassignWorkspaceInputs(Inputs):
     stage: Annotated[StageSelector, BeforeValidator(parse_stage)]
 
 
+# create-pipeline: the Fabric spec's limits (CreateDeploymentPipelineRequest and its stages), and the
+# 2-10 stages Microsoft's documentation gives (the spec states no count).
+MIN_STAGES, MAX_STAGES = 2, 10
+
+
+MAX_DISPLAY_NAME_LENGTH = 256
+
+
+MAX_DESCRIPTION_LENGTH = 1024
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    """One `stages` line: a stage's display name, and its description (None: not given)."""
+
+    name: str
+    description: str | None = None
+
+
+# What create-pipeline creates when `stages` is empty: the Power BI API's three stages, which the Fabric
+# portal also proposes for a new pipeline.
+DEFAULT_STAGES = tuple(StageSpec(name) for name in POWERBI_STAGE_NAMES)
+
+
+def _lines(value: object) -> list[str]:
+    """The non-empty lines of a multi-line input, stripped; `#` starts a comment line, as in items."""
+    return [ln.strip() for ln in str(value).splitlines() if ln.strip() and not ln.strip().startswith("#")]
+
+
+def _first_duplicate(names: list[str]) -> tuple[str, str] | None:
+    seen: dict[str, str] = {}
+    for name in names:
+        if name.lower() in seen:
+            return seen[name.lower()], name
+        seen[name.lower()] = name
+    return None
+
+
+def parse_display_name(value: object) -> str:
+    text = str(value).strip()
+    if not text:
+        raise ValueError("expected the new pipeline's display name")
+    if len(text) > MAX_DISPLAY_NAME_LENGTH:
+        raise ValueError(f"must be at most {MAX_DISPLAY_NAME_LENGTH} characters, got {len(text)}")
+    return text
+
+
+def parse_stages(value: object) -> tuple[StageSpec, ...]:
+    """`name` or `name: description`, one stage per line, in order."""
+    if isinstance(value, tuple):
+        return value
+    specs = []
+    for line in _lines(value):
+        name, sep, description = (part.strip() for part in line.partition(":"))
+        if not name or (sep and not description):
+            raise ValueError(f"{line!r}: expected a stage name, or `name: description`, one stage per line")
+        if len(name) > MAX_DISPLAY_NAME_LENGTH:
+            raise ValueError(f"{line!r}: a stage name has at most {MAX_DISPLAY_NAME_LENGTH} characters")
+        if len(description) > MAX_DESCRIPTION_LENGTH:
+            raise ValueError(f"{line!r}: a stage description has at most {MAX_DESCRIPTION_LENGTH} characters")
+        specs.append(StageSpec(name, description or None))
+    if not MIN_STAGES <= len(specs) <= MAX_STAGES:
+        raise ValueError(
+            f"a deployment pipeline has {MIN_STAGES} to {MAX_STAGES} stages, got {len(specs)}: one per line"
+        )
+    # Case-insensitively, because every fabric-ci input finds a stage by name whatever its case.
+    if duplicate := _first_duplicate([spec.name for spec in specs]):
+        raise ValueError(f"stage names must differ (case-insensitively), got {duplicate[0]!r} and {duplicate[1]!r}")
+    return tuple(specs)
+
+
+def parse_stage_names(value: object) -> tuple[str, ...]:
+    if isinstance(value, tuple):
+        return value
+    return tuple(_lines(value))
+
+
+def parse_stage_workspaces(value: object) -> tuple[tuple[str, str], ...]:
+    """`stage: workspace id` lines -> (stage name, workspace id) pairs."""
+    if isinstance(value, tuple):
+        return value
+    pairs = []
+    for line in _lines(value):
+        stage, _, workspace = (part.strip() for part in line.rpartition(":"))
+        if not stage or not is_guid(workspace):
+            raise ValueError(
+                f"{line!r}: expected `stage: workspace id` (a GUID), one stage per line, such as "
+                "`Development: 00000000-0000-0000-0000-000000000000`"
+            )
+        pairs.append((stage, str(uuid.UUID(workspace))))
+    if duplicate := _first_duplicate([stage for stage, _ in pairs]):
+        raise ValueError(f"stage {duplicate[1]!r} is given more than once")
+    # A workspace can be assigned to one stage only.
+    if duplicate := _first_duplicate([workspace for _, workspace in pairs]):
+        raise ValueError(f"workspace {duplicate[1]} is given for two stages; a workspace can be in one stage only")
+    return tuple(pairs)
+
+
+class CreatePipelineInputs(Inputs):
+    """Create a deployment pipeline with its stages, and assign workspaces to them."""
+
+    # The new pipeline's display name (never an id: there is none yet).
+    pipeline: Annotated[str, BeforeValidator(parse_display_name)]  # type: ignore[assignment]
+    description: Annotated[str, Field(max_length=MAX_DESCRIPTION_LENGTH)] | None = None
+    stages: Annotated[tuple[StageSpec, ...], BeforeValidator(parse_stages)] | None = None  # None: DEFAULT_STAGES
+    public_stages: Annotated[tuple[str, ...], BeforeValidator(parse_stage_names)] | None = None  # Fabric only
+    workspaces: Annotated[tuple[tuple[str, str], ...], BeforeValidator(parse_stage_workspaces)] | None = None
+
+    @property
+    def stage_specs(self) -> tuple[StageSpec, ...]:
+        """The stages to create: as given, or Development, Test and Production."""
+        return self.stages or DEFAULT_STAGES
+
+    def _stage_name(self, name: str) -> str | None:
+        """The `stages` spelling of a stage name given in another input, or None when it is not a stage."""
+        return next((s.name for s in self.stage_specs if s.name.lower() == name.lower()), None)
+
+    @property
+    def public_stage_names(self) -> frozenset[str] | None:
+        """The stages to make public (`stages` spelling); None: public-stages not given."""
+        if self.public_stages is None:
+            return None
+        return frozenset(name for given in self.public_stages if (name := self._stage_name(given)))
+
+    @property
+    def stage_workspaces(self) -> dict[str, str]:
+        """Stage name (`stages` spelling) -> the workspace id to assign to it."""
+        pairs = self.workspaces or ()
+        return {name: workspace for given, workspace in pairs if (name := self._stage_name(given))}
+
+    def problems(self) -> list[InputError]:
+        errors = super().problems()
+        known = ", ".join(s.name for s in self.stage_specs)
+        for name in self.public_stages or ():
+            if self._stage_name(name) is None:
+                errors.append(InputError("public-stages", f"{name!r} is not one of the stages: {known}"))
+        for name, _ in self.workspaces or ():
+            if self._stage_name(name) is None:
+                errors.append(InputError("workspaces", f"{name!r} is not one of the stages: {known}"))
+        fixed = self.profile.fixed_stages
+        if fixed is not None and self.stages:
+            if [s.name.lower() for s in self.stages] != [name.lower() for name in fixed]:
+                errors.append(
+                    InputError(
+                        "stages",
+                        f"{self.profile.title} creates its own three stages, {', '.join(fixed)}: leave stages "
+                        f"empty or give exactly those, in that order (got {', '.join(s.name for s in self.stages)});"
+                        " other stages need api: fabric",
+                    )
+                )
+            elif any(s.description for s in self.stages):
+                errors.append(
+                    InputError(
+                        "stages",
+                        f"{self.profile.title} takes no stage descriptions: remove them, or set api: fabric",
+                    )
+                )
+        return errors
+
+
 class DeletePipelineInputs(Inputs):
     """Delete a deployment pipeline (its workspaces stay, unassigned)."""
 
@@ -623,6 +806,8 @@ class DeletePipelineInputs(Inputs):
 # The Fabric spec's DeploymentPipelineStageRequest: "The display name cannot contain more than 256
 # characters", "The description cannot contain more than 1024 characters".
 MAX_STAGE_NAME_LENGTH = 256
+
+
 MAX_STAGE_DESCRIPTION_LENGTH = 1024
 
 
@@ -799,8 +984,6 @@ def input_names(model: type[Inputs]) -> list[str]:
     """The runner-facing names of a model's inputs, in declaration order."""
     return [field.alias or name for name, field in model.model_fields.items()]
 
-
-# --- errors ----------------------------------------------------------------------------------------
 
 _EXPECTED = {
     "auth": "one of auto, secret, certificate, oidc, managed-identity, user-password",

@@ -57,3 +57,11 @@ class DeployRequest(_Request):
     def sent_note(self) -> str | None:
         """The note as sent: the user's, then the run marker (inputs keep the sum within the limit)."""
         return " ".join(part for part in (self.note, self.marker) if part) or None
+
+
+class NewStage(_Request):
+    """A stage of a pipeline to create (the Fabric API's DeploymentPipelineStageRequest)."""
+
+    display_name: str
+    description: str | None = None
+    is_public: bool = False

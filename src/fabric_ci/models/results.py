@@ -11,6 +11,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 Status = Literal["NotStarted", "Running", "Succeeded", "Failed"]
+
+
 TERMINAL_STATUSES: frozenset[str] = frozenset({"Succeeded", "Failed"})
 
 
@@ -142,6 +144,27 @@ class UnassignWorkspaceResult(Result):
             "pipeline-id": self.pipeline_id,
             "stage-id": self.stage.id,
             "workspace-id": self.workspace_id or "",
+            "changed": "true" if self.changed else "false",
+        }
+
+
+class CreatePipelineResult(Result):
+    command: str = "create-pipeline"
+    pipeline_id: str
+    pipeline_name: str
+    created: bool  # False: a pipeline of that name and these stages was there already
+    stages: list[StageRef]
+    workspaces: dict[str, str] = {}  # stage name -> its workspace id, after the step
+    assigned: list[str] = []  # the stages given their workspace by this step
+
+    @property
+    def changed(self) -> bool:
+        return self.created or bool(self.assigned)
+
+    def outputs(self) -> dict[str, str]:
+        return {
+            "pipeline-id": self.pipeline_id,
+            "stage-ids": json.dumps({s.name: s.id for s in self.stages}, separators=(",", ":")),
             "changed": "true" if self.changed else "false",
         }
 

@@ -29,12 +29,12 @@ def close_matches(wanted: str, names: Sequence[str], limit: int = 5) -> list[str
     return [lowered[f] for f in found] + contains[: max(0, limit - len(found))]
 
 
-def _named(pipelines: Sequence[Pipeline], name: str) -> Pipeline | None:
-    """The one pipeline of that display name (case-insensitive); several are an InputError."""
+def _named(pipelines: Sequence[Pipeline], name: str, fix: str = "Give the id instead.") -> Pipeline | None:
+    """The one pipeline of that display name (case-insensitive); several are an InputError naming each."""
     matches = [p for p in pipelines if p.display_name.lower() == name.lower()]
     if len(matches) > 1:
         listed = ", ".join(f"{p.display_name!r} ({p.id})" for p in matches)
-        raise InputError("pipeline", f"{len(matches)} pipelines are named {name!r}: {listed}. Give the id instead.")
+        raise InputError("pipeline", f"{len(matches)} pipelines are named {name!r}: {listed}. {fix}")
     return matches[0] if matches else None
 
 
@@ -49,6 +49,11 @@ def find_pipeline(client: PipelinesClient, selector: PipelineSelector) -> Pipeli
     assert selector.name is not None
     found = _named(client.list_pipelines(), selector.name)
     return client.get_pipeline(found.id) if found else None
+
+
+def pipeline_named(client: PipelinesClient, name: str) -> Pipeline | None:
+    """The pipeline of that display name, None when there is none (create-pipeline's "does it exist")."""
+    return _named(client.list_pipelines(), name, "A pipeline's name should be unique.")
 
 
 def resolve_pipeline(client: PipelinesClient, selector: PipelineSelector) -> PipelineWithStages:

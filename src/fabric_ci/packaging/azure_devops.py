@@ -60,7 +60,7 @@ ADVANCED_GROUP = (
     "scope",
     "ca-bundle",
 )
-MULTILINE = frozenset({"items", "client-certificate"})
+MULTILINE = frozenset({"items", "client-certificate", "stages", "public-stages", "workspaces"})
 # No input is a `filePath`: the agent never passes one empty, it roots an empty value at the sources
 # directory (TaskRunner.TranslateFilePathInput), so an optional `ca-bundle` would always be "given".
 

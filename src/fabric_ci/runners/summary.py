@@ -19,6 +19,7 @@ from fabric_ci.errors import DeploymentFailed, FabricCiError, InputError, InputE
 from fabric_ci.models.results import (
     AddUserResult,
     AssignWorkspaceResult,
+    CreatePipelineResult,
     DeletePipelineResult,
     DeployedItem,
     DeploymentResult,
@@ -49,14 +50,21 @@ __all__ = [
     "render_summary",
 ]
 
+
 # GitHub refuses a step summary over 1 MiB; stay far below it so a summary written by an earlier
 # step of the same action, or a caller's own additions, still fit.
 SUMMARY_BUDGET_BYTES = 256 * 1024
+
+
 # Remote text (item error messages, notes) is cut here: a table cell is no place for a stack trace.
 MAX_CELL_CHARS = 500
+
+
 MAX_MESSAGE_CHARS = 4000
 
+
 R = TypeVar("R", bound=Result)
+
 
 _STATUS_ICONS = {"Succeeded": "✅", "Failed": "❌", "Running": "⏳", "NotStarted": "⏳", "Skipped": "⏭️"}
 
@@ -95,9 +103,6 @@ class ItemRow(NamedTuple):
     change: str
     result: str
     error: str | None
-
-
-# --- plain text ----------------------------------------------------------------------------------
 
 
 def format_duration(seconds: float | None) -> str:
@@ -209,6 +214,25 @@ def _unassign_facts(result: UnassignWorkspaceResult) -> list[tuple[str, str | No
     ]
 
 
+def _create_headline(result: CreatePipelineResult, _error: FabricCiError | None) -> str:
+    stages = ", ".join(s.name for s in result.stages)
+    if result.created:
+        return f"Created deployment pipeline {result.pipeline_name} with stages {stages}"
+    if result.assigned:
+        assigned = ", ".join(result.assigned)
+        return f"Deployment pipeline {result.pipeline_name} was there already; assigned workspaces to {assigned}"
+    return f"Deployment pipeline {result.pipeline_name} already exists with stages {stages}; nothing changed"
+
+
+def _create_facts(result: CreatePipelineResult) -> list[tuple[str, str | None]]:
+    return [
+        ("Pipeline", f"{result.pipeline_name} ({result.pipeline_id})"),
+        ("Stages", ", ".join(s.name for s in result.stages)),
+        ("Assigned", ", ".join(result.assigned) or None),
+        ("Changed", "yes" if result.changed else "no"),
+    ]
+
+
 def _delete_headline(result: DeletePipelineResult, _error: FabricCiError | None) -> str:
     if not result.changed:
         return f"No deployment pipeline {result.pipeline_name} is visible; nothing was deleted"
@@ -298,9 +322,6 @@ def input_errors(error: FabricCiError) -> list[InputError]:
     if isinstance(error, InputError):
         return [error]
     return []
-
-
-# --- Markdown ------------------------------------------------------------------------------------
 
 
 def md(text: str, limit: int = MAX_CELL_CHARS) -> str:
@@ -438,6 +459,27 @@ def _unassign(result: UnassignWorkspaceResult, error: FabricCiError | None, word
     return lines + (_error_section(error, wording) if error else [])
 
 
+def _create(result: CreatePipelineResult, error: FabricCiError | None, wording: Wording) -> list[str]:
+    if error:
+        heading = f"### ❌ {md(error.title)}"
+    elif result.created:
+        heading = "### ✅ Pipeline created"
+    else:
+        heading = "### ✅ Pipeline already there" + (", workspaces assigned" if result.assigned else "")
+    lines = [heading, "", _facts([("Pipeline", md(result.pipeline_name)), ("Id", md(result.pipeline_id))]), ""]
+    lines += ["| Order | Stage | Stage id | Workspace |", "| --- | --- | --- | --- |"]
+    for stage in result.stages:
+        workspace = result.workspaces.get(stage.name)
+        shown = "—"
+        if workspace:
+            shown = md(workspace) + (" (assigned now)" if stage.name in result.assigned else "")
+        lines.append(f"| {stage.order} | {md(stage.name)} | {md(stage.id)} | {shown} |")
+    lines.append("")
+    if not error and not result.changed:
+        lines += ["A pipeline of that name with these stages was there already; nothing changed.", ""]
+    return lines + (_error_section(error, wording) if error else [])
+
+
 def _delete(result: DeletePipelineResult, error: FabricCiError | None, wording: Wording) -> list[str]:
     if error:
         heading = f"### ❌ {md(error.title)}"
@@ -536,6 +578,7 @@ PRESENTATIONS: dict[type[Result], Presentation[Any]] = {
     UnassignWorkspaceResult: Presentation(_unassign_headline, _unassign_facts, _unassign),
     DeletePipelineResult: Presentation(_delete_headline, _delete_facts, _delete),
     UpdateStageResult: Presentation(_update_stage_headline, _update_stage_facts, _update_stage),
+    CreatePipelineResult: Presentation(_create_headline, _create_facts, _create),
     AddUserResult: Presentation(_add_user_headline, _add_user_facts, _add_user),
     RemoveUserResult: Presentation(_remove_user_headline, _remove_user_facts, _remove_user),
 }

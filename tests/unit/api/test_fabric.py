@@ -8,7 +8,7 @@ import respx
 
 from fabric_ci.api.fabric import FabricClient
 from fabric_ci.api.transport import AmbiguousResponse
-from fabric_ci.models.requests import DeployOptions, DeployRequest, NewWorkspace
+from fabric_ci.models.requests import DeployOptions, DeployRequest, NewStage, NewWorkspace
 from fabric_ci.models.resources import Member, Stage, StageItem, StageUpdate
 
 P = "a5ded933-57b7-41f4-b072-ed4c1f9d5824"
@@ -112,6 +112,38 @@ def test_unassign_workspace_posts_to_the_stage_without_a_body(api: respx.MockRou
     client.unassign_workspace(P, SRC)
     assert route.call_count == 1
     assert route.calls.last.request.content == b""
+
+
+def test_create_pipeline_sends_the_stages_in_order_and_reads_the_201(
+    api: respx.MockRouter, client: FabricClient
+) -> None:
+    """The spec's CreateDeploymentPipelineRequest: a description only when given, isPublic always; the 201 body
+    (the spec's example shape) is the pipeline with its stage ids."""
+    answer = {
+        "id": P,
+        "displayName": "Sales",
+        "stages": [
+            {"id": SRC, "order": 0, "displayName": "Dev", "isPublic": False},
+            {"id": TGT, "order": 1, "displayName": "Prod", "description": "Live", "isPublic": True},
+        ],
+    }
+    route = api.post("/deploymentPipelines").mock(return_value=httpx.Response(201, json=answer))
+    created = client.create_pipeline(
+        "Sales", None, [NewStage(display_name="Dev"), NewStage(display_name="Prod", description="Live", is_public=True)]
+    )
+    assert route.calls.last.request.content == (
+        b'{"displayName":"Sales","stages":[{"displayName":"Dev","isPublic":false},'
+        b'{"displayName":"Prod","description":"Live","isPublic":true}]}'
+    )
+    assert [(s.id, s.display_name, s.is_public) for s in created.stages] == [(SRC, "Dev", False), (TGT, "Prod", True)]
+
+
+def test_create_pipeline_answered_500_is_ambiguous_and_sent_once(api: respx.MockRouter, client: FabricClient) -> None:
+    """A create is not replayed: a 500 may have created the pipeline, so the caller is told the answer was lost."""
+    route = api.post("/deploymentPipelines").mock(return_value=httpx.Response(500, json={}))
+    with pytest.raises(AmbiguousResponse):
+        client.create_pipeline("Sales", "d", [NewStage(display_name="A"), NewStage(display_name="B")])
+    assert route.call_count == 1
 
 
 def test_delete_pipeline_sends_one_delete_without_a_body(api: respx.MockRouter, client: FabricClient) -> None:

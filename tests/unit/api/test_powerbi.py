@@ -12,7 +12,7 @@ import respx
 from fabric_ci.api.powerbi import ADMIN_THROTTLED_HINT, PowerBiClient
 from fabric_ci.api.transport import AmbiguousResponse, Transport
 from fabric_ci.errors import ApiConnectionError, BadRequestError, InputError, NotFoundError, ThrottledError
-from fabric_ci.models.requests import DeployOptions, DeployRequest, NewWorkspace
+from fabric_ci.models.requests import DeployOptions, DeployRequest, NewStage, NewWorkspace
 from fabric_ci.models.resources import Member, PrincipalRef, Stage, StageItem, StageUpdate
 
 from .conftest import FakeTokens, VirtualClock, retries
@@ -394,6 +394,34 @@ def test_unassign_workspace_addresses_the_stage_by_order_without_a_body(
     client.unassign_workspace(P, TEST.id)
     assert route.call_count == 1
     assert route.calls.last.request.content == b""
+
+
+def test_create_pipeline_sends_only_name_and_description_and_knows_the_three_stages(
+    pbi: respx.MockRouter, client: PowerBiClient
+) -> None:
+    """Pipelines_CreatePipeline takes no stages and answers {id, displayName, description}: the three stages are
+    known by order without another request."""
+    answer = {"id": P, "displayName": "Sales", "description": "d"}
+    route = pbi.post("/pipelines").mock(return_value=httpx.Response(201, json=answer))
+    created = client.create_pipeline(
+        "Sales", "d", [NewStage(display_name=n) for n in ("Development", "Test", "Production")]
+    )
+    assert json.loads(route.calls.last.request.content) == {"displayName": "Sales", "description": "d"}
+    assert (created.id, created.description) == (P, "d")
+    assert [(s.id, s.display_name, s.workspace_id) for s in created.stages] == [
+        ("0", "Development", None),
+        ("1", "Test", None),
+        ("2", "Production", None),
+    ]
+    assert len(pbi.calls) == 1
+
+
+def test_create_pipeline_with_an_unreadable_201_is_ambiguous(pbi: respx.MockRouter, client: PowerBiClient) -> None:
+    """A 201 without a pipeline in it did create one: the caller must look for it, not send the create again."""
+    route = pbi.post("/pipelines").mock(return_value=httpx.Response(201, text="<html>"))
+    with pytest.raises(AmbiguousResponse):
+        client.create_pipeline("Sales", None, [])
+    assert route.call_count == 1
 
 
 def test_delete_pipeline_sends_one_delete_without_a_body(pbi: respx.MockRouter, client: PowerBiClient) -> None:

@@ -17,6 +17,7 @@ from fabric_ci.models.inputs import SECRET_INPUTS, parse_bool, parse_duration
 from fabric_ci.models.results import (
     AddUserResult,
     AssignWorkspaceResult,
+    CreatePipelineResult,
     DeletePipelineResult,
     RemoveUserResult,
     UnassignWorkspaceResult,
@@ -53,6 +54,9 @@ OUTPUTS: dict[str, list[str]] = {
     "delete-pipeline": list(DeletePipelineResult(pipeline_id="p", pipeline_name="P").outputs()),
     "add-user": list(AddUserResult(principal="u", principal_type="User").outputs()),
     "remove-user": list(RemoveUserResult(principal="u", principal_type="User").outputs()),
+    "create-pipeline": list(
+        CreatePipelineResult(pipeline_id="p", pipeline_name="P", created=True, stages=[TEST]).outputs()
+    ),
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 
+from fabric_ci.cli import build_parser, cli_values
 from fabric_ci.errors import ApiError, DeploymentFailed, ErrorDetails, InputError, InputErrors
 from fabric_ci.models.results import AssignWorkspaceResult, Progress
 from fabric_ci.runners.local import LocalRunner, secret_env_var
@@ -49,6 +50,16 @@ class TestReadInputs:
         runner, out, err = make({"pipeline": " Sales ", "note": " "})
         assert runner.read_inputs(["pipeline", "note", "wait"]) == {"pipeline": "Sales"}
         assert out.getvalue() == err.getvalue() == ""
+
+    def test_line_inputs_repeat_on_the_command_line(self) -> None:
+        """`--stages A --stages B` is the two-line input `stages`, as items are; a single option stays as given."""
+        argv = ["create-pipeline", "--pipeline", "P", "--stages", "Dev", "--stages", "Prod", "--workspaces", "Dev: w"]
+        names = ["pipeline", "stages", "workspaces", "public-stages"]
+        assert cli_values(build_parser().parse_args(argv), names) == {
+            "pipeline": "P",
+            "stages": "Dev\nProd",
+            "workspaces": "Dev: w",
+        }
 
     def test_secret_from_environment(self) -> None:
         """The client secret may come from FABRIC_CI_CLIENT_SECRET instead of the command line."""

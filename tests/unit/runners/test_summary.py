@@ -13,6 +13,7 @@ from fabric_ci.errors import (
 from fabric_ci.models.results import (
     AddUserResult,
     AssignWorkspaceResult,
+    CreatePipelineResult,
     DeletePipelineResult,
     DeployedItem,
     Grant,
@@ -268,6 +269,53 @@ class TestOtherResults:
             "The stage already had what was asked; nothing was sent.\n"
         )
         assert result.outputs()["changed"] == "false"
+
+    def test_create_pipeline(self) -> None:
+        """A new pipeline shows a row per stage, its id and the workspace assigned now; stage-ids is compact JSON."""
+        result = CreatePipelineResult(
+            pipeline_id=PIPELINE_ID, pipeline_name="Sales | analytics", created=True, stages=[DEV, TEST],
+            workspaces={"Development": "w-1"}, assigned=["Development"],
+        )  # fmt: skip
+        assert render_summary(result) == (
+            "### ✅ Pipeline created\n"
+            "\n"
+            f"**Pipeline:** Sales \\| analytics · **Id:** {PIPELINE_ID}\n"
+            "\n"
+            "| Order | Stage | Stage id | Workspace |\n"
+            "| --- | --- | --- | --- |\n"
+            f"| 0 | Development | {DEV.id} | w-1 (assigned now) |\n"
+            f"| 1 | Test | {TEST.id} | — |\n"
+        )
+        assert result.outputs() == {
+            "pipeline-id": PIPELINE_ID,
+            "stage-ids": f'{{"Development":"{DEV.id}","Test":"{TEST.id}"}}',
+            "changed": "true",
+        }
+        assert headline(result) == "Created deployment pipeline Sales | analytics with stages Development, Test"
+
+    def test_create_pipeline_that_was_there(self) -> None:
+        """A pipeline found with the same stages and workspaces is a success that changed nothing."""
+        result = CreatePipelineResult(
+            pipeline_id=PIPELINE_ID, pipeline_name="Sales", created=False, stages=[DEV, TEST],
+            workspaces={"Test": "w-2"},
+        )  # fmt: skip
+        assert render_summary(result) == (
+            "### ✅ Pipeline already there\n"
+            "\n"
+            f"**Pipeline:** Sales · **Id:** {PIPELINE_ID}\n"
+            "\n"
+            "| Order | Stage | Stage id | Workspace |\n"
+            "| --- | --- | --- | --- |\n"
+            f"| 0 | Development | {DEV.id} | — |\n"
+            f"| 1 | Test | {TEST.id} | w-2 |\n"
+            "\n"
+            "A pipeline of that name with these stages was there already; nothing changed.\n"
+        )
+        assert result.outputs()["changed"] == "false"
+        assert (
+            headline(result)
+            == "Deployment pipeline Sales already exists with stages Development, Test; nothing changed"
+        )
 
     def test_add_user_unchanged(self) -> None:
         """A principal that already had the role is reported as unchanged."""
