@@ -11,6 +11,7 @@ from typing import Protocol
 
 from fabric_ci.models.requests import DeployRequest
 from fabric_ci.models.resources import (
+    DefinitionFetch,
     DeployAccepted,
     DeploymentOperation,
     Member,
@@ -47,6 +48,12 @@ class PipelinesClient(Protocol):
 
     def unassign_workspace(self, pipeline_id: str, stage_id: str) -> None:
         """Take the stage's workspace off it (the request has no body in either API)."""
+
+    def start_item_definition(self, workspace_id: str, item_id: str, *, time_left: float) -> DefinitionFetch:
+        """Ask for an item's definition (Fabric API only): the definition, or an operation to poll.
+        DefinitionUnavailable when the service has none for it or refuses."""
+
+    def poll_item_definition(self, operation_id: str, *, time_left: float) -> DefinitionFetch: ...
 
     def list_pipeline_members(self, pipeline_id: str) -> list[Member]: ...
 

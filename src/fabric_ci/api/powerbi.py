@@ -32,10 +32,18 @@ from pydantic.alias_generators import to_camel
 
 from fabric_ci.api.transport import AmbiguousResponse, Transport
 from fabric_ci.auth.token import token_principal
-from fabric_ci.errors import BadRequestError, ErrorDetails, InputError, NotFoundError, ThrottledError
+from fabric_ci.errors import (
+    BadRequestError,
+    DefinitionUnavailable,
+    ErrorDetails,
+    InputError,
+    NotFoundError,
+    ThrottledError,
+)
 from fabric_ci.models.apis import POWERBI_STAGE_NAMES
 from fabric_ci.models.requests import POWERBI_OPTIONS, DeployRequest
 from fabric_ci.models.resources import (
+    DefinitionFetch,
     DeployAccepted,
     DeploymentOperation,
     DeploymentStep,
@@ -375,6 +383,13 @@ class PowerBiClient:
         # stage_id is the stage order (see _stage); the spec's request has no body. Sent once: a lost
         # answer is AmbiguousResponse, for the caller to look at the stage.
         self._t.request("POST", f"pipelines/{pipeline_id}/stages/{stage_id}/unassignWorkspace", replay_safe=False)
+
+    # plan-compare is an input of the Fabric API only, refused with api: powerbi before any request.
+    def start_item_definition(self, workspace_id: str, item_id: str, *, time_left: float) -> DefinitionFetch:
+        raise DefinitionUnavailable("the Power BI REST API has no item definitions")
+
+    def poll_item_definition(self, operation_id: str, *, time_left: float) -> DefinitionFetch:
+        raise DefinitionUnavailable("the Power BI REST API has no item definitions")
 
     # -- users --------------------------------------------------------------------------------------------
 

@@ -52,7 +52,7 @@ APIS: dict[str, ApiProfile] = {
         item_types=None,
         principal_types=("User", "Group", "ServicePrincipal", "ServicePrincipalProfile"),
         accepts_upn=False,
-        own_inputs=frozenset({"allow-cross-region-deployment"}),
+        own_inputs=frozenset({"allow-cross-region-deployment", "plan-compare"}),
     ),
     "powerbi": ApiProfile(
         name="powerbi",
@@ -64,3 +64,36 @@ APIS: dict[str, ApiProfile] = {
         own_inputs=frozenset({*DEPLOY_OPTION_INPUTS, "update-app", "admin"}),
     ),
 }
+
+# The item types the Fabric API has a definition for (getDefinition), from Microsoft's "Item definition
+# overview" (https://learn.microsoft.com/rest/api/fabric/articles/item-management/definitions/item-definition-overview).
+# plan-compare asks only for these; the service's OperationNotSupportedForItem still has the last word.
+# Dashboards, datamarts, warehouses, SQL endpoints and ML items have none.
+DEFINITION_ITEM_TYPES: frozenset[str] = frozenset(
+    {
+        "ApacheAirflowJob",
+        "CopyJob",
+        "DataPipeline",
+        "Dataflow",
+        "DigitalTwinBuilder",
+        "Environment",
+        "Eventhouse",
+        "Eventstream",
+        "GraphModel",
+        "GraphQLApi",
+        "KQLDashboard",
+        "KQLDatabase",
+        "KQLQueryset",
+        "Lakehouse",
+        "MirroredAzureDatabricksCatalog",
+        "MirroredDatabase",
+        "MountedDataFactory",
+        "Notebook",
+        "Reflex",
+        "Report",
+        "SemanticModel",
+        "SparkJobDefinition",
+        "UserDataFunction",
+        "VariableLibrary",
+    }
+)

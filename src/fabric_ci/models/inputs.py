@@ -101,6 +101,7 @@ FEDERATED_AUDIENCE = "api://AzureADTokenExchange"  # what Entra expects in CI sy
 
 PrincipalType = Literal["User", "Group", "ServicePrincipal", "ServicePrincipalProfile"]
 WorkspaceRole = Literal["Admin", "Member", "Contributor", "Viewer"]
+PlanCompare = Literal["none", "definitions"]
 WORKSPACE_ROLES: tuple[str, ...] = get_args(WorkspaceRole)
 
 
@@ -522,6 +523,11 @@ class DeployAllInputs(Inputs):
     allow_take_over: Bool | None = None
     # Fabric API only.
     allow_cross_region_deployment: Bool | None = None
+    # true: say what the deployment would do and send nothing (operations/plan.py).
+    plan: Bool = False
+    # Fabric API only: also compare each overwritten item's definition with its target's. None: not
+    # given, which is `none` (a default would count as given, and be refused with api: powerbi).
+    plan_compare: PlanCompare | None = None
 
     @property
     def options(self) -> DeployOptions:

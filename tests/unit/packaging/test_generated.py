@@ -14,7 +14,7 @@ from ruamel.yaml import YAML
 
 from fabric_ci.commands import COMMANDS, camel_case, respell
 from fabric_ci.models.inputs import SECRET_INPUTS, parse_bool, parse_duration
-from fabric_ci.models.results import AddUserResult, AssignWorkspaceResult, UnassignWorkspaceResult
+from fabric_ci.models.results import AddUserResult, AssignWorkspaceResult, DeploymentPlan, UnassignWorkspaceResult
 from fabric_ci.packaging import azure_devops
 from fabric_ci.packaging.__main__ import generated
 from fabric_ci.runners.summary import PRESENTATIONS
@@ -27,9 +27,9 @@ TASKS_SCHEMA = "azure-pipelines/tasks.schema.json"  # in the specs folder (tests
 WRAPPER_INPUTS = ["azureSubscription", "fabricConnection", "runtime", "pythonPath"]
 # What each command's result really writes, from results built straight from the models.
 OUTPUTS: dict[str, list[str]] = {
-    "deploy-all": list(deployment().outputs()),
-    "selective-deploy": list(deployment().outputs()),
-    "wait-for-deployment": list(deployment().outputs()),
+    "deploy-all": list(deployment(plan=DeploymentPlan()).outputs()),
+    "selective-deploy": list(deployment(plan=DeploymentPlan()).outputs()),
+    "wait-for-deployment": list(deployment(command="wait-for-deployment").outputs()),
     "assign-workspace": list(
         AssignWorkspaceResult(pipeline_id="p", pipeline_name="P", stage=TEST, workspace_id="w").outputs()
     ),
