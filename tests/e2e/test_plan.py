@@ -157,3 +157,21 @@ def test_items_of_the_real_deployment_are_unchanged_by_planning(run_step: RunSte
     real = run_step("deploy-all", DEPLOY)
     assert real.returncode == 0
     assert len(items_of(real)) == 10
+
+
+def test_bad_plan_inputs_are_refused_before_any_request(run_step: RunStep, emulator: Emulator) -> None:
+    """plan-compare with the Power BI API, an unknown comparison, and plan misspelt: exit 2, each named."""
+    powerbi = {"api": "powerbi", "api-base-url": emulator.powerbi_base_url, "source-stage": "0"}
+    cases = [
+        ({**DEPLOY, **powerbi, "plan-compare": "definitions"}, "plan-compare", "an input of the Fabric REST API only"),
+        ({**DEPLOY, "plan-compare": "diff"}, "plan-compare", "'none' or 'definitions'"),
+        ({**DEPLOY, "plan": "yes please"}, "plan", "true or false"),
+    ]
+    for inputs, name, expected in cases:
+        before = len(emulator.requests)
+        run = run_step("deploy-all", inputs)
+        assert run.returncode == 2, run.stdout
+        (error,) = run.errors
+        assert f"Invalid input '{name}'" in error
+        assert expected in error, error
+        assert len(emulator.requests) == before  # not even a sign-in
