@@ -67,6 +67,8 @@ DEPLOYMENT_OUTPUTS = (
     "deployed-items",
     "duration-seconds",
 )
+# deploy-all and selective-deploy: what the deployment does, item by item (operations/plan.py).
+PLAN_OUTPUTS = ("plan", "create", "overwrite", "unchanged", "skipped")
 
 
 @dataclass(frozen=True)
@@ -165,7 +167,7 @@ _REGISTRY = (
         inputs=DeployAllInputs,
         run=deploy,
         result=DeploymentResult,
-        outputs=DEPLOYMENT_OUTPUTS,
+        outputs=DEPLOYMENT_OUTPUTS + PLAN_OUTPUTS,
         task_id="42764e3a-0f1f-458d-a4f9-5e22670de263",
         instance_name="Deploy all of $(pipeline) from $(sourceStage)",
     ),
@@ -179,7 +181,7 @@ _REGISTRY = (
         inputs=SelectiveDeployInputs,
         run=deploy,
         result=DeploymentResult,
-        outputs=DEPLOYMENT_OUTPUTS,
+        outputs=DEPLOYMENT_OUTPUTS + PLAN_OUTPUTS,
         task_id="fbc6511a-60e0-4b1d-9def-e7252e1fa232",
         instance_name="Deploy chosen items of $(pipeline) from $(sourceStage)",
     ),

@@ -68,6 +68,17 @@ class InputErrors(FabricCiError):
         self.errors = list(errors)
 
 
+class DeploymentRefused(InputErrors):
+    """The plan shows the service would refuse the deployment; `result` holds the plan. Found before
+    any deploy request, so nothing was changed: an input error's exit status, 2."""
+
+    title = "The deployment would be refused"
+
+    def __init__(self, errors: Sequence[InputError], result: DeploymentResult) -> None:
+        super().__init__(errors)
+        self.result = result
+
+
 class AuthenticationError(FabricCiError):
     """Entra ID refused to issue a token."""
 
@@ -142,6 +153,13 @@ class ApiConnectionError(FabricCiError):
     """The request never got an answer (DNS, TLS, refused or reset connection, timeout)."""
 
     title = "Could not reach the API"
+
+
+class DefinitionUnavailable(FabricCiError):
+    """An item's definition could not be had (its type has none, the service refused, time ran out):
+    the plan says "not comparable" and why, and never guesses."""
+
+    title = "Item definition unavailable"
 
 
 class DeploymentFailed(FabricCiError):

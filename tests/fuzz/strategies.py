@@ -326,6 +326,8 @@ def value_for(name: str) -> st.SearchStrategy[str]:
         "backward": booleans,
         "note": st.one_of(any_text, st.text(_ANY_CHAR, min_size=995, max_size=1030), with_newline),
         "wait": booleans,
+        "plan": booleans,
+        "plan-compare": st.sampled_from(["none", "definitions", "Definitions", "diff"]),
         "timeout": durations,
         "new-workspace-name": st.one_of(one_line, st.text(_LINE_CHAR, min_size=250, max_size=260)),
         "capacity-id": guid,

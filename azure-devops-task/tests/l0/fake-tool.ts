@@ -117,12 +117,16 @@ function core(): void {
   process.exit(exit);
 }
 
+const WRITER_READY = '.writer-ready';
+
 /** What ensurepip's pip does inside `python -m venv`: keep writing into the new venv. */
 function writer(dir: string): void {
   process.on('SIGINT', () => {
     record({ event: 'writer got SIGINT' });
     process.exit(130);
   });
+  // Only now may the cancel come: a loaded machine can take longer than any fixed delay to start node.
+  fs.writeFileSync(path.join(dir, WRITER_READY), '');
   const started = Date.now();
   let n = 0;
   const timer = setInterval(() => {
@@ -162,8 +166,14 @@ function python(fake: PythonFake): void {
       // Python ends on SIGINT (KeyboardInterrupt) without passing it on to ensurepip's pip.
       process.on('SIGINT', () => process.exit(130));
       spawn(process.execPath, [config.fakeTool, 'writer', dir], { stdio: 'ignore' });
-      setTimeout(() => process.kill(process.ppid, 'SIGINT'), 200);
-      setTimeout(() => process.exit(99), 5000);
+      // The agent's cancel, once the writer listens for it (and is writing).
+      const cancel = setInterval(() => {
+        if (fs.existsSync(path.join(dir, WRITER_READY))) {
+          clearInterval(cancel);
+          setTimeout(() => process.kill(process.ppid, 'SIGINT'), 50);
+        }
+      }, 10);
+      setTimeout(() => process.exit(99), 15000);
     }
     return;
   }

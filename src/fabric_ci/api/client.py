@@ -12,6 +12,7 @@ from typing import Protocol
 
 from fabric_ci.models.requests import DeployRequest, NewStage
 from fabric_ci.models.resources import (
+    DefinitionFetch,
     DeployAccepted,
     DeploymentOperation,
     Member,
@@ -64,6 +65,12 @@ class PipelinesClient(Protocol):
     def update_stage(self, pipeline_id: str, stage_id: str, changes: StageUpdate) -> Stage:
         """Change a stage's display name, description or public flag; the stage as the service
         answers it. The Fabric API only (the Power BI API's three stages are fixed)."""
+
+    def start_item_definition(self, workspace_id: str, item_id: str, *, time_left: float) -> DefinitionFetch:
+        """Ask for an item's definition (Fabric API only): the definition, or an operation to poll.
+        DefinitionUnavailable when the service has none for it or refuses."""
+
+    def poll_item_definition(self, operation_id: str, *, time_left: float) -> DefinitionFetch: ...
 
     def list_pipeline_members(self, pipeline_id: str) -> list[Member]: ...
 

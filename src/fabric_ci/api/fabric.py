@@ -8,10 +8,14 @@ from typing import Any
 from fabric_ci.api.pagination import iter_values
 from fabric_ci.api.transport import AmbiguousResponse, Transport
 from fabric_ci.auth.token import token_principal
+from fabric_ci.errors import ApiError, DefinitionUnavailable
 from fabric_ci.models.requests import DeployRequest, NewStage
 from fabric_ci.models.resources import (
+    DefinitionFetch,
     DeployAccepted,
     DeploymentOperation,
+    ItemDefinition,
+    LongRunningOperationState,
     Member,
     Pipeline,
     PipelineWithStages,
@@ -131,6 +135,40 @@ class FabricClient:
         except ValueError:  # the 200 carries the stage (the spec); without it, read it back
             return Stage.model_validate(self._t.get_json(path))
 
+    def start_item_definition(self, workspace_id: str, item_id: str, *, time_left: float) -> DefinitionFetch:
+        """`getDefinition`: answered 200 with the definition, or 202 with a long-running operation
+        to poll (`poll_item_definition`) no sooner than its Retry-After. A read, so safe to resend:
+        the transport's retries apply."""
+        path = f"workspaces/{workspace_id}/items/{item_id}/getDefinition"
+        try:
+            response = self._t.request("POST", path, time_left=time_left)
+        except ApiError as error:  # OperationNotSupportedForItem; 403 for an item it may not read and write
+            raise DefinitionUnavailable(error.message) from error
+        operation = response.headers.get("x-ms-operation-id")
+        if response.status_code == 202 and operation:
+            return DefinitionFetch(operation_id=operation, retry_after=_retry_after(response))
+        return DefinitionFetch(definition=_definition(response))
+
+    def poll_item_definition(self, operation_id: str, *, time_left: float) -> DefinitionFetch:
+        """One look at a getDefinition operation; its result once it has Succeeded."""
+        try:
+            response = self._t.request("GET", f"operations/{operation_id}", time_left=time_left)
+            state = LongRunningOperationState.model_validate(response.json())
+            if state.status == "Failed":
+                error = state.error or {}
+                raise DefinitionUnavailable(
+                    f"getting its definition failed: {error.get('errorCode', 'Failed')}: "
+                    f"{error.get('message', 'no message from the service')}"
+                )
+            if state.status != "Succeeded":  # any other status, known or not, is still running
+                return DefinitionFetch(operation_id=operation_id, retry_after=_retry_after(response))
+            result = self._t.request("GET", f"operations/{operation_id}/result", time_left=time_left)
+        except ApiError as error:
+            raise DefinitionUnavailable(error.message) from error
+        except ValueError:  # not an operation state
+            raise DefinitionUnavailable("the service's answer was no operation state") from None
+        return DefinitionFetch(operation_id=operation_id, definition=_definition(result), requests=2)
+
     def list_pipeline_members(self, pipeline_id: str) -> list[Member]:
         return _members(iter_values(self._t, f"deploymentPipelines/{pipeline_id}/roleAssignments"))
 
@@ -159,6 +197,21 @@ class FabricClient:
         # workspaceRoleAssignmentId), which the listing gives; the service makes it the principal's id.
         assignment = member.assignment_id or member.principal_id
         self._t.request("DELETE", f"workspaces/{workspace_id}/roleAssignments/{assignment}", replay_safe=False)
+
+
+def _definition(response: Any) -> ItemDefinition:
+    try:
+        return ItemDefinition.model_validate((response.json() or {}).get("definition") or {})
+    except (ValueError, AttributeError):  # AttributeError: JSON, but not an object
+        raise DefinitionUnavailable("the service's answer held no item definition") from None
+
+
+def _retry_after(response: Any, default: float = 5.0) -> float:
+    """The seconds a long-running operation's answer asks to wait (Microsoft's examples: 20)."""
+    try:
+        return max(float(response.headers.get("Retry-After", default)), 0.0)
+    except ValueError:
+        return default
 
 
 def _members(values: Iterable[dict[str, Any]]) -> list[Member]:

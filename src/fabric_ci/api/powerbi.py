@@ -33,10 +33,18 @@ from pydantic.alias_generators import to_camel
 
 from fabric_ci.api.transport import AmbiguousResponse, Transport
 from fabric_ci.auth.token import token_principal
-from fabric_ci.errors import BadRequestError, ErrorDetails, InputError, NotFoundError, ThrottledError
+from fabric_ci.errors import (
+    BadRequestError,
+    DefinitionUnavailable,
+    ErrorDetails,
+    InputError,
+    NotFoundError,
+    ThrottledError,
+)
 from fabric_ci.models.apis import POWERBI_STAGE_NAMES
 from fabric_ci.models.requests import POWERBI_OPTIONS, DeployRequest, NewStage
 from fabric_ci.models.resources import (
+    DefinitionFetch,
     DeployAccepted,
     DeploymentOperation,
     DeploymentStep,
@@ -63,29 +71,43 @@ ARTIFACT_ARRAYS = {
     "dataflows": "Dataflow",
     "datamarts": "Datamart",
 }
+
+
 ARRAY_OF_TYPE = {item_type: array for array, item_type in ARTIFACT_ARRAYS.items()}
+
+
 # Step types -> Fabric's item type names (the rest are "<Type>Deployment").
 STEP_ITEM_TYPES = {"DatasetDeployment": "SemanticModel"}
+
+
 STATUSES = {"Executing": "Running"}
+
+
 PRINCIPAL_TYPES = {"App": "ServicePrincipal"}
+
+
 POWERBI_PRINCIPAL_TYPES = {fabric: powerbi for powerbi, fabric in PRINCIPAL_TYPES.items()}
+
 
 ADMIN_THROTTLED_HINT = (
     "The Power BI admin API allows 200 requests per hour per tenant, shared by every caller; wait for the "
     "hour to pass, or add the user without `admin: true` (as an Admin of the pipeline)."
 )
+
+
 # The codes of the opaque 400 the Power BI API gives for update-app without an app (and only those:
 # any other refusal keeps its own code and message).
 OPAQUE_BAD_REQUEST = frozenset({"", "BadRequest", "InvalidRequest"})
+
+
 ADMIN_PAGE_SIZE = 5000  # the admin API's largest $top
+
+
 UPDATE_APP_HINT = (
     "With update-app: true the Power BI API answers this opaque 400 when the target stage's workspace has no "
     "app. Publish an app from that workspace once (Power BI service: the workspace > Create app), or set "
     "update-app: false."
 )
-
-
-# --- the Power BI shapes, as sent ------------------------------------------------------------------
 
 
 class _Stage(Resource):
@@ -163,9 +185,6 @@ class _Operation(Resource):
     pre_deployment_diff_information: _Diff | None = None
     note: OperationNote | None = None
     performed_by: dict[str, Any] | None = None
-
-
-# --- conversions to the Fabric shapes -------------------------------------------------------------------
 
 
 def stage_name(order: int) -> str:
@@ -409,6 +428,13 @@ class PowerBiClient:
         # The Power BI API has no stage update; update-stage refuses api: powerbi at input validation,
         # so this is reached only by a caller that skipped it.
         raise InputError("api", "update-stage needs the Fabric API (api: fabric)")
+
+    # plan-compare is an input of the Fabric API only, refused with api: powerbi before any request.
+    def start_item_definition(self, workspace_id: str, item_id: str, *, time_left: float) -> DefinitionFetch:
+        raise DefinitionUnavailable("the Power BI REST API has no item definitions")
+
+    def poll_item_definition(self, operation_id: str, *, time_left: float) -> DefinitionFetch:
+        raise DefinitionUnavailable("the Power BI REST API has no item definitions")
 
     # -- users --------------------------------------------------------------------------------------------
 

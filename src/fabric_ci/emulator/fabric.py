@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import quote
 
+from fabric_ci.emulator.definitions import DefinitionOperation
 from fabric_ci.emulator.protocol import Request, Response, fabric_error, is_guid, utc
 from fabric_ci.emulator.state import (
     TERMINAL_STATUSES,
@@ -502,9 +503,38 @@ class FabricApi:
             raise FabricError(404, "EntityNotFound", f"The operation '{lro_id}' was not found.")
         return deployment
 
+    def get_item_definition(self, request: Request, params: dict[str, str]) -> Response:
+        operation = self.state.get_definition(params["workspace"], params["item"], caller=self._caller(request))
+        headers = {
+            "Location": f"{self._host_url()}/operations/{operation.lro_id}",
+            "x-ms-operation-id": operation.lro_id,
+            "Retry-After": str(self.state.settings.retry_after),
+        }
+        return Response(202, None, headers)
+
+    def _definition_state(self, operation: DefinitionOperation) -> Response:
+        now = self.state.now()
+        status = operation.status_at(now)
+        body = {
+            "status": status,
+            "createdTimeUtc": utc(operation.accepted_at),
+            "lastUpdatedTimeUtc": utc(min(now, operation.ready_at)),
+            "percentComplete": operation.percent_complete_at(now),
+        }
+        location = f"{self._host_url()}/operations/{operation.lro_id}"
+        headers = {"x-ms-operation-id": operation.lro_id}
+        if status == "Succeeded":
+            headers["Location"] = f"{location}/result"
+        else:
+            headers |= {"Location": location, "Retry-After": str(self.state.settings.retry_after)}
+        return Response(200, body, headers)
+
     def get_operation_state(self, request: Request, params: dict[str, str]) -> Response:
         with self.state.lock:
             self.state.settle()
+            definition = self.state.definition_operations.get(params["operation"].lower())
+            if definition is not None:
+                return self._definition_state(definition)
             deployment = self._lro(params["operation"])
             now = self.state.now()
             status = deployment.status_at(now)
@@ -535,6 +565,17 @@ class FabricApi:
     def get_operation_result(self, request: Request, params: dict[str, str]) -> Response:
         with self.state.lock:
             self.state.settle()
+            definition = self.state.definition_operations.get(params["operation"].lower())
+            if definition is not None and definition.status_at(self.state.now()) == "Succeeded":
+                return Response(200, definition.result())
+            if definition is not None:
+                return fabric_error(
+                    request,
+                    400,
+                    "OperationNotCompleted",
+                    f"Operation '{definition.lro_id}' is still running; its result is not available yet.",
+                    headers={"Retry-After": str(self.state.settings.retry_after)},
+                )
             deployment = self._lro(params["operation"])
             status = deployment.status_at(self.state.now())
             if status == "Succeeded":

@@ -105,6 +105,7 @@ class EmulatorConfig:
     option_requirements: dict[str, str] = field(default_factory=dict)  # item name -> Power BI option it needs
     admin_requests_per_hour: int = 200  # the Power BI admin APIs' quota
     listing_delay_seconds: float = 0.0  # how long a new deployment stays out of the operations views
+    definition_seconds: float = 3.0  # how long a getDefinition operation runs
     log_requests: bool = False  # print one line per request (the CLI does)
 
 
@@ -527,6 +528,7 @@ class Emulator:
         option_requirements: dict[str, str] | None = None,
         admin_requests_per_hour: int | None = None,
         listing_delay_seconds: float | None = None,
+        definition_seconds: float | None = None,
     ) -> None:
         """Change the simulation for requests from now on (deployments already accepted keep their timing).
 
@@ -551,6 +553,8 @@ class Emulator:
         - `admin_requests_per_hour` (default 200): the Power BI admin APIs' quota.
         - `listing_delay_seconds` (default 0): how long a deployment, once accepted, is missing from
           the operations list and GET (404), as the service may lag; fabric-ci waits up to 30 s.
+        - `definition_seconds` (default 3): how long a getDefinition operation runs before its
+          result is ready (its 202 and running states ask for `retry_after`).
         """
         self.state.configure(
             operation_seconds=operation_seconds,
@@ -566,6 +570,7 @@ class Emulator:
             option_requirements=option_requirements,
             admin_requests_per_hour=admin_requests_per_hour,
             listing_delay_seconds=listing_delay_seconds,
+            definition_seconds=definition_seconds,
         )
 
     def inject(
@@ -735,6 +740,13 @@ class Emulator:
                 r"/v1/operations/(?P<operation>[^/]+)/result",
                 "LongRunningOperations_GetOperationResult",
                 fabric.get_operation_result,
+                True,
+            ),
+            (
+                "POST",
+                r"/v1/workspaces/(?P<workspace>[^/]+)/items/(?P<item>[^/]+)/getDefinition",
+                "Items_GetItemDefinition",
+                fabric.get_item_definition,
                 True,
             ),
             ("GET", role, "Workspaces_ListWorkspaceRoleAssignments", fabric.list_workspace_roles, True),

@@ -39,6 +39,8 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from fabric_ci.emulator import seed
+from fabric_ci.emulator.definitions import DefinitionOperation, definition_parts
+from fabric_ci.models.apis import DEFINITION_ITEM_TYPES
 
 Clock = Callable[[], float]
 
@@ -151,6 +153,9 @@ class Settings:
     # How long a new deployment stays out of the operations views (list and GET); the service's
     # lag is not documented, and fabric-ci accepts up to 30 s of it.
     listing_delay_seconds: float = 0.0
+    # How long a getDefinition operation runs before its result is ready (the service's time is not
+    # documented; its 202 asks for Retry-After like every long-running operation: `retry_after`).
+    definition_seconds: float = 3.0
 
 
 SETTING_NAMES = tuple(f.name for f in fields(Settings))
@@ -504,6 +509,7 @@ class TenantState:
         self.pipelines: dict[str, Pipeline] = {}
         self.deployments: list[Deployment] = []  # accepted through the API, oldest first
         self.operations: dict[str, Deployment] = {}  # by long-running-operation id
+        self.definition_operations: dict[str, DefinitionOperation] = {}  # getDefinition's, by id
         self.tokens: dict[str, float] = {}  # access token -> expiry
         self.refresh_tokens: dict[str, str] = {}  # refresh token -> the user it was issued to
         self.assertions: list[AcceptedAssertion] = []  # oldest first
@@ -571,6 +577,10 @@ class TenantState:
             )
             pipeline.deployments.append(deployment)
             self.operations[deployment.lro_id] = deployment
+            # What the history deployed shows in the Test items' lastDeploymentTime, as it would.
+            for step in steps:
+                if (target := test.find(step.target_item_id)) is not None:
+                    target.last_deployment_time = max(target.last_deployment_time or 0.0, deployment.finishes_at)
 
     # -- lookups --------------------------------------------------------------------------------------
 
@@ -902,6 +912,22 @@ class TenantState:
                             f"'{other_stage.display_name}' of pipeline '{other.display_name}'.",
                         )
             stage.workspace_id = workspace.id
+            self._pair_by_name(pipeline, stage, workspace)
+
+    def _pair_by_name(self, pipeline: Pipeline, stage: Stage, workspace: Workspace) -> None:
+        """A newly assigned workspace's items are paired with the neighbouring stages' items of the same
+        name and type, as the service pairs them on assignment (the stage items views then link them)."""
+        for neighbour in pipeline.stages:
+            if abs(neighbour.order - stage.order) != 1 or neighbour.workspace_id not in self.workspaces:
+                continue
+            later = neighbour.order > stage.order
+            for item in workspace.items:
+                for other in self.workspaces[neighbour.workspace_id].items:
+                    if (other.item_type, other.display_name) != (item.item_type, item.display_name):
+                        continue
+                    earlier_item, later_item = (item, other) if later else (other, item)
+                    if earlier_item.target_item_id is None and later_item.source_item_id is None:
+                        earlier_item.target_item_id, later_item.source_item_id = later_item.id, earlier_item.id
 
     def unassign_workspace(self, pipeline_id: str, stage_id: str, *, caller: str | None = None) -> None:
         """The Fabric spec: "The caller must have an *admin* deployment pipelines role" (and no workspace
@@ -916,7 +942,28 @@ class TenantState:
                 raise FabricError(
                     400, "StageWithoutWorkspace", f"Stage '{stage.display_name}' has no workspace assigned."
                 )
+            workspace = self.workspaces.get(stage.workspace_id)
             stage.workspace_id = None
+            self._forget_stage(pipeline, stage, workspace)
+
+    def _forget_stage(self, pipeline: Pipeline, stage: Stage, workspace: Workspace | None) -> None:
+        """What unassigning loses, as Microsoft's assign-pipeline page says ("you lose all the stage
+        deployment's history and configured rules"): the deployments into or out of the stage leave
+        the pipeline's history, and its items' pairings and last deployment times go, on both sides.
+        Assigned again, its items pair by name and type, as a newly assigned workspace's do."""
+        ids = {item.id for item in workspace.items} if workspace else set()
+        for item in workspace.items if workspace else []:
+            item.source_item_id = item.target_item_id = None
+            item.last_deployment_time = None
+        for other in pipeline.stages:
+            for item in self.workspaces[other.workspace_id].items if other.workspace_id in self.workspaces else []:
+                if item.source_item_id in ids:
+                    item.source_item_id = None
+                if item.target_item_id in ids:
+                    item.target_item_id = None
+        pipeline.deployments = [
+            d for d in pipeline.deployments if stage.id not in (d.source_stage_id, d.target_stage_id)
+        ]
 
     # Role changes take the `caller`, the principal the request's token was issued to (`caller()`),
     # and refuse it 403 when its own role does not allow the change; None: no check (the seed, the
@@ -1187,6 +1234,44 @@ class TenantState:
 
     # -- tokens ----------------------------------------------------------------------------------------------
 
+    def get_definition(self, workspace_id: str, item_id: str, *, caller: str | None = None) -> DefinitionOperation:
+        """Start a getDefinition operation (emulator/definitions.py). The spec: "The caller must have
+        *read and write* permissions for the item", which a workspace Contributor or higher has."""
+        with self.lock:
+            self.settle()
+            workspace = self.workspace(workspace_id)
+            item = workspace.find(item_id.lower())
+            if item is None:
+                raise FabricError(404, "ItemNotFound", f"The requested item '{item_id}' was not found.")
+            held = next((r.role for r in workspace.roles if caller and r.principal_id == caller.lower()), None)
+            if caller is not None and held not in ("Admin", "Member", "Contributor"):
+                raise FabricError(
+                    403,
+                    INSUFFICIENT_PRIVILEGES,
+                    f"The caller does not have sufficient permissions: reading the definition of an item in "
+                    f"workspace '{workspace.name}' needs read and write permissions on it (Contributor or higher); "
+                    f"the caller {f'is {held}' if held else 'has no role there'}.",
+                )
+            if item.item_type not in DEFINITION_ITEM_TYPES:
+                raise FabricError(400, "OperationNotSupportedForItem", "Operation not supported for requested item.")
+            model = next(
+                (
+                    i.id
+                    for i in workspace.items
+                    if i.item_type == "SemanticModel" and i.display_name == item.display_name
+                ),
+                None,
+            )
+            now = self.now()
+            operation = DefinitionOperation(
+                lro_id=str(uuid.uuid4()),
+                accepted_at=now,
+                ready_at=now + self.settings.definition_seconds,
+                parts=definition_parts(item.id, item.item_type, item.display_name, item.version, workspace.id, model),
+            )
+            self.definition_operations[operation.lro_id] = operation
+            return operation
+
     def issue_token(self, principal_id: str = seed.SERVICE_PRINCIPAL_ID) -> tuple[str, int]:
         """An access token for `principal_id` (the service principal: the emulator's usual caller),
         shaped like Entra's: a JWT whose `oid` claim names the principal, which clients read to know
@@ -1446,6 +1531,7 @@ _SETTING_CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "option_requirements": _option_requirements,
     "admin_requests_per_hour": _whole(0),
     "listing_delay_seconds": _seconds,
+    "definition_seconds": _seconds,
 }
 
 

@@ -15,11 +15,14 @@ from fabric_ci.models.requests import POWERBI_OPTIONS
 
 ApiName = Literal["fabric", "powerbi"]
 
+
 # The Power BI API's stages: order -> the name its documentation and UI give it.
 POWERBI_STAGE_NAMES = ("Development", "Test", "Production")
 
+
 # Item type spellings people bring from either API or the UI -> the Fabric name fabric-ci reports.
 ITEM_TYPE_ALIASES = {"dataset": "SemanticModel", "semanticmodel": "SemanticModel"}
+
 
 # Principal types: the Power BI API says App for what Fabric calls ServicePrincipal.
 PRINCIPAL_TYPE_ALIASES = {"app": "ServicePrincipal"}
@@ -44,6 +47,7 @@ class ApiProfile:
 
 DEPLOY_OPTION_INPUTS = tuple(name.replace("_", "-") for name in POWERBI_OPTIONS)
 
+
 APIS: dict[str, ApiProfile] = {
     "fabric": ApiProfile(
         name="fabric",
@@ -52,7 +56,7 @@ APIS: dict[str, ApiProfile] = {
         item_types=None,
         principal_types=("User", "Group", "ServicePrincipal", "ServicePrincipalProfile"),
         accepts_upn=False,
-        own_inputs=frozenset({"allow-cross-region-deployment", "public-stages"}),
+        own_inputs=frozenset({"allow-cross-region-deployment", "public-stages", "plan-compare"}),
     ),
     "powerbi": ApiProfile(
         name="powerbi",
@@ -64,3 +68,37 @@ APIS: dict[str, ApiProfile] = {
         own_inputs=frozenset({*DEPLOY_OPTION_INPUTS, "update-app", "admin"}),
     ),
 }
+
+
+# The item types the Fabric API has a definition for (getDefinition), from Microsoft's "Item definition
+# overview" (https://learn.microsoft.com/rest/api/fabric/articles/item-management/definitions/item-definition-overview).
+# plan-compare asks only for these; the service's OperationNotSupportedForItem still has the last word.
+# Dashboards, datamarts, warehouses, SQL endpoints and ML items have none.
+DEFINITION_ITEM_TYPES: frozenset[str] = frozenset(
+    {
+        "ApacheAirflowJob",
+        "CopyJob",
+        "DataPipeline",
+        "Dataflow",
+        "DigitalTwinBuilder",
+        "Environment",
+        "Eventhouse",
+        "Eventstream",
+        "GraphModel",
+        "GraphQLApi",
+        "KQLDashboard",
+        "KQLDatabase",
+        "KQLQueryset",
+        "Lakehouse",
+        "MirroredAzureDatabricksCatalog",
+        "MirroredDatabase",
+        "MountedDataFactory",
+        "Notebook",
+        "Reflex",
+        "Report",
+        "SemanticModel",
+        "SparkJobDefinition",
+        "UserDataFunction",
+        "VariableLibrary",
+    }
+)

@@ -140,6 +140,18 @@ INPUTS: dict[str, str] = {
         "Fabric API only. Whether the target workspace may be on a capacity in another region. Empty: not"
         " sent (the service's default)."
     ),
+    "plan": (
+        "`true`: send no deployment; say what it would do, item by item (create, overwrite, skipped, "
+        "untouched), in the log, the outputs and the summary, and exit 2 if the service would refuse it. "
+        "`false` (the default): deploy, after printing the same plan. Neither API has a compare endpoint: "
+        'see the README\'s "Plan" section for what a plan can and cannot know.'
+    ),
+    "plan-compare": (
+        "Fabric API only. `definitions`: also fetch each overwritten item's definition and its target's "
+        "(getDefinition), and say whether the deployment would change it (`different`, `unchanged`, or "
+        "`not comparable` for item types without a definition). Costs at least two requests an item. "
+        "`none` (the default): no comparison."
+    ),
     "items": (
         "The items to deploy, one per line, each either an item id (a GUID), `ItemType: display name` "
         "(e.g. `Report: Sales overview`), or a bare display name that is unique in the source stage. "
@@ -276,7 +288,10 @@ OUTPUTS: dict[str, str] = {
         "The deployment's operation id. Set as soon as Fabric accepts the deployment, so it is there even"
         " if the step then fails or times out; pass it to wait-for-deployment."
     ),
-    "status": "The deployment's status when the step ended: `NotStarted`, `Running`, `Succeeded` or `Failed`.",
+    "status": (
+        "The deployment's status when the step ended: `NotStarted`, `Running`, `Succeeded` or `Failed`; "
+        "`Planned` with plan: true."
+    ),
     "pipeline-id": "The deployment pipeline's id.",
     "source-stage-id": "The id of the stage deployed from.",
     "target-stage-id": "The id of the stage deployed to.",
@@ -285,6 +300,16 @@ OUTPUTS: dict[str, str] = {
         "`New`, `Different` or `NoDifference`. Read it with fromJSON()."
     ),
     "duration-seconds": "How long the deployment took, in whole seconds; empty while it is still running.",
+    "plan": (
+        "What the deployment does (or, with plan: true, would do) to each item: a JSON array of objects "
+        "{id, name, type, action, reason, diff}; action is `create`, `overwrite`, `skipped` or `untouched` "
+        "(a target-stage item no deployed item is paired with); diff, with plan-compare: definitions, is "
+        "`different`, `unchanged` or `not comparable`, else null. Read it with fromJSON()."
+    ),
+    "create": "How many items the deployment creates in the target stage.",
+    "overwrite": ("How many items the deployment overwrites, leaving out those plan-compare found unchanged."),
+    "unchanged": "How many overwritten items plan-compare found unchanged (0 without plan-compare).",
+    "skipped": "How many source-stage items the deployment leaves out (a selective deployment's unchosen ones).",
     "stage-id": "The id of the stage the workspace is now assigned to.",
     "workspace-id": "The id of the assigned workspace.",
     "principal": "The principal, as given (object id or user principal name).",
@@ -303,6 +328,9 @@ OUTPUTS: dict[str, str] = {
 
 
 OUTPUT_OVERRIDES: dict[tuple[str, str], str] = {
+    ("wait-for-deployment", "status"): (
+        "The deployment's status when the step ended: `NotStarted`, `Running`, `Succeeded` or `Failed`."
+    ),
     ("add-user", "workspace-id"): "The workspace id; empty without workspace.",
     ("remove-user", "pipeline-id"): "The deployment pipeline's id; empty without pipeline.",
     ("remove-user", "workspace-id"): "The workspace id; empty without workspace.",

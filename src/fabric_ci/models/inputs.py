@@ -120,6 +120,9 @@ PrincipalType = Literal["User", "Group", "ServicePrincipal", "ServicePrincipalPr
 WorkspaceRole = Literal["Admin", "Member", "Contributor", "Viewer"]
 
 
+PlanCompare = Literal["none", "definitions"]
+
+
 WORKSPACE_ROLES: tuple[str, ...] = get_args(WorkspaceRole)
 
 
@@ -545,6 +548,11 @@ class DeployAllInputs(Inputs):
     allow_take_over: Bool | None = None
     # Fabric API only.
     allow_cross_region_deployment: Bool | None = None
+    # true: say what the deployment would do and send nothing (operations/plan.py).
+    plan: Bool = False
+    # Fabric API only: also compare each overwritten item's definition with its target's. None: not
+    # given, which is `none` (a default would count as given, and be refused with api: powerbi).
+    plan_compare: PlanCompare | None = None
 
     @property
     def options(self) -> DeployOptions:

@@ -133,6 +133,29 @@ class LongRunningOperationState(Resource):
     error: dict[str, Any] | None = None
 
 
+class DefinitionPart(Resource):
+    path: str
+    payload: str = ""
+    payload_type: str = "InlineBase64"
+
+
+class ItemDefinition(Resource):
+    """An item's definition (`getDefinition`)."""
+
+    parts: list[DefinitionPart] = Field(default_factory=list)
+    format: str | None = None
+
+
+class DefinitionFetch(Resource):
+    """Where fetching a definition stands: the definition, or the long-running operation to poll
+    after `retry_after` seconds. `requests`: the requests this step sent."""
+
+    definition: ItemDefinition | None = None
+    operation_id: str | None = None
+    retry_after: float = 0.0
+    requests: int = 1
+
+
 class DeployAccepted(Resource):
     """What a deploy request returned: the ids to follow, or the finished deployment."""
 

@@ -6,6 +6,7 @@ Output names are the GitHub (kebab-case) spellings; other runners map them in on
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -83,17 +84,95 @@ class Progress(BaseModel):
         return self.status or "Waiting"
 
 
+PlanAction = Literal["create", "overwrite", "skipped", "untouched"]
+# With plan-compare: definitions, what the comparison of an overwritten item's definitions found.
+PlanDiff = Literal["different", "unchanged", "not comparable"]
+
+
+class PlannedItem(BaseModel):
+    """What a deployment will do to one item (operations/plan.py).
+
+    `create`: no paired item in the target stage; `overwrite`: the paired target item is replaced;
+    `skipped`: a source item the deployment leaves out (`reason` says why); `untouched`: a target
+    stage item no deployed item is paired with, which the deployment leaves as it is.
+    """
+
+    model_config = ConfigDict(frozen=True)
+    id: str  # the source item's id (for `untouched`, the target item's)
+    name: str
+    type: str
+    action: PlanAction
+    reason: str | None = None
+    diff: PlanDiff | None = None  # None: not compared
+    target_id: str | None = None  # the paired target item, for overwrite and untouched
+    last_deployed: datetime | None = None  # the target item's last deployment time, when the service says
+
+    def as_output(self) -> dict[str, str | None]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "type": self.type,
+            "action": self.action,
+            "reason": self.reason,
+            "diff": self.diff,
+        }
+
+
+class DeploymentPlan(BaseModel):
+    """What a deployment will do, read before it is sent; `refusals`: why the service would refuse it."""
+
+    model_config = ConfigDict(frozen=True)
+    items: tuple[PlannedItem, ...] = ()
+    compared: bool = False  # plan-compare: definitions ran
+    definition_requests: int = 0  # the requests plan-compare sent (getDefinition, its polls and results)
+    refusals: tuple[str, ...] = ()
+
+    def count(self, action: PlanAction, *, diff: PlanDiff | None = None) -> int:
+        return sum(1 for i in self.items if i.action == action and (diff is None or i.diff == diff))
+
+    @property
+    def create(self) -> int:
+        return self.count("create")
+
+    @property
+    def unchanged(self) -> int:
+        return self.count("overwrite", diff="unchanged")
+
+    @property
+    def overwrite(self) -> int:
+        """Overwrites not known to be unchanged (`unchanged` counts those)."""
+        return self.count("overwrite") - self.unchanged
+
+    @property
+    def skipped(self) -> int:
+        return self.count("skipped")
+
+    @property
+    def deployed(self) -> int:
+        return self.create + self.count("overwrite")
+
+    def outputs(self) -> dict[str, str]:
+        return {
+            "plan": json.dumps([i.as_output() for i in self.items], separators=(",", ":")),
+            "create": str(self.create),
+            "overwrite": str(self.overwrite),
+            "unchanged": str(self.unchanged),
+            "skipped": str(self.skipped),
+        }
+
+
 class DeploymentResult(Result):
     pipeline_id: str
     pipeline_name: str
-    operation_id: str
+    operation_id: str  # "" for a plan (plan: true), which sends no deployment
     source_stage: StageRef | None = None
     target_stage: StageRef | None = None
-    status: Status
+    status: Status | Literal["Planned"]
     items: tuple[DeployedItem, ...] = ()
     duration_seconds: float | None = None
     note: str | None = None
     waited: bool = True
+    plan: DeploymentPlan | None = None  # None for wait-for-deployment, which plans nothing
 
     def outputs(self) -> dict[str, str]:
         return {
@@ -104,6 +183,8 @@ class DeploymentResult(Result):
             "target-stage-id": self.target_stage.id if self.target_stage else "",
             "deployed-items": json.dumps([i.as_output() for i in self.items], separators=(",", ":")),
             "duration-seconds": "" if self.duration_seconds is None else f"{self.duration_seconds:.0f}",
+            # deploy-all and selective-deploy always plan; wait-for-deployment never does.
+            **(self.plan.outputs() if self.plan is not None else {}),
         }
 
     @property

@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 
 from fabric_ci.api.client import PipelinesClient
 from fabric_ci.api.transport import AmbiguousResponse
 from fabric_ci.clock import Clock
 from fabric_ci.errors import (
     Cancelled,
+    DeploymentFailed,
     DeploymentOutcomeUnknown,
+    DeploymentRefused,
     FabricCiError,
     InputError,
     NotFoundError,
     StepCancelled,
+    WaitTimeout,
 )
 from fabric_ci.models.inputs import DeployAllInputs, SelectiveDeployInputs
 from fabric_ci.models.requests import DeployRequest
-from fabric_ci.models.resources import DeployAccepted, DeploymentOperation, PipelineWithStages, Stage
-from fabric_ci.models.results import DeploymentResult
+from fabric_ci.models.resources import DeployAccepted, DeploymentOperation, PipelineWithStages, Stage, StageItem
+from fabric_ci.models.results import DeploymentPlan, DeploymentResult, StageRef
+from fabric_ci.operations.plan import StageContent, build_plan, compare_definitions, describe, size_refusals
 from fabric_ci.operations.reporter import Reporter
 from fabric_ci.operations.resolve import adjacent_stage, resolve_items, resolve_pipeline, resolve_stage
 from fabric_ci.operations.waiting import NEWLY_ACCEPTED_GRACE, check_outcome, follow_deployment, to_result
@@ -35,7 +40,9 @@ def run_marker() -> str:
 def deploy(inputs: DeployAllInputs, client: PipelinesClient, reporter: Reporter, clock: Clock) -> DeploymentResult:
     command = "selective-deploy" if isinstance(inputs, SelectiveDeployInputs) else "deploy-all"
     try:
-        pipeline, request = _prepare(inputs, client, reporter)
+        pipeline, request, plan = _prepare(inputs, client, reporter, clock, command)
+        if inputs.plan:
+            return _planned(command, pipeline, request, plan)
         # Read before the POST: a deployment that was already there is not ours if the answer is lost.
         history = client.list_deployments(pipeline.id)
     except Cancelled as cancelled:
@@ -43,6 +50,44 @@ def deploy(inputs: DeployAllInputs, client: PipelinesClient, reporter: Reporter,
             f"Cancelled by {cancelled.signal_name} before the deployment was requested: nothing was deployed.",
             cancelled,
         ) from None
+    try:
+        return _deploy(inputs, client, reporter, clock, command, pipeline, request, history).model_copy(
+            update={"plan": plan}
+        )
+    except (DeploymentFailed, WaitTimeout, StepCancelled) as stopped:
+        # The plan belongs in the outputs of a deployment that did not end well too.
+        if stopped.result is not None:
+            stopped.result = stopped.result.model_copy(update={"plan": plan})
+        raise
+
+
+def _planned(
+    command: str, pipeline: PipelineWithStages, request: DeployRequest, plan: DeploymentPlan
+) -> DeploymentResult:
+    return DeploymentResult(
+        command=command,
+        pipeline_id=pipeline.id,
+        pipeline_name=pipeline.display_name,
+        operation_id="",
+        source_stage=StageRef(id=request.source.id, name=request.source.display_name, order=request.source.order),
+        target_stage=StageRef(id=request.target.id, name=request.target.display_name, order=request.target.order),
+        status="Planned",
+        note=request.note,
+        waited=False,
+        plan=plan,
+    )
+
+
+def _deploy(
+    inputs: DeployAllInputs,
+    client: PipelinesClient,
+    reporter: Reporter,
+    clock: Clock,
+    command: str,
+    pipeline: PipelineWithStages,
+    request: DeployRequest,
+    history: list[DeploymentOperation],
+) -> DeploymentResult:
     started = clock.now()  # the timeout counts from the deploy request
     deadline = started + inputs.timeout.total_seconds()
     known_ids = {op.id for op in history}
@@ -101,9 +146,10 @@ def _cancelled_after(
 
 
 def _prepare(
-    inputs: DeployAllInputs, client: PipelinesClient, reporter: Reporter
-) -> tuple[PipelineWithStages, DeployRequest]:
-    """Resolve names and check the stages: everything the service would refuse, refused first."""
+    inputs: DeployAllInputs, client: PipelinesClient, reporter: Reporter, clock: Clock, command: str
+) -> tuple[PipelineWithStages, DeployRequest, DeploymentPlan]:
+    """Resolve names, read both stages and plan: everything the service would refuse, refused first,
+    with the plan that shows why."""
     with reporter.phase("Resolving the pipeline, stages and items"):
         pipeline = resolve_pipeline(client, inputs.pipeline)
         source = resolve_stage(pipeline, inputs.source_stage, "source-stage")
@@ -119,10 +165,12 @@ def _prepare(
                 "backward",
                 f"is true, but target-stage {target.display_name!r} comes after source-stage {source.display_name!r}.",
             )
-        check_stages(client, pipeline.id, source, target, inputs)
+        check_stages(source, target, inputs)
+        source_items = client.list_stage_items(pipeline.id, source.id)
+        target_items = client.list_stage_items(pipeline.id, target.id) if target.workspace_id else []
         items = None
         if isinstance(inputs, SelectiveDeployInputs):
-            items = tuple(resolve_items(source, client.list_stage_items(pipeline.id, source.id), inputs.items))
+            items = tuple(resolve_items(source, source_items, inputs.items))
         request = DeployRequest(
             source=source,
             target=target,
@@ -133,12 +181,24 @@ def _prepare(
             update_app=bool(inputs.update_app),
             options=inputs.options,
         )
+    chosen = {i.item_id for i in items} if items is not None else None
+    plan = build_plan(StageContent(source, source_items), StageContent(target, target_items), chosen)
+    refusals = stage_refusals(source, target, target_items, inputs) + size_refusals(plan, selective=items is not None)
+    if inputs.plan_compare == "definitions" and not refusals:
+        deadline = clock.now() + inputs.timeout.total_seconds()
+        plan = compare_definitions(client, plan, source, target, reporter, clock, deadline)
+    plan = plan.model_copy(update={"refusals": tuple(e.message for e in refusals)})
+    for line in describe(plan, source, target):
+        reporter.info(line)
+    if refusals:
+        raise DeploymentRefused(refusals, _planned(command, pipeline, request, plan))
     what = f"{len(items)} item(s)" if items is not None else "all items"
     direction = " (backward)" if request.backward else ""
+    verb = "Planned: deploying" if inputs.plan else "Deploying"
     reporter.info(
-        f"Deploying {what} of {pipeline.display_name!r} from {source.display_name} to {target.display_name}{direction}"
+        f"{verb} {what} of {pipeline.display_name!r} from {source.display_name} to {target.display_name}{direction}"
     )
-    return pipeline, request
+    return pipeline, request, plan
 
 
 def _send(
@@ -158,11 +218,9 @@ def _send(
         return find_lost_deployment(client, pipeline.id, request, known_ids, clock, lost, deadline)
 
 
-def check_stages(
-    client: PipelinesClient, pipeline_id: str, source: Stage, target: Stage, inputs: DeployAllInputs
-) -> None:
-    """Refuse, before the deploy request, what the service would refuse: stages without workspaces,
-    a workspace to create where one exists, a backward deployment into a stage holding items."""
+def check_stages(source: Stage, target: Stage, inputs: DeployAllInputs) -> None:
+    """Refuse, before reading any items, what no plan can be made of: a source stage without a
+    workspace, a workspace to create where one exists."""
     if not source.workspace_id:
         raise InputError(
             "source-stage",
@@ -174,18 +232,30 @@ def check_stages(
             f"is only for a target stage without a workspace, and stage {target.display_name!r} has one "
             f"({target.workspace_name or target.workspace_id}).",
         )
+
+
+def stage_refusals(
+    source: Stage, target: Stage, target_items: Sequence[StageItem], inputs: DeployAllInputs
+) -> list[InputError]:
+    """What the service would refuse of the target stage: no workspace to deploy into, a backward
+    deployment into a stage holding items."""
     if not target.workspace_id and not inputs.new_workspace_name:
-        raise InputError(
-            "target-stage",
-            f"stage {target.display_name!r} has no workspace; assign one first with assign-workspace, or set "
-            "new-workspace-name to have the deployment create it.",
-        )
-    if target.order < source.order and target.workspace_id and client.list_stage_items(pipeline_id, target.id):
-        raise InputError(
-            "target-stage",
-            f"{target.display_name!r} comes before {source.display_name!r}: a backward deployment "
-            "is only allowed into an empty stage, and this one holds items.",
-        )
+        return [
+            InputError(
+                "target-stage",
+                f"stage {target.display_name!r} has no workspace; assign one first with assign-workspace, or set "
+                "new-workspace-name to have the deployment create it.",
+            )
+        ]
+    if target.order < source.order and target_items:
+        return [
+            InputError(
+                "target-stage",
+                f"{target.display_name!r} comes before {source.display_name!r}: a backward deployment "
+                "is only allowed into an empty stage, and this one holds items.",
+            )
+        ]
+    return []
 
 
 # After a lost answer, when to look for the deployment (seconds after the failure): as long as

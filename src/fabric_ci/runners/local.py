@@ -74,9 +74,10 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], indent: str = "
     ]
 
 
-def report_lines(result: Result) -> list[str]:
-    """The plain-text report of a result: a headline, the facts, and the items."""
-    lines = [_clean(headline(result), keep_newlines=False), ""]
+def report_lines(result: Result, error: FabricCiError | None = None) -> list[str]:
+    """The plain-text report of a result (and of the error that stopped it): a headline, the facts,
+    and the items."""
+    lines = [_clean(headline(result, error), keep_newlines=False), ""]
     present = [(label, _cell(value)) for label, value in facts(result) if value]
     lines += _table(["", ""], [[f"{label}:", value] for label, value in present])[1:]
     if isinstance(result, DeploymentResult) and result.items:
@@ -196,7 +197,7 @@ class LocalRunner(StepRunner):
         errors = input_errors(error)
         if result is not None:
             self._emit(self._human, "")
-            for line in report_lines(result):
+            for line in report_lines(result, error):
                 self._emit(self._human, line)
         if self._format == "json":
             if result is not None:

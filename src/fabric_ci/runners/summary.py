@@ -22,7 +22,9 @@ from fabric_ci.models.results import (
     CreatePipelineResult,
     DeletePipelineResult,
     DeployedItem,
+    DeploymentPlan,
     DeploymentResult,
+    PlannedItem,
     Progress,
     Removal,
     RemoveUserResult,
@@ -151,10 +153,22 @@ def _is_still_running(result: DeploymentResult, error: FabricCiError | None) -> 
     return isinstance(error, WaitTimeout) or (result.waited and result.status in ("NotStarted", "Running"))
 
 
+def _plan_counts(plan: DeploymentPlan) -> str:
+    overwrite = f"{plan.count('overwrite')} to overwrite"
+    if plan.compared:
+        overwrite += f" ({plan.unchanged} unchanged)"
+    return f"{plan.create} to create, {overwrite}, {plan.skipped} skipped"
+
+
 def _deployment_headline(result: DeploymentResult, error: FabricCiError | None) -> str:
     src = result.source_stage.name if result.source_stage else None
     tgt = result.target_stage.name if result.target_stage else None
     between = f" from {src} to {tgt}" if src and tgt else ""
+    if result.status == "Planned":
+        counts = _plan_counts(result.plan or DeploymentPlan())
+        if error is not None:
+            return f"The deployment{between} would be refused ({counts}); nothing was deployed"
+        return f"Plan of the deployment{between}: {counts}; nothing was deployed"
     if result.status == "Failed" or isinstance(error, DeploymentFailed):
         failed = len(result.failed_items)
         detail = f": {_plural(failed, 'item')} failed" if failed else ""
@@ -175,7 +189,7 @@ def _deployment_facts(result: DeploymentResult) -> list[tuple[str, str | None]]:
         ("Pipeline", result.pipeline_name),
         ("Stages", _route(result)),
         ("Status", result.status),
-        ("Operation", result.operation_id),
+        ("Operation", result.operation_id or None),
         ("Duration", format_duration(result.duration_seconds) if result.duration_seconds else None),
         ("Note", result.note),
     ]
@@ -374,6 +388,8 @@ def _item_table(result: DeploymentResult, budget: int, wording: Wording) -> list
 
 
 def _deployment(result: DeploymentResult, error: FabricCiError | None, wording: Wording) -> list[str]:
+    if result.status == "Planned":
+        return _plan_section(result, error, wording)
     route = _route(result)
     if result.status == "Failed" or isinstance(error, DeploymentFailed):
         heading = "### ❌ Deployment failed"
@@ -413,6 +429,54 @@ def _deployment(result: DeploymentResult, error: FabricCiError | None, wording: 
     if error:
         lines += _error_section(error, wording)
     return lines
+
+
+_ACTION_ICONS = {"create": "➕", "overwrite": "✏️", "skipped": "⏭️", "untouched": "▫️"}
+
+
+def _plan_details(item: PlannedItem) -> str:
+    details = []
+    if item.last_deployed is not None:
+        details.append(f"last deployed {item.last_deployed:%Y-%m-%d %H:%M} UTC")
+    if item.diff is not None:
+        details.append(item.diff)
+    if item.reason:
+        details.append(item.reason)
+    return "; ".join(details)
+
+
+def _plan_section(result: DeploymentResult, error: FabricCiError | None, wording: Wording) -> list[str]:
+    plan = result.plan or DeploymentPlan()
+    route = _route(result)
+    heading = f"### ❌ {md(error.title)}" if error else f"### 📋 Plan {md(route) if route else ''}".rstrip()
+    facts = _facts(
+        [
+            ("Pipeline", md(result.pipeline_name)),
+            ("Stages", md(route) if route and error else None),
+            ("Plan", md(_plan_counts(plan))),
+            ("Definition requests", str(plan.definition_requests) if plan.compared else None),
+        ]
+    )
+    lines = [heading, "", facts, ""]
+    if not error:
+        lines += [f"Nothing was deployed (`{wording.name('plan')}: true`).", ""]
+    if not plan.items:
+        lines += ["_Neither stage holds any item._", ""]
+    else:
+        rows = ["| Item | Type | Action | Details |", "| --- | --- | --- | --- |"]
+        used = sum(len(line.encode()) + 1 for line in lines + rows)
+        budget = SUMMARY_BUDGET_BYTES - 8 * 1024
+        for shown, item in enumerate(plan.items):
+            action = f"{_ACTION_ICONS.get(item.action, '')} {item.action}".strip()
+            row = f"| {md(item.name)} | {md(item.type)} | {action} | {md(_plan_details(item))} |"
+            if used + len(row.encode()) + 1 > budget:
+                rest = len(plan.items) - shown
+                rows += ["", f"_…and {_plural(rest, 'more item')}, listed in the `{wording.name('plan')}` output._"]
+                break
+            rows.append(row)
+            used += len(row.encode()) + 1
+        lines += [*rows, ""]
+    return lines + (_error_section(error, wording) if error else [])
 
 
 def _assign(result: AssignWorkspaceResult, error: FabricCiError | None, wording: Wording) -> list[str]:

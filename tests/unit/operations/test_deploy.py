@@ -70,6 +70,9 @@ class FakeClient:
     def get_pipeline(self, _pipeline_id: str) -> PipelineWithStages:
         return PIPELINE
 
+    def list_stage_items(self, _pipeline_id: str, _stage_id: str) -> list[Any]:
+        return []  # the plan's reads: what is deployed is the deploy request's business here
+
     def _after(self) -> list[DeploymentOperation]:
         if callable(self.after):
             assert self.sent is not None

@@ -19,6 +19,7 @@ from fabric_ci.models.results import (
     AssignWorkspaceResult,
     CreatePipelineResult,
     DeletePipelineResult,
+    DeploymentPlan,
     RemoveUserResult,
     UnassignWorkspaceResult,
     UpdateStageResult,
@@ -41,9 +42,9 @@ WRAPPER_INPUTS = ["azureSubscription", "fabricConnection", "runtime", "pythonPat
 
 # What each command's result really writes, from results built straight from the models.
 OUTPUTS: dict[str, list[str]] = {
-    "deploy-all": list(deployment().outputs()),
-    "selective-deploy": list(deployment().outputs()),
-    "wait-for-deployment": list(deployment().outputs()),
+    "deploy-all": list(deployment(plan=DeploymentPlan()).outputs()),
+    "selective-deploy": list(deployment(plan=DeploymentPlan()).outputs()),
+    "wait-for-deployment": list(deployment(command="wait-for-deployment").outputs()),
     "assign-workspace": list(
         AssignWorkspaceResult(pipeline_id="p", pipeline_name="P", stage=TEST, workspace_id="w").outputs()
     ),
