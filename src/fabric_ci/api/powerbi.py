@@ -375,6 +375,9 @@ class PowerBiClient:
     def signed_in_principal(self) -> str | None:
         return token_principal(self._t.access_token())
 
+    def requests_sent(self) -> int:
+        return self._t.requests_sent
+
     def assign_workspace(self, pipeline_id: str, stage_id: str, workspace_id: str) -> None:
         path = f"pipelines/{pipeline_id}/stages/{stage_id}/assignWorkspace"
         self._t.request("POST", path, json={"workspaceId": workspace_id})
