@@ -24,7 +24,14 @@ from fabric_ci.models.inputs import DeployAllInputs, SelectiveDeployInputs
 from fabric_ci.models.requests import DeployRequest
 from fabric_ci.models.resources import DeployAccepted, DeploymentOperation, PipelineWithStages, Stage, StageItem
 from fabric_ci.models.results import DeploymentPlan, DeploymentResult, StageRef
-from fabric_ci.operations.plan import StageContent, build_plan, compare_definitions, describe, refusals
+from fabric_ci.operations.plan import (
+    StageContent,
+    build_plan,
+    compare_definitions,
+    describe,
+    forbidden_by_options,
+    refusals,
+)
 from fabric_ci.operations.reporter import Reporter
 from fabric_ci.operations.resolve import adjacent_stage, resolve_items, resolve_pipeline, resolve_stage
 from fabric_ci.operations.waiting import NEWLY_ACCEPTED_GRACE, check_outcome, follow_deployment, to_result
@@ -190,9 +197,8 @@ def _prepare(
         )
     chosen = {i.item_id for i in items} if items is not None else None
     plan = build_plan(StageContent(source, source_items), StageContent(target, target_items), chosen, between)
-    refused = stage_refusals(source, target, target_items, inputs) + refusals(
-        plan, inputs, selective=chosen is not None
-    )
+    refused = stage_refusals(source, target, target_items, inputs) + refusals(plan, selective=chosen is not None)
+    plan, warnings = forbidden_by_options(plan, inputs)
     if inputs.plan_compare == "definitions" and not refused:
         # Half of the step's timeout at most: the deployment gets what is left (deploy, below).
         deadline = clock.now() + inputs.timeout.total_seconds() / 2
@@ -200,6 +206,8 @@ def _prepare(
     plan = plan.model_copy(update={"refusals": tuple(e.message for e in refused)})
     for line in describe(plan, source, target):
         reporter.info(line)
+    for warning in warnings:
+        reporter.warning(warning)
     if refused:
         raise DeploymentRefused(refused, _plan_result(command, pipeline, request, plan))
     what = f"{len(items)} item(s)" if items is not None else "all items"

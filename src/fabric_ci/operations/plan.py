@@ -97,9 +97,8 @@ def build_plan(
     return DeploymentPlan(items=tuple(items))
 
 
-def refusals(plan: DeploymentPlan, inputs: DeployAllInputs, *, selective: bool) -> list[InputError]:
-    """What the service refuses, or fails, for the plan's items: none at all, more than it deploys at
-    once, and (Power BI API) items to create or overwrite that the deployment options forbid."""
+def refusals(plan: DeploymentPlan, *, selective: bool) -> list[InputError]:
+    """What the service refuses for the plan's items: none at all, or more than it deploys at once."""
     where = "items" if selective else "source-stage"
     found = []
     if plan.deployed == 0:
@@ -112,20 +111,27 @@ def refusals(plan: DeploymentPlan, inputs: DeployAllInputs, *, selective: bool) 
                 f"{MAX_ITEMS_PER_DEPLOYMENT} at once; deploy them in parts with selective-deploy",
             )
         )
-    # The Power BI API fails a deployment that needs an option it was told not to use (both default to true).
+    return found
+
+
+def forbidden_by_options(plan: DeploymentPlan, inputs: DeployAllInputs) -> tuple[DeploymentPlan, list[str]]:
+    """The Power BI API accepts a deployment that needs an option it was told not to use, and then
+    fails those items (allow-create-artifact and allow-overwrite-artifact default to true): the plan
+    says so of each, and returns a warning for the log."""
     options: tuple[tuple[str, PlanAction], ...] = (
         ("allow-create-artifact", "create"),
         ("allow-overwrite-artifact", "overwrite"),
     )
+    items, warnings = list(plan.items), []
     for option, action in options:
-        count = plan.count(action)
-        if getattr(inputs, option.replace("-", "_")) is False and count:
-            found.append(
-                InputError(
-                    option, f"is false, and the deployment would {action} {count} item(s): the service would fail it"
-                )
-            )
-    return found
+        if getattr(inputs, option.replace("-", "_")) is not False or not plan.count(action):
+            continue
+        reason = f"{option} is false: the service fails this item"
+        items = [i.model_copy(update={"reason": reason}) if i.action == action else i for i in items]
+        warnings.append(
+            f"{option} is false, and the deployment would {action} {plan.count(action)} item(s): they will fail"
+        )
+    return plan.model_copy(update={"items": tuple(items)}), warnings
 
 
 def _planned(item: StageItem, action: PlanAction, **details: object) -> PlannedItem:

@@ -21,6 +21,7 @@ from fabric_ci.operations.plan import (
     build_plan,
     compare_definitions,
     describe,
+    forbidden_by_options,
     refusals,
 )
 
@@ -109,26 +110,31 @@ def test_a_deployment_past_the_next_stage_pairs_through_the_stages_between() -> 
     ]
 
 
-def test_refusals_name_the_input_for_nothing_to_deploy_too_many_items_and_forbidden_options() -> None:
+def test_refusals_name_the_input_for_nothing_to_deploy_and_too_many_items() -> None:
     empty = build_plan(StageContent(DEV), StageContent(TEST), None)
-    (nothing,) = refusals(empty, deploy_inputs(), selective=False)
+    (nothing,) = refusals(empty, selective=False)
     assert (nothing.input_name, "nothing to deploy" in nothing.message) == ("source-stage", True)
     many = build_plan(StageContent(DEV, [item(f"d{n}", f"Report {n}") for n in range(301)]), StageContent(TEST), None)
-    (too_many,) = refusals(many, deploy_inputs(), selective=False)
+    (too_many,) = refusals(many, selective=True)
+    assert too_many.input_name == "items"
     assert "301 items" in too_many.message
     assert "at most 300" in too_many.message
-    one = build_plan(StageContent(DEV, [item("d1", "A")]), StageContent(TEST), None)
-    assert refusals(one, deploy_inputs(), selective=True) == []
-    powerbi = deploy_inputs(api="powerbi", **{"allow-create-artifact": "false", "allow-overwrite-artifact": "false"})
+    assert refusals(build_plan(StageContent(DEV, [item("d1", "A")]), StageContent(TEST), None), selective=True) == []
+
+
+def test_power_bi_options_that_forbid_an_action_mark_its_items_and_warn() -> None:
+    """The service accepts such a deployment and fails the items: a warning and a reason, not a refusal."""
+    powerbi = deploy_inputs(api="powerbi", **{"allow-create-artifact": "false"})
     source = [item("d1", "A", targetItemId="t1"), item("d2", "B")]
-    mixed = build_plan(StageContent(DEV, source), StageContent(TEST, [item("t1", "A")]), None)
-    assert [(e.input_name, e.args[0]) for e in refusals(mixed, powerbi, selective=False)] == [
-        ("allow-create-artifact", "is false, and the deployment would create 1 item(s): the service would fail it"),
-        (
-            "allow-overwrite-artifact",
-            "is false, and the deployment would overwrite 1 item(s): the service would fail it",
-        ),
+    plan, warnings = forbidden_by_options(
+        build_plan(StageContent(DEV, source), StageContent(TEST, [item("t1", "A")]), None), powerbi
+    )
+    assert [(i.name, i.reason) for i in plan.items] == [
+        ("A", None),
+        ("B", "allow-create-artifact is false: the service fails this item"),
     ]
+    assert warnings == ["allow-create-artifact is false, and the deployment would create 1 item(s): they will fail"]
+    assert forbidden_by_options(plan, deploy_inputs())[1] == []
 
 
 def test_describe_gives_a_count_line_then_one_line_an_item() -> None:
