@@ -10,9 +10,9 @@ import json
 
 from fabric_ci.emulator import Emulator
 from fabric_ci.emulator.seed import HR_PIPELINE_NAME
-from fabric_ci.models.apis import DEFINITION_ITEM_TYPES
+from fabric_ci.models.apis import NO_DEFINITION_TYPES
 
-from .conftest import RunStep, items_of
+from .conftest import RunStep
 
 DEPLOY = {"pipeline": "Sales Analytics", "source-stage": "Development", "target-stage": "Test"}
 DEPLOY_OPS = "DeploymentPipelines_DeployStageContent"
@@ -53,6 +53,7 @@ def test_a_plan_sends_nothing_and_says_what_the_deployment_then_does(run_step: R
     assert creates == {k for k, state in diff_states.items() if state == "New"}
     assert overwrites == {k for k, state in diff_states.items() if state in ("Different", "NoDifference")}
     assert (int(out["create"]), int(out["overwrite"]), int(out["unchanged"])) == (len(creates), len(overwrites), 0)
+    assert all(i["lastDeployed"] for i in plan.values() if i["action"] == "overwrite")  # the seeded history
     # The real deployment printed and output the same plan first.
     assert plan_of(real.outputs) == plan
     assert real.stdout.index("Plan, Development -> Test:") < real.stdout.index("Deployment accepted")
@@ -68,19 +69,21 @@ def test_plan_compare_says_unchanged_exactly_where_the_deployment_finds_no_diffe
     overwrites = {k: i for k, i in plan.items() if i["action"] == "overwrite"}
     assert {i["diff"] for i in overwrites.values()} >= {"different", "unchanged"}
     definition_requests = sent(emulator, *DEFINITION_OPS)
-    assert definition_requests >= 4 * sum(1 for i in overwrites.values() if i["diff"] != "not comparable")
+    # Each comparable overwrite: two definitions of at least three requests (ask, poll, result).
+    assert definition_requests >= 6 * sum(1 for i in overwrites.values() if i["diff"] != "not comparable")
     assert f"({definition_requests} definition requests)" in planned.stdout
 
     real = run_step("deploy-all", DEPLOY)
     diff_states = deployed(real.outputs)
     for key, item in overwrites.items():
-        if item["type"] in DEFINITION_ITEM_TYPES:
+        if item["type"] not in NO_DEFINITION_TYPES:
             expected = "unchanged" if diff_states[key] == "NoDifference" else "different"
             assert item["diff"] == expected, key
         else:
             assert item["diff"] == "not comparable", key
             assert item["reason"] == f"the Fabric API has no definition for a {item['type']}"
     assert int(planned.outputs["unchanged"]) == sum(1 for i in overwrites.values() if i["diff"] == "unchanged")
+    assert int(planned.outputs["overwrite"]) == len(overwrites)  # unchanged ones included
 
 
 def test_a_plan_of_a_deployment_the_service_would_refuse_exits_2_with_the_plan(
@@ -150,13 +153,33 @@ def emulator_stages(emulator: Emulator) -> list[dict[str, str]]:
     return [{"displayName": s.display_name, "workspaceId": s.workspace_id or ""} for s in pipeline.stages]
 
 
-def test_items_of_the_real_deployment_are_unchanged_by_planning(run_step: RunStep) -> None:
-    """Planning reads only: a deployment after two plans deploys what one without them would."""
-    for _ in range(2):
-        assert run_step("deploy-all", {**DEPLOY, "plan": "true"}).returncode == 0
-    real = run_step("deploy-all", DEPLOY)
-    assert real.returncode == 0
-    assert len(items_of(real)) == 10
+def test_a_plan_past_the_next_stage_agrees_with_the_deployment(run_step: RunStep, emulator: Emulator) -> None:
+    """Development -> Production pairs through Test: the plan's overwrites are the deployment's Different and
+    NoDifference items, and Production items the chain does not reach are untouched, not overwritten."""
+    route = {**DEPLOY, "target-stage": "Production"}
+    planned = run_step("deploy-all", {**route, "plan": "true"})
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    plan = json.loads(planned.outputs["plan"])
+    real = run_step("deploy-all", route)
+    assert real.returncode == 0, real.stdout + real.stderr
+    diff_states = deployed(real.outputs)
+    overwrites = {f"{i['type']}: {i['name']}" for i in plan if i["action"] == "overwrite"}
+    creates = {f"{i['type']}: {i['name']}" for i in plan if i["action"] == "create"}
+    assert overwrites
+    assert overwrites == {k for k, state in diff_states.items() if state != "New"}
+    assert creates == {k for k, state in diff_states.items() if state == "New"}
+
+
+def test_a_target_stage_without_a_workspace_is_a_refusal_with_the_plan(run_step: RunStep, emulator: Emulator) -> None:
+    """Operations Pipeline's Test stage has no workspace: every item would be created, but nothing can be."""
+    inputs = {"pipeline": "Operations Pipeline", "source-stage": "Dev", "target-stage": "Test", "plan": "true"}
+    run = run_step("deploy-all", inputs)
+    assert run.returncode == 2, run.stdout + run.stderr
+    (error,) = run.errors
+    assert "Input 'target-stage'" in error
+    assert "has no workspace" in error
+    assert {i["action"] for i in json.loads(run.outputs["plan"])} == {"create"}
+    assert sent(emulator, DEPLOY_OPS) == 0
 
 
 def test_bad_plan_inputs_are_refused_before_any_request(run_step: RunStep, emulator: Emulator) -> None:
@@ -164,7 +187,7 @@ def test_bad_plan_inputs_are_refused_before_any_request(run_step: RunStep, emula
     powerbi = {"api": "powerbi", "api-base-url": emulator.powerbi_base_url, "source-stage": "0"}
     cases = [
         ({**DEPLOY, **powerbi, "plan-compare": "definitions"}, "plan-compare", "an input of the Fabric REST API only"),
-        ({**DEPLOY, "plan-compare": "diff"}, "plan-compare", "'none' or 'definitions'"),
+        ({**DEPLOY, "plan-compare": "diff"}, "plan-compare", "expected none or definitions, got 'diff'"),
         ({**DEPLOY, "plan": "yes please"}, "plan", "true or false"),
     ]
     for inputs, name, expected in cases:

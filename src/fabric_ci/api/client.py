@@ -43,6 +43,9 @@ class PipelinesClient(Protocol):
         """Start a deployment. Sent at most once: when its answer is lost, AmbiguousResponse is
         raised and the caller must look for the deployment rather than send it again."""
 
+    def requests_sent(self) -> int:
+        """How many HTTP requests this client has sent so far, retries included."""
+
     def signed_in_principal(self) -> str | None:
         """The object id of the principal this client is signed in as (from its access token's
         `oid`), or None when the token names none."""

@@ -112,6 +112,9 @@ class FabricClient:
                 f"The create answer ({response.status_code}) is not a deployment pipeline", response
             ) from None
 
+    def requests_sent(self) -> int:
+        return self._t.requests_sent
+
     def assign_workspace(self, pipeline_id: str, stage_id: str, workspace_id: str) -> None:
         path = f"deploymentPipelines/{pipeline_id}/stages/{stage_id}/assignWorkspace"
         self._t.request("POST", path, json={"workspaceId": workspace_id})
@@ -167,7 +170,7 @@ class FabricClient:
             raise DefinitionUnavailable(error.message) from error
         except ValueError:  # not an operation state
             raise DefinitionUnavailable("the service's answer was no operation state") from None
-        return DefinitionFetch(operation_id=operation_id, definition=_definition(result), requests=2)
+        return DefinitionFetch(operation_id=operation_id, definition=_definition(result))
 
     def list_pipeline_members(self, pipeline_id: str) -> list[Member]:
         return _members(iter_values(self._t, f"deploymentPipelines/{pipeline_id}/roleAssignments"))
@@ -200,16 +203,21 @@ class FabricClient:
 
 
 def _definition(response: Any) -> ItemDefinition:
+    """The answer's definition; one without parts is no definition (two empty ones would compare equal)."""
     try:
-        return ItemDefinition.model_validate((response.json() or {}).get("definition") or {})
+        definition = ItemDefinition.model_validate((response.json() or {}).get("definition"))
     except (ValueError, AttributeError):  # AttributeError: JSON, but not an object
-        raise DefinitionUnavailable("the service's answer held no item definition") from None
+        definition = None
+    if definition is None or not definition.parts:
+        raise DefinitionUnavailable("the service's answer held no item definition")
+    return definition
 
 
 def _retry_after(response: Any, default: float = 5.0) -> float:
-    """The seconds a long-running operation's answer asks to wait (Microsoft's examples: 20)."""
+    """The seconds a long-running operation's answer asks to wait (Microsoft's examples: 20), at least
+    one: an answer of 0 must not make a tight loop of the polls."""
     try:
-        return max(float(response.headers.get("Retry-After", default)), 0.0)
+        return max(float(response.headers.get("Retry-After", default)), 1.0)
     except ValueError:
         return default
 

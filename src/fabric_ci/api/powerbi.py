@@ -410,6 +410,9 @@ class PowerBiClient:
             created.model_copy(update={"stages": [_Stage(order=o) for o in range(len(POWERBI_STAGE_NAMES))]})
         )
 
+    def requests_sent(self) -> int:
+        return self._t.requests_sent
+
     def assign_workspace(self, pipeline_id: str, stage_id: str, workspace_id: str) -> None:
         path = f"pipelines/{pipeline_id}/stages/{stage_id}/assignWorkspace"
         self._t.request("POST", path, json={"workspaceId": workspace_id})

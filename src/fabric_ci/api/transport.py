@@ -120,6 +120,7 @@ class Transport:
         self._auth = BearerAuth(tokens, self.base_url, redirect_domains)
         self._retries = retries or Retries()
         self._base_url_input = base_url_input
+        self.requests_sent = 0  # every HTTP request, retries included (plan-compare reports its count)
 
     @property
     def clock(self) -> Clock:
@@ -198,6 +199,7 @@ class Transport:
             if time_left is not None:
                 left = max(time_left - (clock.now() - started), 1.0)
                 timeout = httpx.Timeout(min(left, 60.0), connect=min(left, 15.0))
+            self.requests_sent += 1
             return self._http.request(method, url, params=params, json=json, auth=self._auth, timeout=timeout)
 
         started = clock.now()

@@ -7,7 +7,8 @@ the same name in its workspace. Two paired items whose versions match have defin
 only in those ids; a deployment of a newer version makes them differ for real. So plan-compare sees
 "unchanged" exactly where a deployment would report NoDifference, and only if it normalises the ids.
 
-Which item types have a definition: models/apis.py DEFINITION_ITEM_TYPES (Microsoft's list); any
+Which item types have a definition: DEFINITION_TYPES, from Microsoft's list (kept apart from the
+client's list of types without one, models/apis.py, so that a test can find the two disagree); any
 other type is refused as the service refuses it, 400 OperationNotSupportedForItem.
 """
 
@@ -19,6 +20,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from fabric_ci.emulator import seed
+
+# Microsoft's "Item definition overview" lists these as having a definition (of the types the emulator seeds).
+DEFINITION_TYPES = frozenset({"DataPipeline", "Environment", "Lakehouse", "Notebook", "Report", "SemanticModel"})
 
 # What each type's definition holds besides `.platform`: (path, a template of the part's content).
 _PARTS: dict[str, tuple[tuple[str, str], ...]] = {

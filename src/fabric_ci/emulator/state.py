@@ -39,8 +39,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from fabric_ci.emulator import seed
-from fabric_ci.emulator.definitions import DefinitionOperation, definition_parts
-from fabric_ci.models.apis import DEFINITION_ITEM_TYPES
+from fabric_ci.emulator.definitions import DEFINITION_TYPES, DefinitionOperation, definition_parts
 
 Clock = Callable[[], float]
 
@@ -683,21 +682,27 @@ class TenantState:
                 else:
                     target.source_item_id, source.target_item_id = source.id, target.id
 
-    def _pair(self, source: Item, target_ws: Workspace | None, backward: bool) -> Item | None:
-        """The item in the target stage that `source` deploys over, if any."""
-        if target_ws is None:
-            return None
-        linked = target_ws.find(source.source_item_id if backward else source.target_item_id)
-        if linked is not None:
-            return linked
-        for item in target_ws.items:
-            if (item.target_item_id if backward else item.source_item_id) == source.id:
-                return item
-        # Unpaired items are matched by name and type, as the service does when a stage is assigned.
-        for item in target_ws.items:
-            if (item.item_type, item.display_name) == (source.item_type, source.display_name):
-                return item
-        return None
+    def _pair(self, pipeline: Pipeline, source_stage: Stage, target_stage: Stage, source: Item) -> Item | None:
+        """The item of the target stage that `source` deploys over, if any: its pair in the next stage
+        (each item names it, `targetItemId` forward and `sourceItemId` back), and that item's in the
+        next, up to the target stage. An item of the same name that is not paired is not overwritten:
+        the service creates another beside it. Items are paired by name and type when a workspace is
+        assigned (`_pair_by_name`) and by deployment (`_apply`), not at deployment time."""
+        step = 1 if target_stage.order > source_stage.order else -1
+        current = source
+        for order in range(source_stage.order + step, target_stage.order + step, step):
+            stage = next((s for s in pipeline.stages if s.order == order), None)
+            workspace = self.workspaces.get(stage.workspace_id or "") if stage else None
+            if workspace is None:
+                return None
+            forward = current.target_item_id if step > 0 else current.source_item_id
+            linked = workspace.find(forward) or next(
+                (i for i in workspace.items if (i.source_item_id if step > 0 else i.target_item_id) == current.id), None
+            )
+            if linked is None:
+                return None
+            current = linked
+        return current
 
     def deploy(
         self,
@@ -761,6 +766,12 @@ class TenantState:
                 raise FabricError(
                     400, "NoItemsToDeploy", f"The source stage '{source.display_name}' has no items to deploy."
                 )
+            if len(selected) > MAX_ITEMS_PER_DEPLOYMENT:  # a whole stage too (api-notes: "both APIs")
+                raise FabricError(
+                    400,
+                    "InvalidInput",
+                    f"A deployment can include at most {MAX_ITEMS_PER_DEPLOYMENT} items; this one has {len(selected)}.",
+                )
             if update_app:
                 target_ws = self.workspaces.get(target.workspace_id or "")
                 if target_ws is None or target_ws.app is None:
@@ -822,11 +833,10 @@ class TenantState:
         *,
         options: tuple[dict[str, bool], dict[str, dict[str, bool]]] | None = None,
     ) -> Deployment:
-        target_ws = self.workspaces.get(target.workspace_id or "")
         ordered = sorted(items, key=lambda i: _TYPE_RANK.get(i.item_type, 2))
         steps = []
         for index, item in enumerate(ordered):
-            paired = self._pair(item, target_ws, backward)
+            paired = self._pair(pipeline, source, target, item)
             if paired is None:
                 diff = "New"
             elif paired.version == item.version:
@@ -947,10 +957,11 @@ class TenantState:
             self._forget_stage(pipeline, stage, workspace)
 
     def _forget_stage(self, pipeline: Pipeline, stage: Stage, workspace: Workspace | None) -> None:
-        """What unassigning loses, as Microsoft's assign-pipeline page says ("you lose all the stage
-        deployment's history and configured rules"): the deployments into or out of the stage leave
-        the pipeline's history, and its items' pairings and last deployment times go, on both sides.
-        Assigned again, its items pair by name and type, as a newly assigned workspace's do."""
+        """What unassigning loses. Microsoft's assign-pipeline page says "you lose all the stage
+        deployment's history and configured rules"; how that shows in the API is not documented, so
+        this is the emulator's reading of it (an assumption): the deployments into or out of the stage
+        leave the pipeline's history, and its items' pairings and last deployment times go, on both
+        sides. Assigned again, its items pair by name and type, as a newly assigned workspace's do."""
         ids = {item.id for item in workspace.items} if workspace else set()
         for item in workspace.items if workspace else []:
             item.source_item_id = item.target_item_id = None
@@ -1252,15 +1263,14 @@ class TenantState:
                     f"workspace '{workspace.name}' needs read and write permissions on it (Contributor or higher); "
                     f"the caller {f'is {held}' if held else 'has no role there'}.",
                 )
-            if item.item_type not in DEFINITION_ITEM_TYPES:
+            if item.item_type not in DEFINITION_TYPES:
                 raise FabricError(400, "OperationNotSupportedForItem", "Operation not supported for requested item.")
+            # A report reads the semantic model of its name, else the stage's first: its definition names it by id.
+            models = sorted(
+                (i for i in workspace.items if i.item_type == "SemanticModel"), key=lambda i: i.display_name
+            )
             model = next(
-                (
-                    i.id
-                    for i in workspace.items
-                    if i.item_type == "SemanticModel" and i.display_name == item.display_name
-                ),
-                None,
+                (i.id for i in models if i.display_name == item.display_name), models[0].id if models else None
             )
             now = self.now()
             operation = DefinitionOperation(

@@ -15,14 +15,11 @@ from fabric_ci.models.requests import POWERBI_OPTIONS
 
 ApiName = Literal["fabric", "powerbi"]
 
-
 # The Power BI API's stages: order -> the name its documentation and UI give it.
 POWERBI_STAGE_NAMES = ("Development", "Test", "Production")
 
-
 # Item type spellings people bring from either API or the UI -> the Fabric name fabric-ci reports.
 ITEM_TYPE_ALIASES = {"dataset": "SemanticModel", "semanticmodel": "SemanticModel"}
-
 
 # Principal types: the Power BI API says App for what Fabric calls ServicePrincipal.
 PRINCIPAL_TYPE_ALIASES = {"app": "ServicePrincipal"}
@@ -47,7 +44,6 @@ class ApiProfile:
 
 DEPLOY_OPTION_INPUTS = tuple(name.replace("_", "-") for name in POWERBI_OPTIONS)
 
-
 APIS: dict[str, ApiProfile] = {
     "fabric": ApiProfile(
         name="fabric",
@@ -69,36 +65,21 @@ APIS: dict[str, ApiProfile] = {
     ),
 }
 
-
-# The item types the Fabric API has a definition for (getDefinition), from Microsoft's "Item definition
-# overview" (https://learn.microsoft.com/rest/api/fabric/articles/item-management/definitions/item-definition-overview).
-# plan-compare asks only for these; the service's OperationNotSupportedForItem still has the last word.
-# Dashboards, datamarts, warehouses, SQL endpoints and ML items have none.
-DEFINITION_ITEM_TYPES: frozenset[str] = frozenset(
+# The item types that have no definition in the Fabric API (getDefinition answers them
+# OperationNotSupportedForItem), from Microsoft's "Item definition overview"
+# (https://learn.microsoft.com/rest/api/fabric/articles/item-management/definitions/item-definition-overview),
+# which lists the types that have one. plan-compare does not ask for these; for every other type it
+# asks, and the service's answer has the last word (a type added to Fabric later is asked about too).
+NO_DEFINITION_TYPES: frozenset[str] = frozenset(
     {
-        "ApacheAirflowJob",
-        "CopyJob",
-        "DataPipeline",
-        "Dataflow",
-        "DigitalTwinBuilder",
-        "Environment",
-        "Eventhouse",
-        "Eventstream",
-        "GraphModel",
-        "GraphQLApi",
-        "KQLDashboard",
-        "KQLDatabase",
-        "KQLQueryset",
-        "Lakehouse",
-        "MirroredAzureDatabricksCatalog",
-        "MirroredDatabase",
-        "MountedDataFactory",
-        "Notebook",
-        "Reflex",
-        "Report",
-        "SemanticModel",
-        "SparkJobDefinition",
-        "UserDataFunction",
-        "VariableLibrary",
+        "Dashboard",
+        "Datamart",
+        "MLExperiment",
+        "MLModel",
+        "MirroredWarehouse",
+        "PaginatedReport",
+        "SQLEndpoint",
+        "Warehouse",
+        "WarehouseSnapshot",
     }
 )

@@ -149,8 +149,8 @@ INPUTS: dict[str, str] = {
     "plan-compare": (
         "Fabric API only. `definitions`: also fetch each overwritten item's definition and its target's "
         "(getDefinition), and say whether the deployment would change it (`different`, `unchanged`, or "
-        "`not comparable` for item types without a definition). Costs at least two requests an item. "
-        "`none` (the default): no comparison."
+        "`not comparable` for item types without a definition). Costs at least six requests an item, and "
+        "up to half of timeout; the deployment gets the rest. `none` (the default): no comparison."
     ),
     "items": (
         "The items to deploy, one per line, each either an item id (a GUID), `ItemType: display name` "
@@ -290,7 +290,7 @@ OUTPUTS: dict[str, str] = {
     ),
     "status": (
         "The deployment's status when the step ended: `NotStarted`, `Running`, `Succeeded` or `Failed`; "
-        "`Planned` with plan: true."
+        "`Planned` with plan: true, and when the plan showed the service would refuse it (none was sent)."
     ),
     "pipeline-id": "The deployment pipeline's id.",
     "source-stage-id": "The id of the stage deployed from.",
@@ -302,13 +302,13 @@ OUTPUTS: dict[str, str] = {
     "duration-seconds": "How long the deployment took, in whole seconds; empty while it is still running.",
     "plan": (
         "What the deployment does (or, with plan: true, would do) to each item: a JSON array of objects "
-        "{id, name, type, action, reason, diff}; action is `create`, `overwrite`, `skipped` or `untouched` "
-        "(a target-stage item no deployed item is paired with); diff, with plan-compare: definitions, is "
-        "`different`, `unchanged` or `not comparable`, else null. Read it with fromJSON()."
+        "{id, name, type, action, reason, diff, lastDeployed}; action is `create`, `overwrite`, `skipped` or "
+        "`untouched` (a target-stage item the deployment leaves as it is); diff, with plan-compare: "
+        "definitions, is `different`, `unchanged` or `not comparable`, else null. Read it with fromJSON()."
     ),
     "create": "How many items the deployment creates in the target stage.",
-    "overwrite": ("How many items the deployment overwrites, leaving out those plan-compare found unchanged."),
-    "unchanged": "How many overwritten items plan-compare found unchanged (0 without plan-compare).",
+    "overwrite": "How many items the deployment overwrites (those plan-compare found unchanged included).",
+    "unchanged": "How many of the overwritten items plan-compare found unchanged (0 without plan-compare).",
     "skipped": "How many source-stage items the deployment leaves out (a selective deployment's unchosen ones).",
     "stage-id": "The id of the stage the workspace is now assigned to.",
     "workspace-id": "The id of the assigned workspace.",

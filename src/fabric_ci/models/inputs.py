@@ -554,6 +554,14 @@ class DeployAllInputs(Inputs):
     # given, which is `none` (a default would count as given, and be refused with api: powerbi).
     plan_compare: PlanCompare | None = None
 
+    @field_validator("plan_compare", mode="before")
+    @classmethod
+    def _plan_compare_any_case(cls, value: Any) -> Any:
+        # `none`, the default, counts as not given: a template may pass it with api: powerbi too.
+        if isinstance(value, str):
+            value = value.strip().lower()
+        return None if value == "none" else value
+
     @property
     def options(self) -> DeployOptions:
         given = {name: value for name in DeployOptions.model_fields if (value := getattr(self, name)) is not None}
@@ -1000,6 +1008,7 @@ _EXPECTED = {
     "cloud": "one of public, usgov, usgovhigh, usgovdod, china",
     "principal-type": "one of User, Group, ServicePrincipal (App), ServicePrincipalProfile",
     "role": "Admin (the only deployment-pipeline role)",
+    "plan-compare": "none or definitions",
 }
 
 

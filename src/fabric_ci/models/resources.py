@@ -148,12 +148,11 @@ class ItemDefinition(Resource):
 
 class DefinitionFetch(Resource):
     """Where fetching a definition stands: the definition, or the long-running operation to poll
-    after `retry_after` seconds. `requests`: the requests this step sent."""
+    after `retry_after` seconds."""
 
     definition: ItemDefinition | None = None
     operation_id: str | None = None
     retry_after: float = 0.0
-    requests: int = 1
 
 
 class DeployAccepted(Resource):

@@ -115,7 +115,19 @@ class PlannedItem(BaseModel):
             "action": self.action,
             "reason": self.reason,
             "diff": self.diff,
+            "lastDeployed": self.last_deployed.isoformat().replace("+00:00", "Z") if self.last_deployed else None,
         }
+
+    def details(self) -> str:
+        """Its last deployment, comparison and reason, for a log line or a table cell."""
+        details = []
+        if self.last_deployed is not None and self.action == "overwrite":
+            details.append(f"last deployed {self.last_deployed:%Y-%m-%d %H:%M} UTC")
+        if self.diff is not None:
+            details.append(self.diff)
+        if self.reason:
+            details.append(self.reason)
+        return "; ".join(details)
 
 
 class DeploymentPlan(BaseModel):
@@ -135,13 +147,13 @@ class DeploymentPlan(BaseModel):
         return self.count("create")
 
     @property
-    def unchanged(self) -> int:
-        return self.count("overwrite", diff="unchanged")
+    def overwrite(self) -> int:
+        return self.count("overwrite")
 
     @property
-    def overwrite(self) -> int:
-        """Overwrites not known to be unchanged (`unchanged` counts those)."""
-        return self.count("overwrite") - self.unchanged
+    def unchanged(self) -> int:
+        """The overwrites plan-compare found unchanged (counted in `overwrite` too)."""
+        return self.count("overwrite", diff="unchanged")
 
     @property
     def skipped(self) -> int:
@@ -149,7 +161,12 @@ class DeploymentPlan(BaseModel):
 
     @property
     def deployed(self) -> int:
-        return self.create + self.count("overwrite")
+        return self.create + self.overwrite
+
+    def counts_text(self) -> str:
+        """`6 to create, 4 to overwrite (2 unchanged), 0 skipped`."""
+        overwrite = f"{self.overwrite} to overwrite" + (f" ({self.unchanged} unchanged)" if self.compared else "")
+        return f"{self.create} to create, {overwrite}, {self.skipped} skipped"
 
     def outputs(self) -> dict[str, str]:
         return {

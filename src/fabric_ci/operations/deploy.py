@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
+from datetime import timedelta
 
 from fabric_ci.api.client import PipelinesClient
 from fabric_ci.api.transport import AmbiguousResponse
@@ -23,7 +24,14 @@ from fabric_ci.models.inputs import DeployAllInputs, SelectiveDeployInputs
 from fabric_ci.models.requests import DeployRequest
 from fabric_ci.models.resources import DeployAccepted, DeploymentOperation, PipelineWithStages, Stage, StageItem
 from fabric_ci.models.results import DeploymentPlan, DeploymentResult, StageRef
-from fabric_ci.operations.plan import StageContent, build_plan, compare_definitions, describe, size_refusals
+from fabric_ci.operations.plan import (
+    StageContent,
+    build_plan,
+    compare_definitions,
+    describe,
+    forbidden_by_options,
+    refusals,
+)
 from fabric_ci.operations.reporter import Reporter
 from fabric_ci.operations.resolve import adjacent_stage, resolve_items, resolve_pipeline, resolve_stage
 from fabric_ci.operations.waiting import NEWLY_ACCEPTED_GRACE, check_outcome, follow_deployment, to_result
@@ -39,10 +47,11 @@ def run_marker() -> str:
 
 def deploy(inputs: DeployAllInputs, client: PipelinesClient, reporter: Reporter, clock: Clock) -> DeploymentResult:
     command = "selective-deploy" if isinstance(inputs, SelectiveDeployInputs) else "deploy-all"
+    began = clock.now()
     try:
         pipeline, request, plan = _prepare(inputs, client, reporter, clock, command)
         if inputs.plan:
-            return _planned(command, pipeline, request, plan)
+            return _plan_result(command, pipeline, request, plan)
         # Read before the POST: a deployment that was already there is not ours if the answer is lost.
         history = client.list_deployments(pipeline.id)
     except Cancelled as cancelled:
@@ -50,8 +59,11 @@ def deploy(inputs: DeployAllInputs, client: PipelinesClient, reporter: Reporter,
             f"Cancelled by {cancelled.signal_name} before the deployment was requested: nothing was deployed.",
             cancelled,
         ) from None
+    # The timeout counts from the deploy request, less what comparing definitions took of it.
+    compared = clock.now() - began if plan.compared else 0.0
+    timeout = max(inputs.timeout - timedelta(seconds=compared), timedelta(0))
     try:
-        return _deploy(inputs, client, reporter, clock, command, pipeline, request, history).model_copy(
+        return _deploy(inputs, client, reporter, clock, command, pipeline, request, history, timeout).model_copy(
             update={"plan": plan}
         )
     except (DeploymentFailed, WaitTimeout, StepCancelled) as stopped:
@@ -61,7 +73,7 @@ def deploy(inputs: DeployAllInputs, client: PipelinesClient, reporter: Reporter,
         raise
 
 
-def _planned(
+def _plan_result(
     command: str, pipeline: PipelineWithStages, request: DeployRequest, plan: DeploymentPlan
 ) -> DeploymentResult:
     return DeploymentResult(
@@ -87,9 +99,10 @@ def _deploy(
     pipeline: PipelineWithStages,
     request: DeployRequest,
     history: list[DeploymentOperation],
+    timeout: timedelta,
 ) -> DeploymentResult:
     started = clock.now()  # the timeout counts from the deploy request
-    deadline = started + inputs.timeout.total_seconds()
+    deadline = started + timeout.total_seconds()
     known_ids = {op.id for op in history}
     accepted: DeployAccepted | None = None
     try:
@@ -123,7 +136,7 @@ def _deploy(
             client,
             pipeline,
             accepted.deployment_id,
-            timeout=inputs.timeout,
+            timeout=timeout,
             reporter=reporter,
             clock=clock,
             started=started,
@@ -168,6 +181,7 @@ def _prepare(
         check_stages(source, target, inputs)
         source_items = client.list_stage_items(pipeline.id, source.id)
         target_items = client.list_stage_items(pipeline.id, target.id) if target.workspace_id else []
+        between = _stages_between(client, pipeline, source, target)
         items = None
         if isinstance(inputs, SelectiveDeployInputs):
             items = tuple(resolve_items(source, source_items, inputs.items))
@@ -182,16 +196,20 @@ def _prepare(
             options=inputs.options,
         )
     chosen = {i.item_id for i in items} if items is not None else None
-    plan = build_plan(StageContent(source, source_items), StageContent(target, target_items), chosen)
-    refusals = stage_refusals(source, target, target_items, inputs) + size_refusals(plan, selective=items is not None)
-    if inputs.plan_compare == "definitions" and not refusals:
-        deadline = clock.now() + inputs.timeout.total_seconds()
+    plan = build_plan(StageContent(source, source_items), StageContent(target, target_items), chosen, between)
+    refused = stage_refusals(source, target, target_items, inputs) + refusals(plan, selective=chosen is not None)
+    plan, warnings = forbidden_by_options(plan, inputs)
+    if inputs.plan_compare == "definitions" and not refused:
+        # Half of the step's timeout at most: the deployment gets what is left (deploy, below).
+        deadline = clock.now() + inputs.timeout.total_seconds() / 2
         plan = compare_definitions(client, plan, source, target, reporter, clock, deadline)
-    plan = plan.model_copy(update={"refusals": tuple(e.message for e in refusals)})
+    plan = plan.model_copy(update={"refusals": tuple(e.message for e in refused)})
     for line in describe(plan, source, target):
         reporter.info(line)
-    if refusals:
-        raise DeploymentRefused(refusals, _planned(command, pipeline, request, plan))
+    for warning in warnings:
+        reporter.warning(warning)
+    if refused:
+        raise DeploymentRefused(refused, _plan_result(command, pipeline, request, plan))
     what = f"{len(items)} item(s)" if items is not None else "all items"
     direction = " (backward)" if request.backward else ""
     verb = "Planned: deploying" if inputs.plan else "Deploying"
@@ -199,6 +217,18 @@ def _prepare(
         f"{verb} {what} of {pipeline.display_name!r} from {source.display_name} to {target.display_name}{direction}"
     )
     return pipeline, request, plan
+
+
+def _stages_between(
+    client: PipelinesClient, pipeline: PipelineWithStages, source: Stage, target: Stage
+) -> list[StageContent]:
+    """The stages between source and target, nearest the source first, with their items: a deployment
+    to a stage that is not the next pairs items through them (operations/plan.py pair_of)."""
+    low, high = sorted((source.order, target.order))
+    stages = sorted((s for s in pipeline.stages if low < s.order < high), key=lambda s: s.order)
+    if target.order < source.order:
+        stages.reverse()
+    return [StageContent(s, client.list_stage_items(pipeline.id, s.id) if s.workspace_id else []) for s in stages]
 
 
 def _send(

@@ -17,15 +17,15 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
 from fabric_ci.api.client import PipelinesClient
 from fabric_ci.clock import Clock
 from fabric_ci.errors import FabricCiError, InputError
-from fabric_ci.models.apis import DEFINITION_ITEM_TYPES
-from fabric_ci.models.inputs import MAX_ITEMS_PER_DEPLOYMENT
+from fabric_ci.models.apis import NO_DEFINITION_TYPES
+from fabric_ci.models.inputs import MAX_ITEMS_PER_DEPLOYMENT, DeployAllInputs
 from fabric_ci.models.resources import DefinitionFetch, ItemDefinition, Stage, StageItem
 from fabric_ci.models.results import DeploymentPlan, PlanAction, PlannedItem
 from fabric_ci.operations.reporter import Reporter
@@ -35,6 +35,7 @@ from fabric_ci.operations.reporter import Reporter
 COMPARE_CONCURRENCY = 4
 NOT_CHOSEN = "not in items: the selective deployment leaves it out"
 ONLY_IN_TARGET = "only in the target stage"
+NOT_DEPLOYED = "paired with {name!r}, which this deployment leaves out"
 NO_DEFINITION = "the Fabric API has no definition for a {type}"
 OUT_OF_TIME = "the deployment's timeout ran out before its definition was ready"
 
@@ -47,51 +48,90 @@ class StageContent:
     items: Sequence[StageItem] = ()
 
 
-def pair_of(source: StageItem, targets: Iterable[StageItem]) -> StageItem | None:
-    """The target-stage item a deployment of `source` overwrites. Both APIs link paired items both
-    ways (the later stage's item names its `sourceItemId`, the earlier one its `targetItemId`), so a
-    link either way is a pair, whichever way the deployment goes."""
-    for target in targets:
-        if target.item_id in (source.target_item_id, source.source_item_id) or source.item_id in (
-            target.source_item_id,
-            target.target_item_id,
-        ):
-            return target
-    return None
+def pair_of(source: StageItem, stages: Sequence[StageContent]) -> StageItem | None:
+    """The item a deployment of `source` overwrites in the last of `stages` (the stages from the one
+    after the source to the target, in the deployment's direction), or None. Both APIs link paired
+    items of neighbouring stages both ways (the later stage's item names its `sourceItemId`, the
+    earlier one its `targetItemId`), so a pair is followed link by link, through any stages between.
+    An item of the same name without a link is no pair: the service creates another beside it."""
+    current: StageItem | None = source
+    for stage in stages:
+        current = next((i for i in stage.items if current is not None and _linked(current, i)), None)
+        if current is None:
+            return None
+    return current
 
 
-def build_plan(source: StageContent, target: StageContent, chosen: set[str] | None) -> DeploymentPlan:
-    """The plan from the two stages' items; `chosen`: the source item ids a selective deployment
-    sends (None: all of them)."""
+def _linked(one: StageItem, other: StageItem) -> bool:
+    return other.item_id in (one.target_item_id, one.source_item_id) or one.item_id in (
+        other.source_item_id,
+        other.target_item_id,
+    )
+
+
+def build_plan(
+    source: StageContent, target: StageContent, chosen: set[str] | None, between: Sequence[StageContent] = ()
+) -> DeploymentPlan:
+    """The plan from the stages' items; `chosen`: the source item ids a selective deployment sends
+    (None: all of them); `between`: the stages between source and target, in order, through which
+    items are paired when the target is not the next stage."""
     items: list[PlannedItem] = []
-    paired: set[str] = set()
+    paired: dict[str, PlannedItem] = {}  # target item id -> the source item paired with it
     for item in source.items:
+        match = pair_of(item, [*between, target])
+        details = {"target_id": match.item_id, "last_deployed": match.last_deployment_time} if match else {}
         if chosen is not None and item.item_id not in chosen:
-            items.append(_planned(item, "skipped", reason=NOT_CHOSEN))
-            continue
-        match = pair_of(item, target.items)
-        if match is None:
-            items.append(_planned(item, "create"))
-            continue
-        paired.add(match.item_id)
-        items.append(_planned(item, "overwrite", target_id=match.item_id, last_deployed=match.last_deployment_time))
+            planned = _planned(item, "skipped", reason=NOT_CHOSEN, **details)
+        else:
+            planned = _planned(item, "overwrite" if match else "create", **details)
+        if match is not None:
+            paired[match.item_id] = planned
+        items.append(planned)
     for left in target.items:
-        if left.item_id not in paired:
+        pair = paired.get(left.item_id)
+        if pair is None:
             items.append(_planned(left, "untouched", reason=ONLY_IN_TARGET, target_id=left.item_id))
+        elif pair.action == "skipped":
+            reason = NOT_DEPLOYED.format(name=pair.name)
+            items.append(_planned(left, "untouched", reason=reason, target_id=left.item_id))
     return DeploymentPlan(items=tuple(items))
 
 
-def size_refusals(plan: DeploymentPlan, *, selective: bool) -> list[InputError]:
-    """What the service refuses for the plan's size alone."""
-    if plan.deployed <= MAX_ITEMS_PER_DEPLOYMENT:
-        return []
-    return [
-        InputError(
-            "items" if selective else "source-stage",
-            f"the deployment would send {plan.deployed} items, and the service deploys at most "
-            f"{MAX_ITEMS_PER_DEPLOYMENT} at once; deploy them in parts with selective-deploy",
+def refusals(plan: DeploymentPlan, *, selective: bool) -> list[InputError]:
+    """What the service refuses for the plan's items: none at all, or more than it deploys at once."""
+    where = "items" if selective else "source-stage"
+    found = []
+    if plan.deployed == 0:
+        found.append(InputError(where, "there is nothing to deploy: the plan holds no item to create or overwrite"))
+    if plan.deployed > MAX_ITEMS_PER_DEPLOYMENT:
+        found.append(
+            InputError(
+                where,
+                f"the deployment would send {plan.deployed} items, and the service deploys at most "
+                f"{MAX_ITEMS_PER_DEPLOYMENT} at once; deploy them in parts with selective-deploy",
+            )
         )
-    ]
+    return found
+
+
+def forbidden_by_options(plan: DeploymentPlan, inputs: DeployAllInputs) -> tuple[DeploymentPlan, list[str]]:
+    """The Power BI API accepts a deployment that needs an option it was told not to use, and then
+    fails those items (allow-create-artifact and allow-overwrite-artifact default to true): the plan
+    says so of each, and returns a warning for the log."""
+    options: tuple[tuple[str, PlanAction], ...] = (
+        ("allow-create-artifact", "create"),
+        ("allow-overwrite-artifact", "overwrite"),
+    )
+    items, warnings = list(plan.items), []
+    for option, action in options:
+        if getattr(inputs, option.replace("-", "_")) is not False or not plan.count(action):
+            continue
+        reason = f"{option} is false: the service fails this item"
+        items = [i.model_copy(update={"reason": reason}) if i.action == action else i for i in items]
+        warnings.append(
+            f"{option} is false, and the deployment would {action} {plan.count(action)} item(s): they will fail"
+        )
+    return plan.model_copy(update={"items": tuple(items)}), warnings
 
 
 def _planned(item: StageItem, action: PlanAction, **details: object) -> PlannedItem:
@@ -102,27 +142,16 @@ def _planned(item: StageItem, action: PlanAction, **details: object) -> PlannedI
 
 def describe(plan: DeploymentPlan, source: Stage, target: Stage) -> list[str]:
     """The plan as log lines: a count line, then one line an item."""
-    counts = [f"{plan.create} to create", f"{plan.count('overwrite')} to overwrite"]
-    if plan.compared:
-        counts[-1] += f" ({plan.unchanged} unchanged)"
-    counts.append(f"{plan.skipped} skipped")
+    head = f"Plan, {source.display_name} -> {target.display_name}: {plan.counts_text()}"
     untouched = plan.count("untouched")
-    head = f"Plan, {source.display_name} -> {target.display_name}: " + ", ".join(counts)
     if untouched:
         head += f"; {untouched} left as they are in {target.display_name}"
     if plan.compared:
         head += f" ({plan.definition_requests} definition requests)"
     lines = [head]
     for item in plan.items:
-        detail = []
-        if item.last_deployed is not None:
-            detail.append(f"last deployed {item.last_deployed:%Y-%m-%d %H:%M} UTC")
-        if item.diff is not None:
-            detail.append(item.diff)
-        if item.reason:
-            detail.append(item.reason)
-        suffix = f" ({'; '.join(detail)})" if detail else ""
-        lines.append(f"  {item.action:<9} {item.type:<14} {item.name}{suffix}")
+        details = item.details()
+        lines.append(f"  {item.action:<9} {item.type:<14} {item.name}" + (f" ({details})" if details else ""))
     return lines
 
 
@@ -138,7 +167,6 @@ class _Fetch:
     state: DefinitionFetch | None = None
     due: float = 0.0  # when its operation may be polled again
     failure: str | None = None
-    requests: int = 0
 
     @property
     def definition(self) -> ItemDefinition | None:
@@ -166,12 +194,13 @@ def compare_definitions(
     for index, item in enumerate(items):
         if item.action != "overwrite" or not item.target_id or not source.workspace_id or not target.workspace_id:
             continue
-        if item.type not in DEFINITION_ITEM_TYPES:
+        if item.type in NO_DEFINITION_TYPES:
             reason = NO_DEFINITION.format(type=item.type)
             items[index] = item.model_copy(update={"diff": "not comparable", "reason": reason})
             continue
         pairs[index] = (_Fetch(source.workspace_id, item.id), _Fetch(target.workspace_id, item.target_id))
     fetches = [fetch for pair in pairs.values() for fetch in pair]
+    sent_before = client.requests_sent()
     with reporter.phase(f"Comparing the definitions of {len(pairs)} item(s) with their targets'"):
         _fetch_all(client, fetches, clock, deadline)
     ids = _rebound_ids(plan, source, target)
@@ -182,7 +211,7 @@ def compare_definitions(
             continue
         same = _normalised(theirs.definition, ids) == _normalised(ours.definition, ids)
         items[index] = items[index].model_copy(update={"diff": "unchanged" if same else "different"})
-    requests = sum(fetch.requests for fetch in fetches)
+    requests = client.requests_sent() - sent_before  # retries included
     return plan.model_copy(update={"items": tuple(items), "compared": True, "definition_requests": requests})
 
 
@@ -223,10 +252,8 @@ def _advance(fetch: _Fetch, clock: Clock, deadline: float, call: Callable[..., D
         state = call(time_left=left)
     except FabricCiError as error:  # DefinitionUnavailable, or the service unreachable after the retries
         fetch.failure = error.message
-        fetch.requests += 1
         return
     fetch.state = state
-    fetch.requests += state.requests
     fetch.due = clock.now() + state.retry_after
 
 
@@ -238,7 +265,8 @@ def _rebound_ids(plan: DeploymentPlan, source: Stage, target: Stage) -> dict[str
         if workspace:
             ids[workspace.lower()] = "<workspace>"
     for number, item in enumerate(plan.items):
-        if item.action == "overwrite" and item.target_id:
+        # Every pair, deployed or not: a report names its semantic model, which may be left out.
+        if item.action in ("overwrite", "skipped") and item.target_id:
             ids[item.id.lower()] = ids[item.target_id.lower()] = f"<item {number}>"
     return ids
 

@@ -24,7 +24,6 @@ from fabric_ci.models.results import (
     DeployedItem,
     DeploymentPlan,
     DeploymentResult,
-    PlannedItem,
     Progress,
     Removal,
     RemoveUserResult,
@@ -153,19 +152,12 @@ def _is_still_running(result: DeploymentResult, error: FabricCiError | None) -> 
     return isinstance(error, WaitTimeout) or (result.waited and result.status in ("NotStarted", "Running"))
 
 
-def _plan_counts(plan: DeploymentPlan) -> str:
-    overwrite = f"{plan.count('overwrite')} to overwrite"
-    if plan.compared:
-        overwrite += f" ({plan.unchanged} unchanged)"
-    return f"{plan.create} to create, {overwrite}, {plan.skipped} skipped"
-
-
 def _deployment_headline(result: DeploymentResult, error: FabricCiError | None) -> str:
     src = result.source_stage.name if result.source_stage else None
     tgt = result.target_stage.name if result.target_stage else None
     between = f" from {src} to {tgt}" if src and tgt else ""
     if result.status == "Planned":
-        counts = _plan_counts(result.plan or DeploymentPlan())
+        counts = (result.plan or DeploymentPlan()).counts_text()
         if error is not None:
             return f"The deployment{between} would be refused ({counts}); nothing was deployed"
         return f"Plan of the deployment{between}: {counts}; nothing was deployed"
@@ -434,17 +426,6 @@ def _deployment(result: DeploymentResult, error: FabricCiError | None, wording: 
 _ACTION_ICONS = {"create": "➕", "overwrite": "✏️", "skipped": "⏭️", "untouched": "▫️"}
 
 
-def _plan_details(item: PlannedItem) -> str:
-    details = []
-    if item.last_deployed is not None:
-        details.append(f"last deployed {item.last_deployed:%Y-%m-%d %H:%M} UTC")
-    if item.diff is not None:
-        details.append(item.diff)
-    if item.reason:
-        details.append(item.reason)
-    return "; ".join(details)
-
-
 def _plan_section(result: DeploymentResult, error: FabricCiError | None, wording: Wording) -> list[str]:
     plan = result.plan or DeploymentPlan()
     route = _route(result)
@@ -453,7 +434,7 @@ def _plan_section(result: DeploymentResult, error: FabricCiError | None, wording
         [
             ("Pipeline", md(result.pipeline_name)),
             ("Stages", md(route) if route and error else None),
-            ("Plan", md(_plan_counts(plan))),
+            ("Plan", md(plan.counts_text())),
             ("Definition requests", str(plan.definition_requests) if plan.compared else None),
         ]
     )
@@ -468,7 +449,7 @@ def _plan_section(result: DeploymentResult, error: FabricCiError | None, wording
         budget = SUMMARY_BUDGET_BYTES - 8 * 1024
         for shown, item in enumerate(plan.items):
             action = f"{_ACTION_ICONS.get(item.action, '')} {item.action}".strip()
-            row = f"| {md(item.name)} | {md(item.type)} | {action} | {md(_plan_details(item))} |"
+            row = f"| {md(item.name)} | {md(item.type)} | {action} | {md(item.details())} |"
             if used + len(row.encode()) + 1 > budget:
                 rest = len(plan.items) - shown
                 rows += ["", f"_…and {_plural(rest, 'more item')}, listed in the `{wording.name('plan')}` output._"]

@@ -21,7 +21,7 @@ from fabric_ci.errors import (
 )
 from fabric_ci.models.inputs import DeployAllInputs, parse_inputs
 from fabric_ci.models.requests import DeployRequest
-from fabric_ci.models.resources import DeployAccepted, DeploymentOperation, PipelineWithStages
+from fabric_ci.models.resources import DeployAccepted, DeploymentOperation, PipelineWithStages, StageItem
 from fabric_ci.operations.deploy import LOST_ANSWER_CHECKS, deploy
 from fabric_ci.operations.waiting import NEWLY_ACCEPTED_GRACE
 
@@ -70,8 +70,11 @@ class FakeClient:
     def get_pipeline(self, _pipeline_id: str) -> PipelineWithStages:
         return PIPELINE
 
-    def list_stage_items(self, _pipeline_id: str, _stage_id: str) -> list[Any]:
-        return []  # the plan's reads: what is deployed is the deploy request's business here
+    def list_stage_items(self, _pipeline_id: str, stage_id: str) -> list[StageItem]:
+        # The plan's reads: one report in Development (an empty stage is a refusal), nothing in Test.
+        if stage_id != DEV:
+            return []
+        return [StageItem(item_id="r1", item_display_name="Sales", item_type="Report")]
 
     def _after(self) -> list[DeploymentOperation]:
         if callable(self.after):

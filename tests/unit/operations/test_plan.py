@@ -9,6 +9,7 @@ from typing import Any
 
 from fabric_ci.clock import VirtualClock
 from fabric_ci.errors import DefinitionUnavailable
+from fabric_ci.models.inputs import DeployAllInputs, parse_inputs
 from fabric_ci.models.resources import DefinitionFetch, ItemDefinition, Stage, StageItem
 from fabric_ci.models.results import DeploymentPlan
 from fabric_ci.operations.plan import (
@@ -20,11 +21,18 @@ from fabric_ci.operations.plan import (
     build_plan,
     compare_definitions,
     describe,
-    size_refusals,
+    forbidden_by_options,
+    refusals,
 )
 
 DEV = Stage(id="s0", order=0, display_name="Development", workspace_id="aaaaaaaa-0000-0000-0000-000000000000")
 TEST = Stage(id="s1", order=1, display_name="Test", workspace_id="bbbbbbbb-0000-0000-0000-000000000000")
+PROD = Stage(id="s2", order=2, display_name="Production", workspace_id="cccccccc-0000-0000-0000-000000000000")
+SIGN_IN = {"tenant-id": "contoso.com", "client-id": "57760066-428a-4acd-b192-e392b8e2b8d3", "client-secret": "x"}
+
+
+def deploy_inputs(**raw: str) -> DeployAllInputs:
+    return parse_inputs(DeployAllInputs, {**SIGN_IN, "pipeline": "Sales", "source-stage": "0", **raw})
 
 
 def item(item_id: str, name: str, item_type: str = "Report", **links: Any) -> StageItem:
@@ -73,23 +81,60 @@ def test_a_backward_deployment_pairs_by_the_earlier_stages_links() -> None:
     }
 
 
-def test_a_selective_deployment_skips_the_unchosen_and_leaves_their_pairs_untouched() -> None:
+def test_a_selective_deployment_skips_the_unchosen_and_says_why_their_pairs_are_untouched() -> None:
     source = [item("d1", "Sales", targetItemId="t1"), item("d2", "Finance", targetItemId="t2")]
-    target = [item("t1", "Sales"), item("t2", "Finance")]
+    target = [item("t1", "Sales"), item("t2", "Finance"), item("t3", "Old")]
     plan = build_plan(StageContent(DEV, source), StageContent(TEST, target), {"d1"})
-    assert by_name(plan) == {"Sales": ("overwrite", None), "Finance": ("untouched", None)}
-    assert [i.reason for i in plan.items if i.action == "skipped"] == [NOT_CHOSEN]
+    assert [(i.action, i.name, i.reason) for i in plan.items] == [
+        ("overwrite", "Sales", None),
+        ("skipped", "Finance", NOT_CHOSEN),
+        ("untouched", "Finance", "paired with 'Finance', which this deployment leaves out"),
+        ("untouched", "Old", ONLY_IN_TARGET),
+    ]
+    assert plan.items[1].target_id == "t2"  # a skipped item's pair is known: plan-compare rebinds its id
     assert plan.skipped == 1
 
 
-def test_more_than_300_items_is_a_refusal_naming_the_input() -> None:
-    source = [item(f"d{n}", f"Report {n}") for n in range(301)]
-    plan = build_plan(StageContent(DEV, source), StageContent(TEST), None)
-    (refusal,) = size_refusals(plan, selective=False)
-    assert refusal.input_name == "source-stage"
-    assert "301 items" in refusal.message
-    assert "at most 300" in refusal.message
-    assert size_refusals(build_plan(StageContent(DEV, source[:300]), StageContent(TEST), None), selective=True) == []
+def test_a_deployment_past_the_next_stage_pairs_through_the_stages_between() -> None:
+    """Development -> Production: Sales is paired through Test; Finance's Test copy has no Production pair;
+    an unlinked Production item of the same name as a Development one is no pair (the service adds another)."""
+    dev = [item("d1", "Sales", targetItemId="t1"), item("d2", "Finance", targetItemId="t2"), item("d3", "Legacy")]
+    test = [item("t1", "Sales", sourceItemId="d1", targetItemId="p1"), item("t2", "Finance", sourceItemId="d2")]
+    prod = [item("p1", "Sales", sourceItemId="t1"), item("p3", "Legacy")]
+    plan = build_plan(StageContent(DEV, dev), StageContent(PROD, prod), None, [StageContent(TEST, test)])
+    assert [(i.action, i.name, i.target_id) for i in plan.items] == [
+        ("overwrite", "Sales", "p1"),
+        ("create", "Finance", None),
+        ("create", "Legacy", None),
+        ("untouched", "Legacy", "p3"),
+    ]
+
+
+def test_refusals_name_the_input_for_nothing_to_deploy_and_too_many_items() -> None:
+    empty = build_plan(StageContent(DEV), StageContent(TEST), None)
+    (nothing,) = refusals(empty, selective=False)
+    assert (nothing.input_name, "nothing to deploy" in nothing.message) == ("source-stage", True)
+    many = build_plan(StageContent(DEV, [item(f"d{n}", f"Report {n}") for n in range(301)]), StageContent(TEST), None)
+    (too_many,) = refusals(many, selective=True)
+    assert too_many.input_name == "items"
+    assert "301 items" in too_many.message
+    assert "at most 300" in too_many.message
+    assert refusals(build_plan(StageContent(DEV, [item("d1", "A")]), StageContent(TEST), None), selective=True) == []
+
+
+def test_power_bi_options_that_forbid_an_action_mark_its_items_and_warn() -> None:
+    """The service accepts such a deployment and fails the items: a warning and a reason, not a refusal."""
+    powerbi = deploy_inputs(api="powerbi", **{"allow-create-artifact": "false"})
+    source = [item("d1", "A", targetItemId="t1"), item("d2", "B")]
+    plan, warnings = forbidden_by_options(
+        build_plan(StageContent(DEV, source), StageContent(TEST, [item("t1", "A")]), None), powerbi
+    )
+    assert [(i.name, i.reason) for i in plan.items] == [
+        ("A", None),
+        ("B", "allow-create-artifact is false: the service fails this item"),
+    ]
+    assert warnings == ["allow-create-artifact is false, and the deployment would create 1 item(s): they will fail"]
+    assert forbidden_by_options(plan, deploy_inputs())[1] == []
 
 
 def test_describe_gives_a_count_line_then_one_line_an_item() -> None:
@@ -133,9 +178,12 @@ class DefinitionClient:
         self.finished: set[str] = set()
         self.most_in_making = 0
         self.early_polls = 0
-        self.requests = 0
+        self.requests = 0  # HTTP requests, as a transport would count them
         self.retry_after = 4.0
         self.due: dict[str, float] = {}
+
+    def requests_sent(self) -> int:
+        return self.requests
 
     def start_item_definition(self, workspace_id: str, item_id: str, *, time_left: float) -> DefinitionFetch:
         self.requests += 1
@@ -160,7 +208,7 @@ class DefinitionClient:
         self.finished.add(operation_id)
         found = self.definitions[operation_id.removeprefix("op-")]
         assert isinstance(found, ItemDefinition)
-        return DefinitionFetch(operation_id=operation_id, definition=found, requests=2)
+        return DefinitionFetch(operation_id=operation_id, definition=found)
 
 
 class Quiet:
@@ -198,8 +246,9 @@ def test_ids_a_deployment_rebinds_do_not_make_a_difference_but_content_does() ->
     )
     plan = compare(client, pairs(2), clock)
     assert by_name(plan) == {"R0": ("overwrite", "unchanged"), "R1": ("overwrite", "different")}
-    assert (plan.overwrite, plan.unchanged, plan.compared) == (1, 1, True)
-    assert plan.definition_requests == client.requests
+    assert (plan.overwrite, plan.unchanged, plan.compared) == (2, 1, True)
+    # Each definition: the request, two polls before it is ready (at 4 s and 8 s), the last poll and the result.
+    assert plan.definition_requests == client.requests == 4 * 5
 
 
 def test_no_more_than_the_concurrency_bound_is_in_the_making_and_retry_after_is_honoured() -> None:
