@@ -183,6 +183,16 @@ def test_every_command_through_its_task(agent: Agent, emulator: Emulator, api: s
         "6a0f9a52-1b9f-4c0e-8f5e-0d6c2b7e4a31", authenticationType="spnCertificate", servicePrincipalCertificate=pem
     )
     target = agent.target(api)
+    planned = succeeded(
+        agent.run("deploy-all", {"azureSubscription": secret.id, **target, **DEPLOY, "plan": "true"}, (secret,))
+    )
+    assert (planned.outputs["status"], planned.outputs["operationId"]) == ("Planned", "")
+    actions = [item["action"] for item in json.loads(planned.outputs["plan"])]
+    assert (int(planned.outputs["create"]), int(planned.outputs["overwrite"])) == (
+        actions.count("create"),
+        actions.count("overwrite"),
+    )
+    assert actions.count("overwrite") > 0
     started = succeeded(
         agent.run("deploy-all", {"azureSubscription": secret.id, **target, **DEPLOY, "wait": "false"}, (secret,))
     )
