@@ -54,9 +54,7 @@ from fabric_ci.operations.wait_for_deployment import wait_for_deployment
 if TYPE_CHECKING:
     from fabric_ci.api.client import PipelinesClient
 
-
 Operation = Callable[[Any, "PipelinesClient", Reporter, Clock], Result]
-
 
 DEPLOYMENT_OUTPUTS = (
     "operation-id",
@@ -295,6 +293,5 @@ _REGISTRY = (
         instance_name="Wait for deployment $(operationId) of $(pipeline)",
     ),
 )
-
 
 COMMANDS: dict[str, Command] = {command.name: command for command in _REGISTRY}

@@ -32,11 +32,7 @@ from tests.support.azure_pipelines import (
 )
 
 DEPLOY = {"pipeline": seed.DEMO_PIPELINE_NAME, "sourceStage": "Development", "targetStage": "Test"}
-
-
 CANARY = "canary-Zq8xT3vR9wKp"  # a client secret that must never be seen but in ##vso[task.setsecret]
-
-
 WIF = Connection(
     seed.SERVICE_CONNECTION_ID,
     "WorkloadIdentityFederation",

@@ -137,8 +137,6 @@ def test_add_user_that_is_already_admin(run_step: RunStep) -> None:
 
 
 FOUR_STAGES = "Development: Where content is built\nTest\nStaging\nProduction: What customers see"
-
-
 CREATE = "DeploymentPipelines_CreateDeploymentPipeline"
 
 
@@ -258,8 +256,6 @@ def test_create_pipeline_whose_answer_is_lost_is_sent_once_and_found(run_step: R
 
 
 DELETE_PIPELINE_ROLE = "DeploymentPipelines_DeleteDeploymentPipelineRoleAssignment"
-
-
 DELETE_WORKSPACE_ROLE = "Workspaces_DeleteWorkspaceRoleAssignment"
 
 

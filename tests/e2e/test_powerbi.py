@@ -32,8 +32,6 @@ from fabric_ci.emulator.seed import (
 from .conftest import RunStep, StepRun, items_of
 
 SALES = {"pipeline": "Sales Analytics", "source-stage": "Development", "target-stage": "Test"}
-
-
 HR = {"pipeline": "HR Reporting", "source-stage": "Test", "target-stage": "Production"}
 
 

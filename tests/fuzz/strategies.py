@@ -18,44 +18,21 @@ from fabric_ci.models.inputs import SECRET_INPUTS, input_names
 
 # Placeholders a case holds until it runs against a live emulator (its port, its files).
 EMULATOR_API = "{emulator-api}"  # the API base URL for the case's `api`
-
-
 EMULATOR_HOST = "{emulator}"
-
-
 EMULATOR_CA = "{emulator-ca}"
-
-
 EMULATOR_CERTIFICATE = "{emulator-certificate-pem}"
-
-
 EMULATOR_PFX = "{emulator-certificate-pfx}"
-
-
 LATEST_OPERATION = "{latest-operation-id}"
-
-
 NOT_A_FILE = "/nonexistent/fabric-ci-fuzz/missing.pem"
-
-
 NOT_PEM = "{not-a-pem-file}"  # an existing file that holds no certificate
-
-
 CLOSED_PORT = "https://127.0.0.1:1"
-
 
 # Characters that Python's splitlines() treats as line ends: kept out of the part of a secret that must stay
 # on its line, so that each line of a secret is distinctive.
 _LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
-
-
 # Environment variables hold no NUL, and no lone surrogate survives os.environ; nothing else is excluded.
 _ANY_CHAR = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")
-
-
 _LINE_CHAR = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00" + _LINE_BREAKS)
-
-
 SECRET_MARK = "Zq7"  # starts every line of a generated secret: occurs nowhere else, so any sighting is a leak
 
 
@@ -74,40 +51,26 @@ class Case:
 
 
 any_text = st.text(_ANY_CHAR, max_size=40)
-
-
 one_line = st.text(_LINE_CHAR, min_size=1, max_size=40)
-
-
 long_text = st.builds(
     lambda unit, n: (unit * n)[: 20 * n], st.text(_ANY_CHAR, min_size=1, max_size=20), st.integers(60, 400)
 )
-
-
 with_newline = st.builds(lambda a, b: f"{a}\n{b}", one_line, one_line)
-
-
 guid = st.uuids().map(str)
-
 
 # Each line the mark and at least five more characters: 8 or more in all, so that no other value contains a
 # line of it by chance (a 3-character `Zq7` would be inside a pasted `Zq70`, and rightly left there).
 distinctive_secret = st.lists(
     st.text(_LINE_CHAR, min_size=5, max_size=30).filter(lambda line: len(line.strip()) >= 5), min_size=1, max_size=3
 ).map(lambda lines: "\n".join(f"{SECRET_MARK}{line.strip()}" for line in lines))
-
-
 # Short secrets, ordinary words, and parts of fabric-ci's own words: wrong, so every run refuses them.
 awkward_secret = st.sampled_from(
     ["x", "e", "a", "1", "wrong", "the", "id", "client", "secret", "tenant", "expected", "GUID", "Input", "*", "'", "%"]
 )
 
-
 booleans = st.sampled_from(
     ["true", "false", "True", "FALSE", "yes", "no", "1", "0", "tRue", " true ", "true\nfalse", "on"]
 )
-
-
 durations = st.sampled_from(
     [
         "90s",
@@ -134,8 +97,6 @@ durations = st.sampled_from(
         "1d",
     ]
 )
-
-
 bad_urls = st.sampled_from(
     [
         "http://127.0.0.1:1/v1",
@@ -150,8 +111,6 @@ bad_urls = st.sampled_from(
         "https://127.0.0.1:1/v1?x=1#y",
     ]
 )
-
-
 stage_names = st.sampled_from(
     [
         "Development",
@@ -172,8 +131,6 @@ stage_names = st.sampled_from(
         seed.PROD_STAGE_ID,
     ]
 )
-
-
 pipelines = st.sampled_from(
     [
         seed.DEMO_PIPELINE_NAME,
@@ -187,8 +144,6 @@ pipelines = st.sampled_from(
         "No Such Pipeline",
     ]
 )
-
-
 items_lines = st.sampled_from(
     [
         "Sales Overview",
@@ -207,8 +162,6 @@ items_lines = st.sampled_from(
         "Dashboard: Sales Dashboard",
     ]
 )
-
-
 principal_types = st.sampled_from(
     [
         "User",
@@ -222,8 +175,6 @@ principal_types = st.sampled_from(
         "servicePrincipal",
     ]
 )
-
-
 principals = st.sampled_from(
     [
         seed.USER_PRINCIPAL_ID,
@@ -237,8 +188,6 @@ principals = st.sampled_from(
         "not-a-principal",
     ]
 )
-
-
 workspaces = st.sampled_from(
     [*seed.SPARE_WORKSPACE_IDS, seed.TEST_WORKSPACE_ID, seed.DEV_WORKSPACE_ID, seed.PROD_WORKSPACE_ID]
 )

@@ -71,43 +71,29 @@ ARTIFACT_ARRAYS = {
     "dataflows": "Dataflow",
     "datamarts": "Datamart",
 }
-
-
 ARRAY_OF_TYPE = {item_type: array for array, item_type in ARTIFACT_ARRAYS.items()}
-
-
 # Step types -> Fabric's item type names (the rest are "<Type>Deployment").
 STEP_ITEM_TYPES = {"DatasetDeployment": "SemanticModel"}
-
-
 STATUSES = {"Executing": "Running"}
-
-
 PRINCIPAL_TYPES = {"App": "ServicePrincipal"}
-
-
 POWERBI_PRINCIPAL_TYPES = {fabric: powerbi for powerbi, fabric in PRINCIPAL_TYPES.items()}
-
 
 ADMIN_THROTTLED_HINT = (
     "The Power BI admin API allows 200 requests per hour per tenant, shared by every caller; wait for the "
     "hour to pass, or add the user without `admin: true` (as an Admin of the pipeline)."
 )
-
-
 # The codes of the opaque 400 the Power BI API gives for update-app without an app (and only those:
 # any other refusal keeps its own code and message).
 OPAQUE_BAD_REQUEST = frozenset({"", "BadRequest", "InvalidRequest"})
-
-
 ADMIN_PAGE_SIZE = 5000  # the admin API's largest $top
-
-
 UPDATE_APP_HINT = (
     "With update-app: true the Power BI API answers this opaque 400 when the target stage's workspace has no "
     "app. Publish an app from that workspace once (Power BI service: the workspace > Create app), or set "
     "update-app: false."
 )
+
+
+# --- the Power BI shapes, as sent ------------------------------------------------------------------
 
 
 class _Stage(Resource):
@@ -185,6 +171,9 @@ class _Operation(Resource):
     pre_deployment_diff_information: _Diff | None = None
     note: OperationNote | None = None
     performed_by: dict[str, Any] | None = None
+
+
+# --- conversions to the Fabric shapes -------------------------------------------------------------------
 
 
 def stage_name(order: int) -> str:

@@ -54,11 +54,7 @@ from fabric_ci.emulator.state import (
 )
 
 BASE_PATH = "/v1.0/myorg"
-
-
 STAGE_NAMES = ("Development", "Test", "Production")  # the stages of a pipeline created through this API
-
-
 # The stage-artifact collections of the Power BI API and the Fabric item types each holds.
 COLLECTIONS: dict[str, tuple[str, ...]] = {
     "datasets": ("SemanticModel",),
@@ -67,11 +63,7 @@ COLLECTIONS: dict[str, tuple[str, ...]] = {
     "dataflows": ("Dataflow",),
     "datamarts": ("Datamart",),
 }
-
-
 _COLLECTION_OF = {item_type: name for name, types in COLLECTIONS.items() for item_type in types}
-
-
 _STEP_TYPES = {
     "datasets": "DatasetDeployment",
     "reports": "ReportDeployment",
@@ -79,15 +71,9 @@ _STEP_TYPES = {
     "dataflows": "DataflowDeployment",
     "datamarts": "DatamartDeployment",
 }
-
-
 # Fabric principal types as the Power BI API names them, and back.
 _TO_POWERBI = {"User": "User", "Group": "Group", "ServicePrincipal": "App", "ServicePrincipalProfile": "App"}
-
-
 _TO_FABRIC = {"User": "User", "Group": "Group", "App": "ServicePrincipal"}
-
-
 MAX_ADMIN_TOP = 5000
 
 

@@ -216,7 +216,6 @@ INPUTS: dict[str, str] = {
     ),
 }
 
-
 INPUT_OVERRIDES: dict[tuple[str, str], str] = {
     ("add-user", "pipeline"): (
         "The deployment pipeline: its id (a GUID) or its display name (exact, case-insensitive). Required"
@@ -282,7 +281,6 @@ INPUT_OVERRIDES: dict[tuple[str, str], str] = {
     ),
 }
 
-
 OUTPUTS: dict[str, str] = {
     "operation-id": (
         "The deployment's operation id. Set as soon as Fabric accepts the deployment, so it is there even"
@@ -325,7 +323,6 @@ OUTPUTS: dict[str, str] = {
         "fromJSON()."
     ),
 }
-
 
 OUTPUT_OVERRIDES: dict[tuple[str, str], str] = {
     ("wait-for-deployment", "status"): (

@@ -46,18 +46,11 @@ from fabric_ci.models.requests import DeployOptions, NewWorkspace
 from fabric_ci.models.resources import PrincipalRef
 
 DEFAULT_TIMEOUT = "30m"
-
-
 MAX_ITEMS_PER_DEPLOYMENT = 300  # both APIs refuse more
-
-
 # The service keeps notes of up to 1024 characters; fabric-ci appends a 21-character run marker
 # (operations/deploy.py) so that a deployment whose answer was lost can be recognised.
 MAX_NOTE_LENGTH = 1000
-
-
 MAX_WORKSPACE_NAME_LENGTH = 256
-
 
 # Inputs whose values are masked the moment a runner reads them.
 SECRET_INPUTS = frozenset({"client-secret", "client-certificate", "client-certificate-password", "password"})
@@ -97,11 +90,7 @@ def masked_input_values(name: str, value: str) -> list[str]:
 
 
 AuthMethod = Literal["secret", "certificate", "oidc", "managed-identity", "user-password"]
-
-
 AUTH_METHODS: tuple[AuthMethod, ...] = ("secret", "certificate", "oidc", "managed-identity", "user-password")
-
-
 # The inputs that carry each method's credential; `auth: auto` picks the method whose inputs are
 # given. OIDC and managed identity have none: their credential comes from the machine.
 CREDENTIAL_INPUTS: dict[AuthMethod, tuple[str, ...]] = {
@@ -109,36 +98,21 @@ CREDENTIAL_INPUTS: dict[AuthMethod, tuple[str, ...]] = {
     "certificate": ("client-certificate",),
     "user-password": ("username", "password"),
 }
-
-
 FEDERATED_AUDIENCE = "api://AzureADTokenExchange"  # what Entra expects in CI systems' OIDC tokens
 
-
 PrincipalType = Literal["User", "Group", "ServicePrincipal", "ServicePrincipalProfile"]
-
-
 WorkspaceRole = Literal["Admin", "Member", "Contributor", "Viewer"]
-
-
 PlanCompare = Literal["none", "definitions"]
-
-
 WORKSPACE_ROLES: tuple[str, ...] = get_args(WorkspaceRole)
 
 
+# --- value parsers: each raises ValueError with what was expected ------------------------------
+
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-
-
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-zA-Z0-9-]{1,63}\.)+[a-zA-Z]{2,63}$")
-
-
 # ASCII digits only: str.isdigit() and \d also take "\u00b2" (which int() refuses) and "\u0661" (which it reads as 1).
 _DURATION_PART = re.compile(r"([0-9]+)\s*([hms])")
-
-
 _DURATION = re.compile(r"^\s*([0-9]+\s*[hms]\s*)+$")
-
-
 _TRUE, _FALSE = {"true", "True", "TRUE"}, {"false", "False", "FALSE"}
 
 
@@ -257,6 +231,9 @@ def parse_ca_bundle(value: object) -> Path:
     return path
 
 
+# --- references to things in the tenant, resolved later against the API -----------------------
+
+
 @dataclass(frozen=True)
 class PipelineSelector:
     """A pipeline by id, or by display name (exact, case-insensitive)."""
@@ -334,12 +311,11 @@ def parse_items(value: object) -> tuple[ItemSelector, ...]:
 
 
 Guid = Annotated[str, BeforeValidator(parse_guid)]
-
-
 Bool = Annotated[bool, BeforeValidator(parse_bool)]
-
-
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+# --- the models ----------------------------------------------------------------------------------
 
 
 def _kebab(name: str) -> str:
@@ -655,14 +631,12 @@ class UnassignWorkspaceInputs(Inputs):
     stage: Annotated[StageSelector, BeforeValidator(parse_stage)]
 
 
-# create-pipeline: the Fabric spec's limits (CreateDeploymentPipelineRequest and its stages), and the
-# 2-10 stages Microsoft's documentation gives (the spec states no count).
+# The Fabric spec's limits of pipelines and stages alike (CreateDeploymentPipelineRequest and its stages,
+# DeploymentPipelineStageRequest: "The display name cannot contain more than 256 characters", "The
+# description cannot contain more than 1024 characters"), and the 2-10 stages Microsoft's documentation
+# gives (the spec states no count).
 MIN_STAGES, MAX_STAGES = 2, 10
-
-
 MAX_DISPLAY_NAME_LENGTH = 256
-
-
 MAX_DESCRIPTION_LENGTH = 1024
 
 
@@ -819,22 +793,14 @@ class DeletePipelineInputs(Inputs):
     """Delete a deployment pipeline (its workspaces stay, unassigned)."""
 
 
-# The Fabric spec's DeploymentPipelineStageRequest: "The display name cannot contain more than 256
-# characters", "The description cannot contain more than 1024 characters".
-MAX_STAGE_NAME_LENGTH = 256
-
-
-MAX_STAGE_DESCRIPTION_LENGTH = 1024
-
-
 class UpdateStageInputs(Inputs):
     """Rename a stage, change its description or whether it is public (the Fabric API only)."""
 
     stage_inputs: ClassVar[tuple[str, ...]] = ("stage",)
 
     stage: Annotated[StageSelector, BeforeValidator(parse_stage)]
-    display_name: Annotated[str, Field(min_length=1, max_length=MAX_STAGE_NAME_LENGTH)] | None = None
-    description: Annotated[str, Field(max_length=MAX_STAGE_DESCRIPTION_LENGTH)] | None = None
+    display_name: Annotated[str, Field(min_length=1, max_length=MAX_DISPLAY_NAME_LENGTH)] | None = None
+    description: Annotated[str, Field(max_length=MAX_DESCRIPTION_LENGTH)] | None = None
     public: Bool | None = None
 
     @field_validator("display_name", "description", mode="after")
@@ -1000,6 +966,8 @@ def input_names(model: type[Inputs]) -> list[str]:
     """The runner-facing names of a model's inputs, in declaration order."""
     return [field.alias or name for name, field in model.model_fields.items()]
 
+
+# --- errors ----------------------------------------------------------------------------------------
 
 _EXPECTED = {
     "auth": "one of auto, secret, certificate, oidc, managed-identity, user-password",

@@ -12,8 +12,6 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 Status = Literal["NotStarted", "Running", "Succeeded", "Failed"]
-
-
 TERMINAL_STATUSES: frozenset[str] = frozenset({"Succeeded", "Failed"})
 
 

@@ -51,21 +51,14 @@ __all__ = [
     "render_summary",
 ]
 
-
 # GitHub refuses a step summary over 1 MiB; stay far below it so a summary written by an earlier
 # step of the same action, or a caller's own additions, still fit.
 SUMMARY_BUDGET_BYTES = 256 * 1024
-
-
 # Remote text (item error messages, notes) is cut here: a table cell is no place for a stack trace.
 MAX_CELL_CHARS = 500
-
-
 MAX_MESSAGE_CHARS = 4000
 
-
 R = TypeVar("R", bound=Result)
-
 
 _STATUS_ICONS = {"Succeeded": "✅", "Failed": "❌", "Running": "⏳", "NotStarted": "⏳", "Skipped": "⏭️"}
 
@@ -104,6 +97,9 @@ class ItemRow(NamedTuple):
     change: str
     result: str
     error: str | None
+
+
+# --- plain text ----------------------------------------------------------------------------------
 
 
 def format_duration(seconds: float | None) -> str:
@@ -328,6 +324,9 @@ def input_errors(error: FabricCiError) -> list[InputError]:
     if isinstance(error, InputError):
         return [error]
     return []
+
+
+# --- Markdown ------------------------------------------------------------------------------------
 
 
 def md(text: str, limit: int = MAX_CELL_CHARS) -> str:

@@ -12,8 +12,6 @@ from fabric_ci.models.requests import DeployOptions, DeployRequest, NewStage, Ne
 from fabric_ci.models.resources import Member, Stage, StageItem, StageUpdate
 
 P = "a5ded933-57b7-41f4-b072-ed4c1f9d5824"
-
-
 SRC, TGT = "db1577e0-0132-4d6d-92b9-952c359988f2", "f1c39546-6282-4590-8af3-847a6226ad16"
 
 

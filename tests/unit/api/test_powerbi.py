@@ -18,14 +18,8 @@ from fabric_ci.models.resources import Member, PrincipalRef, Stage, StageItem, S
 from .conftest import FakeTokens, VirtualClock, retries
 
 BASE = "https://api.powerbi.test/v1.0/myorg"
-
-
 P = "a5ded933-57b7-41f4-b072-ed4c1f9d5824"
-
-
 DEV = Stage(id="0", order=0, display_name="Development", workspace_id="w0")
-
-
 TEST = Stage(id="1", order=1, display_name="Test", workspace_id="w1")
 
 

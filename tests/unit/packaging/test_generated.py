@@ -32,14 +32,8 @@ from tests.support.spec_files import find_specs
 from ..runners.builders import TEST, deployment
 
 ROOT = Path(__file__).resolve().parents[3]
-
-
 TASKS_SCHEMA = "azure-pipelines/tasks.schema.json"  # in the specs folder (tests/support/spec_files.py)
-
-
 WRAPPER_INPUTS = ["azureSubscription", "fabricConnection", "runtime", "pythonPath"]
-
-
 # What each command's result really writes, from results built straight from the models.
 OUTPUTS: dict[str, list[str]] = {
     "deploy-all": list(deployment(plan=DeploymentPlan()).outputs()),
