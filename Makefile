@@ -11,8 +11,23 @@ WHEELHOUSE := .cache/wheelhouse
 
 .PHONY: demo specs test lint typecheck bench chaos fuzz lock generate clean
 
+# The interpreter's version, and the version .venv was built with: a .venv from another Python
+# (an upgrade, or another PYTHON=) holds compiled wheels for the wrong ABI, so it is rebuilt.
+PYTHON_VERSION := $(shell $(PYTHON) -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])' 2>/dev/null)
+VENV_VERSION := $(shell $(BIN)/python -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])' 2>/dev/null)
+ifneq ($(VENV_VERSION),)
+ifneq ($(PYTHON_VERSION),)
+ifneq ($(VENV_VERSION),$(PYTHON_VERSION))
+$(shell rm -f $(STAMP))
+endif
+endif
+endif
+
 $(STAMP): requirements/dev.lock pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
+		echo "fabric-ci needs Python 3.11 or newer; '$(PYTHON)' is $(or $(PYTHON_VERSION),not a Python that runs)."; \
+		echo "Point PYTHON at another one, e.g. make PYTHON=python3.12 $(MAKECMDGOALS)"; exit 1; }
+	$(PYTHON) -m venv --clear $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements/dev.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)

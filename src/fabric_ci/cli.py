@@ -14,10 +14,14 @@ import os
 import re
 import signal
 import sys
+import textwrap
 import threading
 import traceback
+import types
+import typing
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Literal, NoReturn
 
@@ -28,9 +32,11 @@ from fabric_ci.api.retry import Retries, Retrying
 from fabric_ci.clock import SYSTEM_CLOCK, Clock
 from fabric_ci.commands import COMMANDS, Command
 from fabric_ci.errors import Cancelled, FabricCiError, InputError, StepCancelled
+from fabric_ci.models import descriptions
 from fabric_ci.models.inputs import SECRET_INPUTS, AddUserInputs, Inputs, parse_inputs
 from fabric_ci.operations.reporter import Reporter
 from fabric_ci.runners.base import Runner
+from fabric_ci.runners.defaults import PROFILE_FILE, local_values
 from fabric_ci.runners.local import secret_env_var
 
 if TYPE_CHECKING:  # imported lazily in connect(), after inputs are valid
@@ -73,6 +79,81 @@ _OPTION_NAME = re.compile(r"--[a-z][a-z0-9]*(-[a-z0-9]+)*")
 _GIVEN_VALUE = re.compile(r"(invalid choice|ignored explicit argument):? '[^']*'")
 
 
+def boolean_inputs(model: type[Inputs]) -> frozenset[str]:
+    """The inputs that hold true or false (`Bool` or `Bool | None` in the model), by runner-facing name:
+    derived from the model, so a new command's switches get `--x`/`--no-x` without a list to keep."""
+    return frozenset(field.alias or name for name, field in model.model_fields.items() if _is_bool(field.annotation))
+
+
+def _is_bool(annotation: object) -> bool:
+    # `Bool` is Annotated[bool, ...]; `Bool | None` a Union of it and None.
+    if annotation is bool:
+        return True
+    args = typing.get_args(annotation)
+    if typing.get_origin(annotation) is typing.Annotated:
+        return _is_bool(args[0])
+    if args and typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        kinds = [a for a in args if a is not type(None)]
+        return len(kinds) == 1 and _is_bool(kinds[0])
+    return False
+
+
+def add_boolean(parser: argparse._ActionsContainer, command: Command, name: str) -> None:
+    """`--wait`, `--wait=false`, `--wait false` and `--no-wait`. The value stays text, so the model's
+    parse_bool decides (one rule for every runner) and `--wait maybe` is an input error naming `wait`."""
+    parser.add_argument(
+        f"--{name}",
+        dest=name,
+        metavar="true|false",
+        nargs="?",
+        const="true",
+        help=f"{option_help(command, name)} (--{name} alone is true; --no-{name} is false)",
+    )
+    parser.add_argument(f"--no-{name}", dest=name, action="store_const", const="false", help=argparse.SUPPRESS)
+
+
+# `--help` groups, found from each input's name so that a new input lands in one without a list to
+# keep; what matches none is the command's own (OTHER_GROUP).
+OPTION_GROUPS: tuple[tuple[str, Callable[[str], bool]], ...] = (
+    (
+        "sign-in",
+        lambda n: (
+            n in {"auth", "tenant-id", "username", "password", "oidc-audience", "authority-host", "scope"}
+            or n.startswith("client-")
+        ),
+    ),
+    ("connection", lambda n: n in {"cloud", "api", "api-base-url", "ca-bundle"}),
+    (
+        "what to deploy",
+        lambda n: (
+            n in {"pipeline", "source-stage", "target-stage", "backward", "items", "note", "operation-id"}
+            or n.startswith("plan")
+        ),
+    ),
+    ("waiting", lambda n: n in {"wait", "timeout"}),
+    (
+        "Power BI options",
+        lambda n: n.startswith("allow-") or n in {"update-app", "capacity-id"},
+    ),
+)
+OTHER_GROUP = "command options"
+
+
+def option_group(name: str) -> str:
+    return next((title for title, matches in OPTION_GROUPS if matches(name)), OTHER_GROUP)
+
+
+def required_inputs(model: type[Inputs]) -> frozenset[str]:
+    return frozenset(field.alias or name for name, field in model.model_fields.items() if field.is_required())
+
+
+def command_epilog(command: Command) -> str | None:
+    examples = descriptions.EXAMPLES.get(command.name, ())
+    if not examples:
+        return None
+    return "examples:\n" + "\n".join(f"  {example}" for example in examples)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="fabric-ci",
@@ -84,16 +165,38 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, command in COMMANDS.items():
         sub = commands.add_parser(
-            name, help=command.description.replace("`", ""), description=command.description, allow_abbrev=False
+            name,
+            help=command.description.replace("`", ""),
+            description=textwrap.fill(command.description, width=100),
+            epilog=command_epilog(command),
+            formatter_class=argparse.RawDescriptionHelpFormatter,  # the examples keep their lines
+            allow_abbrev=False,
         )
+        booleans = boolean_inputs(command.inputs)
+        required = required_inputs(command.inputs)
+        groups: dict[str, argparse._ArgumentGroup] = {}
+        for title in [*(t for t, _ in OPTION_GROUPS), OTHER_GROUP]:
+            if any(option_group(n) == title for n in command.input_names):
+                groups[title] = sub.add_argument_group(title)
         for input_name in command.input_names:
-            sub.add_argument(
+            group = groups[option_group(input_name)]
+            if input_name in booleans:
+                add_boolean(group, command, input_name)
+                continue
+            text = option_help(command, input_name)
+            group.add_argument(
                 f"--{input_name}",
                 dest=input_name,
                 metavar="VALUE",
-                help=option_help(command, input_name),
+                # Not argparse's required=True: the value may come from FABRIC_CI_* or a profile.
+                help=f"(required) {text}" if input_name in required else text,
                 action="append" if input_name in LINE_INPUTS else "store",
             )
+        sub.add_argument(
+            "--profile",
+            metavar="NAME",
+            help=f"read defaults from [profiles.NAME] in {PROFILE_FILE} (or set FABRIC_CI_PROFILE); terminal only",
+        )
         sub.add_argument("--output", choices=["text", "json"], default="text", help="text (default) or json")
         sub.add_argument("--debug", action="store_true", help="show tracebacks and debug messages")
     commands.add_parser("emulator", help="start the local emulator (see `fabric-ci emulator --help`)")
@@ -286,11 +389,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         make_runner({}, output, command=command_given).fail(InputError("command line", str(usage)))
         return 2
     command: str = namespace.command
-    values = cli_values(namespace, COMMANDS[command].input_names)
+    names = COMMANDS[command].input_names
+    values = cli_values(namespace, names)
     debug = (
         namespace.debug or os.environ.get("RUNNER_DEBUG") == "1" or os.environ.get("SYSTEM_DEBUG", "").lower() == "true"
     )
+    if not in_ci(os.environ):
+        # A terminal's defaults; a CI runner's inputs are the workflow's alone (runners/defaults.py).
+        try:
+            values = local_values(values, names, os.environ, Path.cwd(), namespace.profile)
+        except InputError as error:
+            make_runner({}, namespace.output, command=command).fail(error)
+            return 2
     return run(command, make_runner(values, namespace.output, command=command, debug=debug), debug=debug)
+
+
+def in_ci(environ: Mapping[str, str]) -> bool:
+    """GitHub Actions or Azure Pipelines: the runners make_runner picks over the terminal's."""
+    return environ.get("GITHUB_ACTIONS") == "true" or environ.get("TF_BUILD", "").lower() == "true"
 
 
 def make_runner(

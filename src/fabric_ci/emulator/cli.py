@@ -294,6 +294,10 @@ def _shown_inputs(inputs: Mapping[str, str]) -> dict[str, str]:
     return {name: _shown(value) if name in _PATH_INPUTS else value for name, value in inputs.items()}
 
 
+# The banner's profile name: not `default`, so a real tenant's profile can be the default one.
+EMULATOR_PROFILE = "emulator"
+
+
 def banner(emulator: Emulator) -> str:
     inputs = _shown_inputs(emulator.inputs())
     options = " ".join(f"--{name} {value}" for name, value in inputs.items())
@@ -306,9 +310,25 @@ def banner(emulator: Emulator) -> str:
         f"Power BI API: {emulator.powerbi_base_url} (same tenant: api powerbi, api-base-url this URL)\n"
         f"\nPoint fabric-ci at it with these options:\n  {options}\n"
         f"\nor, in a GitHub workflow step:\n  with:\n{with_lines}\n"
+        f"\n{profile_text(emulator)}\n"
         f"\n{_other_sign_ins(emulator)}\n"
         f'\nDemo pipeline: "{seed.DEMO_PIPELINE_NAME}" (Development -> Test -> Production)\n'
         "Ctrl+C to stop."
+    )
+
+
+def profile_text(emulator: Emulator) -> str:
+    """A profile for `fabric-ci.toml`, so that a terminal's commands need only what to deploy.
+
+    It holds the emulator's client secret (a well-known one, but a secret input all the same), so
+    it comes with the `chmod 600` that fabric-ci asks of any profile holding a secret.
+    """
+    table = "\n".join(f"  {name} = {json.dumps(value)}" for name, value in _shown_inputs(emulator.inputs()).items())
+    return (
+        "Or save this as fabric-ci.toml here (or in ~/.config/fabric-ci/), then `chmod 600 fabric-ci.toml`:\n"
+        f"  [profiles.{EMULATOR_PROFILE}]\n{table}\n"
+        f'and run: fabric-ci deploy-all --profile {EMULATOR_PROFILE} --pipeline "{seed.DEMO_PIPELINE_NAME}" '
+        "--source-stage Development"
     )
 
 

@@ -354,3 +354,60 @@ OUTPUT_OVERRIDES: dict[tuple[str, str], str] = {
         "`true` if the workspace was unassigned now, `false` if the stage already had no workspace."
     ),
 }
+
+
+# `fabric-ci COMMAND --help`'s examples, two or three a command, each a line as typed at a terminal.
+# They assume a profile (`fabric-ci emulator` prints one) or FABRIC_CI_* variables for the connection,
+# so they show only what the command itself needs. A command without an entry shows none.
+EXAMPLES: dict[str, tuple[str, ...]] = {
+    "deploy-all": (
+        'fabric-ci deploy-all --profile emulator --pipeline "Sales Analytics" --source-stage Development',
+        'fabric-ci deploy-all --pipeline "Sales Analytics" --source-stage Development --plan',
+        'fabric-ci deploy-all --pipeline "Sales Analytics" --source-stage Test --no-wait --output json',
+    ),
+    "selective-deploy": (
+        'fabric-ci selective-deploy --pipeline "Sales Analytics" --source-stage Development '
+        '--items "Report: Sales Overview" --items "Sales Model"',
+        'fabric-ci selective-deploy --pipeline "Sales Analytics" --source-stage Development '
+        '--items "Sales Model" --plan',
+    ),
+    "assign-workspace": (
+        'fabric-ci assign-workspace --pipeline "Sales Analytics" --stage Test --workspace "Sales [Test]"',
+        'fabric-ci assign-workspace --pipeline "Sales Analytics" --stage Production '
+        "--workspace 3f2504e0-4f89-41d3-9a0c-0305e82c3301",
+    ),
+    "unassign-workspace": (
+        'fabric-ci unassign-workspace --pipeline "Sales Analytics" --stage Test',
+        'fabric-ci unassign-workspace --pipeline "Sales Analytics" --stage Test --output json',
+    ),
+    "create-pipeline": (
+        'fabric-ci create-pipeline --pipeline "Release Train"',
+        'fabric-ci create-pipeline --pipeline "Release Train" --stages Dev --stages Test --stages Prod',
+    ),
+    "update-stage": (
+        'fabric-ci update-stage --pipeline "Sales Analytics" --stage Test --display-name QA',
+        'fabric-ci update-stage --pipeline "Sales Analytics" --stage Production --public false',
+    ),
+    "delete-pipeline": (
+        'fabric-ci delete-pipeline --pipeline "Old Sales Analytics"',
+        "fabric-ci delete-pipeline --pipeline 8ce96c50-85a0-4db3-85c6-7b4ed2ed9ec3 --output json",
+    ),
+    "add-user": (
+        'fabric-ci add-user --pipeline "Sales Analytics" --principal 6e335e92-a2a2-4b5a-970a-bd6a89fbb765 '
+        "--principal-type Group",
+        'fabric-ci add-user --pipeline "Sales Analytics" --principal 6e335e92-a2a2-4b5a-970a-bd6a89fbb765 '
+        "--principal-type Group --workspace-role Contributor",
+    ),
+    "remove-user": (
+        'fabric-ci remove-user --pipeline "Sales Analytics" --principal 6e335e92-a2a2-4b5a-970a-bd6a89fbb765 '
+        "--principal-type Group",
+        'fabric-ci remove-user --workspace "Sales [Test]" --principal 6e335e92-a2a2-4b5a-970a-bd6a89fbb765 '
+        "--principal-type Group",
+    ),
+    "wait-for-deployment": (
+        'fabric-ci wait-for-deployment --pipeline "Sales Analytics" '
+        "--operation-id 5d2c6a4e-0b1f-4c3e-9a8d-7e6f5a4b3c2d",
+        'fabric-ci wait-for-deployment --pipeline "Sales Analytics" '
+        "--operation-id 5d2c6a4e-0b1f-4c3e-9a8d-7e6f5a4b3c2d --timeout 30m",
+    ),
+}

@@ -18,6 +18,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal, TextIO
 
+from pydantic import BaseModel, TypeAdapter
+
 from fabric_ci.errors import FabricCiError, InputError
 from fabric_ci.models.inputs import SECRET_INPUTS
 from fabric_ci.models.results import DeployedItem, DeploymentResult, Progress, Result
@@ -66,12 +68,64 @@ def _cell(text: str) -> str:
     return text if len(text) <= _MAX_CELL else text[: _MAX_CELL - 1] + "…"
 
 
+# An error a person reads: a service may answer with pages of text (an HTML error page, a stack
+# trace); the terminal shows the start and says how much more there is. JSON keeps all of it.
+_MAX_MESSAGE = 500
+
+
+def _fit(text: str, limit: int = _MAX_MESSAGE) -> str:
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit].rstrip()}… ({len(text) - limit:,} more characters; --output json has them all)"
+
+
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]], indent: str = "  ") -> list[str]:
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     return [
         (indent + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))).rstrip()
         for row in [header, *rows]
     ]
+
+
+# Outputs that the runners write as text but that are numbers, true/false, or JSON: in a JSON
+# document each is its value (a script should not parse JSON inside JSON, or "3" as a count).
+_NUMBER_OUTPUTS = frozenset({"create", "overwrite", "unchanged", "skipped", "duration-seconds"})
+_BOOLEAN_OUTPUTS = frozenset({"changed"})
+_JSON_OUTPUTS = frozenset({"deployed-items", "plan", "stage-ids"})
+
+
+def json_outputs(outputs: Mapping[str, str]) -> dict[str, Any]:
+    """A result's outputs as JSON values: counts as numbers (null when not known), `changed` as a
+    boolean, JSON outputs as arrays and objects; every other output stays text."""
+    typed: dict[str, Any] = {}
+    for name, value in outputs.items():
+        if name in _NUMBER_OUTPUTS:
+            typed[name] = int(value) if value.strip() else None
+        elif name in _BOOLEAN_OUTPUTS:
+            typed[name] = value == "true"
+        elif name in _JSON_OUTPUTS:
+            typed[name] = json.loads(value) if value.strip() else None
+        else:
+            typed[name] = value
+    return typed
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def json_result(value: Any) -> Any:
+    """A result as JSON with camelCase field names, the outputs' and the Fabric API's spelling
+    (`diffState`, never also `diff_state`). Only models' field names change: a dict's keys are
+    data (stage names) and stay as they are."""
+    if isinstance(value, BaseModel):
+        return {_camel(name): json_result(getattr(value, name)) for name in type(value).model_fields}
+    if isinstance(value, dict):
+        return {key: json_result(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_result(item) for item in value]
+    return TypeAdapter(Any).dump_python(value, mode="json")
 
 
 def report_lines(result: Result, error: FabricCiError | None = None) -> list[str]:
@@ -90,7 +144,7 @@ def report_lines(result: Result, error: FabricCiError | None = None) -> list[str
         failures = [r for r in rows if r.error]
         if failures:
             lines.append("")
-            lines += [f"  {_cell(r.name)}: {_clean(r.error or '', keep_newlines=False)}" for r in failures]
+            lines += [f"  {_cell(r.name)}: {_fit(_clean(r.error or '', keep_newlines=False))}" for r in failures]
     return lines
 
 
@@ -178,19 +232,19 @@ class LocalRunner(StepRunner):
                 {
                     "ok": True,
                     "command": result.command if result is not None else self._command,
-                    "outputs": result.outputs(),
-                    "result": result.model_dump(mode="json"),
+                    "outputs": json_outputs(result.outputs()),
+                    "result": json_result(result),
                 }
             )
 
     def _fail_input(self, error: InputError) -> None:
-        self._emit(self._stderr, f"error: {_clean(error.message)}")
+        self._emit(self._stderr, f"error: {_fit(_clean(error.message))}")
 
     def _fail_error(self, error: FabricCiError) -> None:
-        self._emit(self._stderr, f"error: {_clean(error.message)}")
+        self._emit(self._stderr, f"error: {_fit(_clean(error.message))}")
 
     def _fail_item(self, item: DeployedItem) -> None:
-        reason = _clean(item.error or "the service reported no reason", keep_newlines=False)
+        reason = _fit(_clean(item.error or "the service reported no reason", keep_newlines=False))
         self._emit(self._stderr, f"error: item {_cell(item.name)} ({_cell(item.type)}) failed: {reason}")
 
     def _fail_result(self, error: FabricCiError, result: Result | None) -> None:
@@ -201,7 +255,7 @@ class LocalRunner(StepRunner):
                 self._emit(self._human, line)
         if self._format == "json":
             if result is not None:
-                outputs = result.outputs()
+                outputs = json_outputs(result.outputs())
             else:
                 outputs = {"operation-id": self._operation_id} if self._operation_id else {}
             self._json(
@@ -214,7 +268,7 @@ class LocalRunner(StepRunner):
                         "inputs": [{"name": e.input_name, "message": e.message} for e in errors],
                     },
                     "outputs": outputs,
-                    "result": result.model_dump(mode="json") if result is not None else None,
+                    "result": json_result(result) if result is not None else None,
                 }
             )
 

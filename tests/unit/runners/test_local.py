@@ -6,9 +6,9 @@ import io
 import json
 
 from fabric_ci.cli import build_parser, cli_values
-from fabric_ci.errors import ApiError, DeploymentFailed, ErrorDetails, InputError, InputErrors
+from fabric_ci.errors import ApiError, DeploymentFailed, FabricCiError, ErrorDetails, InputError, InputErrors
 from fabric_ci.models.results import AssignWorkspaceResult, Progress
-from fabric_ci.runners.local import LocalRunner, secret_env_var
+from fabric_ci.runners.local import LocalRunner, json_outputs, secret_env_var
 
 from .builders import BROKEN, OPERATION_ID, PIPELINE_ID, REPORT, TEST, deployment
 
@@ -175,6 +175,19 @@ class TestProgress:
         )
 
 
+class TestLongText:
+    def test_a_5000_character_error_is_cut_in_text_and_whole_in_json(self) -> None:
+        """A service's 5,000-character error shows its start and how much is left; the JSON document has it all."""
+        runner, out, err = make()
+        runner.fail(FabricCiError("x" * 5000))
+        assert len(err.getvalue()) < 650
+        assert "4,500 more characters" in err.getvalue()
+        runner, out, err = make(json_mode=True)
+        runner.fail(FabricCiError("x" * 5000))
+        assert json.loads(out.getvalue())["error"]["message"] == "x" * 5000
+        assert len(err.getvalue()) < 650
+
+
 class TestJson:
     def test_publish_prints_one_document_on_stdout(self) -> None:
         """In JSON mode stdout holds exactly one document with outputs and the result; people read stderr."""
@@ -184,13 +197,37 @@ class TestJson:
         runner.publish(deployment())
         document = json.loads(out.getvalue())
         assert out.getvalue().count("\n") == 1
-        assert document == {
-            "ok": True,
-            "command": "deploy-all",
-            "outputs": deployment().outputs(),
-            "result": deployment().model_dump(mode="json"),
-        }
+        assert document["ok"] is True
+        assert document["command"] == "deploy-all"
+        assert document["outputs"]["deployed-items"] == [
+            {"id": "r-1", "name": "Sales report", "type": "Report", "diffState": "New", "status": "Succeeded"},
+            {
+                "id": "m-1",
+                "name": "Sales model",
+                "type": "SemanticModel",
+                "diffState": "Different",
+                "status": "Succeeded",
+            },
+        ]
+        assert document["outputs"]["duration-seconds"] == 9
+        assert document["outputs"]["status"] == "Succeeded"
+        assert document["result"]["pipelineId"] == deployment().pipeline_id
+        assert document["result"]["items"][0]["diffState"] == "New"
+        assert "diff_state" not in out.getvalue()
         assert err.getvalue() == "Deploying\nRunning: 0/2 steps done, 00:01 elapsed\n" + REPORT_TEXT
+
+    def test_json_outputs_are_values(self) -> None:
+        """Counts are numbers (null when unknown), `changed` a boolean, JSON outputs arrays and objects."""
+        typed = json_outputs(
+            {"create": "3", "duration-seconds": "", "changed": "false", "stage-ids": '{"my_stage": "s-1"}', "name": "7"}
+        )
+        assert typed == {
+            "create": 3,
+            "duration-seconds": None,
+            "changed": False,
+            "stage-ids": {"my_stage": "s-1"},
+            "name": "7",
+        }
 
     def test_fail_document_names_inputs(self) -> None:
         """A failure document carries the error's title, message and each invalid input."""

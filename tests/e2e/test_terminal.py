@@ -1,0 +1,210 @@
+"""fabric-ci at a terminal: defaults from FABRIC_CI_<INPUT> and a profile, boolean switches, and the
+JSON document, each through the real entrypoint as a process against the emulator."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from fabric_ci.emulator import Emulator
+from fabric_ci.emulator.cli import banner
+from fabric_ci.emulator.seed import CLIENT_SECRET
+
+from .conftest import step_env
+
+DEPLOY = {"pipeline": "Sales Analytics", "source-stage": "Development", "target-stage": "Test"}
+
+
+@dataclass
+class Cli:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def document(self) -> dict[str, object]:
+        return dict(json.loads(self.stdout))
+
+
+def run_cli(tmp_path: Path, args: list[str], env: dict[str, str] | None = None) -> Cli:
+    """`fabric-ci ARGS` in `tmp_path`, with a HOME of its own and no CI or FABRIC_CI_ variables but `env`."""
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("GITHUB_", "INPUT_", "FABRIC_CI_", "RUNNER_", "XDG_")) and k not in {"TF_BUILD", "CI"}
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "fabric_ci", *args],
+        env={**clean, "HOME": str(home), **(env or {})},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    return Cli(proc.returncode, proc.stdout, proc.stderr)
+
+
+def write_profile(path: Path, name: str, values: dict[str, str], mode: int = 0o600) -> Path:
+    lines = [f"[profiles.{name}]"] + [f"{key} = {json.dumps(value)}" for key, value in values.items()]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    path.chmod(mode)
+    return path
+
+
+def connection(emulator: Emulator) -> dict[str, str]:
+    return {k: v for k, v in emulator.inputs().items() if k != "client-secret"}
+
+
+def test_flag_wins_over_environment_which_wins_over_profile(emulator: Emulator, tmp_path: Path) -> None:
+    """pipeline from --pipeline, else FABRIC_CI_PIPELINE, else the profile: each level named in turn."""
+    write_profile(tmp_path / "fabric-ci.toml", "default", {**connection(emulator), "pipeline": "From Profile"})
+    env = {"FABRIC_CI_CLIENT_SECRET": CLIENT_SECRET, "FABRIC_CI_PIPELINE": "From Environment"}
+    stages = ["--source-stage=Development", "--target-stage=Test", "--plan", "--output=json"]
+
+    flag = run_cli(tmp_path, ["deploy-all", "--pipeline=Sales Analytics", *stages], env)
+    assert flag.returncode == 0, flag.stderr
+    assert flag.document["outputs"]["status"] == "Planned"  # type: ignore[index]
+
+    from_env = run_cli(tmp_path, ["deploy-all", *stages], env)
+    assert from_env.returncode == 2, from_env.stderr
+    assert "From Environment" in from_env.stderr
+    assert "From Profile" not in from_env.stderr
+
+    del env["FABRIC_CI_PIPELINE"]
+    from_profile = run_cli(tmp_path, ["deploy-all", *stages], env)
+    assert from_profile.returncode == 2, from_profile.stderr
+    assert "From Profile" in from_profile.stderr
+    assert emulator.deployments == [], "a plan sends no deployment"
+
+
+def test_named_profile_in_the_user_config_dir(emulator: Emulator, tmp_path: Path) -> None:
+    """--profile NAME reads $XDG_CONFIG_HOME/fabric-ci/fabric-ci.toml when the working directory has none."""
+    config = tmp_path / "config"
+    write_profile(
+        config / "fabric-ci" / "fabric-ci.toml", "emu", {**connection(emulator), "client-secret": CLIENT_SECRET}
+    )
+    args = ["deploy-all", *[f"--{k}={v}" for k, v in DEPLOY.items()], "--profile", "emu", "--plan", "--output=json"]
+    run = run_cli(tmp_path, args, {"XDG_CONFIG_HOME": str(config)})
+    assert run.returncode == 0, run.stderr
+    assert run.document["outputs"]["status"] == "Planned"  # type: ignore[index]
+    assert CLIENT_SECRET not in run.stdout + run.stderr
+
+
+def test_secret_in_a_profile_others_can_read_is_refused(emulator: Emulator, tmp_path: Path) -> None:
+    """A profile holding client-secret with mode 644 is refused before any request, naming the file and chmod 600."""
+    path = write_profile(
+        tmp_path / "fabric-ci.toml", "default", {**connection(emulator), "client-secret": CLIENT_SECRET}, mode=0o644
+    )
+    run = run_cli(tmp_path, ["deploy-all", *[f"--{k}={v}" for k, v in DEPLOY.items()]])
+    assert run.returncode == 2
+    assert str(path) in run.stderr
+    assert f"chmod 600 {path}" in run.stderr
+    assert "client-secret" in run.stderr
+    assert CLIENT_SECRET not in run.stdout + run.stderr
+    assert emulator.requests == []
+
+
+def test_unknown_key_in_a_profile_is_named_with_the_file(emulator: Emulator, tmp_path: Path) -> None:
+    """A key that is no shared input (here a typo) is an input error naming the key and the file."""
+    path = write_profile(tmp_path / "fabric-ci.toml", "default", {**connection(emulator), "tenant": "x"})
+    run = run_cli(tmp_path, ["deploy-all", *[f"--{k}={v}" for k, v in DEPLOY.items()]])
+    assert run.returncode == 2
+    assert "'tenant'" in run.stderr
+    assert str(path) in run.stderr
+    assert emulator.requests == []
+
+
+def test_asked_for_profile_that_does_not_exist(tmp_path: Path) -> None:
+    """FABRIC_CI_PROFILE naming a profile with no file anywhere is an input error, exit 2."""
+    run = run_cli(tmp_path, ["deploy-all", "--pipeline=x"], {"FABRIC_CI_PROFILE": "work"})
+    assert run.returncode == 2
+    assert "Input 'profile'" in run.stderr
+    assert "fabric-ci.toml" in run.stderr
+
+
+def test_ci_runner_ignores_environment_defaults(emulator: Emulator, tmp_path: Path) -> None:
+    """In GitHub Actions FABRIC_CI_PIPELINE and a profile are no inputs: the workflow's inputs are the whole truth."""
+    write_profile(tmp_path / "fabric-ci.toml", "default", {"pipeline": "Sales Analytics"})
+    env = step_env(emulator.inputs(), tmp_path, {"FABRIC_CI_PIPELINE": "Sales Analytics"})
+    proc = subprocess.run(
+        [sys.executable, "-m", "fabric_ci", "deploy-all"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "Input 'pipeline': required and not supplied" in proc.stdout, proc.stdout
+    assert emulator.requests == []
+
+
+@pytest.mark.parametrize(
+    ("switch", "status"),
+    [
+        (["--plan"], "Planned"),
+        (["--plan=true"], "Planned"),
+        (["--plan", "true"], "Planned"),
+        (["--no-wait"], "NotStarted|Running"),
+        (["--wait=false"], "NotStarted|Running"),
+        (["--wait", "false"], "NotStarted|Running"),
+    ],
+)
+def test_boolean_forms(emulator: Emulator, tmp_path: Path, switch: list[str], status: str) -> None:
+    """--x, --x=true, --x true, --no-x, --x=false and --x false all set a boolean input."""
+    args = [f"--{k}={v}" for k, v in {**connection(emulator), **DEPLOY}.items()]
+    run = run_cli(tmp_path, ["deploy-all", *args, *switch, "--output=json"], {"FABRIC_CI_CLIENT_SECRET": CLIENT_SECRET})
+    assert run.returncode == 0, run.stderr
+    assert run.document["outputs"]["status"] in status.split("|")  # type: ignore[index]
+    assert len(emulator.deployments) == (0 if status == "Planned" else 1)
+
+
+def test_boolean_with_a_bad_value_names_the_input(tmp_path: Path) -> None:
+    """`--wait maybe` is an input error naming wait, before any request."""
+    run = run_cli(tmp_path, ["deploy-all", "--pipeline=x", "--wait", "maybe"])
+    assert run.returncode == 2
+    assert "Input 'wait'" in run.stderr
+    assert "true or false" in run.stderr
+
+
+def test_json_document_holds_values(emulator: Emulator, tmp_path: Path) -> None:
+    """deployed-items is an array, counts are numbers, and items spell diffState one way."""
+    args = [f"--{k}={v}" for k, v in {**connection(emulator), **DEPLOY}.items()]
+    run = run_cli(tmp_path, ["deploy-all", *args, "--output=json"], {"FABRIC_CI_CLIENT_SECRET": CLIENT_SECRET})
+    assert run.returncode == 0, run.stderr
+    outputs = run.document["outputs"]
+    assert isinstance(outputs, dict)
+    assert isinstance(outputs["deployed-items"], list)
+    assert len(outputs["deployed-items"]) == 10
+    assert {"id", "name", "type", "diffState", "status"} == set(outputs["deployed-items"][0])
+    assert isinstance(outputs["duration-seconds"], int)
+    assert "diff_state" not in run.stdout
+    result = run.document["result"]
+    assert isinstance(result, dict)
+    assert result["pipelineId"] == outputs["pipeline-id"]
+
+
+def test_the_emulator_banner_profile_works_as_printed(emulator: Emulator, tmp_path: Path) -> None:
+    """The profile `fabric-ci emulator` prints, saved as it says (chmod 600), runs the short form it shows."""
+    text = banner(emulator)
+    start = text.index("  [profiles.emulator]")
+    block = text[start : text.index("and run:", start)]
+    path = tmp_path / "fabric-ci.toml"
+    path.write_text(block)
+    path.chmod(0o600)
+    command = text[text.index("and run: fabric-ci ", start) + len("and run: fabric-ci ") :].splitlines()[0]
+    run = run_cli(tmp_path, [*shlex.split(command), "--target-stage=Test", "--plan", "--output=json"])
+    assert run.returncode == 0, run.stderr
+    assert run.document["outputs"]["status"] == "Planned"  # type: ignore[index]
