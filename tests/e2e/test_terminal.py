@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import shlex
 import subprocess
 import sys
@@ -208,3 +209,52 @@ def test_the_emulator_banner_profile_works_as_printed(emulator: Emulator, tmp_pa
     run = run_cli(tmp_path, [*shlex.split(command), "--target-stage=Test", "--plan", "--output=json"])
     assert run.returncode == 0, run.stderr
     assert run.document["outputs"]["status"] == "Planned"  # type: ignore[index]
+
+
+def run_on_a_terminal(tmp_path: Path, args: list[str], env: dict[str, str]) -> str:
+    """`fabric-ci ARGS` with stdout and stderr on a pseudo-terminal; what the terminal received."""
+    leader, follower = pty.openpty()
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "INPUT_", "FABRIC_CI_", "NO_COLOR"))}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fabric_ci", *args],
+        env={**clean, "TERM": "xterm", **env},
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        stdout=follower,
+        stderr=follower,
+    )
+    os.close(follower)
+    received = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # EIO: the process closed its end
+            break
+        if not chunk:
+            break
+        received += chunk
+    proc.wait(timeout=120)
+    os.close(leader)
+    return received.decode("utf-8", "replace")
+
+
+@pytest.mark.parametrize(("no_color", "coloured"), [(None, True), ("1", False)])
+def test_colour_on_a_terminal_unless_no_color(
+    emulator: Emulator, tmp_path: Path, no_color: str | None, coloured: bool
+) -> None:
+    """On a terminal the progress spinner is coloured and rewritten in place; NO_COLOR removes the colour."""
+    args = [f"--{k}={v}" for k, v in {**connection(emulator), **DEPLOY}.items()]
+    env = {"FABRIC_CI_CLIENT_SECRET": CLIENT_SECRET, **({"NO_COLOR": no_color} if no_color else {})}
+    shown = run_on_a_terminal(tmp_path, ["deploy-all", *args], env)
+    assert "Deployed 10 items" in shown
+    assert "\r\x1b[2K" in shown  # the live line
+    assert ("\x1b[36m" in shown) is coloured
+
+
+def test_no_escapes_when_not_a_terminal(emulator: Emulator, tmp_path: Path) -> None:
+    """Piped output (a script, a log) holds no escape sequence at all: no colour, no rewritten line."""
+    args = [f"--{k}={v}" for k, v in {**connection(emulator), **DEPLOY}.items()]
+    run = run_cli(tmp_path, ["deploy-all", *args], {"FABRIC_CI_CLIENT_SECRET": CLIENT_SECRET})
+    assert run.returncode == 0, run.stderr
+    assert "\x1b" not in run.stdout + run.stderr
+    assert "Deployed 10 items" in run.stdout

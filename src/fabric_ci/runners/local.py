@@ -10,6 +10,7 @@ are redacted before they are formatted, cleaned or cut to fit a column.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import sys
@@ -40,6 +41,8 @@ OutputFormat = Literal["text", "json"]
 # Terminal escape: carriage return, then erase the whole line, so a shorter line leaves no tail.
 _REWRITE = "\r\x1b[2K"
 _MAX_CELL = 60
+# SGR colours, used only on a terminal (LocalRunner._colour).
+_RED, _YELLOW, _CYAN = "31", "33", "36"
 _DEBUG_VALUES = frozenset({"1", "true", "True", "TRUE"})
 
 
@@ -175,7 +178,9 @@ class LocalRunner(StepRunner):
         if is_tty is None:
             isatty = getattr(self._human, "isatty", None)
             is_tty = bool(isatty()) if callable(isatty) else False
-        self._is_tty = is_tty
+        # A live line and colour are for a person at a terminal: never in a JSON run (its stderr is
+        # usually a script's log too), and no colour when NO_COLOR is set (no-color.org) or TERM=dumb.
+        self._is_tty = is_tty and output_format == "text"
         self._env = env if env is not None else os.environ
         if debug is None:
             debug = any(self._env.get(name, "") in _DEBUG_VALUES for name in ("FABRIC_CI_DEBUG", "RUNNER_DEBUG"))
@@ -184,7 +189,9 @@ class LocalRunner(StepRunner):
         # A log (no terminal) gets a line per change only: a script's output is not watched live.
         self._progress_lines = ProgressThrottle(heartbeat_seconds=None)
         self._operation_id: str | None = None
-        self._spinner = self._symbol("⠿", "*")
+        self._colour = self._is_tty and not self._env.get("NO_COLOR") and self._env.get("TERM", "") != "dumb"
+        # One frame further at each progress line, so the line shows that the wait goes on.
+        self._spinner = itertools.cycle(self._symbol("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏", "|/-\\"))
 
     # --- low level -------------------------------------------------------------------------------
 
@@ -195,6 +202,9 @@ class LocalRunner(StepRunner):
         except (UnicodeEncodeError, LookupError):
             return plain
         return fancy
+
+    def _paint(self, colour: str, text: str) -> str:
+        return f"\x1b[{colour}m{text}\x1b[0m" if self._colour else text
 
     def _shown(self, text: str) -> str:
         # Redact first: cleaning or cutting first could leave a secret's altered form or half of it.
@@ -238,14 +248,16 @@ class LocalRunner(StepRunner):
             )
 
     def _fail_input(self, error: InputError) -> None:
-        self._emit(self._stderr, f"error: {_fit(_clean(error.message))}")
+        self._emit(self._stderr, f"{self._paint(_RED, 'error:')} {_fit(_clean(error.message))}")
 
     def _fail_error(self, error: FabricCiError) -> None:
-        self._emit(self._stderr, f"error: {_fit(_clean(error.message))}")
+        self._emit(self._stderr, f"{self._paint(_RED, 'error:')} {_fit(_clean(error.message))}")
 
     def _fail_item(self, item: DeployedItem) -> None:
         reason = _fit(_clean(item.error or "the service reported no reason", keep_newlines=False))
-        self._emit(self._stderr, f"error: item {_cell(item.name)} ({_cell(item.type)}) failed: {reason}")
+        self._emit(
+            self._stderr, f"{self._paint(_RED, 'error:')} item {_cell(item.name)} ({_cell(item.type)}) failed: {reason}"
+        )
 
     def _fail_result(self, error: FabricCiError, result: Result | None) -> None:
         errors = input_errors(error)
@@ -290,12 +302,13 @@ class LocalRunner(StepRunner):
         self._emit(self._human, self._shown(message))
 
     def warning(self, message: str) -> None:
-        self._emit(self._stderr, f"warning: {self._shown(message)}")
+        self._emit(self._stderr, f"{self._paint(_YELLOW, 'warning:')} {self._shown(message)}")
 
     def progress(self, progress: Progress) -> None:
         if self._is_tty:
             steps = f"  {progress.steps_done}/{progress.steps_total} steps" if progress.steps_total else ""
-            line = f"{self._spinner} {progress.label}{steps}  {format_elapsed(progress.elapsed_seconds)}"
+            spinner = self._paint(_CYAN, next(self._spinner))
+            line = f"{spinner} {progress.label}{steps}  {format_elapsed(progress.elapsed_seconds)}"
             self._human.write(_REWRITE + line)
             self._human.flush()
             self._progress_open = True

@@ -6,7 +6,7 @@ import io
 import json
 
 from fabric_ci.cli import build_parser, cli_values
-from fabric_ci.errors import ApiError, DeploymentFailed, FabricCiError, ErrorDetails, InputError, InputErrors
+from fabric_ci.errors import ApiError, DeploymentFailed, ErrorDetails, FabricCiError, InputError, InputErrors
 from fabric_ci.models.results import AssignWorkspaceResult, Progress
 from fabric_ci.runners.local import LocalRunner, json_outputs, secret_env_var
 
@@ -157,11 +157,30 @@ class TestText:
 class TestProgress:
     def test_tty_rewrites_one_line(self) -> None:
         """On a terminal progress rewrites one line in place, ended by a newline before the next output."""
-        runner, out, _ = make(tty=True)
+        runner, out, _ = make(tty=True, env={"NO_COLOR": "1"})
         runner.progress(Progress(elapsed_seconds=2, status="Running", steps_done=0, steps_total=6))
         runner.progress(Progress(elapsed_seconds=12, status="Running", steps_done=3, steps_total=6))
         runner.info("done")
-        assert out.getvalue() == ("\r\x1b[2K⠿ Running  0/6 steps  00:02\r\x1b[2K⠿ Running  3/6 steps  00:12\ndone\n")
+        assert out.getvalue() == ("\r\x1b[2K⠋ Running  0/6 steps  00:02\r\x1b[2K⠙ Running  3/6 steps  00:12\ndone\n")
+
+    def test_tty_colours_unless_no_color(self) -> None:
+        """On a terminal the spinner and `error:` are coloured; NO_COLOR (any value) turns colour off."""
+        runner, out, err = make(tty=True)
+        runner.progress(Progress(elapsed_seconds=2, status="Running", steps_done=0, steps_total=6))
+        runner.fail(FabricCiError("boom"))
+        assert out.getvalue() == "\r\x1b[2K\x1b[36m⠋\x1b[0m Running  0/6 steps  00:02\n"
+        assert err.getvalue() == "\x1b[31merror:\x1b[0m boom\n"
+        runner, out, err = make(tty=True, env={"NO_COLOR": "1"})
+        runner.fail(FabricCiError("boom"))
+        assert err.getvalue() == "error: boom\n"
+
+    def test_json_mode_has_no_live_line_or_colour_even_on_a_terminal(self) -> None:
+        """--output json on a terminal prints progress as plain lines on stderr, no escapes anywhere."""
+        runner, out, err = make(json_mode=True, tty=True)
+        runner.progress(Progress(elapsed_seconds=2, status="Running", steps_done=0, steps_total=6))
+        runner.fail(FabricCiError("boom"))
+        assert "\x1b" not in out.getvalue() + err.getvalue()
+        assert err.getvalue() == "Running: 0/6 steps done, 00:02 elapsed\nerror: boom\n"
 
     def test_not_a_tty_prints_a_line_per_change(self) -> None:
         """Without a terminal a progress line is printed only when status or steps change."""
