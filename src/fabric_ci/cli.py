@@ -200,6 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--output", choices=["text", "json"], default="text", help="text (default) or json")
         sub.add_argument("--debug", action="store_true", help="show tracebacks and debug messages")
     commands.add_parser("emulator", help="start the local emulator (see `fabric-ci emulator --help`)")
+    commands.add_parser("completion", help="print a shell completion script: fabric-ci completion bash|zsh|fish")
     return parser
 
 
@@ -375,6 +376,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from fabric_ci.emulator import main as emulator_main
 
         return emulator_main(args[1:])
+    if args and args[0] == "completion":
+        return print_completion(args[1:])
     if not args or not args[0].strip():
         # The root action passes `${{ inputs.command }}`, which is empty when the input is missing.
         expected = "expected one of " + ", ".join(COMMANDS)
@@ -402,6 +405,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             make_runner({}, namespace.output, command=command).fail(error)
             return 2
     return run(command, make_runner(values, namespace.output, command=command, debug=debug), debug=debug)
+
+
+def print_completion(args: Sequence[str]) -> int:
+    """`fabric-ci completion SHELL`: the script on stdout; a missing or unknown shell is exit 2."""
+    from fabric_ci.completion import SHELLS, completion_script
+
+    if len(args) != 1 or args[0] not in SHELLS:
+        sys.stderr.write(f"usage: fabric-ci completion {{{','.join(SHELLS)}}}\n")
+        return 2
+    sys.stdout.write(completion_script(args[0], build_parser()))
+    return 0
 
 
 def in_ci(environ: Mapping[str, str]) -> bool:

@@ -7,6 +7,7 @@ import json
 import os
 import pty
 import shlex
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -258,3 +259,39 @@ def test_no_escapes_when_not_a_terminal(emulator: Emulator, tmp_path: Path) -> N
     assert run.returncode == 0, run.stderr
     assert "\x1b" not in run.stdout + run.stderr
     assert "Deployed 10 items" in run.stdout
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        (["fabric-ci", "depl"], ["deploy-all"]),
+        (["fabric-ci", "deploy-all", "--no-w"], ["--no-wait"]),
+        (["fabric-ci", "update-stage", "--pub"], ["--public"]),
+    ],
+)
+def test_bash_completion_loads_and_completes(tmp_path: Path, words: list[str], expected: list[str]) -> None:
+    """The script `fabric-ci completion bash` prints loads in bash and completes commands and their options."""
+    script = run_cli(tmp_path, ["completion", "bash"])
+    assert script.returncode == 0, script.stderr
+    (tmp_path / "completion.bash").write_text(script.stdout)
+    probe = (
+        "source completion.bash\n"
+        f"COMP_WORDS=({shlex.join(words)}); COMP_CWORD={len(words) - 1}\n"
+        '_fabric_ci; printf "%s\\n" "${COMPREPLY[@]}"\n'
+    )
+    bash = shutil.which("bash")
+    assert bash is not None, "bash is part of the test machine (the Makefile's shell)"
+    proc = subprocess.run(
+        [bash, "--norc", "--noprofile", "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    assert proc.stdout.split() == expected
+
+
+def test_completion_needs_a_known_shell(tmp_path: Path) -> None:
+    """`fabric-ci completion tcsh` is exit 2 with the shells it knows."""
+    run = run_cli(tmp_path, ["completion", "tcsh"])
+    assert run.returncode == 2
+    assert "bash,zsh,fish" in run.stderr
+    assert run.stdout == ""
