@@ -278,7 +278,7 @@ class DeployManyInputs(Inputs):
     """Deploy several pipelines, at the same time where they can and in dependency order where they must."""
 
     # The pipelines are the manifest's entries'; the step names none.
-    pipeline: None = None  # type: ignore[assignment]
+    pipeline: Annotated[None, Field(exclude=True)] = None  # type: ignore[assignment]
     manifest: Annotated[str, Field(min_length=1)]
     max_parallel: Annotated[int, BeforeValidator(parse_max_parallel)] = 4
     on_failure: OnFailure = "skip-dependents"

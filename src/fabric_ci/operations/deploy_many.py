@@ -125,9 +125,9 @@ class _Run:
 
     def accepted_by(self, name: str) -> Callable[[str], None]:
         def accepted(operation_id: str) -> None:
+            # deploy() says it in the log itself; kept here for the results of a cancelled run.
             with self.lock:
                 self.accepted[name] = operation_id
-                self.reporter.info(f"[{name}] deployment accepted: operation-id {operation_id}")
 
         return accepted
 
