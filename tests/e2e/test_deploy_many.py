@@ -54,6 +54,8 @@ def test_a_cascade_runs_in_dependency_order_one_per_pipeline(run_step: RunStep, 
     assert run.returncode == 0, run.stdout + run.stderr
     assert statuses(run) == dict.fromkeys(["Sales Analytics", "four-1", "four-2", "sales-prod"], "Succeeded")
     assert deploy_posts(emulator) == 4
+    # One sign-in for the run: the token is acquired once and shared by every entry.
+    assert len([r for r in emulator.requests if r.path.endswith("/oauth2/v2.0/token")]) == 1
     ran = by_operation(emulator, run)
     sales, four1, four2, prod = (ran[n] for n in ("Sales Analytics", "four-1", "four-2", "sales-prod"))
     assert four1.accepted_at < sales.finishes_at  # type: ignore[attr-defined]
