@@ -29,11 +29,13 @@ from fabric_ci.models.inputs import (
     WaitInputs,
     input_names,
 )
+from fabric_ci.models.manifest import DeployManyInputs
 from fabric_ci.models.results import (
     AddUserResult,
     AssignWorkspaceResult,
     CreatePipelineResult,
     DeletePipelineResult,
+    DeployManyResult,
     DeploymentResult,
     RemoveUserResult,
     Result,
@@ -45,6 +47,7 @@ from fabric_ci.operations.assign_workspace import assign_workspace
 from fabric_ci.operations.create_pipeline import create_pipeline
 from fabric_ci.operations.delete_pipeline import delete_pipeline
 from fabric_ci.operations.deploy import deploy
+from fabric_ci.operations.deploy_many import deploy_many
 from fabric_ci.operations.remove_user import remove_user
 from fabric_ci.operations.reporter import Reporter
 from fabric_ci.operations.unassign_workspace import unassign_workspace
@@ -182,6 +185,20 @@ _REGISTRY = (
         outputs=DEPLOYMENT_OUTPUTS + PLAN_OUTPUTS,
         task_id="fbc6511a-60e0-4b1d-9def-e7252e1fa232",
         instance_name="Deploy chosen items of $(pipeline) from $(sourceStage)",
+    ),
+    Command(
+        name="deploy-many",
+        title="deploy many",
+        description=(
+            "Deploy several Microsoft Fabric deployment pipelines in one step, from a manifest: at the same time "
+            "where they can, in dependency order where they must, and report each."
+        ),
+        inputs=DeployManyInputs,
+        run=deploy_many,
+        result=DeployManyResult,
+        outputs=("results",),
+        task_id="576a309d-612c-4f75-b7a5-2025ffc04df7",
+        instance_name="Deploy many pipelines",
     ),
     Command(
         name="assign-workspace",

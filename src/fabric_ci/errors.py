@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from fabric_ci.models.results import DeploymentResult
+    from fabric_ci.models.results import DeployManyResult, DeploymentResult
 
 EXIT_FAILURE = 1
 EXIT_INPUT_ERROR = 2
@@ -216,4 +216,14 @@ class StepCancelled(FabricCiError):
     def __init__(self, message: str, cancelled: Cancelled, result: DeploymentResult | None = None) -> None:
         super().__init__(message)
         self.exit_code = 128 + cancelled.signum
+        self.result = result
+
+
+class DeployManyFailed(FabricCiError):
+    """deploy-many: not every entry succeeded. `result` holds every entry's outcome."""
+
+    title = "Not every deployment succeeded"
+
+    def __init__(self, message: str, result: DeployManyResult) -> None:
+        super().__init__(message)
         self.result = result

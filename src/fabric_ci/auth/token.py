@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import uuid
 import warnings
 from collections.abc import Callable
@@ -326,8 +327,15 @@ class TokenProvider:
         self._acquirer = acquirer
         self._on_token = on_token
         self._last_token = ""
+        # deploy-many's entries ask from several threads: one sign-in at a time, so a token is
+        # acquired once and masked before any thread can use it.
+        self._lock = threading.Lock()
 
     def token(self, *, refresh: bool = False) -> str:
+        with self._lock:
+            return self._token(refresh=refresh)
+
+    def _token(self, *, refresh: bool) -> str:
         try:
             result = self._acquirer.acquire(refresh=refresh)
         except FabricCiError:

@@ -214,6 +214,17 @@ INPUTS: dict[str, str] = {
         "The deployment to wait for: the operation-id output of a deploy-all or selective-deploy step on "
         "the same pipeline (a GUID)."
     ),
+    "manifest": (
+        "The deployments to run: a YAML (or JSON) document, inline or the path of a file relative to the "
+        "working directory (the workspace). `deployments:` lists entries, each with `pipeline`, any "
+        "deploy-all input (an `items` key makes it a selective deploy), an optional `name` (needed when a "
+        "pipeline appears twice) and `depends-on` (entry names); `defaults:` holds inputs for every entry."
+    ),
+    "max-parallel": "How many deployments may run at once (1 to 32). Two on the same pipeline never overlap.",
+    "on-failure": (
+        "When an entry fails: `skip-dependents` (skip what depends on it, run the rest), `stop` (start "
+        "nothing new, wait for what runs) or `continue` (run every entry, dependents too)."
+    ),
 }
 
 INPUT_OVERRIDES: dict[tuple[str, str], str] = {
@@ -323,6 +334,12 @@ OUTPUTS: dict[str, str] = {
         "fromJSON()."
     ),
 }
+
+OUTPUTS["results"] = (
+    "Every entry's outcome as a compact JSON object, entry name -> {pipeline-id, operation-id, status "
+    "(Succeeded, Failed, TimedOut, Cancelled, Skipped, NotStarted), duration-seconds, deployed-items}. Read "
+    "it with fromJSON()."
+)
 
 OUTPUT_OVERRIDES: dict[tuple[str, str], str] = {
     ("wait-for-deployment", "status"): (

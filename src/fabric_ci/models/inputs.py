@@ -964,7 +964,8 @@ class WaitInputs(Inputs):
 
 def input_names(model: type[Inputs]) -> list[str]:
     """The runner-facing names of a model's inputs, in declaration order."""
-    return [field.alias or name for name, field in model.model_fields.items()]
+    # An excluded field is one a command does not take (deploy-many's `pipeline`: its entries').
+    return [field.alias or name for name, field in model.model_fields.items() if not field.exclude]
 
 
 # --- errors ----------------------------------------------------------------------------------------

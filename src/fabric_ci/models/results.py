@@ -412,3 +412,49 @@ class RemoveUserResult(Result):
             "removed-workspace-role": (self.workspace.removed_role or "") if self.workspace else "",
             "changed": "true" if self.changed else "false",
         }
+
+
+EntryStatus = Literal["Succeeded", "Failed", "TimedOut", "Cancelled", "Skipped", "NotStarted"]
+
+
+class EntryOutcome(BaseModel):
+    """How one deploy-many entry ended; `started`/`ended` are seconds from the run's start."""
+
+    name: str
+    status: EntryStatus
+    pipeline_id: str = ""
+    result: DeploymentResult | None = None
+    error: str | None = None  # why it failed, or why it was skipped or not started
+    started: float | None = None
+    ended: float | None = None
+
+    def as_output(self) -> dict[str, object]:
+        result = self.result
+        return {
+            "pipeline-id": (result.pipeline_id if result else self.pipeline_id) or None,
+            "operation-id": (result.operation_id if result else "") or None,
+            "status": self.status,
+            "duration-seconds": None
+            if result is None or result.duration_seconds is None
+            else round(result.duration_seconds),
+            "deployed-items": [i.as_output() for i in result.items] if result else [],
+        }
+
+
+class DeployManyResult(Result):
+    entries: tuple[EntryOutcome, ...]
+
+    @property
+    def succeeded(self) -> bool:
+        return all(entry.status == "Succeeded" for entry in self.entries)
+
+    @property
+    def running(self) -> tuple[EntryOutcome, ...]:
+        """Entries whose deployment was accepted and left running (timed out or cancelled)."""
+        return tuple(
+            e for e in self.entries if e.status in ("TimedOut", "Cancelled") and e.result and e.result.operation_id
+        )
+
+    def outputs(self) -> dict[str, str]:
+        results = {entry.name: entry.as_output() for entry in self.entries}
+        return {"results": json.dumps(results, separators=(",", ":"))}

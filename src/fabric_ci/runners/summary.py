@@ -22,8 +22,10 @@ from fabric_ci.models.results import (
     CreatePipelineResult,
     DeletePipelineResult,
     DeployedItem,
+    DeployManyResult,
     DeploymentPlan,
     DeploymentResult,
+    EntryOutcome,
     Progress,
     Removal,
     RemoveUserResult,
@@ -605,6 +607,88 @@ def render_failure(error: FabricCiError, wording: Wording = GITHUB_WORDING) -> s
     return "\n".join([f"### ❌ {md(error.title)}", "", *_error_section(error, wording)])
 
 
+# --- deploy-many --------------------------------------------------------------------------------
+
+_ENTRY_ICONS = {
+    "Succeeded": "✅",
+    "Failed": "❌",
+    "TimedOut": "⏳",
+    "Cancelled": "🛑",
+    "Skipped": "⏭️",
+    "NotStarted": "▫️",
+}
+
+
+def _changed(entry: EntryOutcome) -> int | None:
+    if entry.result is None:
+        return None
+    return sum(1 for item in entry.result.items if item.diff_state in ("New", "Different"))
+
+
+def _many_headline(result: DeployManyResult, error: FabricCiError | None) -> str:
+    ok = sum(e.status == "Succeeded" for e in result.entries)
+    if error is None:
+        return f"All {len(result.entries)} deployments succeeded"
+    return f"{ok} of {len(result.entries)} deployments succeeded"
+
+
+def _many_facts(result: DeployManyResult) -> list[tuple[str, str | None]]:
+    facts: list[tuple[str, str | None]] = []
+    for entry in result.entries:
+        operation = entry.result.operation_id if entry.result and entry.result.operation_id else None
+        text = entry.status + (f" ({operation})" if operation else "")
+        if entry.started is not None and entry.ended is not None:
+            text += f", {format_duration(entry.ended - entry.started)}"
+        facts.append((entry.name, text))
+    return facts
+
+
+def _gantt(result: DeployManyResult) -> list[str]:
+    """A Mermaid Gantt chart of the run (GitHub renders it): what ran in parallel, what waited.
+    Times are seconds from the run's start; Mermaid's `dateFormat X` reads them as epoch seconds."""
+    ran = [(e, e.started, e.ended) for e in result.entries if e.started is not None and e.ended is not None]
+    if not ran:
+        return []
+    lines = ["```mermaid", "gantt", "    dateFormat X", "    axisFormat %M:%S"]
+    for entry, started, ended in ran:
+        tag = {"Failed": "crit, ", "TimedOut": "active, ", "Cancelled": "active, "}.get(entry.status, "")
+        # Mermaid reads `:` and `#` in a task's name as syntax.
+        name = entry.name.replace(":", " ").replace("#", " ").replace(";", " ")
+        end = max(int(ended), int(started) + 1)
+        lines.append(f"    {name} : {tag}{int(started)}, {end}")
+    return [*lines, "```", ""]
+
+
+def _many(result: DeployManyResult, error: FabricCiError | None, wording: Wording) -> list[str]:
+    heading = (
+        f"### ✅ {md(_many_headline(result, None))}" if error is None else f"### ❌ {md(_many_headline(result, error))}"
+    )
+    lines = [
+        heading,
+        "",
+        "| Entry | Status | Operation | Duration | Items changed |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for entry in result.entries:
+        status = f"{_ENTRY_ICONS.get(entry.status, '')} {entry.status}".strip()
+        if entry.error and entry.status != "Succeeded":
+            status += f": {md(entry.error)}"
+        operation = md(entry.result.operation_id) if entry.result and entry.result.operation_id else "—"
+        took = (
+            format_duration(entry.ended - entry.started)
+            if entry.started is not None and entry.ended is not None
+            else "—"
+        )
+        changed = _changed(entry)
+        lines.append(f"| {md(entry.name)} | {status} | {operation} | {took} | {'—' if changed is None else changed} |")
+    lines.append("")
+    lines += _gantt(result)
+    if result.running:
+        follow = ", ".join(f"{md(e.name)} (`{md(e.result.operation_id)}`)" for e in result.running if e.result)
+        lines += [f"Left running, not cancelled: {follow}. Follow each with {wording.wait_step}.", ""]
+    return lines + (_error_section(error, wording) if error else [])
+
+
 @dataclass(frozen=True)
 class Presentation(Generic[R]):
     """How one kind of result is shown: the headline, the plain-text facts (a terminal's report) and
@@ -625,6 +709,7 @@ PRESENTATIONS: dict[type[Result], Presentation[Any]] = {
     CreatePipelineResult: Presentation(_create_headline, _create_facts, _create),
     AddUserResult: Presentation(_add_user_headline, _add_user_facts, _add_user),
     RemoveUserResult: Presentation(_remove_user_headline, _remove_user_facts, _remove_user),
+    DeployManyResult: Presentation(_many_headline, _many_facts, _many),
 }
 
 

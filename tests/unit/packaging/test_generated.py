@@ -19,6 +19,7 @@ from fabric_ci.models.results import (
     AssignWorkspaceResult,
     CreatePipelineResult,
     DeletePipelineResult,
+    DeployManyResult,
     DeploymentPlan,
     RemoveUserResult,
     UnassignWorkspaceResult,
@@ -52,6 +53,7 @@ OUTPUTS: dict[str, list[str]] = {
     "create-pipeline": list(
         CreatePipelineResult(pipeline_id="p", pipeline_name="P", created=True, stages=[TEST]).outputs()
     ),
+    "deploy-many": list(DeployManyResult(command="deploy-many", entries=()).outputs()),
 }
 
 
@@ -83,6 +85,8 @@ def same_default(command: str, name: str, written: object) -> bool:
         return parse_bool(written) == default
     if name == "timeout":
         return parse_duration(written) == default
+    if isinstance(default, int):  # deploy-many's max-parallel: the runner passes "4"
+        return str(written).strip() == str(default)
     return written == default
 
 

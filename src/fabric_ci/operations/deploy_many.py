@@ -1,0 +1,292 @@
+"""deploy-many: the manifest's deployments, each as deploy-all or selective-deploy would run it,
+at the same time where they can and in dependency order where they must.
+
+Each entry runs the single-deploy operation (operations/deploy.py) in a worker thread, with its
+waiting (operations/waiting.py) unchanged: the same one-deployment-never-sent-twice guarantee, and
+each wait plans its own status requests exactly as a separate step would, so N waits cost no more
+requests than N steps. The main thread only schedules, so that a signal (delivered to it) stops
+every wait at once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
+
+from fabric_ci.api.client import PipelinesClient
+from fabric_ci.clock import Clock
+from fabric_ci.errors import (
+    Cancelled,
+    DeployManyFailed,
+    FabricCiError,
+    InputError,
+    InputErrors,
+    StepCancelled,
+    WaitTimeout,
+)
+from fabric_ci.models.inputs import DeployAllInputs
+from fabric_ci.models.manifest import MANIFEST_INPUT, DeployManyInputs, Manifest
+from fabric_ci.models.results import DeployManyResult, DeploymentResult, EntryOutcome, EntryStatus, Progress
+from fabric_ci.operations.deploy import deploy
+from fabric_ci.operations.reporter import Reporter
+from fabric_ci.operations.resolve import resolve_pipeline
+
+DeployOne = Callable[[DeployAllInputs, PipelinesClient, Reporter, Clock], DeploymentResult]
+# How often the scheduler looks up from waiting for a worker: bounds how late a signal is noticed.
+SCHEDULER_TICK = 0.2
+# A worker's sleep is cut into slices this long, so a cancel reaches a waiting entry promptly.
+SLEEP_SLICE = 0.2
+
+
+class EntryReporter:
+    """One entry's channel to the runner: every line prefixed with the entry's name, and written
+    under one lock, so lines of concurrent entries never interleave mid-line."""
+
+    def __init__(self, base: Reporter, name: str, lock: threading.Lock, on_accepted: Callable[[str], None]) -> None:
+        self._base, self._name, self._lock, self._on_accepted = base, name, lock, on_accepted
+        self._last: tuple[object, ...] = ()
+
+    @contextmanager
+    def phase(self, title: str) -> Iterator[None]:
+        # Runner groups cannot nest or interleave across threads: a phase is a line here.
+        self.info(title)
+        yield
+
+    def _say(self, say: Callable[[str], None], message: str) -> None:
+        with self._lock:
+            say(f"[{self._name}] {message}")
+
+    def info(self, message: str) -> None:
+        self._say(self._base.info, message)
+
+    def debug(self, message: str) -> None:
+        self._say(self._base.debug, message)
+
+    def notice(self, message: str) -> None:
+        self._say(self._base.notice, message)
+
+    def warning(self, message: str) -> None:
+        self._say(self._base.warning, message)
+
+    def mask(self, secret: str) -> None:
+        with self._lock:
+            self._base.mask(secret)
+
+    def deployment_accepted(self, operation_id: str) -> None:
+        self._on_accepted(operation_id)
+
+    def progress(self, progress: Progress) -> None:
+        # A line when the state changes: the per-second repeats would flood a log shared by entries.
+        state = (progress.status, progress.steps_done, progress.steps_total)
+        if state != self._last:
+            self._last = state
+            steps = f", {progress.steps_done}/{progress.steps_total} steps" if progress.steps_total else ""
+            self.info(f"{progress.label}{steps} ({progress.elapsed_seconds:.0f}s)")
+
+
+class _Run:
+    def __init__(
+        self, inputs: DeployManyInputs, client: PipelinesClient, reporter: Reporter, clock: Clock, deploy_one: DeployOne
+    ) -> None:
+        self.inputs, self.client, self.reporter, self.clock, self.deploy_one = (
+            inputs,
+            client,
+            reporter,
+            clock,
+            deploy_one,
+        )
+        self.manifest: Manifest = inputs.deployments
+        self.began = clock.now()
+        self.cancel = threading.Event()
+        self.signal: Cancelled | None = None
+        self.lock = threading.Lock()
+        self.outcomes: dict[str, EntryOutcome] = {}
+        self.accepted: dict[str, str] = {}
+        self.started: dict[str, float] = {}
+
+    def since(self) -> float:
+        return self.clock.now() - self.began
+
+    def worker_clock(self) -> Clock:
+        def sleep(seconds: float) -> None:
+            left = seconds
+            while left > 0:
+                if self.cancel.is_set() and self.signal is not None:
+                    raise Cancelled(self.signal.signum)
+                step = min(left, SLEEP_SLICE)
+                self.clock.sleep(step)
+                left -= step
+            if self.cancel.is_set() and self.signal is not None:
+                raise Cancelled(self.signal.signum)
+
+        return Clock(self.clock.now, sleep)
+
+    def accepted_by(self, name: str) -> Callable[[str], None]:
+        def accepted(operation_id: str) -> None:
+            # deploy() says it in the log itself; kept here for the results of a cancelled run.
+            with self.lock:
+                self.accepted[name] = operation_id
+
+        return accepted
+
+    def run_entry(self, name: str, pipeline_id: str) -> EntryOutcome:
+        entry = self.manifest.entry(name)
+        reporter = EntryReporter(self.reporter, name, self.lock, self.accepted_by(name))
+        started = self.since()
+        result: DeploymentResult | None
+        status: EntryStatus
+        error: str | None
+        try:
+            result = self.deploy_one(entry.inputs, self.client, reporter, self.worker_clock())
+            status = "Succeeded" if result.status == "Succeeded" else "Failed"
+            error = None if status == "Succeeded" else f"ended {result.status}"
+        except WaitTimeout as timeout:
+            result, status, error = timeout.result, "TimedOut", timeout.message
+        except StepCancelled as cancelled:
+            result, status, error = cancelled.result, "Cancelled", cancelled.message
+        except FabricCiError as failed:
+            result, status, error = getattr(failed, "result", None), "Failed", failed.message
+        except Cancelled as cancelled:  # before deploy() could say more
+            result, status, error = None, "Cancelled", f"Cancelled by {cancelled.signal_name} before it was sent"
+        return EntryOutcome(
+            name=name,
+            status=status,
+            pipeline_id=pipeline_id,
+            result=result if isinstance(result, DeploymentResult) else None,
+            error=error,
+            started=started,
+            ended=self.since(),
+        )
+
+
+def deploy_many(
+    inputs: DeployManyInputs,
+    client: PipelinesClient,
+    reporter: Reporter,
+    clock: Clock,
+    *,
+    deploy_one: DeployOne = deploy,
+) -> DeployManyResult:
+    run = _Run(inputs, client, reporter, clock, deploy_one)
+    manifest = run.manifest
+    # Every pipeline resolved before the first deployment: a typo in the last entry stops the run
+    # before anything is deployed, and entries naming one pipeline differently are still serialised.
+    with reporter.phase("Resolving the pipelines"):
+        pipeline_of: dict[str, str] = {}
+        unknown: list[InputError] = []
+        for entry in manifest.entries:
+            try:
+                pipeline_of[entry.name] = resolve_pipeline(client, entry.inputs.pipeline).id
+            except InputError as error:
+                unknown.append(
+                    InputError(
+                        MANIFEST_INPUT,
+                        f"entry {entry.name!r}, key 'pipeline': {error.args[0]}",
+                        candidates=error.candidates,
+                    )
+                )
+        if unknown:
+            raise InputErrors(unknown)
+    pending = [entry.name for entry in manifest.entries]
+    running: dict[Future[EntryOutcome], str] = {}
+    outcomes = run.outcomes
+    with ThreadPoolExecutor(max_workers=inputs.max_parallel, thread_name_prefix="deploy-many") as pool:
+        try:
+            while pending or running:
+                _schedule(run, pending, running, pipeline_of, pool)
+                if not running:
+                    break
+                done, _ = wait(list(running), timeout=SCHEDULER_TICK, return_when=FIRST_COMPLETED)
+                for future in done:
+                    outcome = future.result()
+                    outcomes[running.pop(future)] = outcome
+                    _report(reporter, outcome)
+        except Cancelled as cancelled:
+            run.signal = cancelled
+            run.cancel.set()
+            for future in list(running):  # each stops its wait at its next slice and reports
+                outcomes[running.pop(future)] = future.result()
+            for name in pending:
+                outcomes[name] = EntryOutcome(
+                    name=name, status="NotStarted", pipeline_id=pipeline_of[name], error="the run was cancelled"
+                )
+            result = _result(manifest, outcomes)
+            still = ", ".join(f"{e.name} ({e.result.operation_id})" for e in result.running if e.result)
+            stopped = StepCancelled(
+                f"Cancelled by {cancelled.signal_name}: nothing new was started"
+                + (f"; still running, not cancelled: {still}" if still else "; no deployment was left running")
+                + ". Follow each with wait-for-deployment and its operation-id.",
+                cancelled,
+            )
+            stopped.result = result  # type: ignore[assignment]
+            raise stopped from None
+    result = _result(manifest, outcomes)
+    if not result.succeeded:
+        raise DeployManyFailed(_failure_message(result), result)
+    return result
+
+
+def _schedule(
+    run: _Run,
+    pending: list[str],
+    running: dict[Future[EntryOutcome], str],
+    pipeline_of: dict[str, str],
+    pool: ThreadPoolExecutor,
+) -> None:
+    """Start what may start now, in manifest order; settle what never will."""
+    inputs, outcomes = run.inputs, run.outcomes
+    stop = inputs.on_failure == "stop" and any(o.status != "Succeeded" for o in outcomes.values())
+    busy = {pipeline_of[name] for name in running.values()}
+    for name in list(pending):
+        entry = run.manifest.entry(name)
+        if stop:
+            outcomes[name] = EntryOutcome(
+                name=name, status="NotStarted", pipeline_id=pipeline_of[name], error="on-failure: stop"
+            )
+            pending.remove(name)
+            continue
+        ended = [outcomes[d] for d in entry.depends_on if d in outcomes]
+        unmet = [o for o in ended if o.status != "Succeeded"]
+        if unmet and inputs.on_failure != "continue":
+            outcomes[name] = EntryOutcome(
+                name=name,
+                status="Skipped",
+                pipeline_id=pipeline_of[name],
+                error="depends on " + ", ".join(f"{o.name} ({o.status})" for o in unmet),
+            )
+            run.reporter.info(f"[{name}] skipped: {outcomes[name].error}")
+            pending.remove(name)
+            continue
+        if len(ended) < len(entry.depends_on) or len(running) >= inputs.max_parallel:
+            continue
+        if pipeline_of[name] in busy:  # the service runs one deployment per pipeline at a time
+            continue
+        pending.remove(name)
+        busy.add(pipeline_of[name])
+        run.reporter.info(f"[{name}] starting")
+        running[pool.submit(run.run_entry, name, pipeline_of[name])] = name
+
+
+def _report(reporter: Reporter, outcome: EntryOutcome) -> None:
+    took = "" if outcome.started is None or outcome.ended is None else f" after {outcome.ended - outcome.started:.0f}s"
+    reporter.info(f"[{outcome.name}] {outcome.status}{took}" + (f": {outcome.error}" if outcome.error else ""))
+
+
+def _result(manifest: Manifest, outcomes: dict[str, EntryOutcome]) -> DeployManyResult:
+    return DeployManyResult(command="deploy-many", entries=tuple(outcomes[e.name] for e in manifest.entries))
+
+
+def _failure_message(result: DeployManyResult) -> str:
+    lines = [
+        f"{e.name}: {e.status}" + (f": {e.error}" if e.error else "")
+        for e in result.entries
+        if e.status in ("Failed", "TimedOut", "Cancelled")
+    ]
+    skipped = [e.name for e in result.entries if e.status in ("Skipped", "NotStarted")]
+    ok = sum(e.status == "Succeeded" for e in result.entries)
+    text = f"{ok} of {len(result.entries)} deployments succeeded. " + " ".join(f"{line.rstrip('.')}." for line in lines)
+    if skipped:
+        text += " Skipped or not started: " + ", ".join(skipped) + "."
+    return text

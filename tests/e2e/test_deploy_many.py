@@ -1,0 +1,243 @@
+"""deploy-many as a real `fabric-ci` process (GitHub mode) against the emulator: order, the parallel
+limit, one deployment per pipeline, each on-failure mode, a cycle, a timeout and a cancel."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from fabric_ci.emulator import Emulator
+from fabric_ci.emulator.seed import DEMO_PIPELINE_ID, FOUR_STAGE_PIPELINE_ID
+from tests.support.github_runner import parse_output_file
+
+from .conftest import RunStep, StepRun, step_env
+
+DEPLOY_POST = "DeploymentPipelines_DeployStageContent"
+
+CASCADE = """
+deployments:
+  - {pipeline: Sales Analytics, source-stage: Development, target-stage: Test}
+  - {name: four-1, pipeline: Four Stage Release, source-stage: Development}
+  - {name: four-2, pipeline: Four Stage Release, source-stage: Test, depends-on: [four-1]}
+  - name: sales-prod
+    pipeline: Sales Analytics
+    source-stage: Test
+    target-stage: Production
+    depends-on: [Sales Analytics]
+"""
+
+
+def results_of(run: StepRun) -> dict[str, dict[str, object]]:
+    return dict(json.loads(run.outputs["results"]))
+
+
+def statuses(run: StepRun) -> dict[str, object]:
+    return {name: entry["status"] for name, entry in results_of(run).items()}
+
+
+def deploy_posts(emulator: Emulator) -> int:
+    return len([r for r in emulator.requests if r.operation == DEPLOY_POST])
+
+
+def by_operation(emulator: Emulator, run: StepRun) -> dict[str, object]:
+    ids = {entry["operation-id"]: name for name, entry in results_of(run).items()}
+    return {str(ids[d.id]): d for d in emulator.deployments if d.id in ids}
+
+
+def test_a_cascade_runs_in_dependency_order_one_per_pipeline(run_step: RunStep, emulator: Emulator) -> None:
+    """Independent entries overlap; a dependent starts after its dependency ended; one deploy each."""
+    run = run_step("deploy-many", {"manifest": CASCADE})
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert statuses(run) == dict.fromkeys(["Sales Analytics", "four-1", "four-2", "sales-prod"], "Succeeded")
+    assert deploy_posts(emulator) == 4
+    # One sign-in for the run: the token is acquired once and shared by every entry.
+    assert len([r for r in emulator.requests if r.path.endswith("/oauth2/v2.0/token")]) == 1
+    ran = by_operation(emulator, run)
+    sales, four1, four2, prod = (ran[n] for n in ("Sales Analytics", "four-1", "four-2", "sales-prod"))
+    assert four1.accepted_at < sales.finishes_at  # type: ignore[attr-defined]
+    assert sales.accepted_at < four1.finishes_at  # type: ignore[attr-defined]
+    assert four2.accepted_at >= four1.finishes_at  # type: ignore[attr-defined]
+    assert prod.accepted_at >= sales.finishes_at  # type: ignore[attr-defined]
+    results = results_of(run)
+    assert results["four-2"]["pipeline-id"] == FOUR_STAGE_PIPELINE_ID
+    assert results["sales-prod"]["pipeline-id"] == DEMO_PIPELINE_ID
+    assert results["Sales Analytics"]["deployed-items"]
+    assert "```mermaid\ngantt" in run.summary
+    assert "| four-2 | ✅ Succeeded |" in run.summary
+    assert "Traceback" not in run.stderr
+
+
+def test_max_parallel_one_runs_entries_one_after_another(run_step: RunStep, emulator: Emulator) -> None:
+    """max-parallel: 1 never starts an entry while another runs, even when they are independent."""
+    manifest = """
+deployments:
+  - {pipeline: Sales Analytics, source-stage: Development}
+  - {pipeline: Four Stage Release, source-stage: Development}
+"""
+    run = run_step("deploy-many", {"manifest": manifest, "max-parallel": "1"})
+    assert run.returncode == 0, run.stdout
+    first, second = sorted(emulator.deployments, key=lambda d: d.accepted_at)[-2:]
+    assert second.accepted_at >= first.finishes_at
+
+
+def test_skip_dependents_skips_what_depends_on_a_failure(run_step: RunStep, emulator: Emulator) -> None:
+    """A failed entry's dependents are skipped and listed; independent entries run; exit 1."""
+    emulator.configure(fail_items={"Sales Model"})
+    run = run_step("deploy-many", {"manifest": CASCADE})
+    assert run.returncode == 1
+    assert statuses(run) == {
+        "Sales Analytics": "Failed",
+        "four-1": "Succeeded",
+        "four-2": "Succeeded",
+        "sales-prod": "Skipped",
+    }
+    assert any("Skipped or not started: sales-prod." in e for e in run.errors), run.errors
+    assert any("Sales Analytics: Failed" in e for e in run.errors), run.errors
+    assert deploy_posts(emulator) == 3
+
+
+def test_stop_starts_nothing_new_after_a_failure(run_step: RunStep, emulator: Emulator) -> None:
+    """on-failure: stop leaves every entry not yet started unstarted."""
+    emulator.configure(fail_items={"Sales Model"})
+    manifest = """
+deployments:
+  - {pipeline: Sales Analytics, source-stage: Development}
+  - {pipeline: Four Stage Release, source-stage: Development, depends-on: [Sales Analytics]}
+"""
+    run = run_step("deploy-many", {"manifest": manifest, "on-failure": "stop"})
+    assert run.returncode == 1
+    assert statuses(run) == {"Sales Analytics": "Failed", "Four Stage Release": "NotStarted"}
+    assert deploy_posts(emulator) == 1
+
+
+def test_continue_runs_dependents_of_a_failure(run_step: RunStep, emulator: Emulator) -> None:
+    """on-failure: continue runs a failed entry's dependents too, and still exits 1."""
+    emulator.configure(fail_items={"Sales Model"})
+    manifest = """
+deployments:
+  - {pipeline: Sales Analytics, source-stage: Development}
+  - {pipeline: Four Stage Release, source-stage: Development, depends-on: [Sales Analytics]}
+"""
+    run = run_step("deploy-many", {"manifest": manifest, "on-failure": "continue"})
+    assert run.returncode == 1
+    assert statuses(run) == {"Sales Analytics": "Failed", "Four Stage Release": "Succeeded"}
+
+
+def test_a_cycle_is_refused_before_any_request(run_step: RunStep, emulator: Emulator) -> None:
+    """A dependency cycle exits 2, shown as the cycle, with no request sent at all."""
+    manifest = """
+defaults: {source-stage: Development}
+deployments:
+  - {pipeline: Sales Analytics, depends-on: [Four Stage Release]}
+  - {pipeline: Four Stage Release, depends-on: [Sales Analytics]}
+"""
+    run = run_step("deploy-many", {"manifest": manifest})
+    assert run.returncode == 2
+    assert any(
+        "the dependencies form a cycle: Sales Analytics -> Four Stage Release -> Sales Analytics" in e
+        for e in run.errors
+    ), run.errors
+    assert emulator.requests == []
+
+
+def test_bad_manifest_inputs_name_entry_and_key(run_step: RunStep, emulator: Emulator) -> None:
+    """Unknown keys and bad values exit 2, each naming the entry and key, with no request sent."""
+    manifest = """
+deployments:
+  - {pipeline: Sales Analytics, source-stage: Development, colour: red}
+  - {pipeline: Four Stage Release, source-stage: Development, timeout: soon}
+"""
+    run = run_step("deploy-many", {"manifest": manifest, "max-parallel": "lots"})
+    assert run.returncode == 2
+    assert any("Input 'max-parallel': expected a whole number from 1 to 32, got 'lots'" in e for e in run.errors)
+    assert emulator.requests == []
+    run = run_step("deploy-many", {"manifest": manifest})
+    assert run.returncode == 2
+    assert any("entry 'Sales Analytics', key 'colour': is not a deploy input" in e for e in run.errors), run.errors
+    assert any("entry 'Four Stage Release', key 'timeout': expected a duration" in e for e in run.errors)
+    assert deploy_posts(emulator) == 0
+
+
+def test_an_unknown_pipeline_stops_the_run_before_any_deployment(run_step: RunStep, emulator: Emulator) -> None:
+    """Every pipeline is resolved first: an unknown one exits 2 naming the entry, nothing deployed."""
+    manifest = """
+defaults: {source-stage: Development}
+deployments:
+  - pipeline: Sales Analytics
+  - pipeline: Sales Analytic
+"""
+    run = run_step("deploy-many", {"manifest": manifest.replace("Analytic\n", "Analytix\n")})
+    assert run.returncode == 2
+    assert any("entry 'Sales Analytix', key 'pipeline': no deployment pipeline named" in e for e in run.errors)
+    assert deploy_posts(emulator) == 0
+
+
+def test_a_manifest_file_in_the_workspace(run_step: RunStep, emulator: Emulator, tmp_path: Path) -> None:
+    """A manifest path is read relative to the working directory."""
+    path = tmp_path / "release.yml"
+    path.write_text("deployments:\n  - {pipeline: Sales Analytics, source-stage: Development}\n", encoding="utf-8")
+    run = run_step("deploy-many", {"manifest": str(path)})
+    assert run.returncode == 0, run.stdout
+    assert statuses(run) == {"Sales Analytics": "Succeeded"}
+
+
+def test_a_timeout_leaves_deployments_running_and_names_them(run_step: RunStep, emulator: Emulator) -> None:
+    """An entry's timeout leaves its deployment running; results and the error name its operation id."""
+    emulator.configure(operation_seconds=60)
+    manifest = """
+defaults: {source-stage: Development, timeout: 3s}
+deployments:
+  - pipeline: Sales Analytics
+  - {pipeline: Four Stage Release, depends-on: [Sales Analytics]}
+"""
+    run = run_step("deploy-many", {"manifest": manifest})
+    assert run.returncode == 1
+    assert statuses(run) == {"Sales Analytics": "TimedOut", "Four Stage Release": "Skipped"}
+    operation_id = emulator.deployments[-1].id
+    assert results_of(run)["Sales Analytics"]["operation-id"] == operation_id
+    assert any(operation_id in e and "left running" in e for e in run.errors), run.errors
+    assert emulator.deployments[-1].status_at(emulator.state.now()) in ("NotStarted", "Running")
+
+
+def test_a_cancel_stops_every_wait_and_names_what_still_runs(emulator: Emulator, tmp_path: Path) -> None:
+    """SIGINT mid-wait: exit 130, no traceback, each running deployment named and left running."""
+    emulator.configure(operation_seconds=60)
+    manifest = """
+defaults: {source-stage: Development}
+deployments:
+  - pipeline: Sales Analytics
+  - pipeline: Four Stage Release
+  - {name: later, pipeline: Sales Analytics, source-stage: Test, depends-on: [Sales Analytics]}
+"""
+    env = step_env({**emulator.inputs(), "manifest": manifest}, tmp_path)
+    before = len(emulator.deployments)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fabric_ci", "deploy-many"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while len(emulator.deployments) < before + 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(1.5)  # inside both waits
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 130, stdout + stderr
+    assert "Traceback" not in stdout + stderr
+    outputs = parse_output_file(Path(env["GITHUB_OUTPUT"]).read_text())
+    results = json.loads(outputs["results"])
+    assert {n: e["status"] for n, e in results.items()} == {
+        "Sales Analytics": "Cancelled",
+        "Four Stage Release": "Cancelled",
+        "later": "NotStarted",
+    }
+    errors = [line for line in stdout.splitlines() if line.startswith("::error")]
+    for name in ("Sales Analytics", "Four Stage Release"):
+        assert any(results[name]["operation-id"] in e and "still running" in e for e in errors), stdout
+    assert len([r for r in emulator.requests if r.operation == DEPLOY_POST]) == 2

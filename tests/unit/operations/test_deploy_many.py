@@ -1,0 +1,245 @@
+"""deploy-many's scheduler: dependency order, the parallel limit, one deployment per pipeline at a
+time, and each on-failure mode. The single deploy is replaced by a recording fake here (the e2e
+tests run the real one against the emulator)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from fabric_ci.clock import SYSTEM_CLOCK, Clock
+from fabric_ci.errors import DeployManyFailed, DeploymentFailed, InputErrors, WaitTimeout
+from fabric_ci.models.inputs import DeployAllInputs, parse_inputs
+from fabric_ci.models.manifest import DeployManyInputs
+from fabric_ci.models.results import DeployManyResult, DeploymentResult
+from fabric_ci.operations.deploy_many import deploy_many
+
+STEP = {
+    "tenant-id": "e37de926-00d4-493d-85c5-49d2d2fdc1fb",
+    "client-id": "57760066-428a-4acd-b192-e392b8e2b8d3",
+    "client-secret": "s3cret",
+}
+
+
+class Client:
+    """Just enough of PipelinesClient for resolving pipelines by name."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.pipelines = [SimpleNamespace(id=f"id-{n.lower()}", display_name=n) for n in names]
+
+    def list_pipelines(self) -> list[Any]:
+        return self.pipelines
+
+    def get_pipeline(self, pipeline_id: str) -> Any:
+        return next(p for p in self.pipelines if p.id == pipeline_id)
+
+
+class Quiet:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def phase(self, title: str) -> Any:
+        from contextlib import nullcontext
+
+        return nullcontext()
+
+    def info(self, message: str) -> None:
+        self.lines.append(message)
+
+    debug = notice = warning = info
+
+    def mask(self, secret: str) -> None:
+        pass
+
+    def deployment_accepted(self, operation_id: str) -> None:
+        pass
+
+    def progress(self, progress: Any) -> None:
+        pass
+
+
+@dataclass
+class FakeDeploy:
+    """Records when each pipeline's deployment ran; `seconds` per pipeline, `fail` and `timeout`
+    pipelines end that way."""
+
+    seconds: dict[str, float]
+    fail: set[str] = field(default_factory=set)
+    timeout: set[str] = field(default_factory=set)
+    spans: list[tuple[str, float, float]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __call__(self, inputs: DeployAllInputs, client: Any, reporter: Any, clock: Clock) -> DeploymentResult:
+        name = inputs.pipeline.name or ""
+        start = time.monotonic()
+        reporter.deployment_accepted(f"op-{name}")
+        clock.sleep(self.seconds.get(name, 0.05))
+        with self.lock:
+            self.spans.append((name, start, time.monotonic()))
+        result = DeploymentResult(
+            command="deploy-all",
+            pipeline_id=f"id-{name.lower()}",
+            pipeline_name=name,
+            operation_id=f"op-{name}",
+            status="Failed" if name in self.fail else "Succeeded",
+            duration_seconds=1.0,
+        )
+        if name in self.timeout:
+            raise WaitTimeout(
+                f"Deployment op-{name} was still Running", result.model_copy(update={"status": "Running"})
+            )
+        if name in self.fail:
+            raise DeploymentFailed(f"Deployment op-{name} failed.", result)
+        return result
+
+
+def run(manifest: str, fake: FakeDeploy, names: list[str], **step: str) -> DeployManyResult:
+    inputs = parse_inputs(DeployManyInputs, {**STEP, **step, "manifest": manifest})
+    return deploy_many(inputs, Client(names), Quiet(), SYSTEM_CLOCK, deploy_one=fake)  # type: ignore[arg-type]
+
+
+def spans_of(fake: FakeDeploy) -> dict[str, tuple[float, float]]:
+    return {name: (start, end) for name, start, end in fake.spans}
+
+
+DIAMOND = """
+defaults: {source-stage: 0}
+deployments:
+  - pipeline: A
+  - {pipeline: B, depends-on: [A]}
+  - {pipeline: C, depends-on: [A]}
+  - {pipeline: D, depends-on: [B, C]}
+"""
+
+
+def test_dependents_start_after_their_dependencies_and_siblings_overlap() -> None:
+    """B and C start after A ends and run together; D starts after both."""
+    fake = FakeDeploy({"A": 0.2, "B": 0.4, "C": 0.4, "D": 0.1})
+    result = run(DIAMOND, fake, ["A", "B", "C", "D"])
+    assert result.succeeded
+    spans = spans_of(fake)
+    assert spans["B"][0] >= spans["A"][1]
+    assert spans["C"][0] >= spans["A"][1]
+    assert spans["C"][0] < spans["B"][1]
+    assert spans["B"][0] < spans["C"][1]
+    assert spans["D"][0] >= max(spans["B"][1], spans["C"][1])
+
+
+def test_no_more_than_max_parallel_run_at_once() -> None:
+    """With max-parallel 2, five independent entries never run more than two at a time."""
+    names = ["P1", "P2", "P3", "P4", "P5"]
+    manifest = "defaults: {source-stage: 0}\ndeployments:\n" + "".join(f"  - pipeline: {n}\n" for n in names)
+    fake = FakeDeploy(dict.fromkeys(names, 0.2))
+    run(manifest, fake, names, **{"max-parallel": "2"})
+    events = sorted(
+        [(s, 1) for _, s, _ in fake.spans] + [(e, -1) for _, _, e in fake.spans], key=lambda x: (x[0], x[1])
+    )
+    level = peak = 0
+    for _, delta in events:
+        level += delta
+        peak = max(peak, level)
+    assert peak == 2
+
+
+def test_entries_on_one_pipeline_never_overlap() -> None:
+    """Two independent entries on the same pipeline run one after the other."""
+    manifest = """
+defaults: {source-stage: 0}
+deployments:
+  - {name: first, pipeline: A}
+  - {name: second, pipeline: A, source-stage: 1}
+  - {pipeline: B}
+"""
+    fake = FakeDeploy({"A": 0.2, "B": 0.2})
+    run(manifest, fake, ["A", "B"])
+    a_spans = sorted((s, e) for n, s, e in fake.spans if n == "A")
+    assert len(a_spans) == 2
+    assert a_spans[1][0] >= a_spans[0][1]
+
+
+def test_skip_dependents_skips_only_what_depends_on_the_failure() -> None:
+    """By default a failed entry's dependents (transitively) are skipped; the rest go on; exit 1."""
+    manifest = """
+defaults: {source-stage: 0}
+deployments:
+  - pipeline: A
+  - {pipeline: B, depends-on: [A]}
+  - {pipeline: C, depends-on: [B]}
+  - pipeline: D
+"""
+    fake = FakeDeploy({}, fail={"A"})
+    with pytest.raises(DeployManyFailed) as raised:
+        run(manifest, fake, ["A", "B", "C", "D"])
+    statuses = {e.name: e.status for e in raised.value.result.entries}
+    assert statuses == {"A": "Failed", "B": "Skipped", "C": "Skipped", "D": "Succeeded"}
+    assert "Skipped or not started: B, C." in raised.value.message
+    assert "A: Failed: Deployment op-A failed." in raised.value.message
+
+
+def test_stop_starts_nothing_new() -> None:
+    """on-failure: stop lets running entries finish and starts nothing else."""
+    manifest = """
+defaults: {source-stage: 0}
+deployments:
+  - pipeline: A
+  - pipeline: B
+  - {pipeline: C, depends-on: [B]}
+"""
+    fake = FakeDeploy({"A": 0.05, "B": 0.3}, fail={"A"})
+    with pytest.raises(DeployManyFailed) as raised:
+        run(manifest, fake, ["A", "B", "C"], **{"on-failure": "stop"})
+    statuses = {e.name: e.status for e in raised.value.result.entries}
+    assert statuses == {"A": "Failed", "B": "Succeeded", "C": "NotStarted"}
+
+
+def test_continue_runs_dependents_anyway() -> None:
+    """on-failure: continue runs every entry, dependents of a failed one too."""
+    manifest = "defaults: {source-stage: 0}\ndeployments:\n  - pipeline: A\n  - {pipeline: B, depends-on: [A]}\n"
+    fake = FakeDeploy({}, fail={"A"})
+    with pytest.raises(DeployManyFailed) as raised:
+        run(manifest, fake, ["A", "B"], **{"on-failure": "continue"})
+    assert {e.name: e.status for e in raised.value.result.entries} == {"A": "Failed", "B": "Succeeded"}
+
+
+def test_a_timeout_names_the_operation_left_running() -> None:
+    """A timed-out entry keeps its operation id in the results, and its dependents are skipped."""
+    manifest = "defaults: {source-stage: 0}\ndeployments:\n  - pipeline: A\n  - {pipeline: B, depends-on: [A]}\n"
+    fake = FakeDeploy({}, timeout={"A"})
+    with pytest.raises(DeployManyFailed) as raised:
+        run(manifest, fake, ["A", "B"])
+    result = raised.value.result
+    assert [e.name for e in result.running] == ["A"]
+    assert result.entries[0].as_output()["operation-id"] == "op-A"
+    assert result.entries[1].status == "Skipped"
+
+
+def test_results_output_has_every_entry() -> None:
+    """The `results` output maps each entry to its pipeline, operation, status, duration and items."""
+    fake = FakeDeploy({})
+    result = run(DIAMOND, fake, ["A", "B", "C", "D"])
+    import json
+
+    results = json.loads(result.outputs()["results"])
+    assert list(results) == ["A", "B", "C", "D"]
+    assert results["A"] == {
+        "pipeline-id": "id-a",
+        "operation-id": "op-A",
+        "status": "Succeeded",
+        "duration-seconds": 1,
+        "deployed-items": [],
+    }
+
+
+def test_unknown_pipelines_are_refused_before_any_deployment() -> None:
+    """Every entry's pipeline is resolved first: an unknown one stops the run with nothing deployed."""
+    fake = FakeDeploy({})
+    with pytest.raises(InputErrors) as raised:
+        run(DIAMOND, fake, ["A", "B", "C"])
+    assert fake.spans == []
+    [error] = raised.value.errors
+    assert error.message.startswith("Input 'manifest': entry 'D', key 'pipeline': no deployment pipeline named 'D'")
