@@ -94,7 +94,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], indent: str = "
 # document each is its value (a script should not parse JSON inside JSON, or "3" as a count).
 _NUMBER_OUTPUTS = frozenset({"create", "overwrite", "unchanged", "skipped", "duration-seconds"})
 _BOOLEAN_OUTPUTS = frozenset({"changed"})
-_JSON_OUTPUTS = frozenset({"deployed-items", "plan", "stage-ids"})
+_JSON_OUTPUTS = frozenset({"deployed-items", "plan", "results", "stage-ids"})
 
 
 def json_outputs(outputs: Mapping[str, str]) -> dict[str, Any]:
