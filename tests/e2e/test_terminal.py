@@ -264,7 +264,8 @@ def test_no_escapes_when_not_a_terminal(emulator: Emulator, tmp_path: Path) -> N
 @pytest.mark.parametrize(
     ("words", "expected"),
     [
-        (["fabric-ci", "depl"], ["deploy-all"]),
+        (["fabric-ci", "depl"], ["deploy-all", "deploy-many"]),
+        (["fabric-ci", "wait-"], ["wait-for-deployment"]),
         (["fabric-ci", "deploy-all", "--no-w"], ["--no-wait"]),
         (["fabric-ci", "update-stage", "--pub"], ["--public"]),
     ],

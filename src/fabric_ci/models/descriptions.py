@@ -421,6 +421,10 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         'fabric-ci remove-user --workspace "Sales [Test]" --principal 6e335e92-a2a2-4b5a-970a-bd6a89fbb765 '
         "--principal-type Group",
     ),
+    "deploy-many": (
+        "fabric-ci deploy-many --profile emulator --manifest release.yml",
+        "fabric-ci deploy-many --manifest release.yml --max-parallel 2 --on-failure stop --output json",
+    ),
     "wait-for-deployment": (
         'fabric-ci wait-for-deployment --pipeline "Sales Analytics" '
         "--operation-id 5d2c6a4e-0b1f-4c3e-9a8d-7e6f5a4b3c2d",
