@@ -341,8 +341,10 @@ class PowerBiApi:
             value = body.get(name)
             if value is None and not required:
                 continue
-            if not isinstance(value, str) or not value.strip():
-                raise _bad(f"'{name}' must be a non-empty string.")
+            # The spec's CreatePipelineRequest gives displayName no minLength either, but an empty name is
+            # no pipeline name; its description may be empty (only a maxLength of 1024).
+            if not isinstance(value, str) or (required and not value.strip()):
+                raise _bad(f"'{name}' must be a non-empty string." if required else f"'{name}' must be a string.")
             if len(value) > (256 if name == "displayName" else 1024):
                 raise _bad(f"'{name}' is too long.")
             fields[name] = value
