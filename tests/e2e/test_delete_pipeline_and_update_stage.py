@@ -97,12 +97,16 @@ def test_delete_pipeline_while_a_deployment_runs_is_refused_before_any_write(
 
 
 def test_delete_pipeline_without_the_admin_role_is_the_services_403(run_step: RunStep, emulator: Emulator) -> None:
-    """The emulator is no kinder than the service: without the pipeline's Admin role the DELETE is refused
-    (403, exit 1) and the pipeline stays."""
+    """The emulator is no kinder than the service: without the pipeline's Admin role even reading it by id
+    is refused (403, exit 1), no DELETE is sent, and the pipeline stays; by name it is not listed at all."""
     emulator.state.delete_role_assignment(FINANCE_ID, SERVICE_PRINCIPAL_ID)
-    run = run_step("delete-pipeline", {"pipeline": "Finance Reporting"})
+    run = run_step("delete-pipeline", {"pipeline": FINANCE_ID})
     assert run.returncode == 1, run.stdout
     assert "403 InsufficientPrivileges" in run.errors[0]
+    assert calls(emulator, "DeploymentPipelines_DeleteDeploymentPipeline") == []
+    assert FINANCE_ID in emulator.state.pipelines
+    by_name = ok(run_step("delete-pipeline", {"pipeline": "Finance Reporting"}))
+    assert by_name.outputs == {"pipeline-id": "", "changed": "false"}
     assert FINANCE_ID in emulator.state.pipelines
 
 
@@ -166,11 +170,13 @@ def test_update_stage_to_a_name_another_stage_has_is_refused_before_the_patch(
 
 
 def test_update_stage_without_the_admin_role_is_the_services_403(run_step: RunStep, emulator: Emulator) -> None:
-    """Without the pipeline's Admin role the PATCH is refused (403, exit 1) and the stage keeps its name."""
+    """Without the pipeline's Admin role the read before the PATCH is refused (403, exit 1): no PATCH, and the
+    stage keeps its name."""
     emulator.state.delete_role_assignment(OPERATIONS_ID, SERVICE_PRINCIPAL_ID)
-    run = run_step("update-stage", {"pipeline": "Operations Pipeline", "stage": "UAT", "display-name": "Staging"})
+    run = run_step("update-stage", {"pipeline": OPERATIONS_ID, "stage": "UAT", "display-name": "Staging"})
     assert run.returncode == 1, run.stdout
     assert "403 InsufficientPrivileges" in run.errors[0]
+    assert calls(emulator, "DeploymentPipelines_UpdateDeploymentPipelineStage") == []
     assert emulator.state.pipeline(OPERATIONS_ID).stages[2].display_name == "UAT"
 
 

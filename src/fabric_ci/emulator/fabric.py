@@ -269,13 +269,26 @@ class FabricApi:
     # -- pipelines --------------------------------------------------------------------------------------
 
     def list_pipelines(self, request: Request, params: dict[str, str]) -> Response:
+        # The spec states no permission here; the service lists only the pipelines the caller has a role
+        # in ("a principal sees only the pipelines it is an Admin of", the one pipeline role there is).
+        caller = self._caller(request)
         with self.state.lock:
-            values = [self._pipeline_json(p) for p in self.state.pipelines.values()]
+            values = [
+                self._pipeline_json(p) for p in self.state.pipelines.values() if self.state.has_pipeline_role(p, caller)
+            ]
             return Response(200, self._page(request, values))
+
+    def _readable(self, request: Request, params: dict[str, str]) -> Pipeline:
+        """The pipeline, for a caller with its Admin role. The spec, for Get Deployment Pipeline, List and Get
+        Deployment Pipeline Stage(s), List Deployment Pipeline Stage Items and List Deployment Pipeline Role
+        Assignments alike: "The caller must have an *admin* deployment pipelines role." """
+        pipeline = self.state.pipeline(params["pipeline"])
+        self.state.check_pipeline_admin(pipeline.id, self._caller(request), "reading")
+        return pipeline
 
     def get_pipeline(self, request: Request, params: dict[str, str]) -> Response:
         with self.state.lock:
-            pipeline = self.state.pipeline(params["pipeline"])
+            pipeline = self._readable(request, params)
             body = self._pipeline_json(pipeline)
             body["stages"] = [self._stage_json(s) for s in pipeline.stages]
             return Response(200, body)
@@ -319,12 +332,12 @@ class FabricApi:
 
     def list_stages(self, request: Request, params: dict[str, str]) -> Response:
         with self.state.lock:
-            pipeline = self.state.pipeline(params["pipeline"])
+            pipeline = self._readable(request, params)
             return Response(200, self._page(request, [self._stage_json(s) for s in pipeline.stages]))
 
     def get_stage(self, request: Request, params: dict[str, str]) -> Response:
         with self.state.lock:
-            pipeline = self.state.pipeline(params["pipeline"])
+            pipeline = self._readable(request, params)
             return Response(200, self._stage_json(self.state.stage(pipeline, params["stage"])))
 
     def update_stage(self, request: Request, params: dict[str, str]) -> Response:
@@ -344,7 +357,9 @@ class FabricApi:
     def list_stage_items(self, request: Request, params: dict[str, str]) -> Response:
         with self.state.lock:
             self.state.settle()
-            pipeline = self.state.pipeline(params["pipeline"])
+            # The spec adds "The user must be at least a workspace contributor assigned to the specified
+            # stage"; the emulator does not check that workspace role yet (only the pipeline's Admin role).
+            pipeline = self._readable(request, params)
             stage = self.state.stage(pipeline, params["stage"])
             items = [self._item_json(i) for i in self.state.stage_items(stage)]
             return Response(200, self._page(request, items))
@@ -425,7 +440,7 @@ class FabricApi:
 
     def list_role_assignments(self, request: Request, params: dict[str, str]) -> Response:
         with self.state.lock:
-            pipeline = self.state.pipeline(params["pipeline"])
+            pipeline = self._readable(request, params)
             values = [self._role_json(r) for r in pipeline.role_assignments]
             return Response(200, self._page(request, values))
 
@@ -456,6 +471,8 @@ class FabricApi:
     def list_workspace_roles(self, request: Request, params: dict[str, str]) -> Response:
         with self.state.lock:
             workspace = self.state.workspace(params["workspace"])
+            # The spec: "The caller must have *member* or higher workspace role."
+            self.state.check_workspace_reader(workspace, self._caller(request))
             return Response(200, self._page(request, [self._workspace_role_json(r) for r in workspace.roles]))
 
     @staticmethod

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from fabric_ci.emulator import seed
 from fabric_ci.emulator.protocol import Request, Response, is_guid, utc
 from fabric_ci.emulator.state import (
     OPTION_ERROR_CODES,
@@ -311,14 +310,12 @@ class PowerBiApi:
             )
         return stage
 
-    @staticmethod
-    def _has_access(pipeline: Pipeline) -> bool:
-        # The emulator's only caller is its service principal: it sees the pipelines it has a role in.
-        return any(r.principal_id == seed.SERVICE_PRINCIPAL_ID for r in pipeline.role_assignments)
-
     def list_pipelines(self, request: Request, params: dict[str, str]) -> Response:
+        # Get Pipelines: "Returns a list of deployment pipelines that the user has access to" (the admin
+        # API's Get Pipelines As Admin lists them all): those the caller has a role in.
+        caller = self._caller(request)
         with self.state.lock:
-            visible = [p for p in self.state.pipelines.values() if self._has_access(p)]
+            visible = [p for p in self.state.pipelines.values() if self.state.has_pipeline_role(p, caller)]
             return Response(200, {"value": [self._pipeline_json(p, stages=False) for p in visible]})
 
     def get_pipeline(self, request: Request, params: dict[str, str]) -> Response:

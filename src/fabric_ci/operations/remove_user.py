@@ -24,7 +24,7 @@ from fabric_ci.errors import ApiError, ForbiddenError, InputError, NotFoundError
 from fabric_ci.models.inputs import RemoveUserInputs
 from fabric_ci.models.resources import Member, PrincipalRef
 from fabric_ci.models.results import Removal, RemoveUserResult
-from fabric_ci.operations.principals import find_member, signed_in_as
+from fabric_ci.operations.principals import find_member, signed_in_as, workspace_members
 from fabric_ci.operations.reporter import Reporter
 from fabric_ci.operations.resolve import resolve_pipeline
 
@@ -71,7 +71,7 @@ def remove_user(
         target = Removal(kind="pipeline", id=pipeline.id, name=pipeline.display_name)
         plans.append(_plan(inputs, target, members, client.remove_pipeline_member, signed_in))
     if inputs.workspace is not None:
-        members = partial(client.list_workspace_members, inputs.workspace)
+        members = partial(workspace_members, client, inputs.workspace)
         target = Removal(kind="workspace", id=inputs.workspace, name="")
         plans.append(_plan(inputs, target, members, client.remove_workspace_member, signed_in))
     result = RemoveUserResult(principal=who.id, principal_type=who.type)
