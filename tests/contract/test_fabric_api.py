@@ -632,3 +632,43 @@ def test_create_pipeline_refuses_stages_the_service_would_refuse(api: EmulatorCl
     refused = api.checked("POST", "/deploymentPipelines", {"displayName": "Bad", "stages": stages})
     assert (refused.status_code, refused.json()["errorCode"]) == (400, "InvalidInput")
     assert len(api.all_pages("/deploymentPipelines")[0]) == before
+
+
+def test_pipelines_are_listed_only_where_the_caller_has_a_role(api: EmulatorClient, emulator: Emulator) -> None:
+    """List Deployment Pipelines: a pipeline whose role the caller lost is no longer listed; the others are."""
+    before, _ = api.all_pages("/deploymentPipelines")
+    assert DEMO_PIPELINE_ID in {p["id"] for p in before}
+    emulator.state.delete_role_assignment(DEMO_PIPELINE_ID, SERVICE_PRINCIPAL_ID)
+    after, _ = api.all_pages("/deploymentPipelines")
+    assert {p["id"] for p in after} == {p["id"] for p in before} - {DEMO_PIPELINE_ID}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        PIPELINE,
+        f"{PIPELINE}/stages",
+        f"{PIPELINE}/stages/{DEV_STAGE_ID}",
+        f"{PIPELINE}/stages/{DEV_STAGE_ID}/items",
+        f"{PIPELINE}/roleAssignments",
+    ],
+)
+def test_reading_a_pipeline_needs_its_admin_role(api: EmulatorClient, emulator: Emulator, path: str) -> None:
+    """The spec, for each of these reads: "The caller must have an *admin* deployment pipelines role."
+    Readable with it; 403 InsufficientPrivileges without."""
+    assert api.checked("GET", path).status_code == 200
+    emulator.state.delete_role_assignment(DEMO_PIPELINE_ID, SERVICE_PRINCIPAL_ID)
+    refused = api.checked("GET", path)
+    assert (refused.status_code, refused.json()["errorCode"]) == (403, "InsufficientPrivileges")
+    assert "reading deployment pipeline 'Sales Analytics' needs its Admin role" in refused.json()["message"]
+
+
+@pytest.mark.parametrize(("role", "status"), [("Member", 200), ("Contributor", 403), ("Viewer", 403)])
+def test_listing_workspace_role_assignments_needs_member_or_higher(
+    api: EmulatorClient, emulator: Emulator, role: str, status: int
+) -> None:
+    """The spec: "The caller must have *member* or higher workspace role." (the seeded Admin may list)."""
+    path = f"/workspaces/{SPARE_WORKSPACE_IDS[1]}/roleAssignments"
+    assert api.checked("GET", path).status_code == 200
+    emulator.state.update_workspace_role(SPARE_WORKSPACE_IDS[1], SERVICE_PRINCIPAL_ID, role)
+    assert api.checked("GET", path).status_code == status

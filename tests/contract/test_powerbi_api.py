@@ -391,3 +391,11 @@ def test_create_pipeline_as_the_spec_example_has_three_stages_and_the_caller_as_
     users = pbi.checked("GET", f"/pipelines/{created['id']}/users").json()["value"]
     assert [(u["identifier"], u["principalType"]) for u in users] == [(SERVICE_PRINCIPAL_ID, "App")]
     assert error_code(pbi, "POST", "/pipelines", {"description": "no name"}) == (400, "InvalidRequest")
+
+
+def test_create_pipeline_accepts_an_empty_description(pbi: EmulatorClient) -> None:
+    """The spec's CreatePipelineRequest limits description to 1024 characters and sets no minimum: an empty
+    one is a pipeline with an empty description, 201."""
+    created = post(pbi, "/pipelines", {"displayName": "Empty Description", "description": ""}, status=201)
+    assert (created["displayName"], created["description"]) == ("Empty Description", "")
+    assert error_code(pbi, "POST", "/pipelines", {"displayName": "x", "description": 7}) == (400, "InvalidRequest")

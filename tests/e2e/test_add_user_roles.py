@@ -104,11 +104,18 @@ def test_force_demotes_itself_and_the_lock_out_shows(run_step: RunStep, emulator
     assert any("signed in as" in w or "cannot tell" in w for w in demoted.commands("warning"))
     assert role_of(emulator, SERVICE_PRINCIPAL_ID) == "Viewer"
 
+    # As a Viewer it may not even list the workspace's roles (the spec: Member or higher), so the 403 lands on
+    # that listing, before any add is sent, and the error says it is locked out.
     locked_out = run_step("add-user", {**ANALYST, "workspace-role": "Viewer"})
     assert locked_out.returncode == 1, locked_out.stdout
-    assert "403 InsufficientPrivileges" in locked_out.errors[0]
-    (refused,) = [r for r in emulator.requests if r.operation == "Workspaces_AddWorkspaceRoleAssignment"][-1:]
-    assert refused.status == 403
+    (error,) = locked_out.errors
+    assert "403 InsufficientPrivileges" in error
+    assert f"Reading the role assignments of workspace {WORKSPACE} needs the Member role or higher" in error
+    assert "It is locked out of that workspace's roles: only an Admin of the workspace can give its role back" in error
+    listing = [r for r in emulator.requests if r.operation == "Workspaces_ListWorkspaceRoleAssignments"]
+    assert listing[-1].status == 403
+    adds = [r for r in emulator.requests if r.operation == "Workspaces_AddWorkspaceRoleAssignment"]
+    assert [a.status for a in adds] == [201]  # make_group_admin's; none after the demotion
     with pytest.raises(Exception, match="has no role"):
         emulator.state.workspace_role(WORKSPACE, ANALYST_PRINCIPAL_ID)
 
@@ -158,8 +165,12 @@ def test_a_principal_that_is_not_pipeline_admin_cannot_add_pipeline_admins(
     )
     assert run.returncode == 1
     assert "403 InsufficientPrivileges" in run.errors[0]
+    # The spec's Get Deployment Pipeline needs the pipeline's Admin role too: the read is refused, so no
+    # role assignment is ever sent.
+    (read,) = [r for r in emulator.requests if r.operation == "DeploymentPipelines_GetDeploymentPipeline"]
+    assert read.status == 403
     posts = [r for r in emulator.requests if r.operation == "DeploymentPipelines_AddDeploymentPipelineRoleAssignment"]
-    assert [p.status for p in posts] == [403]
+    assert posts == []
 
 
 def test_the_refusal_names_the_signed_in_principal(run_step: RunStep, emulator: Emulator) -> None:

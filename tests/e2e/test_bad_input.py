@@ -7,9 +7,21 @@ import pytest
 from fabric_ci.emulator import Emulator
 from fabric_ci.emulator.seed import CLIENT_SECRET, GROUP_PRINCIPAL_ID
 
-from .conftest import RunStep
+from .conftest import RunStep, StepRun
 
 DEPLOY = {"pipeline": "Sales Analytics", "source-stage": "Development"}
+
+
+def assert_refused(run: StepRun, emulator: Emulator, name: str, expected: str, *, one: bool = True) -> None:
+    """Exit 2 with an annotation naming input `name` and saying `expected` (the only one, if `one`), no
+    warning, and no request of any kind (not even a sign-in)."""
+    assert run.returncode == 2, run.stdout + run.stderr
+    if one:
+        assert len(run.errors) == 1, run.errors
+    assert run.errors[0].startswith(f"title=Invalid input '{name}'::"), run.errors
+    assert expected in run.errors[0]
+    assert run.commands("warning") == []
+    assert emulator.requests == []
 
 
 @pytest.mark.parametrize(
@@ -32,11 +44,7 @@ def test_malformed_input_is_refused_before_any_request(
 ) -> None:
     """Each malformed input gives one annotation naming it, exit 2, and the emulator sees nothing."""
     run = run_step("deploy-all", {**DEPLOY, **inputs})
-    assert run.returncode == 2
-    assert len(run.errors) == 1, run.errors
-    assert run.errors[0].startswith(f"title=Invalid input '{name}'::"), run.errors
-    assert expected in run.errors[0]
-    assert emulator.requests == []
+    assert_refused(run, emulator, name, expected)
     assert "Traceback" not in run.stderr
 
 
@@ -130,12 +138,7 @@ def test_unassign_workspace_bad_input_is_refused_before_any_request(
     """unassign-workspace validates as the other commands do: one annotation naming the input, exit 2, no
     request, and no warning about what unassigning would lose."""
     run = run_step("unassign-workspace", {"pipeline": "Sales Analytics", **inputs})
-    assert run.returncode == 2
-    assert len(run.errors) == 1, run.errors
-    assert run.errors[0].startswith(f"title=Invalid input '{name}'::"), run.errors
-    assert expected in run.errors[0]
-    assert run.commands("warning") == []
-    assert emulator.requests == []
+    assert_refused(run, emulator, name, expected)
 
 
 def test_unassign_workspace_unknown_stage_lists_the_stages_and_changes_nothing(
@@ -173,11 +176,7 @@ def test_create_pipeline_bad_input_is_refused_before_any_request(
     """create-pipeline validates before it sends anything: one annotation naming the input, exit 2, no request
     (not even a sign-in)."""
     run = run_step("create-pipeline", {"pipeline": "New Pipeline", **inputs})
-    assert run.returncode == 2
-    assert len(run.errors) == 1, run.errors
-    assert run.errors[0].startswith(f"title=Invalid input '{name}'::"), run.errors
-    assert expected in run.errors[0]
-    assert emulator.requests == []
+    assert_refused(run, emulator, name, expected)
 
 
 @pytest.mark.parametrize(
@@ -197,11 +196,7 @@ def test_update_stage_bad_input_is_refused_before_any_request(
     """update-stage validates as the other commands do: one annotation naming the input, exit 2, no request
     (with api: powerbi too: that API cannot update a stage, so nothing is asked of it)."""
     run = run_step("update-stage", {"pipeline": "Sales Analytics", **inputs})
-    assert run.returncode == 2
-    assert len(run.errors) == 1, run.errors
-    assert run.errors[0].startswith(f"title=Invalid input '{name}'::"), run.errors
-    assert expected in run.errors[0]
-    assert emulator.requests == []
+    assert_refused(run, emulator, name, expected)
 
 
 @pytest.mark.parametrize(
@@ -217,11 +212,7 @@ def test_delete_pipeline_bad_input_is_refused_before_any_request(
 ) -> None:
     """delete-pipeline: one annotation naming the input, exit 2, no request and no warning of what is lost."""
     run = run_step("delete-pipeline", inputs)
-    assert run.returncode == 2
-    assert run.errors[0].startswith(f"title=Invalid input '{name}'::"), run.errors
-    assert expected in run.errors[0]
-    assert run.commands("warning") == []
-    assert emulator.requests == []
+    assert_refused(run, emulator, name, expected, one=False)
 
 
 REMOVE_USER = {"pipeline": "Sales Analytics", "principal": GROUP_PRINCIPAL_ID, "principal-type": "Group"}
@@ -247,8 +238,4 @@ def test_remove_user_bad_input_is_refused_before_any_request(
 ) -> None:
     """remove-user validates as add-user does: one annotation naming the input, exit 2, no request at all."""
     run = run_step("remove-user", {**REMOVE_USER, **inputs})
-    assert run.returncode == 2
-    assert len(run.errors) == 1, run.errors
-    assert run.errors[0].startswith(f"title=Invalid input '{name}'::"), run.errors
-    assert expected in run.errors[0]
-    assert emulator.requests == []
+    assert_refused(run, emulator, name, expected)

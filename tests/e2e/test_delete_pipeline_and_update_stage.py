@@ -97,12 +97,16 @@ def test_delete_pipeline_while_a_deployment_runs_is_refused_before_any_write(
 
 
 def test_delete_pipeline_without_the_admin_role_is_the_services_403(run_step: RunStep, emulator: Emulator) -> None:
-    """The emulator is no kinder than the service: without the pipeline's Admin role the DELETE is refused
-    (403, exit 1) and the pipeline stays."""
+    """The emulator is no kinder than the service: without the pipeline's Admin role even reading it by id
+    is refused (403, exit 1), no DELETE is sent, and the pipeline stays; by name it is not listed at all."""
     emulator.state.delete_role_assignment(FINANCE_ID, SERVICE_PRINCIPAL_ID)
-    run = run_step("delete-pipeline", {"pipeline": "Finance Reporting"})
+    run = run_step("delete-pipeline", {"pipeline": FINANCE_ID})
     assert run.returncode == 1, run.stdout
     assert "403 InsufficientPrivileges" in run.errors[0]
+    assert calls(emulator, "DeploymentPipelines_DeleteDeploymentPipeline") == []
+    assert FINANCE_ID in emulator.state.pipelines
+    by_name = ok(run_step("delete-pipeline", {"pipeline": "Finance Reporting"}))
+    assert by_name.outputs == {"pipeline-id": "", "changed": "false"}
     assert FINANCE_ID in emulator.state.pipelines
 
 
@@ -166,9 +170,35 @@ def test_update_stage_to_a_name_another_stage_has_is_refused_before_the_patch(
 
 
 def test_update_stage_without_the_admin_role_is_the_services_403(run_step: RunStep, emulator: Emulator) -> None:
-    """Without the pipeline's Admin role the PATCH is refused (403, exit 1) and the stage keeps its name."""
+    """Without the pipeline's Admin role the read before the PATCH is refused (403, exit 1): no PATCH, and the
+    stage keeps its name."""
     emulator.state.delete_role_assignment(OPERATIONS_ID, SERVICE_PRINCIPAL_ID)
-    run = run_step("update-stage", {"pipeline": "Operations Pipeline", "stage": "UAT", "display-name": "Staging"})
+    run = run_step("update-stage", {"pipeline": OPERATIONS_ID, "stage": "UAT", "display-name": "Staging"})
     assert run.returncode == 1, run.stdout
     assert "403 InsufficientPrivileges" in run.errors[0]
+    assert calls(emulator, "DeploymentPipelines_UpdateDeploymentPipelineStage") == []
     assert emulator.state.pipeline(OPERATIONS_ID).stages[2].display_name == "UAT"
+
+
+def test_update_stage_rerun_by_the_old_name_is_unchanged(run_step: RunStep, emulator: Emulator) -> None:
+    """The same rename inputs twice (stage: UAT, display-name: Staging): the second run finds no UAT but one
+    Staging with every value asked for, exits 0 with changed: false, says so, and sends no PATCH."""
+    inputs = {"pipeline": "Operations Pipeline", "stage": "UAT", "display-name": "Staging", "description": "Pre"}
+    ok(run_step("update-stage", inputs))
+    again = ok(run_step("update-stage", inputs))
+    assert again.outputs == {"pipeline-id": OPERATIONS_ID, "stage-id": UAT_ID, "changed": "false"}
+    assert any("No stage of 'Operations Pipeline' is named 'UAT'" in n for n in again.commands("notice"))
+    assert len(calls(emulator, "DeploymentPipelines_UpdateDeploymentPipelineStage")) == 1
+
+
+def test_update_stage_whose_answer_is_lost_is_sent_once_and_settled_by_a_read(
+    run_step: RunStep, emulator: Emulator
+) -> None:
+    """The service renames the stage and the answer is lost: the transport does not replay the PATCH;
+    fabric-ci reads the stage, sees the new name, and reports changed: true."""
+    emulator.inject(rf"/stages/{UAT_ID}$", count=1, kind="lost", method="PATCH")
+    run = ok(run_step("update-stage", {"pipeline": "Operations Pipeline", "stage": "UAT", "display-name": "Staging"}))
+    assert run.outputs == {"pipeline-id": OPERATIONS_ID, "stage-id": UAT_ID, "changed": "true"}
+    assert len(calls(emulator, "DeploymentPipelines_UpdateDeploymentPipelineStage")) == 1
+    assert any("the update acted" in n for n in run.commands("notice"))
+    assert emulator.state.pipeline(OPERATIONS_ID).stages[2].display_name == "Staging"

@@ -367,3 +367,34 @@ def test_remove_user_404_that_the_members_contradict_is_the_error(run_step: RunS
     assert run.returncode == 1, run.stdout + run.stderr
     roles = emulator.state.pipeline(DEMO_PIPELINE_ID).role_assignments
     assert GROUP_PRINCIPAL_ID in [r.principal_id for r in roles]
+
+
+def test_remove_user_of_its_own_admin_role_whose_answer_is_lost_is_done(run_step: RunStep, emulator: Emulator) -> None:
+    """force: true, the service removes the service principal's own Admin role from the pipeline and from a
+    workspace (another Admin stays), and both answers are lost: the re-reads are refused (403, it is no
+    longer a member), which is the proof the deletes acted: exit 0, changed true, one DELETE each, a notice."""
+    emulator.state.add_workspace_role(DEV_WORKSPACE_ID, GROUP_PRINCIPAL_ID, "Group", "Admin")
+    emulator.inject(r"/roleAssignments/", count=2, kind="lost", method="DELETE")
+    inputs = {
+        "pipeline": "Sales Analytics",
+        "workspace": DEV_WORKSPACE_ID,
+        "principal": SERVICE_PRINCIPAL_ID,
+        "principal-type": "ServicePrincipal",
+        "force": "true",
+    }
+    run = run_step("remove-user", inputs)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert (run.outputs["removed-role"], run.outputs["removed-workspace-role"]) == ("Admin", "Admin")
+    assert run.outputs["changed"] == "true"
+    # Each acted (the service answered 200, and the answer never came back), and none was sent again.
+    assert [(op, status) for op, _, status in deletes(emulator)] == [
+        (DELETE_PIPELINE_ROLE, 200),
+        (DELETE_WORKSPACE_ROLE, 200),
+    ]
+    refusals = [
+        n for n in run.commands("notice") if "The answer to the delete was lost, and the service now refuses" in n
+    ]
+    assert len(refusals) == 2, run.commands("notice")
+    assert all("403 InsufficientPrivileges" in n and "so the request acted" in n for n in refusals)
+    roles = emulator.state.pipeline(DEMO_PIPELINE_ID).role_assignments
+    assert SERVICE_PRINCIPAL_ID not in [r.principal_id for r in roles]

@@ -129,10 +129,10 @@ class FabricClient:
         self._t.request("DELETE", f"deploymentPipelines/{pipeline_id}", replay_safe=False)
 
     def update_stage(self, pipeline_id: str, stage_id: str, changes: StageUpdate) -> Stage:
-        # A PATCH that sets fields to given values: sending it twice leaves the stage as once, so the
-        # transport may replay it.
+        # Sent once: a replayed rename could undo a rename someone made between the two; a lost answer is
+        # AmbiguousResponse, for update-stage to read the stage and decide.
         path = f"deploymentPipelines/{pipeline_id}/stages/{stage_id}"
-        response = self._t.request("PATCH", path, json=changes.body())
+        response = self._t.request("PATCH", path, json=changes.body(), replay_safe=False)
         try:
             return Stage.model_validate(response.json())
         except ValueError:  # the 200 carries the stage (the spec); without it, read it back

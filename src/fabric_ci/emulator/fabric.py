@@ -254,11 +254,12 @@ class FabricApi:
             body["error"] = step.error()
         return body
 
-    def _lro_headers(self, deployment: Deployment, status: str, *, retry_after: int | None = None) -> dict[str, str]:
-        """Location, x-ms-operation-id and, while running, Retry-After (`retry_after`, else the LRO state's)."""
+    def _lro_headers(self, lro_id: str, status: str, *, retry_after: int | None = None) -> dict[str, str]:
+        """Location, x-ms-operation-id and, while running, Retry-After (`retry_after`, else the LRO state's);
+        for deployments and getDefinition operations alike."""
         # Like Microsoft's LRO state examples, Location lacks /v1: clients must rebuild the URL from the id.
-        location = f"{self._host_url()}/operations/{deployment.lro_id}"
-        headers = {"x-ms-operation-id": deployment.lro_id}
+        location = f"{self._host_url()}/operations/{lro_id}"
+        headers = {"x-ms-operation-id": lro_id}
         if status not in TERMINAL_STATUSES:
             headers["Location"] = location
             headers["Retry-After"] = str(self.state.settings.retry_after if retry_after is None else retry_after)
@@ -269,13 +270,26 @@ class FabricApi:
     # -- pipelines --------------------------------------------------------------------------------------
 
     def list_pipelines(self, request: Request, params: dict[str, str]) -> Response:
+        # The spec states no permission here; the service lists only the pipelines the caller has a role
+        # in ("a principal sees only the pipelines it is an Admin of", the one pipeline role there is).
+        caller = self._caller(request)
         with self.state.lock:
-            values = [self._pipeline_json(p) for p in self.state.pipelines.values()]
+            values = [
+                self._pipeline_json(p) for p in self.state.pipelines.values() if self.state.has_pipeline_role(p, caller)
+            ]
             return Response(200, self._page(request, values))
+
+    def _readable(self, request: Request, params: dict[str, str]) -> Pipeline:
+        """The pipeline, for a caller with its Admin role. The spec, for Get Deployment Pipeline, List and Get
+        Deployment Pipeline Stage(s), List Deployment Pipeline Stage Items and List Deployment Pipeline Role
+        Assignments alike: "The caller must have an *admin* deployment pipelines role." """
+        pipeline = self.state.pipeline(params["pipeline"])
+        self.state.check_pipeline_admin(pipeline.id, self._caller(request), "reading")
+        return pipeline
 
     def get_pipeline(self, request: Request, params: dict[str, str]) -> Response:
         with self.state.lock:
-            pipeline = self.state.pipeline(params["pipeline"])
+            pipeline = self._readable(request, params)
             body = self._pipeline_json(pipeline)
             body["stages"] = [self._stage_json(s) for s in pipeline.stages]
             return Response(200, body)
@@ -319,12 +333,12 @@ class FabricApi:
 
     def list_stages(self, request: Request, params: dict[str, str]) -> Response:
         with self.state.lock:
-            pipeline = self.state.pipeline(params["pipeline"])
+            pipeline = self._readable(request, params)
             return Response(200, self._page(request, [self._stage_json(s) for s in pipeline.stages]))
 
     def get_stage(self, request: Request, params: dict[str, str]) -> Response:
         with self.state.lock:
-            pipeline = self.state.pipeline(params["pipeline"])
+            pipeline = self._readable(request, params)
             return Response(200, self._stage_json(self.state.stage(pipeline, params["stage"])))
 
     def update_stage(self, request: Request, params: dict[str, str]) -> Response:
@@ -344,7 +358,9 @@ class FabricApi:
     def list_stage_items(self, request: Request, params: dict[str, str]) -> Response:
         with self.state.lock:
             self.state.settle()
-            pipeline = self.state.pipeline(params["pipeline"])
+            # The spec adds "The user must be at least a workspace contributor assigned to the specified
+            # stage"; the emulator does not check that workspace role yet (only the pipeline's Admin role).
+            pipeline = self._readable(request, params)
             stage = self.state.stage(pipeline, params["stage"])
             items = [self._item_json(i) for i in self.state.stage_items(stage)]
             return Response(200, self._page(request, items))
@@ -381,7 +397,7 @@ class FabricApi:
         ):
             raise _invalid("'options' must be an object; allowCrossRegionDeployment must be a boolean.")
         deployment = self.state.deploy(params["pipeline"], str(source), str(target), items, note, new_workspace_name)
-        headers = self._lro_headers(deployment, "NotStarted", retry_after=self.state.settings.deploy_retry_after)
+        headers = self._lro_headers(deployment.lro_id, "NotStarted", retry_after=self.state.settings.deploy_retry_after)
         headers["deployment-id"] = deployment.id
         return Response(202, None, headers)
 
@@ -425,7 +441,7 @@ class FabricApi:
 
     def list_role_assignments(self, request: Request, params: dict[str, str]) -> Response:
         with self.state.lock:
-            pipeline = self.state.pipeline(params["pipeline"])
+            pipeline = self._readable(request, params)
             values = [self._role_json(r) for r in pipeline.role_assignments]
             return Response(200, self._page(request, values))
 
@@ -456,6 +472,8 @@ class FabricApi:
     def list_workspace_roles(self, request: Request, params: dict[str, str]) -> Response:
         with self.state.lock:
             workspace = self.state.workspace(params["workspace"])
+            # The spec: "The caller must have *member* or higher workspace role."
+            self.state.check_workspace_reader(workspace, self._caller(request))
             return Response(200, self._page(request, [self._workspace_role_json(r) for r in workspace.roles]))
 
     @staticmethod
@@ -521,13 +539,7 @@ class FabricApi:
             "lastUpdatedTimeUtc": utc(min(now, operation.ready_at)),
             "percentComplete": operation.percent_complete_at(now),
         }
-        location = f"{self._host_url()}/operations/{operation.lro_id}"
-        headers = {"x-ms-operation-id": operation.lro_id}
-        if status == "Succeeded":
-            headers["Location"] = f"{location}/result"
-        else:
-            headers |= {"Location": location, "Retry-After": str(self.state.settings.retry_after)}
-        return Response(200, body, headers)
+        return Response(200, body, self._lro_headers(operation.lro_id, status))
 
     def get_operation_state(self, request: Request, params: dict[str, str]) -> Response:
         with self.state.lock:
@@ -546,7 +558,7 @@ class FabricApi:
             }
             if status == "Failed":
                 body["error"] = self._lro_error(request, deployment)
-            return Response(200, body, self._lro_headers(deployment, status))
+            return Response(200, body, self._lro_headers(deployment.lro_id, status))
 
     @staticmethod
     def _lro_error(request: Request, deployment: Deployment) -> dict[str, Any]:
@@ -566,16 +578,11 @@ class FabricApi:
         with self.state.lock:
             self.state.settle()
             definition = self.state.definition_operations.get(params["operation"].lower())
-            if definition is not None and definition.status_at(self.state.now()) == "Succeeded":
-                return Response(200, definition.result())
             if definition is not None:
-                return fabric_error(
-                    request,
-                    400,
-                    "OperationNotCompleted",
-                    f"Operation '{definition.lro_id}' is still running; its result is not available yet.",
-                    headers={"Retry-After": str(self.state.settings.retry_after)},
-                )
+                status = definition.status_at(self.state.now())
+                if status == "Succeeded":
+                    return Response(200, definition.result())
+                return self._not_completed(request, definition.lro_id, status)
             deployment = self._lro(params["operation"])
             status = deployment.status_at(self.state.now())
             if status == "Succeeded":
@@ -588,10 +595,14 @@ class FabricApi:
                     f"Operation '{deployment.lro_id}' failed and has no result.",
                     more_details=[next(s for s in deployment.steps if s.fails).error()],
                 )
-            return fabric_error(
-                request,
-                400,
-                "OperationNotCompleted",
-                f"Operation '{deployment.lro_id}' is still {status}; its result is not available yet.",
-                headers={"Retry-After": str(self.state.settings.retry_after)},
-            )
+            return self._not_completed(request, deployment.lro_id, status)
+
+    def _not_completed(self, request: Request, lro_id: str, status: str) -> Response:
+        """The result of an operation still NotStarted or Running: 400 OperationNotCompleted, Retry-After."""
+        return fabric_error(
+            request,
+            400,
+            "OperationNotCompleted",
+            f"Operation '{lro_id}' is still {status}; its result is not available yet.",
+            headers={"Retry-After": str(self.state.settings.retry_after)},
+        )

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from fabric_ci.emulator import seed
 from fabric_ci.emulator.protocol import Request, Response, is_guid, utc
 from fabric_ci.emulator.state import (
     OPTION_ERROR_CODES,
@@ -311,14 +310,12 @@ class PowerBiApi:
             )
         return stage
 
-    @staticmethod
-    def _has_access(pipeline: Pipeline) -> bool:
-        # The emulator's only caller is its service principal: it sees the pipelines it has a role in.
-        return any(r.principal_id == seed.SERVICE_PRINCIPAL_ID for r in pipeline.role_assignments)
-
     def list_pipelines(self, request: Request, params: dict[str, str]) -> Response:
+        # Get Pipelines: "Returns a list of deployment pipelines that the user has access to" (the admin
+        # API's Get Pipelines As Admin lists them all): those the caller has a role in.
+        caller = self._caller(request)
         with self.state.lock:
-            visible = [p for p in self.state.pipelines.values() if self._has_access(p)]
+            visible = [p for p in self.state.pipelines.values() if self.state.has_pipeline_role(p, caller)]
             return Response(200, {"value": [self._pipeline_json(p, stages=False) for p in visible]})
 
     def get_pipeline(self, request: Request, params: dict[str, str]) -> Response:
@@ -341,8 +338,10 @@ class PowerBiApi:
             value = body.get(name)
             if value is None and not required:
                 continue
-            if not isinstance(value, str) or not value.strip():
-                raise _bad(f"'{name}' must be a non-empty string.")
+            # The spec's CreatePipelineRequest gives displayName no minLength either, but an empty name is
+            # no pipeline name; its description may be empty (only a maxLength of 1024).
+            if not isinstance(value, str) or (required and not value.strip()):
+                raise _bad(f"'{name}' must be a non-empty string." if required else f"'{name}' must be a string.")
             if len(value) > (256 if name == "displayName" else 1024):
                 raise _bad(f"'{name}' is too long.")
             fields[name] = value

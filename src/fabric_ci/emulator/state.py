@@ -1000,6 +1000,25 @@ class TenantState:
                 f"pipeline '{pipeline.display_name}' needs its Admin role.",
             )
 
+    @staticmethod
+    def has_pipeline_role(pipeline: Pipeline, caller: str | None) -> bool:
+        """Whether `caller` holds a role in the pipeline (None: a direct call, which sees everything)."""
+        return caller is None or any(r.principal_id == caller.lower() for r in pipeline.role_assignments)
+
+    def check_workspace_reader(self, workspace: Workspace, caller: str | None) -> None:
+        """403 unless `caller` is a Member or Admin of the workspace (the Fabric spec's List Workspace Role
+        Assignments: "The caller must have *member* or higher workspace role.")."""
+        held = next((r.role for r in workspace.roles if caller and r.principal_id == caller.lower()), None)
+        if caller is None or held in ("Admin", "Member"):
+            return
+        raise FabricError(
+            403,
+            INSUFFICIENT_PRIVILEGES,
+            f"The caller does not have sufficient workspace permissions: listing the role assignments of workspace "
+            f"'{workspace.name}' needs the Member role or higher; the caller "
+            f"{f'is {held}' if held else 'has no role there'}.",
+        )
+
     def _check_workspace_caller(self, workspace: Workspace, caller: str | None, adding: str | None = None) -> None:
         """403 unless `caller`'s workspace role allows the change. The Fabric spec: adding needs "*member*
         or higher workspace role. Members can add members or others with lower permissions."; updating

@@ -19,7 +19,7 @@ from fabric_ci.errors import InputError
 from fabric_ci.models.inputs import WORKSPACE_ROLES, AddUserInputs
 from fabric_ci.models.resources import PrincipalRef
 from fabric_ci.models.results import AddUserResult, Grant
-from fabric_ci.operations.principals import find_member, signed_in_as
+from fabric_ci.operations.principals import find_member, signed_in_as, workspace_members
 from fabric_ci.operations.reporter import Reporter
 from fabric_ci.operations.resolve import resolve_pipeline
 
@@ -81,7 +81,7 @@ def _plan_workspace(
     inputs: AddUserInputs, client: PipelinesClient, workspace: str, asked: str, signed_in: str | None
 ) -> _Planned:
     who = inputs.who
-    member = find_member(who, client.list_workspace_members(workspace))
+    member = find_member(who, workspace_members(client, workspace))
     if member is None:
         return _Planned(
             Grant(kind="workspace", id=workspace, name="", role=asked),

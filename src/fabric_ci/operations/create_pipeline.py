@@ -20,6 +20,10 @@ from fabric_ci.operations.reporter import Reporter
 from fabric_ci.operations.resolve import pipeline_named
 
 EXISTS = "Deployment pipeline {pipeline!r} ({id}) already exists with these stages; it is not created again."
+LOST_AND_FOUND = (
+    "The create answer was lost, and deployment pipeline {pipeline!r} ({id}) is there now with the stages asked "
+    "for: the request acted."
+)
 NO_ADD_OR_REMOVE = "a pipeline's stages cannot be added, removed or reordered after it is created"
 
 
@@ -117,8 +121,13 @@ def _create(inputs: CreatePipelineInputs, client: PipelinesClient, reporter: Rep
         found = pipeline_named(client, inputs.pipeline)
         if found is None:
             return client.create_pipeline(inputs.pipeline, inputs.description, stages)
-        reporter.debug("The create answer was lost, and the pipeline is there now: the request acted.")
-        return client.get_pipeline(found.id)
+        pipeline = client.get_pipeline(found.id)
+        # A pipeline of that name may also be another job's, made meanwhile: adopted only when it is
+        # what was asked for, as an existing pipeline is.
+        if differences := _differences(inputs, pipeline):
+            raise InputErrors(differences) from None
+        reporter.notice(LOST_AND_FOUND.format(pipeline=pipeline.display_name, id=pipeline.id))
+        return pipeline
 
 
 def create_pipeline(inputs: CreatePipelineInputs, client: PipelinesClient, reporter: Reporter) -> CreatePipelineResult:

@@ -4,8 +4,17 @@ neither command takes away unasked: without it the step would be locked out)."""
 
 from __future__ import annotations
 
+from fabric_ci.api.client import PipelinesClient
+from fabric_ci.errors import ForbiddenError
 from fabric_ci.models.inputs import Inputs
 from fabric_ci.models.resources import Member, PrincipalRef
+
+LISTING_REFUSED = (
+    "Reading the role assignments of workspace {workspace} needs the Member role or higher there, and the "
+    "signed-in principal does not have it (any more: an earlier add-user or remove-user with force: true "
+    "may have demoted it). It is locked out of that workspace's roles: only an Admin of the workspace can "
+    "give its role back."
+)
 
 SIGNED_IN = "the principal fabric-ci is signed in as"
 MAYBE_SIGNED_IN = (
@@ -29,3 +38,11 @@ def signed_in_as(inputs: Inputs, who: PrincipalRef, signed_in: str | None) -> st
 
 def find_member(who: PrincipalRef, members: list[Member]) -> Member | None:
     return next((m for m in members if m.is_principal(who.id)), None)
+
+
+def workspace_members(client: PipelinesClient, workspace: str) -> list[Member]:
+    """The workspace's members; a 403 says what it means here, a lock-out, rather than the generic hint."""
+    try:
+        return client.list_workspace_members(workspace)
+    except ForbiddenError as refused:
+        raise ForbiddenError(refused.details, LISTING_REFUSED.format(workspace=workspace)) from refused

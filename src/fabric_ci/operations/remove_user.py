@@ -20,11 +20,11 @@ from functools import partial
 
 from fabric_ci.api.client import PipelinesClient
 from fabric_ci.api.transport import AmbiguousResponse
-from fabric_ci.errors import InputError, NotFoundError
+from fabric_ci.errors import ApiError, ForbiddenError, InputError, NotFoundError
 from fabric_ci.models.inputs import RemoveUserInputs
 from fabric_ci.models.resources import Member, PrincipalRef
 from fabric_ci.models.results import Removal, RemoveUserResult
-from fabric_ci.operations.principals import find_member, signed_in_as
+from fabric_ci.operations.principals import find_member, signed_in_as, workspace_members
 from fabric_ci.operations.reporter import Reporter
 from fabric_ci.operations.resolve import resolve_pipeline
 
@@ -40,6 +40,10 @@ FORCED = (
     "cannot change roles there: only another Admin of the {kind} can undo this."
 )
 LOST_AND_GONE = "The answer to the delete was lost, and {who} has no role on {where} now: the request acted."
+LOST_AND_LOCKED_OUT = (
+    "The answer to the delete was lost, and the service now refuses {who} the members of {where} ({status}): it "
+    "is no longer a member, so the request acted."
+)
 VANISHED = "The delete was answered 404, and {who} has no role on {where} now: removed meanwhile, so done."
 
 
@@ -51,6 +55,7 @@ class _Planned:
     send: Callable[[], None] | None = None  # None: nothing to send
     still_there: Callable[[], bool] | None = None  # re-reads the members: is the principal still one?
     warning: str | None = None
+    own_admin: bool = False  # the signed-in principal's own Admin role: once gone, it may not read the members
 
 
 def remove_user(
@@ -66,7 +71,7 @@ def remove_user(
         target = Removal(kind="pipeline", id=pipeline.id, name=pipeline.display_name)
         plans.append(_plan(inputs, target, members, client.remove_pipeline_member, signed_in))
     if inputs.workspace is not None:
-        members = partial(client.list_workspace_members, inputs.workspace)
+        members = partial(workspace_members, client, inputs.workspace)
         target = Removal(kind="workspace", id=inputs.workspace, name="")
         plans.append(_plan(inputs, target, members, client.remove_workspace_member, signed_in))
     result = RemoveUserResult(principal=who.id, principal_type=who.type)
@@ -74,7 +79,7 @@ def remove_user(
         if plan.warning:
             reporter.warning(plan.warning)
         if plan.send is not None and plan.still_there is not None:
-            _delete(plan.send, plan.still_there, reporter, _details(who, plan.removal))
+            _delete(plan.send, plan.still_there, reporter, _details(who, plan.removal), own_admin=plan.own_admin)
         _report(reporter, who, plan.removal)
         result = result.model_copy(update={plan.removal.kind: plan.removal})
     return result
@@ -104,7 +109,7 @@ def _plan(
     if not inputs.force:
         blind = PIPELINE_BLIND if target.kind == "pipeline" else ""
         raise InputError("force", SELF_LOCK_OUT.format(**details, blind=blind))
-    return _Planned(removal, send, still_there, FORCED.format(**details))
+    return _Planned(removal, send, still_there, FORCED.format(**details), own_admin=True)
 
 
 def _details(who: PrincipalRef, target: Removal) -> dict[str, str]:
@@ -113,16 +118,35 @@ def _details(who: PrincipalRef, target: Removal) -> dict[str, str]:
 
 
 def _delete(
-    send: Callable[[], None], still_there: Callable[[], bool], reporter: Reporter, details: dict[str, str]
+    send: Callable[[], None],
+    still_there: Callable[[], bool],
+    reporter: Reporter,
+    details: dict[str, str],
+    *,
+    own_admin: bool = False,
 ) -> None:
     """Send the delete; a second time only when a re-read after a lost answer proves the first did not act."""
     try:
         _send_once(send, still_there, reporter, details)
     except AmbiguousResponse:
-        if not still_there():
+        try:
+            there = still_there()
+        except (ForbiddenError, NotFoundError) as refused:
+            # The signed-in principal took its own Admin role off: a service that now refuses it the
+            # members (403, or 404 for a pipeline it may no longer see) shows the delete acted. For anyone
+            # else's role the refusal means something else, and stands.
+            if not own_admin:
+                raise
+            reporter.notice(LOST_AND_LOCKED_OUT.format(**details, status=_status(refused)))
+            return
+        if not there:
             reporter.debug(LOST_AND_GONE.format(**details))
             return
         _send_once(send, still_there, reporter, details)
+
+
+def _status(error: ApiError) -> str:
+    return f"{error.details.status_code} {error.details.error_code}".strip()
 
 
 def _send_once(

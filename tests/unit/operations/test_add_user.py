@@ -67,6 +67,7 @@ class RecordingReporter:
         self.infos: list[str] = []
         self.notices: list[str] = []
         self.warnings: list[str] = []
+        self.debugs: list[str] = []
 
     def phase(self, _title: str) -> Any:
         return contextlib.nullcontext()
@@ -74,7 +75,8 @@ class RecordingReporter:
     def info(self, message: str) -> None:
         self.infos.append(message)
 
-    def debug(self, _message: str) -> None: ...
+    def debug(self, message: str) -> None:
+        self.debugs.append(message)
 
     def notice(self, message: str) -> None:
         self.notices.append(message)

@@ -194,6 +194,26 @@ def test_a_lost_answer_after_the_create_acted_uses_the_pipeline_found() -> None:
     assert (outputs["pipeline-id"], outputs["changed"]) == ("p0", "true")
 
 
+def test_a_lost_answer_and_a_same_named_pipeline_of_other_stages_is_the_difference() -> None:
+    """Another job's pipeline of that name, with other stages, appears while our create's answer is lost:
+    it is not adopted; the error shows both lists of stages, and nothing is assigned."""
+
+    class Raced(FakeClient):
+        def create_pipeline(self, name: str, description: str | None, stages: Sequence[NewStage]) -> PipelineWithStages:
+            self.created.append((name, description, list(stages)))
+            self.pipelines["old"] = existing({"displayName": "Build"}, {"displayName": "Live"})
+            raise AmbiguousResponse("POST deploymentPipelines: the connection broke", RuntimeError("reset"))
+
+    client = Raced()
+    with pytest.raises(InputErrors) as raised:
+        run(client, stages="Dev\nTest\nProd", workspaces=f"Dev: {WS1}")
+    ((name, message),) = [(e.input_name, e.message) for e in raised.value.errors]
+    assert name == "stages"
+    assert "with stages Build, Live, not Dev, Test, Prod" in message
+    assert len(client.created) == 1
+    assert client.assigned == []
+
+
 def test_a_lost_answer_before_the_create_acted_sends_it_once_more() -> None:
     """No pipeline of that name after the lost answer: the create did not act, and is sent a second time."""
     client = FakeClient(lose="before")

@@ -19,15 +19,6 @@ from .test_add_user import ME, OTHER, PIPELINE, PIPELINE_ID, SIGN_IN, WORKSPACE,
 GROUP = "5dba60b0-d9a7-42a3-b12c-6d9d51e7739a"
 
 
-class DebugReporter(RecordingReporter):
-    def __init__(self) -> None:
-        super().__init__()
-        self.debugs: list[str] = []
-
-    def debug(self, message: str) -> None:
-        self.debugs.append(message)
-
-
 class FakeClient:
     """Members per pipeline and workspace (principal id -> (type, role)); every delete recorded. `fail`
     raises one error per delete, in order, after (`acts`) or before the delete takes effect."""
@@ -90,8 +81,8 @@ def inputs(principal: str, principal_type: str, **extra: str) -> RemoveUserInput
 
 def run(
     given: RemoveUserInputs, client: FakeClient, signed_in: str | None = ME
-) -> tuple[RemoveUserResult, DebugReporter]:
-    reporter = DebugReporter()
+) -> tuple[RemoveUserResult, RecordingReporter]:
+    reporter = RecordingReporter()
     return remove_user(given, client, reporter, signed_in=signed_in), reporter  # type: ignore[arg-type]
 
 
@@ -268,6 +259,60 @@ def test_a_second_lost_answer_is_the_error() -> None:
     with pytest.raises(AmbiguousResponse):
         run(inputs(GROUP, "Group", pipeline=PIPELINE_ID), client)
     assert len(client.deletes) == 2
+
+
+class LocksOut(FakeClient):
+    """The service's rule: only a member may list the members; a non-member is refused (403 or 404)."""
+
+    def __init__(self, refusal: FabricCiError, **tables: dict[str, tuple[str, str]]) -> None:
+        super().__init__(**tables, fail=[(LOST, True)])  # type: ignore[arg-type]
+        self.refusal = refusal
+
+    def list_pipeline_members(self, pipeline_id: str) -> list[Member]:
+        if self.reads and ME not in self.pipeline:
+            raise self.refusal
+        return super().list_pipeline_members(pipeline_id)
+
+    def list_workspace_members(self, workspace_id: str) -> list[Member]:
+        if self.reads and ME not in self.workspace:
+            raise self.refusal
+        return super().list_workspace_members(workspace_id)
+
+
+DENIED = ForbiddenError(ErrorDetails(403, "InsufficientPrivileges", "The caller has no role on the pipeline."))
+
+
+@pytest.mark.parametrize("refusal", [DENIED, GONE], ids=["403", "404"])
+@pytest.mark.parametrize("where", ["pipeline", "workspace"])
+def test_a_lost_answer_to_removing_its_own_admin_role_and_a_refused_reread_is_done(
+    refusal: FabricCiError, where: str
+) -> None:
+    """force: true, the answer is lost, and the re-read is refused because the principal is no longer a
+    member: that refusal is the proof the delete acted; changed true, one delete, a notice saying so."""
+    client = LocksOut(refusal, **{where: {ME: ("ServicePrincipal", "Admin"), OTHER: ("User", "Admin")}})
+    target = {"pipeline": PIPELINE_ID} if where == "pipeline" else {"workspace": WORKSPACE}
+    result, reporter = run(inputs(ME, "ServicePrincipal", **target, force="true"), client)
+    assert client.deletes == [(where, ME)]
+    assert result.changed is True
+    assert any(
+        "The answer to the delete was lost, and the service now refuses" in n and "so the request acted" in n
+        for n in reporter.notices
+    ), reporter.notices
+
+
+def test_a_refused_reread_after_removing_someone_else_stands() -> None:
+    """For another principal's role a refused re-read proves nothing: the refusal is the error."""
+
+    class Refuses(FakeClient):
+        def list_pipeline_members(self, pipeline_id: str) -> list[Member]:
+            if self.deletes:
+                raise DENIED
+            return super().list_pipeline_members(pipeline_id)
+
+    client = Refuses(pipeline={GROUP: ("Group", "Admin")}, fail=[(LOST, True)])
+    with pytest.raises(ForbiddenError):
+        run(inputs(GROUP, "Group", pipeline=PIPELINE_ID), client)
+    assert len(client.deletes) == 1
 
 
 def test_a_404_for_a_principal_gone_meanwhile_is_done() -> None:

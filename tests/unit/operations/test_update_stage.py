@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from fabric_ci.api.transport import AmbiguousResponse
 from fabric_ci.errors import InputError, InputErrors
 from fabric_ci.models.inputs import UpdateStageInputs, parse_inputs
 from fabric_ci.models.resources import PipelineWithStages, Stage, StageUpdate
@@ -27,6 +28,7 @@ class FakeClient:
             {"id": "s2", "order": 2, "displayName": "Production", "isPublic": True},
         ]
         self.sent: list[tuple[str, dict[str, Any]]] = []
+        self.lose: list[str] = []  # per PATCH: "after" acts and loses the answer, "before" loses it unacted
 
     def get_pipeline(self, _pipeline_id: str) -> PipelineWithStages:
         return PipelineWithStages.model_validate({"id": PIPELINE_ID, "displayName": "Sales", "stages": self.stages})
@@ -34,8 +36,13 @@ class FakeClient:
     def update_stage(self, pipeline_id: str, stage_id: str, changes: StageUpdate) -> Stage:
         assert pipeline_id == PIPELINE_ID
         self.sent.append((stage_id, changes.body()))
+        lose = self.lose.pop(0) if self.lose else None
+        if lose == "before":
+            raise AmbiguousResponse("PATCH stage: the connection broke", RuntimeError("reset"))
         (stage,) = [s for s in self.stages if s["id"] == stage_id]
         stage.update(changes.body())
+        if lose == "after":
+            raise AmbiguousResponse("PATCH stage was answered 503", RuntimeError("503"))
         return Stage.model_validate(stage)
 
 
@@ -121,6 +128,101 @@ def test_an_unknown_stage_is_an_input_error_listing_the_stages() -> None:
     assert raised.value.input_name == "stage"
     assert "Development (0), Test (1), Production (2)" in str(raised.value)
     assert client.sent == []
+
+
+def test_a_rerun_of_a_rename_by_the_old_name_changes_nothing_and_says_so() -> None:
+    """The old name no stage has now, and one stage has the new name and description: changed false, a
+    notice saying it was renamed before, no second PATCH."""
+    client = FakeClient()
+    run(client, **{"display-name": "QA", "description": "Quality"})
+    again, reporter = run(client, **{"display-name": "QA", "description": "Quality"})
+    assert len(client.sent) == 1
+    assert again.outputs() == {"pipeline-id": PIPELINE_ID, "stage-id": "s1", "changed": "false"}
+    assert reporter.notices[0] == (
+        "No stage of 'Sales' is named 'test', and stage 'QA' (order 1) already has every value asked for: "
+        "taken as renamed by an earlier run of this step."
+    )
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        {"display-name": "QA", "description": "other"},  # the new name, but not every value asked for
+        {"stage": "1", "display-name": "Production"},  # an order finds its stage, never another one
+    ],
+)
+def test_the_rerun_fallback_never_takes_a_stage_that_does_not_fully_match(given: dict[str, str]) -> None:
+    """No stage of the old name and the new name's stage differing in another value is the stage error;
+    a stage given by order is never swapped for the one that has the name."""
+    client = FakeClient()
+    client.stages[1]["displayName"] = "QA"
+    with pytest.raises(InputError) as raised:
+        run(client, **given)
+    assert raised.value.input_name in {"stage", "display-name"}
+    assert client.sent == []
+
+
+def test_the_rerun_fallback_needs_a_unique_match() -> None:
+    """Two stages named Development that are both private (the service does not forbid repeated names):
+    no guess between them, the stage error, nothing sent."""
+    client = FakeClient()
+    client.stages[1] = {"id": "s1", "order": 1, "displayName": "Development", "isPublic": False}
+    with pytest.raises(InputError) as raised:
+        run(client, stage="UAT", **{"display-name": "Development", "public": "false"})
+    assert raised.value.input_name == "stage"
+    assert "has no stage 'UAT'" in str(raised.value)
+    assert client.sent == []
+
+
+def test_a_lost_answer_after_the_patch_acted_is_not_sent_again() -> None:
+    """The re-read shows the values sent: done, changed true, one PATCH."""
+    client = FakeClient()
+    client.lose = ["after"]
+    result, reporter = run(client, **{"display-name": "QA"})
+    assert len(client.sent) == 1
+    assert (result.changed, result.stage.name) == (True, "QA")
+    assert reporter.notices == [
+        "The answer to the stage update was lost, and the stage now shows the values sent: the update acted."
+    ]
+
+
+def test_a_lost_answer_before_the_patch_acted_sends_it_once_more() -> None:
+    """The re-read shows the stage as before: the PATCH is sent a second time, and a second loss stands."""
+    client = FakeClient()
+    client.lose = ["before"]
+    result, _ = run(client, **{"display-name": "QA"})
+    assert client.sent == [("s1", {"displayName": "QA"}), ("s1", {"displayName": "QA"})]
+    assert result.stage.name == "QA"
+    client.lose = ["before", "before"]
+    with pytest.raises(AmbiguousResponse):
+        run(client, **{"display-name": "QB", "stage": "1"})
+    assert len(client.sent) == 4
+
+
+def test_a_lost_answer_and_a_stage_changed_by_someone_else_sends_nothing_more() -> None:
+    """Neither the values sent nor those read before: the error says so, and no second PATCH."""
+
+    class Meddled(FakeClient):
+        def update_stage(self, pipeline_id: str, stage_id: str, changes: StageUpdate) -> Stage:
+            self.sent.append((stage_id, changes.body()))
+            self.stages[1]["description"] = "someone else's"
+            raise AmbiguousResponse("PATCH stage: the connection broke", RuntimeError("reset"))
+
+    client = Meddled()
+    with pytest.raises(AmbiguousResponse) as raised:
+        run(client, **{"display-name": "QA"})
+    assert "someone else changed it meanwhile" in raised.value.message
+    assert 'description "someone else\'s"' in raised.value.message
+    assert len(client.sent) == 1
+
+
+def test_public_false_against_an_absent_is_public_is_no_change() -> None:
+    """A stage answered without isPublic is not public: public: false sends nothing, changed false."""
+    client = FakeClient()
+    del client.stages[1]["isPublic"]
+    result, _ = run(client, public="false")
+    assert client.sent == []
+    assert result.changed is False
 
 
 @pytest.mark.parametrize(
