@@ -21,7 +21,6 @@ import types
 import typing
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Literal, NoReturn
 
@@ -36,7 +35,7 @@ from fabric_ci.models import descriptions
 from fabric_ci.models.inputs import SECRET_INPUTS, AddUserInputs, Inputs, parse_inputs
 from fabric_ci.operations.reporter import Reporter
 from fabric_ci.runners.base import Runner
-from fabric_ci.runners.defaults import PROFILE_FILE, local_values
+from fabric_ci.runners.defaults import PROFILE_FILE, defaultable, local_values
 from fabric_ci.runners.local import secret_env_var
 
 if TYPE_CHECKING:  # imported lazily in connect(), after inputs are valid
@@ -400,7 +399,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not in_ci(os.environ):
         # A terminal's defaults; a CI runner's inputs are the workflow's alone (runners/defaults.py).
         try:
-            values = local_values(values, names, os.environ, Path.cwd(), namespace.profile)
+            values = local_values(values, defaultable(command, names), os.environ, namespace.profile)
         except InputError as error:
             make_runner({}, namespace.output, command=command).fail(error)
             return 2

@@ -25,7 +25,9 @@ from fabric_ci.runners.defaults import PROFILE_FILE
 
 def main() -> int:
     with Emulator(EmulatorConfig(operation_seconds=8.0)) as emulator, tempfile.TemporaryDirectory() as folder:
-        profile = Path(folder) / PROFILE_FILE
+        # The demo's own config directory (XDG_CONFIG_HOME below): the user's profiles stay untouched.
+        profile = Path(folder) / "fabric-ci" / PROFILE_FILE
+        profile.parent.mkdir()
         # Absolute paths (the banner's are relative to where the emulator runs, not to this folder).
         table = "\n".join(f"{name} = {json.dumps(value)}" for name, value in emulator.inputs().items())
         profile.touch(mode=0o600)
@@ -39,8 +41,9 @@ def main() -> int:
             "--note=fabric-ci demo",
         ]
         env = {k: v for k, v in os.environ.items() if k not in {"GITHUB_ACTIONS", "TF_BUILD"}}
+        env["XDG_CONFIG_HOME"] = folder
         sys.stderr.write(
-            f"Emulator running at {emulator.url}; its profile is in {PROFILE_FILE} (`fabric-ci emulator` prints it)\n"
+            f"Emulator running at {emulator.url}; its profile is in {profile} (`fabric-ci emulator` prints it)\n"
             f"$ fabric-ci {shlex.join(args)}\n\n"
         )
         completed = subprocess.run([sys.executable, "-m", "fabric_ci", *args], env=env, cwd=folder, check=False)

@@ -15,9 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from fabric_ci.commands import COMMANDS
 from fabric_ci.emulator import Emulator
 from fabric_ci.emulator.cli import banner
 from fabric_ci.emulator.seed import CLIENT_SECRET
+from fabric_ci.runners.defaults import defaultable, local_values
 
 from .conftest import step_env
 
@@ -64,13 +66,18 @@ def write_profile(path: Path, name: str, values: dict[str, str], mode: int = 0o6
     return path
 
 
+def user_profile(tmp_path: Path) -> Path:
+    """The profile file of run_cli's user (its HOME is tmp_path/home): ~/.config/fabric-ci/fabric-ci.toml."""
+    return tmp_path / "home" / ".config" / "fabric-ci" / "fabric-ci.toml"
+
+
 def connection(emulator: Emulator) -> dict[str, str]:
     return {k: v for k, v in emulator.inputs().items() if k != "client-secret"}
 
 
 def test_flag_wins_over_environment_which_wins_over_profile(emulator: Emulator, tmp_path: Path) -> None:
     """pipeline from --pipeline, else FABRIC_CI_PIPELINE, else the profile: each level named in turn."""
-    write_profile(tmp_path / "fabric-ci.toml", "default", {**connection(emulator), "pipeline": "From Profile"})
+    write_profile(user_profile(tmp_path), "default", {**connection(emulator), "pipeline": "From Profile"})
     env = {"FABRIC_CI_CLIENT_SECRET": CLIENT_SECRET, "FABRIC_CI_PIPELINE": "From Environment"}
     stages = ["--source-stage=Development", "--target-stage=Test", "--plan", "--output=json"]
 
@@ -91,7 +98,7 @@ def test_flag_wins_over_environment_which_wins_over_profile(emulator: Emulator, 
 
 
 def test_named_profile_in_the_user_config_dir(emulator: Emulator, tmp_path: Path) -> None:
-    """--profile NAME reads $XDG_CONFIG_HOME/fabric-ci/fabric-ci.toml when the working directory has none."""
+    """--profile NAME reads $XDG_CONFIG_HOME/fabric-ci/fabric-ci.toml."""
     config = tmp_path / "config"
     write_profile(
         config / "fabric-ci" / "fabric-ci.toml", "emu", {**connection(emulator), "client-secret": CLIENT_SECRET}
@@ -106,7 +113,7 @@ def test_named_profile_in_the_user_config_dir(emulator: Emulator, tmp_path: Path
 def test_secret_in_a_profile_others_can_read_is_refused(emulator: Emulator, tmp_path: Path) -> None:
     """A profile holding client-secret with mode 644 is refused before any request, naming the file and chmod 600."""
     path = write_profile(
-        tmp_path / "fabric-ci.toml", "default", {**connection(emulator), "client-secret": CLIENT_SECRET}, mode=0o644
+        user_profile(tmp_path), "default", {**connection(emulator), "client-secret": CLIENT_SECRET}, mode=0o644
     )
     run = run_cli(tmp_path, ["deploy-all", *[f"--{k}={v}" for k, v in DEPLOY.items()]])
     assert run.returncode == 2
@@ -119,12 +126,50 @@ def test_secret_in_a_profile_others_can_read_is_refused(emulator: Emulator, tmp_
 
 def test_unknown_key_in_a_profile_is_named_with_the_file(emulator: Emulator, tmp_path: Path) -> None:
     """A key that is no shared input (here a typo) is an input error naming the key and the file."""
-    path = write_profile(tmp_path / "fabric-ci.toml", "default", {**connection(emulator), "tenant": "x"})
+    path = write_profile(user_profile(tmp_path), "default", {**connection(emulator), "tenant": "x"})
     run = run_cli(tmp_path, ["deploy-all", *[f"--{k}={v}" for k, v in DEPLOY.items()]])
     assert run.returncode == 2
     assert "'tenant'" in run.stderr
     assert str(path) in run.stderr
     assert emulator.requests == []
+
+
+def test_a_profile_in_the_working_directory_is_never_read(emulator: Emulator, tmp_path: Path) -> None:
+    """A fabric-ci.toml in the working directory (a cloned repository's) could point authority-host and
+    api-base-url at a host of its choosing, which would receive the secret and the token the environment
+    supplies: it is never read, neither as `default` nor when asked for by name."""
+    hostile = {"authority-host": "https://127.0.0.1:9", "api-base-url": "https://127.0.0.1:9", "pipeline": "Other"}
+    table = "".join(f"{key} = {json.dumps(value)}\n" for key, value in hostile.items())
+    (tmp_path / "fabric-ci.toml").write_text(f"[profiles.default]\n{table}[profiles.emulator]\n{table}")
+    # The user's own profile, in the config directory, says how to reach the service.
+    write_profile(user_profile(tmp_path), "default", {**connection(emulator), "pipeline": DEPLOY["pipeline"]})
+    env = {"FABRIC_CI_CLIENT_SECRET": CLIENT_SECRET}
+    run = run_cli(tmp_path, ["deploy-all", "--source-stage=Development", "--plan", "--output=json"], env)
+    assert run.returncode == 0, run.stderr
+    assert run.document["outputs"]["status"] == "Planned"  # type: ignore[index]
+    asked = run_cli(tmp_path, ["deploy-all", "--profile=emulator", "--pipeline=x", "--source-stage=Development"], env)
+    assert asked.returncode == 2
+    assert f"no [profiles.emulator] in {user_profile(tmp_path)}" in asked.stderr
+
+
+def test_confirmations_and_delete_pipeline_target_come_from_the_command_line_only(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    """Neither a profile's pipeline nor FABRIC_CI_PIPELINE aims a bare delete-pipeline, and FABRIC_CI_FORCE left
+    exported confirms nothing."""
+    write_profile(
+        user_profile(tmp_path),
+        "default",
+        {**connection(emulator), "client-secret": CLIENT_SECRET, "pipeline": DEPLOY["pipeline"]},
+    )
+    deleted = run_cli(tmp_path, ["delete-pipeline"], {"FABRIC_CI_PIPELINE": DEPLOY["pipeline"]})
+    assert deleted.returncode == 2, deleted.stderr
+    assert "Input 'pipeline': required and not supplied" in deleted.stderr
+    assert emulator.requests == []
+    names = COMMANDS["remove-user"].input_names
+    environ = {"FABRIC_CI_FORCE": "true", "HOME": str(tmp_path / "nobody")}
+    assert "force" not in local_values({}, defaultable("remove-user", names), environ, None)
+    assert local_values({}, names, environ, None)["force"] == "true", "the filter is what keeps it out"
 
 
 def test_asked_for_profile_that_does_not_exist(tmp_path: Path) -> None:
@@ -137,8 +182,12 @@ def test_asked_for_profile_that_does_not_exist(tmp_path: Path) -> None:
 
 def test_ci_runner_ignores_environment_defaults(emulator: Emulator, tmp_path: Path) -> None:
     """In GitHub Actions FABRIC_CI_PIPELINE and a profile are no inputs: the workflow's inputs are the whole truth."""
-    write_profile(tmp_path / "fabric-ci.toml", "default", {"pipeline": "Sales Analytics"})
-    env = step_env(emulator.inputs(), tmp_path, {"FABRIC_CI_PIPELINE": "Sales Analytics"})
+    write_profile(tmp_path / "config" / "fabric-ci" / "fabric-ci.toml", "default", {"pipeline": "Sales Analytics"})
+    env = step_env(
+        emulator.inputs(),
+        tmp_path,
+        {"FABRIC_CI_PIPELINE": "Sales Analytics", "XDG_CONFIG_HOME": str(tmp_path / "config")},
+    )
     proc = subprocess.run(
         [sys.executable, "-m", "fabric_ci", "deploy-all"],
         env=env,
@@ -203,7 +252,8 @@ def test_the_emulator_banner_profile_works_as_printed(emulator: Emulator, tmp_pa
     text = banner(emulator)
     start = text.index("  [profiles.emulator]")
     block = text[start : text.index("and run:", start)]
-    path = tmp_path / "fabric-ci.toml"
+    path = user_profile(tmp_path)
+    path.parent.mkdir(parents=True)
     path.write_text(block)
     path.chmod(0o600)
     command = text[text.index("and run: fabric-ci ", start) + len("and run: fabric-ci ") :].splitlines()[0]

@@ -325,7 +325,7 @@ def profile_text(emulator: Emulator) -> str:
     """
     table = "\n".join(f"  {name} = {json.dumps(value)}" for name, value in _shown_inputs(emulator.inputs()).items())
     return (
-        "Or save this as fabric-ci.toml here (or in ~/.config/fabric-ci/), then `chmod 600 fabric-ci.toml`:\n"
+        "Or save this as ~/.config/fabric-ci/fabric-ci.toml (or $XDG_CONFIG_HOME/fabric-ci/), then chmod 600 it:\n"
         f"  [profiles.{EMULATOR_PROFILE}]\n{table}\n"
         f'and run: fabric-ci deploy-all --profile {EMULATOR_PROFILE} --pipeline "{seed.DEMO_PIPELINE_NAME}" '
         "--source-stage Development"

@@ -5,8 +5,14 @@ runner uses these: in GitHub Actions and Azure Pipelines the workflow's inputs a
 so a variable or a file left on a build agent can never change what a pipeline deploys.
 
 A profile holds what every command shares (sign-in and connection inputs, and `pipeline`): a table
-`[profiles.NAME]` in `fabric-ci.toml` in the working directory, else in the user's config directory
-($XDG_CONFIG_HOME/fabric-ci/fabric-ci.toml, by default ~/.config/fabric-ci/fabric-ci.toml).
+`[profiles.NAME]` in `fabric-ci.toml` in the user's config directory ($XDG_CONFIG_HOME/fabric-ci/,
+by default ~/.config/fabric-ci/). Never in the working directory: a file committed to a repository
+one clones could otherwise point authority-host or api-base-url elsewhere and receive the client
+secret or the token that the environment supplies (the way git refuses a repository's own hooks).
+
+Some inputs are never defaulted (COMMAND_LINE_ONLY): a confirmation such as `force` or
+`allow-purge-data` left exported in a shell must not confirm a later run, and a profile's
+`pipeline` must not aim a bare `fabric-ci delete-pipeline`.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from fabric_ci.errors import InputError
 from fabric_ci.models.inputs import SECRET_INPUTS, Inputs, input_names
 
 __all__ = [
+    "COMMAND_LINE_ONLY",
     "PROFILE_FILE",
     "PROFILE_INPUTS",
     "env_var",
@@ -33,6 +40,17 @@ __all__ = [
 PROFILE_FILE = "fabric-ci.toml"
 # What every command takes: a profile describes a connection, not one command's deployment.
 PROFILE_INPUTS = tuple(input_names(Inputs))
+# Inputs taken from the command line only, per command ("*": every command).
+COMMAND_LINE_ONLY: dict[str, frozenset[str]] = {
+    "*": frozenset({"force", "allow-downgrade", "allow-purge-data", "allow-take-over"}),
+    "delete-pipeline": frozenset({"pipeline"}),
+}
+
+
+def defaultable(command: str, names: Iterable[str]) -> list[str]:
+    """The inputs of `command` that the environment or a profile may supply."""
+    never = COMMAND_LINE_ONLY["*"] | COMMAND_LINE_ONLY.get(command, frozenset())
+    return [name for name in names if name not in never]
 
 
 def env_var(name: str) -> str:
@@ -45,13 +63,10 @@ def environment_values(names: Iterable[str], environ: Mapping[str, str]) -> dict
     return {name: environ[env_var(name)] for name in names if environ.get(env_var(name), "").strip()}
 
 
-def find_profile_file(cwd: Path, environ: Mapping[str, str]) -> Path | None:
-    """`fabric-ci.toml` here, else in the user's config directory; None when there is neither."""
+def find_profile_file(environ: Mapping[str, str]) -> Path:
+    """Where the profile file is: `fabric-ci.toml` in the user's config directory (it may not exist)."""
     config_home = environ.get("XDG_CONFIG_HOME") or str(Path(environ.get("HOME", "~")).expanduser() / ".config")
-    for candidate in (cwd / PROFILE_FILE, Path(config_home) / "fabric-ci" / PROFILE_FILE):
-        if candidate.is_file():
-            return candidate
-    return None
+    return Path(config_home) / "fabric-ci" / PROFILE_FILE
 
 
 def _text(path: Path, profile: str, key: str, value: object) -> str:
@@ -105,10 +120,10 @@ def local_values(
     cli_values: Mapping[str, str],
     names: Iterable[str],
     environ: Mapping[str, str],
-    cwd: Path,
     profile: str | None,
 ) -> dict[str, str]:
-    """The command line over FABRIC_CI_<INPUT> over the profile, for the inputs `names`.
+    """The command line over FABRIC_CI_<INPUT> over the profile; the environment and the profile
+    supply only `names` (see `defaultable`).
 
     `profile` is --profile; when None, FABRIC_CI_PROFILE; when neither, the profile `default`
     if a profile file exists and has one (a file without it is no error unless a profile was asked for).
@@ -116,14 +131,13 @@ def local_values(
     names = list(names)
     chosen = profile or environ.get("FABRIC_CI_PROFILE", "").strip() or None
     from_profile: dict[str, str] = {}
-    path = find_profile_file(cwd, environ)
-    if chosen is not None and path is None:
+    path = find_profile_file(environ)
+    if chosen is not None and not path.is_file():
         raise InputError(
             "profile",
-            f"{chosen!r} was asked for, but there is no {PROFILE_FILE} in {cwd} or in the user's config "
-            "directory; `fabric-ci emulator` prints one to start from",
+            f"{chosen!r} was asked for, but there is no {path}; `fabric-ci emulator` prints one to start from",
         )
-    if path is not None:
+    if path.is_file():
         try:
             from_profile = profile_values(path, chosen or "default")
         except InputError:
