@@ -33,8 +33,14 @@ ENTRY_KEYS = ("name", "depends-on")
 # the run (the two APIs differ in token scope, so `api` too).
 RUN_INPUTS = frozenset(input_names(Inputs)) - {"pipeline"}
 # Dependents start only once an entry has succeeded, so every entry waits for its deployment.
-NOT_ENTRY_INPUTS = frozenset({"wait"})
-ENTRY_INPUTS = tuple(name for name in input_names(SelectiveDeployInputs) if name not in RUN_INPUTS | NOT_ENTRY_INPUTS)
+# Deploy inputs an entry may not take, and why.
+NOT_ENTRY_INPUTS = {
+    "wait": "is not an entry's: deploy-many waits for every deployment, its dependents start on success",
+    "plan": "is not an entry's: a planned entry deploys nothing, so its dependents could never start",
+}
+ENTRY_INPUTS = tuple(
+    name for name in input_names(SelectiveDeployInputs) if name not in RUN_INPUTS | NOT_ENTRY_INPUTS.keys()
+)
 
 
 @dataclass(frozen=True)
@@ -96,8 +102,13 @@ def load_manifest_text(value: str, cwd: Path) -> str:
 
 def _document(text: str) -> Any:
     try:
-        # JSON is YAML too, but its own parser gives the better message for JSON.
-        return json.loads(text) if text.lstrip().startswith("{") else yaml.safe_load(text)
+        # JSON is YAML too, but its own parser gives the better message for JSON. BaseLoader keeps every
+        # scalar the text it was (as a runner's input is): safe_load would turn `timeout: 1:30` into 90,
+        # `note: no` into false and `note: 1.10` into 1.1. It constructs only strings, lists and mappings
+        # (ruff's S506 takes any Loader but SafeLoader for an unsafe one).
+        if text.lstrip().startswith("{"):
+            return json.loads(text)
+        return yaml.load(text, Loader=yaml.BaseLoader)  # noqa: S506
     except (json.JSONDecodeError, yaml.YAMLError) as error:
         raise InputErrors([InputError(MANIFEST_INPUT, f"is not valid YAML or JSON: {error}")]) from None
 
@@ -132,7 +143,7 @@ def _raw_inputs(
             if key in RUN_INPUTS:
                 why = "is an input of the step, shared by every entry (one sign-in for the run), not of an entry"
             elif key in NOT_ENTRY_INPUTS:
-                why = "is not an entry's: deploy-many waits for every deployment, its dependents start on success"
+                why = NOT_ENTRY_INPUTS[key]
             else:
                 why = "is not a deploy input"
             close = difflib.get_close_matches(key, allowed, n=3)

@@ -11,6 +11,7 @@ every wait at once.
 from __future__ import annotations
 
 import threading
+import traceback
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
@@ -150,6 +151,13 @@ class _Run:
             result, status, error = getattr(failed, "result", None), "Failed", failed.message
         except Cancelled as cancelled:  # before deploy() could say more
             result, status, error = None, "Cancelled", f"Cancelled by {cancelled.signal_name} before it was sent"
+        except Exception as unexpected:  # a bug of ours: this entry fails, the run goes on and reports it
+            reporter.debug(traceback.format_exc())
+            result, status = None, "Failed"
+            error = (
+                f"Unexpected {type(unexpected).__name__}: {unexpected}. This is a bug in fabric-ci; re-run with "
+                "debug on for the traceback and report it."
+            )
         return EntryOutcome(
             name=name,
             status=status,

@@ -121,7 +121,9 @@ def _send(
     try:
         return client.update_stage(pipeline.id, stage.id, request)
     except AmbiguousResponse as lost:
-        now = next(s for s in client.get_pipeline(pipeline.id).stages if s.id == stage.id)
+        now = next((s for s in client.get_pipeline(pipeline.id).stages if s.id == stage.id), None)
+        if now is None:  # the stage is gone from the pipeline: nothing to settle the lost answer with
+            raise
         if not _compare(now, wanted):
             reporter.notice(LOST_AND_DONE)
             return now

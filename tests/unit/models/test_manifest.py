@@ -231,3 +231,23 @@ def test_find_cycle_returns_none_for_a_dag() -> None:
     """A graph without a cycle has none to show."""
     assert find_cycle({"a": ["b", "c"], "b": ["c"], "c": []}) is None
     assert find_cycle({"a": ["b"], "b": ["a"]}) == ["a", "b", "a"]
+
+
+def test_yaml_scalars_stay_the_text_written() -> None:
+    """YAML 1.1 would read `timeout: 1:30` as base-60 90 (then taken as 90 s), `note: no` as false and
+    `note: 1.10` as 1.1: each stays the text written, as a runner's input would be."""
+    entry = manifest_of("deployments:\n  - pipeline: A\n    source-stage: Development\n    note: 1.10\n").entries[0]
+    assert entry.inputs.note == "1.10"
+    entry = manifest_of("deployments:\n  - pipeline: A\n    source-stage: Development\n    note: no\n").entries[0]
+    assert entry.inputs.note == "no"
+    refused = messages("deployments:\n  - pipeline: A\n    source-stage: Development\n    timeout: 1:30\n")
+    assert any("timeout" in message and "1:30" in message for message in refused), refused
+
+
+def test_plan_is_no_entry_input() -> None:
+    """A planned entry would deploy nothing and never let its dependents start: refused, naming the key."""
+    refused = messages("deployments:\n  - pipeline: A\n    source-stage: Development\n    plan: true\n")
+    assert refused == [
+        "Input 'manifest': entry 'A', key 'plan': is not an entry's: a planned entry deploys nothing, so its "
+        "dependents could never start"
+    ]

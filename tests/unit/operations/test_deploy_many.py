@@ -243,3 +243,21 @@ def test_unknown_pipelines_are_refused_before_any_deployment() -> None:
     assert fake.spans == []
     [error] = raised.value.errors
     assert error.message.startswith("Input 'manifest': entry 'D', key 'pipeline': no deployment pipeline named 'D'")
+
+
+def test_an_unexpected_exception_fails_its_entry_and_the_run_goes_on() -> None:
+    """A bug in one entry (not a FabricCiError) is that entry's failure, named as a bug; the other entry
+    finishes and every outcome is reported (it used to escape the pool and lose all results)."""
+
+    def broken(inputs: DeployAllInputs, client: Any, reporter: Any, clock: Clock) -> DeploymentResult:
+        if inputs.pipeline.name == "A":
+            raise ValueError("malformed answer")
+        return FakeDeploy({})(inputs, client, reporter, clock)
+
+    manifest = "defaults: {source-stage: 0}\ndeployments:\n  - pipeline: A\n  - pipeline: B\n"
+    inputs = parse_inputs(DeployManyInputs, {**STEP, "manifest": manifest})
+    with pytest.raises(DeployManyFailed) as raised:
+        deploy_many(inputs, Client(["A", "B"]), Quiet(), SYSTEM_CLOCK, deploy_one=broken)  # type: ignore[arg-type]
+    statuses = {e.name: e.status for e in raised.value.result.entries}
+    assert statuses == {"A": "Failed", "B": "Succeeded"}
+    assert "Unexpected ValueError: malformed answer. This is a bug in fabric-ci" in raised.value.message
