@@ -21,9 +21,13 @@ from fabric_ci.models.inputs import (
     CreatePipelineInputs,
     DeletePipelineInputs,
     DeployAllInputs,
+    HistoryInputs,
     Inputs,
+    ListPipelinesInputs,
     RemoveUserInputs,
     SelectiveDeployInputs,
+    ShowPipelineInputs,
+    StatusInputs,
     UnassignWorkspaceInputs,
     UpdateStageInputs,
     WaitInputs,
@@ -37,6 +41,10 @@ from fabric_ci.models.results import (
     DeletePipelineResult,
     DeployManyResult,
     DeploymentResult,
+    DeploymentStatusResult,
+    HistoryResult,
+    PipelineListResult,
+    PipelineViewResult,
     RemoveUserResult,
     Result,
     UnassignWorkspaceResult,
@@ -48,8 +56,12 @@ from fabric_ci.operations.create_pipeline import create_pipeline
 from fabric_ci.operations.delete_pipeline import delete_pipeline
 from fabric_ci.operations.deploy import deploy
 from fabric_ci.operations.deploy_many import deploy_many
+from fabric_ci.operations.history import history
+from fabric_ci.operations.list_pipelines import list_pipelines
 from fabric_ci.operations.remove_user import remove_user
 from fabric_ci.operations.reporter import Reporter
+from fabric_ci.operations.show_pipeline import show_pipeline
+from fabric_ci.operations.status import status
 from fabric_ci.operations.unassign_workspace import unassign_workspace
 from fabric_ci.operations.update_stage import update_stage
 from fabric_ci.operations.wait_for_deployment import wait_for_deployment
@@ -155,6 +167,22 @@ def _delete_pipeline(
 
 def _update_stage(inputs: UpdateStageInputs, client: PipelinesClient, reporter: Reporter, _clock: Clock) -> Result:
     return update_stage(inputs, client, reporter)
+
+
+def _list_pipelines(inputs: ListPipelinesInputs, client: PipelinesClient, reporter: Reporter, _clock: Clock) -> Result:
+    return list_pipelines(inputs, client, reporter)
+
+
+def _show_pipeline(inputs: ShowPipelineInputs, client: PipelinesClient, reporter: Reporter, _clock: Clock) -> Result:
+    return show_pipeline(inputs, client, reporter)
+
+
+def _history(inputs: HistoryInputs, client: PipelinesClient, reporter: Reporter, _clock: Clock) -> Result:
+    return history(inputs, client, reporter)
+
+
+def _status(inputs: StatusInputs, client: PipelinesClient, reporter: Reporter, _clock: Clock) -> Result:
+    return status(inputs, client, reporter)
 
 
 _REGISTRY = (
@@ -309,6 +337,69 @@ _REGISTRY = (
         task_id="54ad29ac-6794-4c22-a009-29f6d4142878",
         instance_name="Wait for deployment $(operationId) of $(pipeline)",
     ),
+    # Read-only: what there is and how a deployment stands, for a person at a terminal and for a
+    # step that needs ids.
+    Command(
+        name="list-pipelines",
+        title="list pipelines",
+        description=(
+            "List the Microsoft Fabric deployment pipelines the principal can see: name, id, number of stages, "
+            "and whether it is the pipeline's Admin."
+        ),
+        inputs=ListPipelinesInputs,
+        run=_list_pipelines,
+        result=PipelineListResult,
+        outputs=("pipelines",),
+        task_id="3f2446f1-86ba-4b64-aec3-989d0495839c",
+        instance_name="List deployment pipelines",
+    ),
+    Command(
+        name="show-pipeline",
+        title="show pipeline",
+        description=(
+            "Show a Microsoft Fabric deployment pipeline's stages in order, with their ids, workspaces and item "
+            "counts; with `items`, each stage's items and the item each is paired with in the next stage."
+        ),
+        inputs=ShowPipelineInputs,
+        run=_show_pipeline,
+        result=PipelineViewResult,
+        outputs=("pipeline-id", "stages"),
+        task_id="48142c7e-94fa-4c24-8765-cde66c9743c3",
+        instance_name="Show deployment pipeline $(pipeline)",
+    ),
+    Command(
+        name="history",
+        title="history",
+        description=(
+            "List a Microsoft Fabric deployment pipeline's recent deployments, newest first: id, stages, status, "
+            "start, duration, who started it and its note."
+        ),
+        inputs=HistoryInputs,
+        run=_history,
+        result=HistoryResult,
+        outputs=("pipeline-id", "deployments"),
+        task_id="e575bd04-d607-4181-9349-0d16036e667f",
+        instance_name="Deployment history of $(pipeline)",
+    ),
+    Command(
+        name="status",
+        title="status",
+        description=(
+            "Read a Microsoft Fabric deployment's state and each item's result once, without waiting: the step "
+            "succeeds whatever the deployment's status, which the `status` output holds."
+        ),
+        inputs=StatusInputs,
+        run=_status,
+        result=DeploymentStatusResult,
+        outputs=DEPLOYMENT_OUTPUTS,
+        task_id="70335b42-ec9a-41fb-b791-81a413682634",
+        instance_name="Status of deployment $(operationId) of $(pipeline)",
+    ),
 )
 
 COMMANDS: dict[str, Command] = {command.name: command for command in _REGISTRY}
+
+# The command names that text for Azure Pipelines rewrites as task names (`wait-for-deployment` ->
+# `FabricCiWaitForDeployment`). A one-word name (status, history) is also a plain English word: a
+# sentence's "deployment history" must not become "deployment FabricCiHistory".
+TASK_SPELLINGS: dict[str, str] = {c.name: c.task_name for c in _REGISTRY if "-" in c.name}

@@ -225,9 +225,15 @@ INPUTS: dict[str, str] = {
         "When an entry fails: `skip-dependents` (skip what depends on it, run the rest), `stop` (start "
         "nothing new, wait for what runs) or `continue` (run every entry, dependents too)."
     ),
+    "limit": "How many of the most recent deployments to list, newest first: 1 to 20 (the service keeps 20).",
 }
 
 INPUT_OVERRIDES: dict[tuple[str, str], str] = {
+    ("show-pipeline", "items"): (
+        "`true`: list each stage's items too, each with the item it is paired with in the next stage (the "
+        "one a deployment overwrites). One request per stage either way: the item counts need them."
+    ),
+    ("status", "operation-id"): "The deployment's operation id (a deploy step's operation-id output).",
     ("add-user", "pipeline"): (
         "The deployment pipeline: its id (a GUID) or its display name (exact, case-insensitive). Required"
         " unless workspace is given."
@@ -341,7 +347,27 @@ OUTPUTS["results"] = (
     "it with fromJSON()."
 )
 
+OUTPUTS["pipelines"] = (
+    "The pipelines the principal can see as a compact JSON array of objects {id, name, stageCount, admin}; "
+    "stageCount is null where the principal is no Admin (and cannot read the pipeline). Read it with fromJSON()."
+)
+OUTPUTS["stages"] = (
+    "The stages in order as a compact JSON array of objects {id, name, order, workspaceId, workspaceName, "
+    "public, itemCount}, with items (each {id, name, type, lastDeployed, pairedId, pairedName}) when "
+    "asked for. Read it with fromJSON()."
+)
+OUTPUTS["deployments"] = (
+    "The recent deployments, newest first, as a compact JSON array of objects {id, status, sourceStage, "
+    "targetStage, started, durationSeconds, performedBy, note}. Read it with fromJSON()."
+)
+
 OUTPUT_OVERRIDES: dict[tuple[str, str], str] = {
+    ("status", "status"): (
+        "The deployment's status now: `NotStarted`, `Running`, `Succeeded` or `Failed`. The step succeeds "
+        "whatever it is: test this output to act on it."
+    ),
+    ("status", "operation-id"): "The deployment's operation id, as given.",
+    ("status", "duration-seconds"): "How long the deployment took, in whole seconds; empty while it runs.",
     ("wait-for-deployment", "status"): (
         "The deployment's status when the step ended: `NotStarted`, `Running`, `Succeeded` or `Failed`."
     ),
@@ -424,6 +450,24 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "deploy-many": (
         "fabric-ci deploy-many --profile emulator --manifest release.yml",
         "fabric-ci deploy-many --manifest release.yml --max-parallel 2 --on-failure stop --output json",
+    ),
+    "list-pipelines": (
+        "fabric-ci list-pipelines --profile emulator",
+        "fabric-ci list-pipelines --output json",
+    ),
+    "show-pipeline": (
+        'fabric-ci show-pipeline --pipeline "Sales Analytics"',
+        'fabric-ci show-pipeline --pipeline "Sales Analytics" --items',
+        'fabric-ci show-pipeline --pipeline "Sales Analytics" --output json',
+    ),
+    "history": (
+        'fabric-ci history --pipeline "Sales Analytics"',
+        'fabric-ci history --pipeline "Sales Analytics" --limit 3 --output json',
+    ),
+    "status": (
+        'fabric-ci status --pipeline "Sales Analytics" --operation-id 5d2c6a4e-0b1f-4c3e-9a8d-7e6f5a4b3c2d',
+        'fabric-ci status --pipeline "Sales Analytics" --operation-id 5d2c6a4e-0b1f-4c3e-9a8d-7e6f5a4b3c2d '
+        "--output json",
     ),
     "wait-for-deployment": (
         'fabric-ci wait-for-deployment --pipeline "Sales Analytics" '

@@ -962,6 +962,49 @@ class WaitInputs(Inputs):
     timeout: Duration = parse_duration(DEFAULT_TIMEOUT)
 
 
+# --- the read-only commands: what there is, and how a deployment stands ------------------------------
+
+# Both APIs keep a pipeline's 20 most recent operations (Fabric's List Deployment Pipeline
+# Operations, Power BI's Get Pipeline Operations): a longer history cannot be asked for.
+MAX_HISTORY = 20
+DEFAULT_HISTORY = 10
+
+
+def parse_limit(value: object) -> int:
+    text = str(value).strip()
+    if not text.isdigit() or not 1 <= int(text) <= MAX_HISTORY:
+        raise ValueError(
+            f"expected a whole number from 1 to {MAX_HISTORY} (the service keeps a pipeline's {MAX_HISTORY} most "
+            f"recent deployments), got {value!r}"
+        )
+    return int(text)
+
+
+class ListPipelinesInputs(Inputs):
+    """List the deployment pipelines the principal can see."""
+
+    # It lists them all: no pipeline is named.
+    pipeline: Annotated[None, Field(exclude=True)] = None  # type: ignore[assignment]
+
+
+class ShowPipelineInputs(Inputs):
+    """A pipeline's stages, their workspaces and (with items) what each stage holds."""
+
+    items: Bool = False
+
+
+class HistoryInputs(Inputs):
+    """A pipeline's recent deployments, newest first."""
+
+    limit: Annotated[int, BeforeValidator(parse_limit)] = DEFAULT_HISTORY
+
+
+class StatusInputs(Inputs):
+    """One deployment's state, read once: no waiting."""
+
+    operation_id: Guid
+
+
 def input_names(model: type[Inputs]) -> list[str]:
     """The runner-facing names of a model's inputs, in declaration order."""
     # An excluded field is one a command does not take (deploy-many's `pipeline`: its entries').
@@ -985,7 +1028,9 @@ def _message(error: dict[str, Any], name: str, raw: dict[str, str]) -> str:
     kind = error["type"]
     if kind == "missing":
         return "required and not supplied"
-    if kind == "extra_forbidden":
+    # extra_forbidden: an unknown name; none_required: a base input this command excludes (list-pipelines'
+    # and deploy-many's pipeline).
+    if kind in ("extra_forbidden", "none_required"):
         return "is not an input of this command"
     if kind == "value_error":
         return str(error["ctx"]["error"])

@@ -458,3 +458,131 @@ class DeployManyResult(Result):
     def outputs(self) -> dict[str, str]:
         results = {entry.name: entry.as_output() for entry in self.entries}
         return {"results": json.dumps(results, separators=(",", ":"))}
+
+
+# --- the read-only commands ---------------------------------------------------------------------
+
+
+def _compact(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _when(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+class PipelineSummary(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    id: str
+    name: str
+    description: str | None = None
+    stage_count: int | None = None  # None: the pipeline could not be read (no Admin role)
+    admin: bool
+
+    def as_output(self) -> dict[str, object]:
+        return {"id": self.id, "name": self.name, "stageCount": self.stage_count, "admin": self.admin}
+
+
+class PipelineListResult(Result):
+    pipelines: tuple[PipelineSummary, ...]
+
+    def outputs(self) -> dict[str, str]:
+        return {"pipelines": _compact([p.as_output() for p in self.pipelines])}
+
+
+class StageItemView(BaseModel):
+    """An item of a stage, and the item of the next stage it is paired with (deployments overwrite it)."""
+
+    model_config = ConfigDict(frozen=True)
+    id: str
+    name: str
+    type: str
+    last_deployed: datetime | None = None
+    paired_id: str | None = None
+    paired_name: str | None = None  # None with a paired_id: the next stage did not list it
+
+    def as_output(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "type": self.type,
+            "lastDeployed": _when(self.last_deployed),
+            "pairedId": self.paired_id,
+            "pairedName": self.paired_name,
+        }
+
+
+class StageView(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    id: str
+    name: str
+    order: int
+    description: str | None = None
+    workspace_id: str | None = None
+    workspace_name: str | None = None
+    public: bool | None = None  # None: the API does not say (Power BI)
+    item_count: int | None = None  # None: no workspace, so nothing to count
+    items: tuple[StageItemView, ...] | None = None  # None: not asked for (show-pipeline without items)
+
+    def as_output(self) -> dict[str, object]:
+        output: dict[str, object] = {
+            "id": self.id,
+            "name": self.name,
+            "order": self.order,
+            "workspaceId": self.workspace_id,
+            "workspaceName": self.workspace_name,
+            "public": self.public,
+            "itemCount": self.item_count,
+        }
+        if self.items is not None:
+            output["items"] = [i.as_output() for i in self.items]
+        return output
+
+
+class PipelineViewResult(Result):
+    pipeline_id: str
+    pipeline_name: str
+    description: str | None = None
+    stages: tuple[StageView, ...]
+
+    def outputs(self) -> dict[str, str]:
+        return {"pipeline-id": self.pipeline_id, "stages": _compact([s.as_output() for s in self.stages])}
+
+
+class DeploymentRecord(BaseModel):
+    """One deployment of a pipeline's history."""
+
+    model_config = ConfigDict(frozen=True)
+    id: str
+    status: Status
+    source_stage: str | None = None  # the stage's name
+    target_stage: str | None = None
+    started: datetime | None = None
+    duration_seconds: float | None = None  # None: still running, or the service gave no end
+    performed_by: str | None = None
+    note: str | None = None
+
+    def as_output(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "status": self.status,
+            "sourceStage": self.source_stage,
+            "targetStage": self.target_stage,
+            "started": _when(self.started),
+            "durationSeconds": None if self.duration_seconds is None else round(self.duration_seconds),
+            "performedBy": self.performed_by,
+            "note": self.note,
+        }
+
+
+class HistoryResult(Result):
+    pipeline_id: str
+    pipeline_name: str
+    deployments: tuple[DeploymentRecord, ...]  # newest first
+
+    def outputs(self) -> dict[str, str]:
+        return {"pipeline-id": self.pipeline_id, "deployments": _compact([d.as_output() for d in self.deployments])}
+
+
+class DeploymentStatusResult(DeploymentResult):
+    """status: one deployment as it stands, read once (DeploymentResult's outputs, its own headline)."""

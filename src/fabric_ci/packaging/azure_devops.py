@@ -16,7 +16,7 @@ import typing
 from typing import Any, Literal
 
 from fabric_ci import __version__
-from fabric_ci.commands import COMMANDS, Command, camel_case, respell
+from fabric_ci.commands import COMMANDS, TASK_SPELLINGS, Command, camel_case, respell
 from fabric_ci.models.apis import APIS
 from fabric_ci.models.inputs import SECRET_INPUTS
 from fabric_ci.packaging.names import default_text, field_of, label
@@ -185,7 +185,7 @@ def _help(text: str) -> str:
     """A GitHub-spelled text in Azure Pipelines words: every input and output camelCased, every
     command named by its task (`wait-for-deployment` -> `FabricCiWaitForDeployment`)."""
     names = {name for c in COMMANDS.values() for name in (*c.input_names, *c.outputs)}
-    return respell(text, names, {c.name: c.task_name for c in COMMANDS.values()})
+    return respell(text, names, TASK_SPELLINGS)
 
 
 def _input(command: Command, name: str) -> dict[str, Any]:

@@ -49,7 +49,7 @@ from functools import cache
 from pathlib import Path
 from typing import TextIO
 
-from fabric_ci.commands import COMMANDS, camel_case, respell
+from fabric_ci.commands import COMMANDS, TASK_SPELLINGS, camel_case, respell
 from fabric_ci.errors import FabricCiError, InputError, StepCancelled
 from fabric_ci.models.inputs import SECRET_INPUTS
 from fabric_ci.models.results import DeployedItem, DeploymentResult, Progress, Result
@@ -78,8 +78,7 @@ __all__ = [
 
 # Every input and output name of every command, and each command's task name.
 _NAMES = frozenset(name for c in COMMANDS.values() for name in (*c.input_names, *c.outputs))
-TASK_NAMES = {c.name: c.task_name for c in COMMANDS.values()}
-WAIT_TASK = TASK_NAMES["wait-for-deployment"]
+WAIT_TASK = TASK_SPELLINGS["wait-for-deployment"]
 
 # Set by the wrapper when a service connection supplied inputs (see azure-devops-task/README.md, "How the wrapper
 # starts the core"): the connection's input (azureSubscription or fabricConnection) and, comma-separated,
@@ -109,7 +108,7 @@ FOLLOW_CANCELLED = (
 
 def azure_spelling(text: str) -> str:
     """fabric-ci's text in Azure Pipelines' words: inputs and outputs camelCased, commands as task names."""
-    return respell(text, _NAMES, TASK_NAMES)
+    return respell(text, _NAMES, TASK_SPELLINGS)
 
 
 @cache

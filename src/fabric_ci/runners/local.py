@@ -26,13 +26,16 @@ from fabric_ci.models.inputs import SECRET_INPUTS
 from fabric_ci.models.results import DeployedItem, DeploymentResult, Progress, Result
 from fabric_ci.runners.step import ProgressThrottle, StepRunner
 from fabric_ci.runners.summary import (
+    Table,
     facts,
     format_elapsed,
     headline,
     input_errors,
     item_rows,
     progress_line,
+    tables,
 )
+from fabric_ci.runners.tables import WIDTH, fit_table
 
 __all__ = ["LocalRunner", "secret_env_var"]
 
@@ -94,7 +97,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], indent: str = "
 # document each is its value (a script should not parse JSON inside JSON, or "3" as a count).
 _NUMBER_OUTPUTS = frozenset({"create", "overwrite", "unchanged", "skipped", "duration-seconds"})
 _BOOLEAN_OUTPUTS = frozenset({"changed"})
-_JSON_OUTPUTS = frozenset({"deployed-items", "plan", "results", "stage-ids"})
+_JSON_OUTPUTS = frozenset({"deployed-items", "deployments", "pipelines", "plan", "results", "stage-ids", "stages"})
 
 
 def json_outputs(outputs: Mapping[str, str]) -> dict[str, Any]:
@@ -131,18 +134,45 @@ def json_result(value: Any) -> Any:
     return TypeAdapter(Any).dump_python(value, mode="json")
 
 
+def _listing_lines(table: Table) -> list[str]:
+    """A listing fitted to the terminal: names cut where they must be, ids whole; a row's details on
+    the line under it, cut to the width."""
+    lines = []
+    if table.title:
+        lines.append(_cut(_clean(table.title, keep_newlines=False), WIDTH))
+    if not table.rows:
+        return [*lines, f"  {table.empty}"] if table.empty else lines
+    clean = [[_clean(cell, keep_newlines=False) for cell in row] for row in table.rows]
+    header, *rows = fit_table(table.header, clean, table.shrinkable, indent="  ")
+    lines.append(header)
+    for index, row in enumerate(rows):
+        lines.append(row)
+        if table.details and table.details[index]:
+            lines.append(_cut("      " + _clean(table.details[index], keep_newlines=False), WIDTH))
+    return lines
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def report_lines(result: Result, error: FabricCiError | None = None) -> list[str]:
     """The plain-text report of a result (and of the error that stopped it): a headline, the facts,
     and the items."""
     lines = [_clean(headline(result, error), keep_newlines=False), ""]
     present = [(label, _cell(value)) for label, value in facts(result) if value]
     lines += _table(["", ""], [[f"{label}:", value] for label, value in present])[1:]
+    for table in tables(result):
+        # A blank line between the parts; the facts may be none (list-pipelines has only its table).
+        lines += ([] if lines[-1] == "" else [""]) + _listing_lines(table)
     if isinstance(result, DeploymentResult) and result.items:
         rows = item_rows(result)
         lines.append("")
-        lines += _table(
+        lines += fit_table(
             ["Item", "Type", "Change", "Result"],
             [[_cell(r.name), _cell(r.type), _cell(r.change), _cell(r.result)] for r in rows],
+            shrinkable=(0, 1),
+            indent="  ",
         )
         failures = [r for r in rows if r.error]
         if failures:

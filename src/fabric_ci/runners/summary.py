@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Generic, NamedTuple, TypeVar
 
 from fabric_ci.errors import DeploymentFailed, FabricCiError, InputError, InputErrors, WaitTimeout
@@ -24,8 +25,13 @@ from fabric_ci.models.results import (
     DeployedItem,
     DeployManyResult,
     DeploymentPlan,
+    DeploymentRecord,
     DeploymentResult,
+    DeploymentStatusResult,
     EntryOutcome,
+    HistoryResult,
+    PipelineListResult,
+    PipelineViewResult,
     Progress,
     Removal,
     RemoveUserResult,
@@ -40,6 +46,7 @@ __all__ = [
     "SUMMARY_BUDGET_BYTES",
     "ItemRow",
     "Presentation",
+    "Table",
     "Wording",
     "facts",
     "format_duration",
@@ -51,6 +58,7 @@ __all__ = [
     "progress_line",
     "render_failure",
     "render_summary",
+    "tables",
 ]
 
 # GitHub refuses a step summary over 1 MiB; stay far below it so a summary written by an earlier
@@ -689,14 +697,200 @@ def _many(result: DeployManyResult, error: FabricCiError | None, wording: Wordin
     return lines + (_error_section(error, wording) if error else [])
 
 
+# --- the read-only commands: listings --------------------------------------------------------------
+
+
+class Table(NamedTuple):
+    """A listing for people, in plain text: the terminal fits it to its width (runners/tables.py), a
+    job summary writes it as Markdown. Cells are text; an unknown value is an em dash."""
+
+    title: str | None
+    header: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    shrinkable: tuple[int, ...] = ()  # the name columns, cut to fit a terminal; ids and counts never are
+    details: tuple[str, ...] = ()  # one line under each row (history's stages, who and note); () for none
+    empty: str = ""  # what the terminal says instead of a table without rows
+
+
+def _no_tables(_result: Result) -> list[Table]:
+    return []
+
+
+def _no_facts(_result: Result) -> list[tuple[str, str | None]]:
+    return []
+
+
+def _yes_no(value: bool | None) -> str:
+    return "—" if value is None else ("yes" if value else "no")
+
+
+def _count(value: int | None) -> str:
+    return "—" if value is None else str(value)
+
+
+def _list_headline(result: PipelineListResult, _error: FabricCiError | None) -> str:
+    if not result.pipelines:
+        return "No deployment pipeline is visible to this principal"
+    return f"{_plural(len(result.pipelines), 'deployment pipeline')} visible to this principal"
+
+
+def _list_tables(result: PipelineListResult) -> list[Table]:
+    rows = tuple((p.name, p.id, _count(p.stage_count), _yes_no(p.admin)) for p in result.pipelines)
+    return [Table(None, ("Name", "Id", "Stages", "Admin"), rows, shrinkable=(0,))] if rows else []
+
+
+def _show_headline(result: PipelineViewResult, _error: FabricCiError | None) -> str:
+    return f"{result.pipeline_name}: {_plural(len(result.stages), 'stage')}"
+
+
+def _show_facts(result: PipelineViewResult) -> list[tuple[str, str | None]]:
+    return [("Pipeline id", result.pipeline_id), ("Description", result.description or None)]
+
+
+def _show_tables(result: PipelineViewResult) -> list[Table]:
+    stages = result.stages
+    tables = [
+        Table(
+            None,
+            ("#", "Stage", "Workspace", "Items", "Public"),
+            tuple(
+                (str(s.order), s.name, s.workspace_name or "—", _count(s.item_count), _yes_no(s.public)) for s in stages
+            ),
+            shrinkable=(1, 2),
+        ),
+        # The ids apart: two GUIDs take 72 of a terminal's 80 columns, and they are what a script copies.
+        Table(
+            None, ("#", "Stage id", "Workspace id"), tuple((str(s.order), s.id, s.workspace_id or "—") for s in stages)
+        ),
+    ]
+    for index, stage in enumerate(stages):
+        if stage.items is None:
+            continue
+        following = stages[index + 1] if index + 1 < len(stages) else None
+        header: tuple[str, ...] = ("Type", "Item", "Last deployed (UTC)")
+        if following is not None:
+            header = ("Type", "Item", f"Paired in {following.name}", "Last deployed (UTC)")
+        rows = []
+        for item in stage.items:
+            paired = (item.paired_name or item.paired_id or "—",) if following is not None else ()
+            rows.append((item.type, item.name, *paired, _moment(item.last_deployed)))
+        assigned = stage.workspace_id is not None
+        tables.append(
+            Table(
+                f"{stage.name}: {_plural(len(stage.items), 'item')}" if assigned else stage.name,
+                header,
+                tuple(rows),
+                shrinkable=(1, 2) if following is not None else (1,),
+                empty="no items" if assigned else "no workspace assigned",
+            )
+        )
+    return tables
+
+
+def _moment(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if moment else "—"
+
+
+def _history_headline(result: HistoryResult, _error: FabricCiError | None) -> str:
+    if not result.deployments:
+        return f"No deployment in the history of {result.pipeline_name}"
+    return f"{_plural(len(result.deployments), 'most recent deployment')} of {result.pipeline_name}, newest first"
+
+
+def _history_facts(result: HistoryResult) -> list[tuple[str, str | None]]:
+    return [("Pipeline id", result.pipeline_id)]
+
+
+def _history_detail(record: DeploymentRecord) -> str:
+    parts = []
+    if record.source_stage or record.target_stage:
+        parts.append(f"{record.source_stage or '?'} → {record.target_stage or '?'}")
+    if record.performed_by:
+        parts.append(f"by {record.performed_by}")
+    if record.note:
+        parts.append(f"note: {record.note}")
+    return " · ".join(parts)
+
+
+def _history_tables(result: HistoryResult) -> list[Table]:
+    if not result.deployments:
+        return []
+    rows = tuple((d.id, d.status, _moment(d.started), format_duration(d.duration_seconds)) for d in result.deployments)
+    details = tuple(_history_detail(d) for d in result.deployments)
+    return [Table(None, ("Deployment id", "Status", "Started (UTC)", "Took"), rows, details=details)]
+
+
+def _listing(
+    headline: Callable[[R, FabricCiError | None], str],
+    facts: Callable[[R], list[tuple[str, str | None]]],
+    listed: Callable[[R], list[Table]],
+) -> Callable[[R, FabricCiError | None, Wording], list[str]]:
+    """The Markdown of a read-only command: its headline, its facts and its tables."""
+
+    def markdown(result: R, error: FabricCiError | None, wording: Wording) -> list[str]:
+        heading = f"### ❌ {md(error.title)}" if error else f"### {md(headline(result, None))}"
+        lines = [heading, ""]
+        pairs = [(label, md(value)) for label, value in facts(result) if value]
+        if pairs:
+            lines += [_facts(pairs), ""]
+        for table in listed(result):
+            if table.title:
+                lines += [f"#### {md(table.title)}", ""]
+            if not table.rows:
+                lines += [f"_{md(table.empty or 'none')}_", ""]
+                continue
+            header = [*table.header, *(("Details",) if table.details else ())]
+            lines += ["| " + " | ".join(md(h) for h in header) + " |", "|" + " --- |" * len(header)]
+            for index, row in enumerate(table.rows):
+                cells = [*row, *((table.details[index],) if table.details else ())]
+                lines.append("| " + " | ".join(md(c) for c in cells) + " |")
+            lines.append("")
+        return lines + (_error_section(error, wording) if error else [])
+
+    return markdown
+
+
+_ENDED_ITEM_STATUSES = frozenset({"Succeeded", "Failed", "Skipped"})
+
+
+def _status_headline(result: DeploymentStatusResult, _error: FabricCiError | None) -> str:
+    route = _route(result)
+    between = f" from {route.replace(' → ', ' to ')}" if route else ""
+    which = f"Deployment {result.operation_id}{between}"
+    if result.status == "Succeeded":
+        took = f" in {format_duration(result.duration_seconds)}" if result.duration_seconds else ""
+        return f"{which} succeeded{took}: {_plural(len(result.items), 'item')}"
+    if result.status == "Failed":
+        return f"{which} failed: {_plural(len(result.failed_items), 'item')} failed"
+    if result.status == "NotStarted":
+        return f"{which} has not started yet"
+    done = sum(1 for i in result.items if i.status in _ENDED_ITEM_STATUSES)
+    steps = f": {done} of {len(result.items)} items done" if result.items else ""
+    return f"{which} is running{steps}"
+
+
+def _status(result: DeploymentStatusResult, error: FabricCiError | None, wording: Wording) -> list[str]:
+    icon = _STATUS_ICONS.get(result.status, "")
+    heading = f"### ❌ {md(error.title)}" if error else f"### {icon} {md(_status_headline(result, None))}"
+    facts = _facts([(label, md(value)) for label, value in _deployment_facts(result) if value])
+    lines = [heading, "", facts, ""]
+    if result.status in ("NotStarted", "Running"):
+        follow = f"{wording.wait_step} with `{wording.name('operation-id')}: {md(result.operation_id)}`"
+        lines += [f"Still running. To wait for it, use {follow}.", ""]
+    lines += _item_table(result, SUMMARY_BUDGET_BYTES - 8 * 1024, wording)
+    return lines + (_error_section(error, wording) if error else [])
+
+
 @dataclass(frozen=True)
 class Presentation(Generic[R]):
-    """How one kind of result is shown: the headline, the plain-text facts (a terminal's report) and
-    the Markdown of a job summary. Every runner shows results through these, and nothing else."""
+    """How one kind of result is shown: the headline, the plain-text facts (a terminal's report), its
+    listings (`tables`: the read-only commands') and the Markdown of a job summary. Every runner
+    shows results through these, and nothing else."""
 
     headline: Callable[[R, FabricCiError | None], str]
     facts: Callable[[R], list[tuple[str, str | None]]]
     markdown: Callable[[R, FabricCiError | None, Wording], list[str]]
+    tables: Callable[[R], list[Table]] = _no_tables
 
 
 # One per result type of the command registry (fabric_ci.commands; a test holds them in step).
@@ -710,8 +904,23 @@ PRESENTATIONS: dict[type[Result], Presentation[Any]] = {
     AddUserResult: Presentation(_add_user_headline, _add_user_facts, _add_user),
     RemoveUserResult: Presentation(_remove_user_headline, _remove_user_facts, _remove_user),
     DeployManyResult: Presentation(_many_headline, _many_facts, _many),
+    PipelineListResult: Presentation(
+        _list_headline, _no_facts, _listing(_list_headline, _no_facts, _list_tables), _list_tables
+    ),
+    PipelineViewResult: Presentation(
+        _show_headline, _show_facts, _listing(_show_headline, _show_facts, _show_tables), _show_tables
+    ),
+    HistoryResult: Presentation(
+        _history_headline, _history_facts, _listing(_history_headline, _history_facts, _history_tables), _history_tables
+    ),
+    DeploymentStatusResult: Presentation(_status_headline, _deployment_facts, _status),
 }
 
 
 def presentation_of(result: Result) -> Presentation[Any]:
     return PRESENTATIONS[type(result)]
+
+
+def tables(result: Result) -> list[Table]:
+    """A result's listings, for a terminal (none for most commands)."""
+    return presentation_of(result).tables(result)

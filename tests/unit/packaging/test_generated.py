@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 from ruamel.yaml import YAML
 
-from fabric_ci.commands import COMMANDS, camel_case, respell
+from fabric_ci.commands import COMMANDS, TASK_SPELLINGS, camel_case, respell
 from fabric_ci.models.inputs import SECRET_INPUTS, parse_bool, parse_duration
 from fabric_ci.models.results import (
     AddUserResult,
@@ -21,6 +21,9 @@ from fabric_ci.models.results import (
     DeletePipelineResult,
     DeployManyResult,
     DeploymentPlan,
+    HistoryResult,
+    PipelineListResult,
+    PipelineViewResult,
     RemoveUserResult,
     UnassignWorkspaceResult,
     UpdateStageResult,
@@ -54,6 +57,12 @@ OUTPUTS: dict[str, list[str]] = {
         CreatePipelineResult(pipeline_id="p", pipeline_name="P", created=True, stages=[TEST]).outputs()
     ),
     "deploy-many": list(DeployManyResult(command="deploy-many", entries=()).outputs()),
+    "list-pipelines": list(PipelineListResult(command="list-pipelines", pipelines=()).outputs()),
+    "show-pipeline": list(
+        PipelineViewResult(command="show-pipeline", pipeline_id="p", pipeline_name="P", stages=()).outputs()
+    ),
+    "history": list(HistoryResult(command="history", pipeline_id="p", pipeline_name="P", deployments=()).outputs()),
+    "status": list(deployment(command="status").outputs()),
 }
 
 
@@ -213,6 +222,14 @@ def test_respell_changes_whole_names_only() -> None:
     )
 
 
+def test_one_word_command_names_stay_words_in_azure_devops_text() -> None:
+    """`status` and `history` are commands and words: "the pipeline's history" keeps its word."""
+    assert {"status", "history"} <= set(COMMANDS) - set(TASK_SPELLINGS)
+    note = azure_devops.task_json(COMMANDS["deploy-all"])["inputs"]
+    assert any("the pipeline's history" in entry["helpMarkDown"] for entry in note)
+    assert "FabricCiHistory" not in json.dumps(note)
+
+
 def test_azure_devops_texts_name_tasks_and_camel_case_inputs() -> None:
     """A task's help speaks Azure Pipelines: no GitHub input name or command name is left in it."""
     kebab = {n for spec in COMMANDS.values() for n in (*spec.input_names, *spec.outputs) if "-" in n}
@@ -222,5 +239,14 @@ def test_azure_devops_texts_name_tasks_and_camel_case_inputs() -> None:
             v["description"] for v in task["outputVariables"]
         ]
         for text in texts:
-            for name in kebab | set(COMMANDS):
+            for name in kebab | set(TASK_SPELLINGS):
                 assert not re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text), (spec.name, name, text)
+
+
+def test_the_extension_ships_and_contributes_every_task() -> None:
+    """vss-extension.json is written by hand; a task it does not list is left out of the vsix."""
+    extension = json.loads((ROOT / "azure-devops-task" / "vss-extension.json").read_text())
+    tasks = [spec.task_name for spec in COMMANDS.values()]
+    assert [f["path"] for f in extension["files"] if f["path"].startswith("FabricCi")] == tasks
+    contributed = [c for c in extension["contributions"] if c["type"] == "ms.vss-distributed-task.task"]
+    assert [(c["id"], c["properties"]["name"]) for c in contributed] == [(t, t) for t in tasks]
