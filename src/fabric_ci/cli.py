@@ -194,7 +194,8 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument(
             "--profile",
             metavar="NAME",
-            help=f"read defaults from [profiles.NAME] in {PROFILE_FILE} (or set FABRIC_CI_PROFILE); terminal only",
+            help=f"read defaults from [profiles.NAME] in ~/.config/fabric-ci/{PROFILE_FILE} (or "
+            f"$XDG_CONFIG_HOME/fabric-ci/{PROFILE_FILE}); or set FABRIC_CI_PROFILE. At a terminal only",
         )
         sub.add_argument("--output", choices=["text", "json"], default="text", help="text (default) or json")
         sub.add_argument("--debug", action="store_true", help="show tracebacks and debug messages")
@@ -396,6 +397,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = (
         namespace.debug or os.environ.get("RUNNER_DEBUG") == "1" or os.environ.get("SYSTEM_DEBUG", "").lower() == "true"
     )
+    if in_ci(os.environ) and namespace.profile:
+        # Ignoring it would run with other inputs than the person who wrote --profile meant.
+        make_runner({}, namespace.output, command=command).fail(
+            InputError(
+                "profile",
+                "is read only at a terminal; in a GitHub Actions or Azure Pipelines job the workflow's inputs are "
+                "the whole truth: give the connection there (or run without GITHUB_ACTIONS/TF_BUILD set)",
+            )
+        )
+        return 2
     if not in_ci(os.environ):
         # A terminal's defaults; a CI runner's inputs are the workflow's alone (runners/defaults.py).
         try:

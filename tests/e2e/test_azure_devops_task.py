@@ -204,6 +204,17 @@ def test_every_command_through_its_task(agent: Agent, emulator: Emulator, api: s
     assert waited.outputs["operationId"] == operation
     assert waited.outputs["status"] == "Succeeded"
     explicit = {"tenantId": seed.TENANT_ID, "clientId": seed.CLIENT_ID, "clientSecret": seed.CLIENT_SECRET}
+    # The read-only tasks, their JSON outputs as a later script step reads them.
+    read = {**explicit, **target, "pipeline": DEPLOY["pipeline"]}
+    state = succeeded(agent.run("status", {**read, "operationId": operation}))
+    assert (state.outputs["status"], state.outputs["operationId"]) == ("Succeeded", operation)
+    history = json.loads(succeeded(agent.run("history", {**read, "limit": "1"})).outputs["deployments"])
+    assert [d["id"] for d in history] == [operation]
+    stages = json.loads(succeeded(agent.run("show-pipeline", {**read, "items": "true"})).outputs["stages"])
+    assert [s["name"] for s in stages] == ["Development", "Test", "Production"]
+    assert all("items" in s for s in stages)
+    listed = json.loads(succeeded(agent.run("list-pipelines", {**explicit, **target})).outputs["pipelines"])
+    assert DEPLOY["pipeline"] in [p["name"] for p in listed]
     chosen = succeeded(
         agent.run("selective-deploy", {**explicit, **target, **DEPLOY, "items": "Report: Sales Overview"})
     )

@@ -202,6 +202,17 @@ def test_ci_runner_ignores_environment_defaults(emulator: Emulator, tmp_path: Pa
     assert emulator.requests == []
 
 
+@pytest.mark.parametrize("ci", [{"GITHUB_ACTIONS": "true"}, {"TF_BUILD": "True"}])
+def test_profile_in_a_ci_job_is_refused_not_ignored(emulator: Emulator, tmp_path: Path, ci: dict[str, str]) -> None:
+    """--profile in a CI job would be read by no runner: the run stops before any request, naming it."""
+    write_profile(user_profile(tmp_path), "emulator", emulator.inputs())
+    cli = run_cli(tmp_path, ["list-pipelines", "--profile", "emulator"], {**ci, "AGENT_TEMPDIRECTORY": str(tmp_path)})
+    assert cli.returncode == 2, cli.stdout + cli.stderr
+    assert "profile" in cli.stdout
+    assert "is read only at a terminal" in cli.stdout
+    assert emulator.requests == []
+
+
 @pytest.mark.parametrize(
     ("switch", "status"),
     [
