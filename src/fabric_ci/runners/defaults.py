@@ -86,7 +86,10 @@ def profile_values(path: Path, profile: str) -> dict[str, str]:
     secret in a file that others may read (a secret at rest is readable by its owner only).
     """
     try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
+        # The mode and owner of the file that was read, not of whatever the path names a moment later.
+        with path.open("rb") as file:
+            status = os.fstat(file.fileno())
+            document = tomllib.loads(file.read().decode("utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise InputError("profile", f"could not read {path}: {error}") from None
     profiles = document.get("profiles")
@@ -104,13 +107,21 @@ def profile_values(path: Path, profile: str) -> dict[str, str]:
                 f"unknown key {key!r} in [profiles.{profile}] of {path}; expected inputs every command takes: "
                 + ", ".join(PROFILE_INPUTS),
             )
-    secrets = sorted(SECRET_INPUTS & set(table))
+    # Any profile's secret counts, not only the chosen one's: the file gives them all away. And the
+    # file must be the user's own: another user who owns it can read it, or swap in their endpoints.
+    secrets = sorted({key for t in profiles.values() if isinstance(t, dict) for key in t} & SECRET_INPUTS)
     if secrets and os.name == "posix":
-        mode = stat.S_IMODE(path.stat().st_mode)
+        mode = stat.S_IMODE(status.st_mode)
         if mode & (stat.S_IRWXG | stat.S_IRWXO):
             raise InputError(
                 secrets[0],
                 f"is in {path}, which others can read (mode {mode:o}); run `chmod 600 {path}` "
+                "or set the secret in the environment instead",
+            )
+        if status.st_uid != os.getuid():
+            raise InputError(
+                secrets[0],
+                f"is in {path}, which another user owns (uid {status.st_uid}); keep it in a file of your own "
                 "or set the secret in the environment instead",
             )
     return {key: _text(path, profile, key, value) for key, value in table.items()}
