@@ -110,6 +110,7 @@ def test_history_newest_first_with_who_and_note(run_step: RunStep, emulator: Emu
 
 
 def test_status_reads_once_without_waiting(run_step: RunStep, emulator: Emulator) -> None:
+    emulator.configure(operation_seconds=120)  # still running when status reads it, however slow the machine
     started = ok(run_step("deploy-all", {"pipeline": SALES, "source-stage": "Development", "wait": "false"}))
     operation = started.outputs["operation-id"]
     before = len(emulator.requests)
@@ -120,18 +121,27 @@ def test_status_reads_once_without_waiting(run_step: RunStep, emulator: Emulator
     # One read of the deployment: status does not poll.
     reads = [r for r in emulator.requests[before:] if r.path.endswith(f"/operations/{operation}")]
     assert len(reads) == 1
-    assert "Still running. To wait for it, use the `wait-for-deployment` action" in run.summary
-    ok(run_step("wait-for-deployment", {"pipeline": SALES, "operation-id": operation}))
-    done = ok(run_step("status", {"pipeline": SALES, "operation-id": operation}))
+    assert "Not finished yet. To wait for it, use the `wait-for-deployment` action" in run.summary
+    past = seed.HISTORY[0]  # a deployment of the seeded history, long done
+    done = ok(run_step("status", {"pipeline": SALES, "operation-id": past.id}))
     assert done.outputs["status"] == "Succeeded"
-    assert len(json.loads(done.outputs["deployed-items"])) == 10
+    assert [i["name"] for i in json.loads(done.outputs["deployed-items"])] == [name for _, name in past.items]
+
+
+def test_status_right_after_a_deploy_the_service_does_not_list_yet(run_step: RunStep, emulator: Emulator) -> None:
+    """The service may list a deployment some seconds after accepting it: status says so, not "no such"."""
+    emulator.configure(listing_delay_seconds=120)
+    started = ok(run_step("deploy-all", {"pipeline": SALES, "source-stage": "Development", "wait": "false"}))
+    run = run_step("status", {"pipeline": SALES, "operation-id": started.outputs["operation-id"]})
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "One accepted in the last 30 seconds may not be listed yet" in run.errors[0]
 
 
 def test_status_of_an_unknown_deployment_names_the_input(run_step: RunStep) -> None:
     run = run_step("status", {"pipeline": SALES, "operation-id": "6c365f8f-d3cc-5880-a811-917c06dbcf70"})
     assert run.returncode == 2, run.stdout + run.stderr
     assert run.errors[0].startswith("title=Invalid input 'operation-id'::")
-    assert "pipeline 'Sales Analytics' has no deployment 6c365f8f-d3cc-5880-a811-917c06dbcf70" in run.errors[0]
+    assert "pipeline 'Sales Analytics' lists no deployment 6c365f8f-d3cc-5880-a811-917c06dbcf70" in run.errors[0]
 
 
 @pytest.mark.parametrize(

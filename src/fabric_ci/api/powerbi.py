@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -61,6 +60,7 @@ from fabric_ci.models.resources import (
     StageItem,
     StageUpdate,
     StepError,
+    UtcDatetime,
 )
 
 # The artifact arrays of a stage (and of a selective deploy) -> Fabric's item type names.
@@ -124,7 +124,7 @@ class _Artifact(Resource):
     )
     source_artifact_id: str | None = None
     target_artifact_id: str | None = None
-    last_deployment_time: datetime | None = None
+    last_deployment_time: UtcDatetime | None = None
 
 
 class _SourceAndTarget(Resource):
@@ -162,9 +162,9 @@ class _Operation(Resource):
     id: str
     type: str = "Deploy"
     status: str
-    last_updated_time: datetime | None = None
-    execution_start_time: datetime | None = None
-    execution_end_time: datetime | None = None
+    last_updated_time: UtcDatetime | None = None
+    execution_start_time: UtcDatetime | None = None
+    execution_end_time: UtcDatetime | None = None
     source_stage_order: int | None = None
     target_stage_order: int | None = None
     execution_plan: _Plan | None = None
@@ -242,8 +242,21 @@ def _operation(raw: _Operation) -> DeploymentOperation:
         if diff
         else None,
         note=raw.note,
-        performed_by=raw.performed_by,
+        performed_by=_performer(raw.performed_by),
     )
+
+
+def _performer(raw: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The Power BI API's PerformedBy ({principalType, userPrincipalName | principalObjectID}) as the
+    Fabric API's Principal ({id, type, userDetails: {userPrincipalName}})."""
+    if not raw:
+        return None
+    kind = str(raw.get("principalType") or "")
+    principal: dict[str, Any] = {"id": raw.get("principalObjectID"), "type": PRINCIPAL_TYPES.get(kind, kind)}
+    if raw.get("userPrincipalName"):
+        principal["id"] = principal["id"] or raw["userPrincipalName"]
+        principal["userDetails"] = {"userPrincipalName": raw["userPrincipalName"]}
+    return principal
 
 
 def _member(user: _User) -> Member:

@@ -7,11 +7,21 @@ so statuses and types are plain strings here and are interpreted where they are 
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
+
+
+def _as_utc(moment: datetime) -> datetime:
+    # The services write some times without an offset (the Fabric spec's examples:
+    # "2020-12-13T09:26:43.153" beside "...Z"); they are UTC, and a naive one compared with an aware
+    # one would raise.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
 
 
 class Resource(BaseModel):
@@ -62,7 +72,7 @@ class StageItem(Resource):
     item_type: str
     source_item_id: str | None = None
     target_item_id: str | None = None
-    last_deployment_time: datetime | None = None
+    last_deployment_time: UtcDatetime | None = None
 
 
 class SourceAndTarget(Resource):
@@ -108,9 +118,9 @@ class DeploymentOperation(Resource):
     id: str
     type: str = "Deploy"
     status: str
-    last_updated_time: datetime | None = None
-    execution_start_time: datetime | None = None
-    execution_end_time: datetime | None = None
+    last_updated_time: UtcDatetime | None = None
+    execution_start_time: UtcDatetime | None = None
+    execution_end_time: UtcDatetime | None = None
     source_stage_id: str | None = None
     target_stage_id: str | None = None
     execution_plan: ExecutionPlan | None = None
@@ -127,8 +137,8 @@ class LongRunningOperationState(Resource):
     """`GET /operations/{id}`: the generic Fabric long-running-operation state."""
 
     status: str
-    created_time_utc: datetime | None = None
-    last_updated_time_utc: datetime | None = None
+    created_time_utc: UtcDatetime | None = None
+    last_updated_time_utc: UtcDatetime | None = None
     percent_complete: int | None = None
     error: dict[str, Any] | None = None
 

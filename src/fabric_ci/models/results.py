@@ -9,7 +9,7 @@ import json
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, TypeAdapter
 
 Status = Literal["NotStarted", "Running", "Succeeded", "Failed"]
 TERMINAL_STATUSES: frozenset[str] = frozenset({"Succeeded", "Failed"})
@@ -468,7 +468,8 @@ def _compact(value: object) -> str:
 
 
 def _when(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None
+    # As pydantic writes it in the JSON document's `result` (`...Z`), so the two halves agree.
+    return TypeAdapter(datetime).dump_python(moment, mode="json") if moment else None
 
 
 class PipelineSummary(BaseModel):
@@ -476,8 +477,8 @@ class PipelineSummary(BaseModel):
     id: str
     name: str
     description: str | None = None
-    stage_count: int | None = None  # None: the pipeline could not be read (no Admin role)
-    admin: bool
+    stage_count: int | None = None  # None: the pipeline could not be read
+    admin: bool | None  # None: not known (reading it kept failing)
 
     def as_output(self) -> dict[str, object]:
         return {"id": self.id, "name": self.name, "stageCount": self.stage_count, "admin": self.admin}
@@ -521,7 +522,8 @@ class StageView(BaseModel):
     workspace_id: str | None = None
     workspace_name: str | None = None
     public: bool | None = None  # None: the API does not say (Power BI)
-    item_count: int | None = None  # None: no workspace, so nothing to count
+    item_count: int | None = None  # None: no workspace, or its items not readable
+    items_readable: bool = True  # False: listing them was refused (no Contributor role on the workspace)
     items: tuple[StageItemView, ...] | None = None  # None: not asked for (show-pipeline without items)
 
     def as_output(self) -> dict[str, object]:
@@ -533,6 +535,7 @@ class StageView(BaseModel):
             "workspaceName": self.workspace_name,
             "public": self.public,
             "itemCount": self.item_count,
+            "itemsReadable": self.items_readable,
         }
         if self.items is not None:
             output["items"] = [i.as_output() for i in self.items]

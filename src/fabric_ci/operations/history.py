@@ -33,7 +33,8 @@ def history(inputs: HistoryInputs, client: PipelinesClient, reporter: Reporter) 
                 source_stage=source.name if source else operation.source_stage_id,
                 target_stage=target.name if target else operation.target_stage_id,
                 started=start,
-                duration_seconds=(end - start).total_seconds() if start and end else None,
+                # An end before the start (seen in the spec's examples) says nothing about how long it took.
+                duration_seconds=(end - start).total_seconds() if start and end and end >= start else None,
                 performed_by=performed_by(operation.performed_by),
                 note=operation.note.content if operation.note else None,
             )
@@ -48,18 +49,12 @@ def _started(operation: DeploymentOperation) -> datetime:
 
 
 def performed_by(principal: dict[str, Any] | None) -> str | None:
-    """Who started it, as each API names them: Fabric's Principal (displayName, a user's UPN), the
-    Power BI API's PerformedBy (a user's UPN, an app's object id)."""
+    """Who started it, from the Fabric API's Principal (the Power BI client converts to it): the
+    display name, else a user's UPN, else the object id."""
     if not principal:
         return None
     user = principal.get("userDetails") or {}
-    for value in (
-        principal.get("displayName"),
-        user.get("userPrincipalName"),
-        principal.get("userPrincipalName"),
-        principal.get("principalObjectID"),
-        principal.get("id"),
-    ):
+    for value in (principal.get("displayName"), user.get("userPrincipalName"), principal.get("id")):
         if isinstance(value, str) and value:
             return value
     return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fabric_ci.api.client import PipelinesClient
+from fabric_ci.errors import ForbiddenError
 from fabric_ci.models.inputs import ShowPipelineInputs
 from fabric_ci.models.resources import StageItem
 from fabric_ci.models.results import PipelineViewResult, StageItemView, StageView
@@ -13,10 +14,23 @@ from fabric_ci.operations.resolve import resolve_pipeline
 def show_pipeline(inputs: ShowPipelineInputs, client: PipelinesClient, reporter: Reporter) -> PipelineViewResult:
     pipeline = resolve_pipeline(client, inputs.pipeline)
     stages = sorted(pipeline.stages, key=lambda s: s.order)
-    # A stage without a workspace holds nothing: no request for it.
-    held: list[list[StageItem] | None] = [
-        client.list_stage_items(pipeline.id, s.id) if s.workspace_id else None for s in stages
-    ]
+    # A stage without a workspace holds nothing: no request for it. One whose workspace the principal
+    # is no Contributor of is refused (both APIs' rule for listing a stage's items): it is shown
+    # without items, not allowed to stop the rest.
+    held: list[list[StageItem] | None] = []
+    unreadable: set[str] = set()
+    for stage in stages:
+        items = None
+        if stage.workspace_id:
+            try:
+                items = client.list_stage_items(pipeline.id, stage.id)
+            except ForbiddenError:
+                unreadable.add(stage.id)
+                reporter.warning(
+                    f"Stage {stage.display_name!r}: its items are not shown, since listing them needs at least the "
+                    f"Contributor role on its workspace ({stage.workspace_id}), which this principal does not have"
+                )
+        held.append(items)
     views = []
     for index, stage in enumerate(stages):
         items = held[index]
@@ -31,6 +45,7 @@ def show_pipeline(inputs: ShowPipelineInputs, client: PipelinesClient, reporter:
                 workspace_name=stage.workspace_name,
                 public=stage.is_public,
                 item_count=None if items is None else len(items),
+                items_readable=stage.id not in unreadable,
                 items=_paired(items or [], following or []) if inputs.items else None,
             )
         )

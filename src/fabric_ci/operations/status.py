@@ -16,10 +16,14 @@ def status(inputs: StatusInputs, client: PipelinesClient, reporter: Reporter) ->
     try:
         operation = client.get_deployment(pipeline.id, inputs.operation_id)
     except NotFoundError:
+        # Not "it does not exist": a deployment accepted seconds ago may not be listed yet, the grace
+        # wait-for-deployment gives it (waiting.NEWLY_ACCEPTED_GRACE). status reads once and says so.
         raise InputError(
             "operation-id",
-            f"pipeline {pipeline.display_name!r} has no deployment {inputs.operation_id} among its "
-            f"{MAX_HISTORY} most recent (the service keeps no more); `fabric-ci history` lists them.",
+            f"pipeline {pipeline.display_name!r} lists no deployment {inputs.operation_id}. One accepted in the "
+            "last 30 seconds may not be listed yet: read again, or wait for it with wait-for-deployment. Else it "
+            f"is not among the pipeline's {MAX_HISTORY} most recent (the service keeps no more), which the "
+            "history command lists.",
         ) from None
     # A read, not a wait: the state is reported whatever it is, and a failed deployment is no
     # failed step (wait-for-deployment is the command that fails with it).

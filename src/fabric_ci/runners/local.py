@@ -35,7 +35,7 @@ from fabric_ci.runners.summary import (
     progress_line,
     tables,
 )
-from fabric_ci.runners.tables import WIDTH, fit_table
+from fabric_ci.runners.tables import WIDTH, cut, fit_table
 
 __all__ = ["LocalRunner", "secret_env_var"]
 
@@ -54,6 +54,10 @@ def secret_env_var(name: str) -> str:
     return "FABRIC_CI_" + name.upper().replace("-", "_")
 
 
+# Bidirectional overrides and isolates: a name holding one can make the id after it read reversed.
+_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 def _clean(text: str, *, keep_newlines: bool = True) -> str:
     # Remote text must not drive the terminal: drop control characters (ANSI escapes above all).
     out = []
@@ -62,7 +66,7 @@ def _clean(text: str, *, keep_newlines: bool = True) -> str:
             out.append(char)
         elif char in "\t\r\n":
             out.append(" ")
-        elif unicodedata.category(char) == "Cc":
+        elif unicodedata.category(char) == "Cc" or char in _BIDI_CONTROLS:
             out.append("?")
         else:
             out.append(char)
@@ -139,21 +143,19 @@ def _listing_lines(table: Table) -> list[str]:
     the line under it, cut to the width."""
     lines = []
     if table.title:
-        lines.append(_cut(_clean(table.title, keep_newlines=False), WIDTH))
+        lines.append(cut(_clean(table.title, keep_newlines=False), WIDTH))
     if not table.rows:
         return [*lines, f"  {table.empty}"] if table.empty else lines
+    # Headers too: one may hold a stage's name.
+    header_cells = [_clean(cell, keep_newlines=False) for cell in table.header]
     clean = [[_clean(cell, keep_newlines=False) for cell in row] for row in table.rows]
-    header, *rows = fit_table(table.header, clean, table.shrinkable, indent="  ")
+    header, *rows = fit_table(header_cells, clean, table.shrinkable, indent="  ")
     lines.append(header)
     for index, row in enumerate(rows):
         lines.append(row)
         if table.details and table.details[index]:
-            lines.append(_cut("      " + _clean(table.details[index], keep_newlines=False), WIDTH))
+            lines.append(cut("      " + _clean(table.details[index], keep_newlines=False), WIDTH))
     return lines
-
-
-def _cut(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def report_lines(result: Result, error: FabricCiError | None = None) -> list[str]:

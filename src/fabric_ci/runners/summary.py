@@ -343,10 +343,11 @@ def md(text: str, limit: int = MAX_CELL_CHARS) -> str:
     """Remote text made inert for a Markdown table cell or line.
 
     HTML-escaped so a name cannot open a tag; backslash before pipe, because GFM reads `\\\\|` as
-    an escaped backslash followed by a cell boundary; newlines become `<br>` so a row stays a row.
+    an escaped backslash followed by a cell boundary; brackets escaped so that a name any pipeline Admin
+    can set (`[Approve here](https://...)`) is no link or image; newlines become `<br>` so a row stays a row.
     """
     text = html.escape(_truncate(text, limit), quote=False)
-    text = text.replace("\\", "\\\\").replace("|", "\\|")
+    text = text.replace("\\", "\\\\").replace("|", "\\|").replace("[", "\\[").replace("]", "\\]")
     return text.replace("\r\n", "<br>").replace("\r", "<br>").replace("\n", "<br>")
 
 
@@ -769,19 +770,29 @@ def _show_tables(result: PipelineViewResult) -> list[Table]:
         following = stages[index + 1] if index + 1 < len(stages) else None
         header: tuple[str, ...] = ("Type", "Item", "Last deployed (UTC)")
         if following is not None:
-            header = ("Type", "Item", f"Paired in {following.name}", "Last deployed (UTC)")
+            # The stage's name, remote text, kept short: a header is the least a column can be cut to.
+            header = ("Type", "Item", f"Paired in {_truncate(following.name, 20)}", "Last deployed (UTC)")
         rows = []
         for item in stage.items:
-            paired = (item.paired_name or item.paired_id or "—",) if following is not None else ()
+            # A pair the next stage did not list has only its id, which the JSON keeps: a name column
+            # is cut to fit, and ids are never cut.
+            unlisted = "(not listed)" if item.paired_id else "—"
+            paired = (item.paired_name or unlisted,) if following is not None else ()
             rows.append((item.type, item.name, *paired, _moment(item.last_deployed)))
-        assigned = stage.workspace_id is not None
+        counted = stage.workspace_id is not None and stage.items_readable
+        if stage.workspace_id is None:
+            empty = "no workspace assigned"
+        elif not stage.items_readable:
+            empty = "not shown: listing them needs the Contributor role on the stage's workspace"
+        else:
+            empty = "no items"
         tables.append(
             Table(
-                f"{stage.name}: {_plural(len(stage.items), 'item')}" if assigned else stage.name,
+                f"{stage.name}: {_plural(len(stage.items), 'item')}" if counted else stage.name,
                 header,
                 tuple(rows),
                 shrinkable=(1, 2) if following is not None else (1,),
-                empty="no items" if assigned else "no workspace assigned",
+                empty=empty,
             )
         )
     return tables
@@ -820,12 +831,14 @@ def _history_tables(result: HistoryResult) -> list[Table]:
     return [Table(None, ("Deployment id", "Status", "Started (UTC)", "Took"), rows, details=details)]
 
 
-def _listing(
+def _listing_presentation(
     headline: Callable[[R, FabricCiError | None], str],
     facts: Callable[[R], list[tuple[str, str | None]]],
     listed: Callable[[R], list[Table]],
-) -> Callable[[R, FabricCiError | None, Wording], list[str]]:
-    """The Markdown of a read-only command: its headline, its facts and its tables."""
+    output: str,
+) -> Presentation[R]:
+    """A read-only command's presentation: its headline, its facts and its tables, which the job summary
+    writes as Markdown until the summary budget is spent (the rest is in the `output` output)."""
 
     def markdown(result: R, error: FabricCiError | None, wording: Wording) -> list[str]:
         heading = f"### ❌ {md(error.title)}" if error else f"### {md(headline(result, None))}"
@@ -833,7 +846,13 @@ def _listing(
         pairs = [(label, md(value)) for label, value in facts(result) if value]
         if pairs:
             lines += [_facts(pairs), ""]
+        budget = SUMMARY_BUDGET_BYTES - 8 * 1024
+        used = sum(len(line.encode()) + 1 for line in lines)
+        left_out = 0
         for table in listed(result):
+            if left_out:
+                left_out += len(table.rows)
+                continue
             if table.title:
                 lines += [f"#### {md(table.title)}", ""]
             if not table.rows:
@@ -843,11 +862,18 @@ def _listing(
             lines += ["| " + " | ".join(md(h) for h in header) + " |", "|" + " --- |" * len(header)]
             for index, row in enumerate(table.rows):
                 cells = [*row, *((table.details[index],) if table.details else ())]
-                lines.append("| " + " | ".join(md(c) for c in cells) + " |")
+                line = "| " + " | ".join(md(c) for c in cells) + " |"
+                used += len(line.encode()) + 1
+                if used > budget:
+                    left_out = len(table.rows) - index
+                    break
+                lines.append(line)
             lines.append("")
+        if left_out:
+            lines += [f"_…and {_plural(left_out, 'more row')}, in the `{wording.name(output)}` output._", ""]
         return lines + (_error_section(error, wording) if error else [])
 
-    return markdown
+    return Presentation(headline, facts, markdown, listed)
 
 
 _ENDED_ITEM_STATUSES = frozenset({"Succeeded", "Failed", "Skipped"})
@@ -876,7 +902,7 @@ def _status(result: DeploymentStatusResult, error: FabricCiError | None, wording
     lines = [heading, "", facts, ""]
     if result.status in ("NotStarted", "Running"):
         follow = f"{wording.wait_step} with `{wording.name('operation-id')}: {md(result.operation_id)}`"
-        lines += [f"Still running. To wait for it, use {follow}.", ""]
+        lines += [f"Not finished yet. To wait for it, use {follow}.", ""]
     lines += _item_table(result, SUMMARY_BUDGET_BYTES - 8 * 1024, wording)
     return lines + (_error_section(error, wording) if error else [])
 
@@ -904,15 +930,9 @@ PRESENTATIONS: dict[type[Result], Presentation[Any]] = {
     AddUserResult: Presentation(_add_user_headline, _add_user_facts, _add_user),
     RemoveUserResult: Presentation(_remove_user_headline, _remove_user_facts, _remove_user),
     DeployManyResult: Presentation(_many_headline, _many_facts, _many),
-    PipelineListResult: Presentation(
-        _list_headline, _no_facts, _listing(_list_headline, _no_facts, _list_tables), _list_tables
-    ),
-    PipelineViewResult: Presentation(
-        _show_headline, _show_facts, _listing(_show_headline, _show_facts, _show_tables), _show_tables
-    ),
-    HistoryResult: Presentation(
-        _history_headline, _history_facts, _listing(_history_headline, _history_facts, _history_tables), _history_tables
-    ),
+    PipelineListResult: _listing_presentation(_list_headline, _no_facts, _list_tables, "pipelines"),
+    PipelineViewResult: _listing_presentation(_show_headline, _show_facts, _show_tables, "stages"),
+    HistoryResult: _listing_presentation(_history_headline, _history_facts, _history_tables, "deployments"),
     DeploymentStatusResult: Presentation(_status_headline, _deployment_facts, _status),
 }
 

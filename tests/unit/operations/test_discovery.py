@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from fabric_ci.errors import ErrorDetails, ForbiddenError, InputError, InputErrors, NotFoundError
+from fabric_ci.api.powerbi import _performer
+from fabric_ci.errors import ErrorDetails, ForbiddenError, InputError, InputErrors, NotFoundError, ThrottledError
 from fabric_ci.models.inputs import HistoryInputs, ListPipelinesInputs, ShowPipelineInputs, StatusInputs, parse_inputs
 from fabric_ci.models.resources import DeploymentOperation, Pipeline, PipelineWithStages, StageItem
 from fabric_ci.operations.history import history, performed_by
@@ -70,6 +71,30 @@ def test_list_pipelines_reads_each_and_a_refused_read_means_no_admin() -> None:
     inputs = parse_inputs(ListPipelinesInputs, SIGN_IN)
     result = list_pipelines(inputs, FakeClient(), RecordingReporter())  # type: ignore[arg-type]
     assert [(p.name, p.stage_count, p.admin) for p in result.pipelines] == [("Locked", None, False), ("Sales", 3, True)]
+
+
+class FlakyClient(FakeClient):
+    """ "Locked" throttled past every retry; a third pipeline deleted between the list and its read."""
+
+    def list_pipelines(self) -> list[Pipeline]:
+        return [*super().list_pipelines(), Pipeline(id="c7f0f155-79d9-43b6-b294-0f9f1b6cea46", display_name="Gone")]
+
+    def get_pipeline(self, pipeline_id: str) -> PipelineWithStages:
+        if pipeline_id == LOCKED:
+            raise ThrottledError(ErrorDetails(429, "TooManyRequests", "slow down"))
+        if pipeline_id != SALES:
+            raise NotFoundError(ErrorDetails(404, "EntityNotFound", "gone"))
+        return super().get_pipeline(pipeline_id)
+
+
+def test_list_pipelines_keeps_the_list_when_one_read_fails() -> None:
+    reporter = RecordingReporter()
+    result = list_pipelines(parse_inputs(ListPipelinesInputs, SIGN_IN), FlakyClient(), reporter)  # type: ignore[arg-type]
+    assert [(p.name, p.stage_count, p.admin) for p in result.pipelines] == [("Locked", None, None), ("Sales", 3, True)]
+    assert reporter.warnings == [
+        "1 of 3 pipelines could not be read (the service kept failing or throttling), so their stages and Admin "
+        "role are not known: 'Locked'"
+    ]
 
 
 def test_list_pipelines_takes_no_pipeline() -> None:
@@ -138,13 +163,40 @@ def test_history_newest_first_limited_and_deploys_only() -> None:
     [
         ({"id": "o1", "displayName": "Release bot", "type": "ServicePrincipal"}, "Release bot"),
         ({"id": "o2", "type": "User", "userDetails": {"userPrincipalName": "ana@contoso.com"}}, "ana@contoso.com"),
-        ({"userPrincipalName": "ana@contoso.com", "principalType": "User"}, "ana@contoso.com"),
-        ({"principalObjectID": "o3", "principalType": "App"}, "o3"),
+        (_performer({"userPrincipalName": "ana@contoso.com", "principalType": "User"}), "ana@contoso.com"),
+        (_performer({"principalObjectID": "o3", "principalType": "App"}), "o3"),
         (None, None),
     ],
 )
 def test_who_deployed_in_each_api_s_words(principal: dict[str, object] | None, shown: str | None) -> None:
+    """Fabric's Principal as it comes; the Power BI API's PerformedBy as its client converts it."""
     assert performed_by(principal) == shown
+
+
+def test_power_bi_performer_becomes_a_fabric_principal() -> None:
+    assert _performer({"principalObjectID": "o3", "principalType": "App"}) == {"id": "o3", "type": "ServicePrincipal"}
+
+
+def test_a_time_without_offset_is_utc_and_sorts_with_the_others() -> None:
+    """The Fabric spec's examples write lastUpdatedTime without an offset; a queued deployment has no start."""
+    queued = DeploymentOperation.model_validate(
+        {
+            "id": "00000000-0000-4000-8000-000000000005",
+            "status": "NotStarted",
+            "lastUpdatedTime": "2026-12-01T12:00:00.153",
+        }
+    )
+    assert queued.last_updated_time == datetime(2026, 12, 1, 12, 0, 0, 153000, tzinfo=UTC)
+    inputs = parse_inputs(HistoryInputs, {**SIGN_IN, "pipeline": "Sales"})
+    result = history(inputs, FakeClient([op(1, T0), queued]), RecordingReporter())  # type: ignore[arg-type]
+    assert [d.status for d in result.deployments] == ["NotStarted", "Succeeded"]
+
+
+def test_an_end_before_the_start_is_no_duration() -> None:
+    backwards = op(1, T0, executionEndTime=T0 - timedelta(days=1))
+    inputs = parse_inputs(HistoryInputs, {**SIGN_IN, "pipeline": "Sales"})
+    result = history(inputs, FakeClient([backwards]), RecordingReporter())  # type: ignore[arg-type]
+    assert result.deployments[0].duration_seconds is None
 
 
 def test_status_of_an_unknown_id_names_the_input_and_a_failed_one_is_reported() -> None:

@@ -17,7 +17,8 @@ from fabric_ci.models.results import (
     StageView,
 )
 from fabric_ci.runners.local import json_outputs, report_lines
-from fabric_ci.runners.summary import render_summary
+from fabric_ci.runners.summary import SUMMARY_BUDGET_BYTES, render_summary
+from fabric_ci.runners.tables import display_width
 
 from .builders import BROKEN, DEV, OPERATION_ID, PIPELINE_ID, REPORT, TEST
 
@@ -176,7 +177,7 @@ def test_show_pipeline_json_has_items_only_when_asked() -> None:
         "pairedId": "t-1",
         "pairedName": "Sales model",
     }
-    assert stages[1]["items"][0]["lastDeployed"] == "2026-11-30T09:05:00+00:00"
+    assert stages[1]["items"][0]["lastDeployed"] == "2026-11-30T09:05:00Z"
     assert stages[2] == {
         "id": "55555555-5555-5555-5555-555555555555",
         "name": "Production",
@@ -185,6 +186,7 @@ def test_show_pipeline_json_has_items_only_when_asked() -> None:
         "workspaceName": None,
         "public": None,
         "itemCount": None,
+        "itemsReadable": True,
         "items": [],
     }
 
@@ -240,7 +242,7 @@ def test_history_json() -> None:
         "status": "Failed",
         "sourceStage": "Test",
         "targetStage": "Production",
-        "started": "2026-11-30T23:59:00+00:00",
+        "started": "2026-11-30T23:59:00Z",
         "durationSeconds": 95,
         "performedBy": "ana@contoso.com",
         "note": LONG,
@@ -268,7 +270,7 @@ def test_status_of_a_running_deployment_counts_what_is_done() -> None:
     assert "  Finance, EU: model  SemanticModel  Different  NotStarted" in lines
     summary = render_summary(status())
     assert summary.startswith(f"### ⏳ Deployment {OPERATION_ID} from Development to Test is running")
-    assert "Still running. To wait for it, use the `wait-for-deployment` action" in summary
+    assert "Not finished yet. To wait for it, use the `wait-for-deployment` action" in summary
 
 
 def test_status_of_a_failed_deployment_is_reported_not_raised() -> None:
@@ -292,3 +294,67 @@ def test_summary_tables_in_markdown() -> None:
     shown = render_summary(view(items=True))
     assert "#### Production" in shown
     assert "_no workspace assigned_" in shown
+
+
+def test_remote_text_cannot_drive_the_terminal_or_widen_the_table() -> None:
+    """A stage's name in a header, wide characters, a bidi override: cleaned, cut, measured in columns."""
+    hostile = "Test \x1b[2J\x1b]0;pwned\x07 " + "y" * 150
+    result = view(items=True)
+    stages = list(result.stages)
+    stages[1] = stages[1].model_copy(update={"name": hostile})
+    stages[0] = stages[0].model_copy(
+        update={
+            "workspace_name": "販売分析ワークスペース開発用の長い名前です本当に",
+            "items": (StageItemView(id="i-1", name="\u202eledom selaS", type="SemanticModel", paired_id="t-9"),),
+        }
+    )
+    lines = report_lines(result.model_copy(update={"stages": tuple(stages)}))
+    joined = "\n".join(lines)
+    assert "\x1b" not in joined
+    assert "\x07" not in joined
+    assert "\u202e" not in joined
+    assert all(display_width(line) <= 80 for line in lines), [line for line in lines if display_width(line) > 80]
+    assert "  Type           Item        Paired in Test ?[2J?]0;pwned?…  Last deployed (UTC)" in lines
+    # The pair the next stage did not list: no id cut in a name column.
+    assert "  SemanticModel  ?ledom se…  (not listed)                    —" in lines
+    # Two columns a character: the row is padded by display width, so its columns line up.
+    assert "  0  Development                    販売分析ワークスペース開発用…  2      no" in lines
+
+
+def test_a_stage_whose_items_cannot_be_read_says_why() -> None:
+    result = view(items=True)
+    stages = list(result.stages)
+    stages[1] = stages[1].model_copy(update={"item_count": None, "items_readable": False, "items": ()})
+    lines = report_lines(result.model_copy(update={"stages": tuple(stages)}))
+    at = lines.index("Test")
+    assert lines[at + 1] == "  not shown: listing them needs the Contributor role on the stage's workspace"
+    assert (
+        json_outputs(result.model_copy(update={"stages": tuple(stages)}).outputs())["stages"][1]["itemsReadable"]
+        is False
+    )
+
+
+def test_a_name_is_no_link_in_the_summary() -> None:
+    """Any pipeline Admin sets names: in the job summary one must not become a link or an image."""
+    listed = PipelineListResult(
+        command="list-pipelines",
+        pipelines=(PipelineSummary(id=PIPELINE_ID, name="[Approve here](https://evil.example) ![x](y)", admin=True),),
+    )
+    summary = render_summary(listed)
+    assert f"| \\[Approve here\\](https://evil.example) !\\[x\\](y) | {PIPELINE_ID} | — | yes |" in summary
+
+
+def test_a_huge_listing_keeps_the_summary_within_its_budget() -> None:
+    many = tuple(
+        StageItemView(id=f"i-{n}", name=f"Report number {n:05d} of the big workspace", type="Report")
+        for n in range(8000)
+    )
+    result = view(items=True)
+    stages = list(result.stages)
+    stages[0] = stages[0].model_copy(update={"items": many, "item_count": len(many)})
+    summary = render_summary(result.model_copy(update={"stages": tuple(stages)}))
+    assert len(summary.encode()) <= SUMMARY_BUDGET_BYTES
+    shown = summary.count("| Report | Report number ")
+    assert 1000 < shown < 8000
+    # The rest of Development, and Test's one item: all of them in the output.
+    assert f"_…and {8000 - shown + 1} more rows, in the `stages` output._" in summary

@@ -166,7 +166,7 @@ class TestOtherResults:
         assert render_summary(result) == (
             "### ✅ Workspace unassigned\n"
             "\n"
-            "**Pipeline:** Sales analytics · **Stage:** Test · **Workspace:** w-1 (Sales [Test])\n"
+            "**Pipeline:** Sales analytics · **Stage:** Test · **Workspace:** w-1 (Sales \\[Test\\])\n"
             "\n"
             "The stage has no workspace now, and its deployment history and deployment rules are gone. "
             "The workspace itself was not deleted.\n"
