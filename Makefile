@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # install into a real venv runs without a test reaching PyPI.
 WHEELHOUSE := .cache/wheelhouse
 
-.PHONY: demo specs test lint typecheck bench chaos fuzz lock generate clean
+.PHONY: demo specs test lint typecheck bench chaos fuzz lock generate clean shells
 
 # The interpreter's version, and the version .venv was built with: a .venv from another Python
 # (an upgrade, or another PYTHON=) holds compiled wheels for the wrong ABI, so it is rebuilt.
@@ -48,8 +48,12 @@ specs: $(STAMP)
 
 ## Every test: unit, contract (against Microsoft's specs: make specs) and end to end (real subprocesses), the Azure DevOps
 ## wrapper's own (node-test), and the tasks out of the built vsix as the agent runs them.
-test: $(STAMP) specs lint vsix node-test $(WHEELHOUSE)/.downloaded
+test: $(STAMP) specs lint vsix node-test $(WHEELHOUSE)/.downloaded shells
 	$(BIN)/python -m pytest
+
+## zsh and fish, which the completion tests load their scripts into (bash is the Makefile's own).
+shells:
+	@command -v zsh >/dev/null && command -v fish >/dev/null || docker/dockerd.sh install zsh fish
 
 lint: $(STAMP) specs
 	$(BIN)/ruff check src tests bench

@@ -351,6 +351,71 @@ def test_bash_completion_loads_and_completes(tmp_path: Path, words: list[str], e
     assert proc.stdout.split() == expected
 
 
+def installed(shell: str) -> str:
+    path = shutil.which(shell)
+    assert path is not None, f"{shell} is installed by `make test` (its `shells` target)"
+    return path
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        (["fabric-ci", "depl"], ["deploy-all", "deploy-many"]),
+        (["fabric-ci", "deploy-all", "--no-w"], ["--no-wait"]),
+        (["fabric-ci", "show-pipeline", "--it"], ["--items"]),
+    ],
+)
+def test_zsh_completion_loads_and_offers_the_command_s_words(
+    tmp_path: Path, words: list[str], expected: list[str]
+) -> None:
+    """The zsh script (bash's, through zsh's bashcompinit) loads in zsh and, called as zsh's completion
+    calls it (compgen -F with words and CURRENT), offers the words of that place: the commands, or
+    that command's options. zsh's compadd then keeps those starting with what is typed; so does this."""
+    script = run_cli(tmp_path, ["completion", "zsh"])
+    assert script.returncode == 0, script.stderr
+    (tmp_path / "completion.zsh").write_text(script.stdout)
+    probe = (
+        "source ./completion.zsh\n"
+        "probe() { local -a words COMP_WORDS; local CURRENT COMP_CWORD\n"
+        f"  words=({shlex.join(words)}); CURRENT={len(words)}\n"
+        '  COMP_WORDS=("${words[@]}"); COMP_CWORD=$((CURRENT - 1))\n'
+        '  compgen -F _fabric_ci -- "${words[CURRENT]}"; }\n'
+        "probe\n"
+    )
+    proc = subprocess.run(
+        [installed("zsh"), "-f", "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    offered = proc.stdout.split()
+    assert [w for w in offered if w.startswith(words[-1])] == expected
+    if len(words) > 2:  # a command's options, not the command list
+        assert "deploy-all" not in offered
+        assert "--profile" in offered
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("fabric-ci depl", ["deploy-all", "deploy-many"]),
+        ("fabric-ci deploy-all --no-w", ["--no-wait"]),
+        ("fabric-ci history --li", ["--limit"]),
+    ],
+)
+def test_fish_completion_loads_and_completes(tmp_path: Path, line: str, expected: list[str]) -> None:
+    """The fish script loads in fish and completes (fish's own `complete -C`) commands and options."""
+    script = run_cli(tmp_path, ["completion", "fish"])
+    assert script.returncode == 0, script.stderr
+    (tmp_path / "fabric-ci.fish").write_text(script.stdout)
+    probe = f"source ./fabric-ci.fish; complete -C{shlex.quote(line)}"
+    proc = subprocess.run(
+        [installed("fish"), "--no-config", "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    assert [row.split("\t")[0] for row in proc.stdout.splitlines()] == expected
+
+
 def test_completion_needs_a_known_shell(tmp_path: Path) -> None:
     """`fabric-ci completion tcsh` is exit 2 with the shells it knows."""
     run = run_cli(tmp_path, ["completion", "tcsh"])
