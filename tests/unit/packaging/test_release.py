@@ -125,3 +125,37 @@ def test_the_committed_tree_is_development_or_one_release() -> None:
     (image,) = released
     assert RELEASED.fullmatch(image), f"neither the Dockerfile nor an image pinned by digest: {actions}"
     assert wrappers == dict.fromkeys(WRAPPERS, image.removeprefix("docker://")), "the tasks name another image"
+
+
+def test_the_wheel_and_sdist_are_ready_for_an_index(tmp_path: Path) -> None:
+    """Built as a release builds them (hatchling, the project's build backend): complete metadata, the
+    README as the project page, the licence in both."""
+    import subprocess
+    import sys
+    import tarfile
+    import zipfile
+
+    root = Path(__file__).resolve().parents[3]
+    subprocess.run(
+        [sys.executable, "-m", "hatchling", "build", "-d", str(tmp_path)], cwd=root, check=True, capture_output=True
+    )
+    (wheel,) = tmp_path.glob("fabric_ci-*.whl")
+    (sdist,) = tmp_path.glob("fabric_ci-*.tar.gz")
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        metadata = archive.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+    headers, _, body = metadata.partition("\n\n")
+    fields = [line.split(": ", 1) for line in headers.splitlines() if ": " in line]
+    given = {name for name, _ in fields}
+    assert {"Name", "Version", "Summary", "License-Expression", "License-File", "Requires-Python"} <= given
+    assert ("Description-Content-Type", "text/markdown") in [tuple(f) for f in fields]
+    assert {value.split(",")[0] for name, value in fields if name == "Project-URL"} >= {"Homepage", "Source", "Issues"}
+    assert any(
+        name == "Classifier" and value.startswith("Programming Language :: Python :: 3.11") for name, value in fields
+    )
+    assert body.startswith("# fabric-ci")
+    assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
+    assert "fabric_ci/cli.py" in names
+    with tarfile.open(sdist) as archive:
+        members = {m.name.split("/", 1)[1] for m in archive.getmembers() if "/" in m.name}
+    assert {"LICENSE", "README.md", "pyproject.toml", "src/fabric_ci/cli.py"} <= members
