@@ -10,6 +10,7 @@ every wait at once.
 
 from __future__ import annotations
 
+import functools
 import threading
 import traceback
 from collections.abc import Callable, Iterator
@@ -27,7 +28,7 @@ from fabric_ci.errors import (
     StepCancelled,
     WaitTimeout,
 )
-from fabric_ci.models.inputs import DeployAllInputs
+from fabric_ci.models.inputs import DeployAllInputs, PipelineSelector
 from fabric_ci.models.manifest import MANIFEST_INPUT, DeployManyInputs, Manifest
 from fabric_ci.models.results import DeployManyResult, DeploymentResult, EntryOutcome, EntryStatus, Progress
 from fabric_ci.operations.deploy import deploy
@@ -139,8 +140,10 @@ class _Run:
         result: DeploymentResult | None
         status: EntryStatus
         error: str | None
+        # The pipeline by the id resolved above: the entry's deploy reads it with one request, not the list again.
+        inputs = entry.inputs.model_copy(update={"pipeline": PipelineSelector(id=pipeline_id)})
         try:
-            result = self.deploy_one(entry.inputs, self.client, reporter, self.worker_clock())
+            result = self.deploy_one(inputs, self.client, reporter, self.worker_clock())
             status = "Succeeded" if result.status == "Succeeded" else "Failed"
             error = None if status == "Succeeded" else f"ended {result.status}"
         except WaitTimeout as timeout:
@@ -184,9 +187,11 @@ def deploy_many(
     with reporter.phase("Resolving the pipelines"):
         pipeline_of: dict[str, str] = {}
         unknown: list[InputError] = []
+        # One listing for every entry named by pipeline name: pages of the whole tenant's list, read once.
+        listing = functools.cache(client.list_pipelines)
         for entry in manifest.entries:
             try:
-                pipeline_of[entry.name] = resolve_pipeline(client, entry.inputs.pipeline).id
+                pipeline_of[entry.name] = resolve_pipeline(client, entry.inputs.pipeline, listing=listing).id
             except InputError as error:
                 unknown.append(
                     InputError(

@@ -75,7 +75,9 @@ class FakeDeploy:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __call__(self, inputs: DeployAllInputs, client: Any, reporter: Any, clock: Clock) -> DeploymentResult:
-        name = inputs.pipeline.name or ""
+        # deploy-many hands each entry its pipeline by the id it resolved (the Client's "id-<name>").
+        assert inputs.pipeline.id is not None, inputs.pipeline
+        name = inputs.pipeline.id.removeprefix("id-").upper()
         start = time.monotonic()
         reporter.deployment_accepted(f"op-{name}")
         clock.sleep(self.seconds.get(name, 0.05))
@@ -250,7 +252,7 @@ def test_an_unexpected_exception_fails_its_entry_and_the_run_goes_on() -> None:
     finishes and every outcome is reported (it used to escape the pool and lose all results)."""
 
     def broken(inputs: DeployAllInputs, client: Any, reporter: Any, clock: Clock) -> DeploymentResult:
-        if inputs.pipeline.name == "A":
+        if inputs.pipeline.id == "id-a":
             raise ValueError("malformed answer")
         return FakeDeploy({})(inputs, client, reporter, clock)
 
@@ -261,3 +263,21 @@ def test_an_unexpected_exception_fails_its_entry_and_the_run_goes_on() -> None:
     statuses = {e.name: e.status for e in raised.value.result.entries}
     assert statuses == {"A": "Failed", "B": "Succeeded"}
     assert "Unexpected ValueError: malformed answer. This is a bug in fabric-ci" in raised.value.message
+
+
+def test_pipelines_are_listed_once_and_entries_get_them_by_id() -> None:
+    """One pipeline listing resolves every entry's name; each entry's deploy is given the resolved id."""
+    client = Client(["A", "B", "C", "D"])
+    listings = []
+    original = client.list_pipelines
+
+    def counted() -> list[Any]:
+        listings.append(1)
+        return original()
+
+    client.list_pipelines = counted  # type: ignore[method-assign]
+    fake = FakeDeploy({})
+    inputs = parse_inputs(DeployManyInputs, {**STEP, "manifest": DIAMOND})
+    deploy_many(inputs, client, Quiet(), SYSTEM_CLOCK, deploy_one=fake)  # type: ignore[arg-type]
+    assert len(listings) == 1
+    assert sorted(name for name, _, _ in fake.spans) == ["A", "B", "C", "D"]
