@@ -12,9 +12,11 @@ from pathlib import Path
 
 from fabric_ci.emulator import Emulator
 from fabric_ci.emulator.seed import DEMO_PIPELINE_ID, FOUR_STAGE_PIPELINE_ID
+from tests.support.agent_commands import variables
 from tests.support.github_runner import parse_output_file
 
 from .conftest import RunStep, StepRun, step_env
+from .test_azure_devops_runner import task_env
 
 DEPLOY_POST = "DeploymentPipelines_DeployStageContent"
 
@@ -241,3 +243,62 @@ deployments:
     for name in ("Sales Analytics", "Four Stage Release"):
         assert any(results[name]["operation-id"] in e and "still running" in e for e in errors), stdout
     assert len([r for r in emulator.requests if r.operation == DEPLOY_POST]) == 2
+
+
+KILLED_MID_RUN = """
+defaults: {source-stage: Development}
+deployments:
+  - pipeline: Sales Analytics
+  - pipeline: Four Stage Release
+  - {name: later, pipeline: Sales Analytics, source-stage: Test, depends-on: [Sales Analytics]}
+"""
+
+
+def kill_once_accepted(emulator: Emulator, env: dict[str, str], accepted: int) -> tuple[str, list[str]]:
+    """Start deploy-many, SIGKILL it (no handler runs, nothing is written at the end) once `accepted`
+    deployments were accepted; its stdout, and the ids the emulator accepted."""
+    before = len(emulator.deployments)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fabric_ci", "deploy-many"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+    )
+    deadline = time.monotonic() + 60
+    while len(emulator.deployments) < before + accepted and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.0)  # the acceptance answers reach the process
+    proc.kill()
+    stdout, _ = proc.communicate(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    return stdout, [d.id for d in emulator.deployments[before:]]
+
+
+def test_a_killed_run_has_every_accepted_operation_id_in_results(emulator: Emulator, tmp_path: Path) -> None:
+    """`results` is written as each deployment is accepted: killed mid-wait, the output file names both."""
+    emulator.configure(operation_seconds=60)
+    env = step_env({**emulator.inputs(), "manifest": KILLED_MID_RUN}, tmp_path)
+    _, accepted = kill_once_accepted(emulator, env, 2)
+    assert len(accepted) == 2
+    results = json.loads(parse_output_file(Path(env["GITHUB_OUTPUT"]).read_text())["results"])
+    assert {results[n]["operation-id"] for n in ("Sales Analytics", "Four Stage Release")} == set(accepted)
+    assert {results[n]["status"] for n in ("Sales Analytics", "Four Stage Release")} == {"Running"}
+    assert results["later"] == {
+        "pipeline-id": DEMO_PIPELINE_ID,
+        "operation-id": None,
+        "status": "NotStarted",
+        "duration-seconds": None,
+        "deployed-items": [],
+    }
+
+
+def test_a_killed_azure_task_has_set_every_accepted_operation_id(emulator: Emulator, tmp_path: Path) -> None:
+    """On Azure Pipelines `results` is set again as each deployment is accepted: the last value names both."""
+    emulator.configure(operation_seconds=60)
+    env = task_env({**emulator.inputs(), "manifest": KILLED_MID_RUN}, tmp_path)
+    stdout, accepted = kill_once_accepted(emulator, env, 2)
+    results = json.loads(variables(stdout)["results"])
+    assert {results[n]["operation-id"] for n in ("Sales Analytics", "Four Stage Release")} == set(accepted)
+    assert results["later"]["status"] == "NotStarted"

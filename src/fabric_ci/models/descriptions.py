@@ -338,7 +338,8 @@ OUTPUTS: dict[str, str] = {
 OUTPUTS["results"] = (
     "Every entry's outcome as a compact JSON object, entry name -> {pipeline-id, operation-id, status "
     "(Succeeded, Failed, TimedOut, Cancelled, Skipped, NotStarted), duration-seconds, deployed-items}. Read "
-    "it with fromJSON()."
+    "it with fromJSON(). Written again as each deployment is accepted (that entry Running, with its "
+    "operation-id), so a step stopped before it ends still names every deployment it started."
 )
 
 OUTPUT_OVERRIDES: dict[tuple[str, str], str] = {

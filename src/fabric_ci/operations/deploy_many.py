@@ -30,7 +30,14 @@ from fabric_ci.errors import (
 )
 from fabric_ci.models.inputs import DeployAllInputs, PipelineSelector
 from fabric_ci.models.manifest import MANIFEST_INPUT, DeployManyInputs, Manifest
-from fabric_ci.models.results import DeployManyResult, DeploymentResult, EntryOutcome, EntryStatus, Progress
+from fabric_ci.models.results import (
+    DeployManyResult,
+    DeploymentResult,
+    EntryOutcome,
+    EntryStatus,
+    Progress,
+    Result,
+)
 from fabric_ci.operations.deploy import deploy
 from fabric_ci.operations.reporter import Reporter
 from fabric_ci.operations.resolve import resolve_pipeline
@@ -79,6 +86,10 @@ class EntryReporter:
     def deployment_accepted(self, operation_id: str) -> None:
         self._on_accepted(operation_id)
 
+    def interim(self, result: Result) -> None:
+        # An entry's own outputs are not the step's: deploy-many writes `results` for all entries.
+        pass
+
     def progress(self, progress: Progress) -> None:
         # A line when the state changes: the per-second repeats would flood a log shared by entries.
         state = (progress.status, progress.steps_done, progress.steps_total)
@@ -106,6 +117,7 @@ class _Run:
         self.lock = threading.Lock()
         self.outcomes: dict[str, EntryOutcome] = {}
         self.accepted: dict[str, str] = {}
+        self.pipeline_of: dict[str, str] = {}
         self.started: dict[str, float] = {}
 
     def since(self) -> float:
@@ -127,11 +139,31 @@ class _Run:
 
     def accepted_by(self, name: str) -> Callable[[str], None]:
         def accepted(operation_id: str) -> None:
-            # deploy() says it in the log itself; kept here for the results of a cancelled run.
+            # deploy() says it in the log itself. `results` is written again at once, so that a step
+            # killed before it ends (a runner's hard cancel) still names every accepted deployment.
             with self.lock:
                 self.accepted[name] = operation_id
+                self.reporter.interim(self.interim_result())
 
         return accepted
+
+    def interim_result(self) -> DeployManyResult:
+        """Every entry as it stands: ended, Running (accepted, with its operation id) or NotStarted."""
+        ended = self.outcomes.copy()  # one atomic copy: the scheduling thread adds outcomes meanwhile
+        entries = []
+        for entry in self.manifest.entries:
+            name = entry.name
+            if name in ended:
+                entries.append(ended[name])
+            else:
+                status: EntryStatus = "Running" if name in self.accepted else "NotStarted"
+                pipeline_id = self.pipeline_of.get(name, "")
+                entries.append(
+                    EntryOutcome(
+                        name=name, status=status, pipeline_id=pipeline_id, operation_id=self.accepted.get(name)
+                    )
+                )
+        return DeployManyResult(command="deploy-many", entries=tuple(entries))
 
     def run_entry(self, name: str, pipeline_id: str) -> EntryOutcome:
         entry = self.manifest.entry(name)
@@ -161,11 +193,14 @@ class _Run:
                 f"Unexpected {type(unexpected).__name__}: {unexpected}. This is a bug in fabric-ci; re-run with "
                 "debug on for the traceback and report it."
             )
+        with self.lock:
+            operation_id = self.accepted.get(name)
         return EntryOutcome(
             name=name,
             status=status,
             pipeline_id=pipeline_id,
             result=result if isinstance(result, DeploymentResult) else None,
+            operation_id=operation_id,
             error=error,
             started=started,
             ended=self.since(),
@@ -185,7 +220,7 @@ def deploy_many(
     # Every pipeline resolved before the first deployment: a typo in the last entry stops the run
     # before anything is deployed, and entries naming one pipeline differently are still serialised.
     with reporter.phase("Resolving the pipelines"):
-        pipeline_of: dict[str, str] = {}
+        pipeline_of = run.pipeline_of
         unknown: list[InputError] = []
         # One listing for every entry named by pipeline name: pages of the whole tenant's list, read once.
         listing = functools.cache(client.list_pipelines)
