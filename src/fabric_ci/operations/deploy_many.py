@@ -13,9 +13,10 @@ from __future__ import annotations
 import functools
 import threading
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
+from dataclasses import replace
 
 from fabric_ci.api.client import PipelinesClient
 from fabric_ci.clock import Clock
@@ -25,11 +26,13 @@ from fabric_ci.errors import (
     FabricCiError,
     InputError,
     InputErrors,
+    RelationsUnavailable,
     StepCancelled,
     WaitTimeout,
 )
-from fabric_ci.models.inputs import DeployAllInputs, PipelineSelector
-from fabric_ci.models.manifest import MANIFEST_INPUT, DeployManyInputs, Manifest
+from fabric_ci.models.inputs import DeployAllInputs, PipelineSelector, SelectiveDeployInputs
+from fabric_ci.models.manifest import MANIFEST_INPUT, DeployManyInputs, Manifest, find_cycle
+from fabric_ci.models.resources import PipelineWithStages, StageItem
 from fabric_ci.models.results import (
     DeployManyResult,
     DeploymentResult,
@@ -40,7 +43,7 @@ from fabric_ci.models.results import (
 )
 from fabric_ci.operations.deploy import deploy
 from fabric_ci.operations.reporter import Reporter
-from fabric_ci.operations.resolve import resolve_pipeline
+from fabric_ci.operations.resolve import resolve_items, resolve_pipeline, resolve_stage
 
 DeployOne = Callable[[DeployAllInputs, PipelinesClient, Reporter, Clock], DeploymentResult]
 # How often the scheduler looks up from waiting for a worker: bounds how late a signal is noticed.
@@ -224,9 +227,11 @@ def deploy_many(
         unknown: list[InputError] = []
         # One listing for every entry named by pipeline name: pages of the whole tenant's list, read once.
         listing = functools.cache(client.list_pipelines)
+        resolved: dict[str, PipelineWithStages] = {}
         for entry in manifest.entries:
             try:
-                pipeline_of[entry.name] = resolve_pipeline(client, entry.inputs.pipeline, listing=listing).id
+                resolved[entry.name] = resolve_pipeline(client, entry.inputs.pipeline, listing=listing)
+                pipeline_of[entry.name] = resolved[entry.name].id
             except InputError as error:
                 unknown.append(
                     InputError(
@@ -237,6 +242,7 @@ def deploy_many(
                 )
         if unknown:
             raise InputErrors(unknown)
+    manifest = run.manifest = _infer_dependencies(inputs, manifest, client, reporter, resolved)
     pending = [entry.name for entry in manifest.entries]
     running: dict[Future[EntryOutcome], str] = {}
     outcomes = run.outcomes
@@ -274,6 +280,77 @@ def deploy_many(
     if not result.succeeded:
         raise DeployManyFailed(_failure_message(result), result)
     return result
+
+
+def _infer_dependencies(
+    inputs: DeployManyInputs,
+    manifest: Manifest,
+    client: PipelinesClient,
+    reporter: Reporter,
+    pipelines: Mapping[str, PipelineWithStages],
+) -> Manifest:
+    """`depends-on: auto`: an entry also depends on each other entry that deploys an item one of its
+    own items reads (relations/upstream, transitively). Shown before anything is deployed; where the
+    relations cannot be had, said so, and the explicit dependencies stand alone."""
+    auto = [entry.name for entry in manifest.entries if entry.infer]
+    if not auto:
+        return manifest
+    if inputs.api != "fabric":
+        reporter.warning(
+            f"depends-on: auto ({', '.join(auto)}) needs the Fabric API's item relations; with api: {inputs.api} "
+            "only the explicit dependencies are used."
+        )
+        return manifest
+    with reporter.phase("Inferring dependencies from item relations"):
+        deployed: dict[str, dict[str, StageItem]] = {}  # entry -> its source items by id
+        workspace_of: dict[str, str] = {}
+        for entry in manifest.entries:
+            pipeline = pipelines[entry.name]
+            source = resolve_stage(pipeline, entry.inputs.source_stage, "source-stage")
+            if source.workspace_id is None:  # nothing to read; its deploy refuses it in its turn
+                continue
+            items = client.list_stage_items(pipeline.id, source.id)
+            if isinstance(entry.inputs, SelectiveDeployInputs):
+                items = resolve_items(source, items, entry.inputs.items)
+            deployed[entry.name] = {item.item_id: item for item in items}
+            workspace_of[entry.name] = source.workspace_id
+        why: dict[str, dict[str, str]] = {}  # entry -> dependency -> the first reading that made it one
+        try:
+            for name in (n for n in auto if n in deployed):
+                for item in deployed[name].values():
+                    for upstream in client.upstream_relations(workspace_of[name], item.item_id):
+                        for other, theirs in deployed.items():
+                            if other != name and upstream.id in theirs:
+                                why.setdefault(name, {}).setdefault(
+                                    other,
+                                    f"{item.item_type} {item.item_display_name!r} reads "
+                                    f"{upstream.type} {upstream.display_name!r}",
+                                )
+        except RelationsUnavailable as unavailable:
+            reporter.warning(
+                f"depends-on: auto: the item relations are unavailable ({unavailable.message.rstrip('.')}); "
+                f"only the explicit dependencies are used for {', '.join(auto)}."
+            )
+            return manifest
+        entries = []
+        for entry in manifest.entries:
+            added = [d for d in why.get(entry.name, {}) if d not in entry.depends_on]
+            for dependency in added:
+                reporter.info(f"[{entry.name}] depends on {dependency} (inferred: {why[entry.name][dependency]})")
+            if entry.infer and not added:
+                reporter.info(f"[{entry.name}] depends-on: auto found no entry whose items it reads")
+            entries.append(replace(entry, depends_on=(*entry.depends_on, *added)))
+    if cycle := find_cycle({e.name: list(e.depends_on) for e in entries}):
+        raise InputErrors(
+            [
+                InputError(
+                    MANIFEST_INPUT,
+                    f"entry {cycle[0]!r}, key 'depends-on': with the dependencies inferred from item relations, "
+                    "the dependencies form a cycle: " + " -> ".join(cycle),
+                )
+            ]
+        )
+    return Manifest(entries=tuple(entries))
 
 
 def _schedule(
