@@ -390,3 +390,17 @@ deployments:
         for e in run.errors
     ), run.errors
     assert deploy_posts(emulator) == 0
+
+
+def test_an_auto_entry_with_an_unknown_stage_fails_alone(run_step: RunStep, emulator: Emulator) -> None:
+    """Inference skips an entry whose stage does not exist; that entry fails as it would without auto."""
+    manifest = """
+defaults: {target-stage: Test}
+deployments:
+  - {pipeline: Shared Models, source-stage: Development}
+  - {pipeline: Revenue Reports, source-stage: Nowhere, depends-on: auto}
+"""
+    run = run_step("deploy-many", {"manifest": manifest})
+    assert run.returncode == 1, run.stdout
+    assert statuses(run) == {"Shared Models": "Succeeded", "Revenue Reports": "Failed"}
+    assert any("Revenue Reports: Failed" in e and "Nowhere" in e for e in run.errors), run.errors

@@ -306,12 +306,17 @@ def _infer_dependencies(
         workspace_of: dict[str, str] = {}
         for entry in manifest.entries:
             pipeline = pipelines[entry.name]
-            source = resolve_stage(pipeline, entry.inputs.source_stage, "source-stage")
-            if source.workspace_id is None:  # nothing to read; its deploy refuses it in its turn
+            try:
+                source = resolve_stage(pipeline, entry.inputs.source_stage, "source-stage")
+                if source.workspace_id is None:
+                    continue
+                items = client.list_stage_items(pipeline.id, source.id)
+                if isinstance(entry.inputs, SelectiveDeployInputs):
+                    items = resolve_items(source, items, entry.inputs.items)
+            except (InputError, InputErrors):
+                # An unknown stage or item: nothing to read here; the entry's own deploy refuses it in its
+                # turn, naming the entry, as it does without auto.
                 continue
-            items = client.list_stage_items(pipeline.id, source.id)
-            if isinstance(entry.inputs, SelectiveDeployInputs):
-                items = resolve_items(source, items, entry.inputs.items)
             deployed[entry.name] = {item.item_id: item for item in items}
             workspace_of[entry.name] = source.workspace_id
         why: dict[str, dict[str, str]] = {}  # entry -> dependency -> the first reading that made it one
