@@ -6,6 +6,10 @@ waiting (operations/waiting.py) unchanged: the same one-deployment-never-sent-tw
 each wait plans its own status requests exactly as a separate step would, so N waits cost no more
 requests than N steps. The main thread only schedules, so that a signal (delivered to it) stops
 every wait at once.
+
+Before the first deployment every pipeline is resolved (one listing for all) and `depends-on: auto`
+edges are inferred from item relations. As each deployment is accepted, `results` is written again
+(Reporter.interim), so a step killed mid-run still names every deployment it started.
 """
 
 from __future__ import annotations
