@@ -73,11 +73,13 @@ lint: $(STAMP) specs
 	env -u GH_TOKEN -u GITHUB_TOKEN -u ZIZMOR_GITHUB_TOKEN $(BIN)/zizmor --offline --quiet .github
 
 ## Figures, not assertions: waiting side by side with the 5 s and Retry-After pollers, a demo
-## deploy-all with wait as a real process, each sign-in method, the Azure DevOps task's start-up
+## deploy-all with wait as a real process, deploy-many over a 10-pipeline cascade against its critical
+## path and against 10 deploy-all processes one by one, each sign-in method, the Azure DevOps task's start-up
 ## (fresh agent, cached venv, the core directly), and the image's (docker run to the first request).
 bench: $(STAMP) vsix $(WHEELHOUSE)/.downloaded image
 	$(BIN)/python bench/wait_strategies.py
 	$(BIN)/python bench/deploy_wait.py
+	$(BIN)/python bench/deploy_many.py
 	$(BIN)/python bench/sign_in.py
 	$(BIN)/python -m bench.azure_devops_task
 	$(BIN)/python -m bench.image_start --image $(IMAGE)

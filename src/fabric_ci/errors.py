@@ -155,6 +155,13 @@ class ApiConnectionError(FabricCiError):
     title = "Could not reach the API"
 
 
+class RelationsUnavailable(FabricCiError):
+    """Item relations could not be had (the Power BI API has none; the beta API refused or is gone):
+    deploy-many's `depends-on: auto` says so and keeps the explicit dependencies."""
+
+    title = "Item relations unavailable"
+
+
 class DefinitionUnavailable(FabricCiError):
     """An item's definition could not be had (its type has none, the service refused, time ran out):
     the plan says "not comparable" and why, and never guesses."""

@@ -12,9 +12,11 @@ from pathlib import Path
 
 from fabric_ci.emulator import Emulator
 from fabric_ci.emulator.seed import DEMO_PIPELINE_ID, FOUR_STAGE_PIPELINE_ID
+from tests.support.agent_commands import variables
 from tests.support.github_runner import parse_output_file
 
 from .conftest import RunStep, StepRun, step_env
+from .test_azure_devops_runner import task_env
 
 DEPLOY_POST = "DeploymentPipelines_DeployStageContent"
 
@@ -241,3 +243,164 @@ deployments:
     for name in ("Sales Analytics", "Four Stage Release"):
         assert any(results[name]["operation-id"] in e and "still running" in e for e in errors), stdout
     assert len([r for r in emulator.requests if r.operation == DEPLOY_POST]) == 2
+
+
+KILLED_MID_RUN = """
+defaults: {source-stage: Development}
+deployments:
+  - pipeline: Sales Analytics
+  - pipeline: Four Stage Release
+  - {name: later, pipeline: Sales Analytics, source-stage: Test, depends-on: [Sales Analytics]}
+"""
+
+
+def kill_once_accepted(emulator: Emulator, env: dict[str, str], accepted: int) -> tuple[str, list[str]]:
+    """Start deploy-many, SIGKILL it (no handler runs, nothing is written at the end) once `accepted`
+    deployments were accepted; its stdout, and the ids the emulator accepted."""
+    before = len(emulator.deployments)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fabric_ci", "deploy-many"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+    )
+    deadline = time.monotonic() + 60
+    while len(emulator.deployments) < before + accepted and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.0)  # the acceptance answers reach the process
+    proc.kill()
+    stdout, _ = proc.communicate(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    return stdout, [d.id for d in emulator.deployments[before:]]
+
+
+def test_a_killed_run_has_every_accepted_operation_id_in_results(emulator: Emulator, tmp_path: Path) -> None:
+    """`results` is written as each deployment is accepted: killed mid-wait, the output file names both."""
+    emulator.configure(operation_seconds=60)
+    env = step_env({**emulator.inputs(), "manifest": KILLED_MID_RUN}, tmp_path)
+    _, accepted = kill_once_accepted(emulator, env, 2)
+    assert len(accepted) == 2
+    results = json.loads(parse_output_file(Path(env["GITHUB_OUTPUT"]).read_text())["results"])
+    assert {results[n]["operation-id"] for n in ("Sales Analytics", "Four Stage Release")} == set(accepted)
+    assert {results[n]["status"] for n in ("Sales Analytics", "Four Stage Release")} == {"Running"}
+    assert results["later"] == {
+        "pipeline-id": DEMO_PIPELINE_ID,
+        "operation-id": None,
+        "status": "NotStarted",
+        "duration-seconds": None,
+        "deployed-items": [],
+    }
+
+
+def test_a_killed_azure_task_has_set_every_accepted_operation_id(emulator: Emulator, tmp_path: Path) -> None:
+    """On Azure Pipelines `results` is set again as each deployment is accepted: the last value names both."""
+    emulator.configure(operation_seconds=60)
+    env = task_env({**emulator.inputs(), "manifest": KILLED_MID_RUN}, tmp_path)
+    stdout, accepted = kill_once_accepted(emulator, env, 2)
+    results = json.loads(variables(stdout)["results"])
+    assert {results[n]["operation-id"] for n in ("Sales Analytics", "Four Stage Release")} == set(accepted)
+    assert results["later"]["status"] == "NotStarted"
+
+
+AUTO_CASCADE = """
+defaults: {source-stage: Development, target-stage: Test}
+deployments:
+  - {pipeline: Board Pack, depends-on: auto}
+  - {pipeline: Executive Reports, depends-on: auto}
+  - {pipeline: Customer Reports, depends-on: auto}
+  - pipeline: Shared Models
+"""
+RELATIONS = "Items_Get_Upstream_Relations_(beta)"
+
+
+def test_depends_on_auto_infers_the_cascade_from_item_relations(run_step: RunStep, emulator: Emulator) -> None:
+    """Entries listed readers first run providers first: edges come from relations/upstream, shown before deploying."""
+    run = run_step("deploy-many", {"manifest": AUTO_CASCADE})
+    assert run.returncode == 0, run.stdout + run.stderr
+    shown = [line for line in run.stdout.splitlines() if "(inferred: " in line]
+    board_line = (
+        "[Board Pack] depends on Executive Reports (inferred: Report 'Board Summary' reads SemanticModel "
+        "'Executive Model')"
+    )
+    assert board_line in shown
+    assert any(line.startswith("[Executive Reports] depends on Shared Models") for line in shown), shown
+    assert any(line.startswith("[Customer Reports] depends on Shared Models") for line in shown), shown
+    first_start = next(i for i, line in enumerate(run.stdout.splitlines()) if line.endswith("] starting"))
+    last_inferred = max(i for i, line in enumerate(run.stdout.splitlines()) if "(inferred: " in line)
+    assert last_inferred < first_start
+    ran = by_operation(emulator, run)
+    shared, executive, board = (ran[n] for n in ("Shared Models", "Executive Reports", "Board Pack"))
+    assert executive.accepted_at >= shared.finishes_at  # type: ignore[attr-defined]
+    assert board.accepted_at >= executive.finishes_at  # type: ignore[attr-defined]
+    assert ran["Customer Reports"].accepted_at >= shared.finishes_at  # type: ignore[attr-defined]
+    relations = [r for r in emulator.requests if r.operation == RELATIONS]
+    assert relations
+    assert all(r.status == 200 for r in relations)
+    assert all("relations/upstream" in r.path for r in relations)
+
+
+def test_depends_on_auto_falls_back_to_explicit_edges_when_relations_are_refused(
+    run_step: RunStep, emulator: Emulator
+) -> None:
+    """A 404 from the beta API is said, and only the explicit dependencies order the run."""
+    emulator.inject(r"/relations/upstream", count=50, status=404)
+    manifest = """
+defaults: {source-stage: Development, target-stage: Test}
+deployments:
+  - {pipeline: Revenue Reports, depends-on: [auto, Shared Models]}
+  - pipeline: Shared Models
+"""
+    run = run_step("deploy-many", {"manifest": manifest})
+    assert run.returncode == 0, run.stdout
+    warnings = run.commands("warning")
+    assert any("item relations are unavailable" in w and "Revenue Reports" in w for w in warnings), warnings
+    assert "(inferred: " not in run.stdout
+    ran = by_operation(emulator, run)
+    assert ran["Revenue Reports"].accepted_at >= ran["Shared Models"].finishes_at  # type: ignore[attr-defined]
+
+
+def test_depends_on_auto_is_not_used_with_the_power_bi_api(run_step: RunStep, emulator: Emulator) -> None:
+    """The Power BI API has no item relations: a warning says so and no relations request is sent."""
+    manifest = """
+defaults: {source-stage: Development, target-stage: Test}
+deployments:
+  - {pipeline: Customer Reports, depends-on: auto}
+"""
+    run = run_step("deploy-many", {**emulator.inputs(api="powerbi"), "manifest": manifest})
+    assert run.returncode == 0, run.stdout
+    assert any("needs the Fabric API's item relations; with api: powerbi" in w for w in run.commands("warning"))
+    assert not [r for r in emulator.requests if r.operation == RELATIONS]
+
+
+def test_an_inferred_cycle_is_refused_before_any_deployment(run_step: RunStep, emulator: Emulator) -> None:
+    """Shared Models made to wait for a reader of its own models is a cycle once the relations are read: exit 2."""
+    manifest = """
+defaults: {source-stage: Development, target-stage: Test}
+deployments:
+  - {pipeline: Shared Models, depends-on: [Revenue Reports]}
+  - {pipeline: Revenue Reports, depends-on: auto}
+"""
+    run = run_step("deploy-many", {"manifest": manifest})
+    assert run.returncode == 2, run.stdout
+    assert any(
+        "inferred from item relations, the dependencies form a cycle: Shared Models -> Revenue Reports -> Shared Models"
+        in e
+        for e in run.errors
+    ), run.errors
+    assert deploy_posts(emulator) == 0
+
+
+def test_an_auto_entry_with_an_unknown_stage_fails_alone(run_step: RunStep, emulator: Emulator) -> None:
+    """Inference skips an entry whose stage does not exist; that entry fails as it would without auto."""
+    manifest = """
+defaults: {target-stage: Test}
+deployments:
+  - {pipeline: Shared Models, source-stage: Development}
+  - {pipeline: Revenue Reports, source-stage: Nowhere, depends-on: auto}
+"""
+    run = run_step("deploy-many", {"manifest": manifest})
+    assert run.returncode == 1, run.stdout
+    assert statuses(run) == {"Shared Models": "Succeeded", "Revenue Reports": "Failed"}
+    assert any("Revenue Reports: Failed" in e and "Nowhere" in e for e in run.errors), run.errors

@@ -12,6 +12,9 @@ Quirks of the published files are handled here rather than patched there:
   does: Pipelines_GetPipelineOperation's `executionPlan` holds `"Steps"` (schema: `steps`), and
   Groups_AddGroupUser/UpdateGroupUser take a user as `emailAddress` alone (the schema requires
   `identifier` and `principalType`). Both spellings are accepted (`_as_documented`).
+- Five beta operations put their required query in the path key (e.g.
+  `/workspaces/{workspaceId}/items/{itemId}/relations/upstream?beta=true`): paths are matched
+  without it. The relations operations' examples (GetUpstreamRelations.json...) are not in the files.
 Swagger 2.0 schemas are validated as JSON Schema draft 4; `x-ms-*`, `readOnly` and `discriminator`
 are annotations. Enums are checked strictly (the emulator must send documented values) and, beyond
 the schema, so are property names: a response field the spec does not document (in `properties` or
@@ -151,7 +154,9 @@ class ApiSpec:
         self.registry: Registry[Any] = Registry(retrieve=_retrieve)
         self.operations: list[Operation] = []
         for template, path_item in self.document["paths"].items():
-            regex = "^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$"
+            # Five beta paths carry their required query in the path key ("...?beta=true").
+            route_template = template.split("?", 1)[0]
+            regex = "^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(route_template)) + "$"
             for method, operation in path_item.items():
                 if method == "parameters":
                     continue

@@ -19,6 +19,7 @@ from fabric_ci.models.resources import (
     Pipeline,
     PipelineWithStages,
     PrincipalRef,
+    RelatedItem,
     Stage,
     StageItem,
     StageUpdate,
@@ -68,6 +69,10 @@ class PipelinesClient(Protocol):
     def update_stage(self, pipeline_id: str, stage_id: str, changes: StageUpdate) -> Stage:
         """Change a stage's display name, description or public flag; the stage as the service
         answers it. The Fabric API only (the Power BI API's three stages are fixed)."""
+
+    def upstream_relations(self, workspace_id: str, item_id: str) -> list[RelatedItem]:
+        """Every item upstream of the item (what it reads, and what those read); RelationsUnavailable
+        when the API cannot say."""
 
     def start_item_definition(self, workspace_id: str, item_id: str, *, time_left: float) -> DefinitionFetch:
         """Ask for an item's definition (Fabric API only): the definition, or an operation to poll.

@@ -8,7 +8,7 @@ from typing import Any
 from fabric_ci.api.pagination import iter_values
 from fabric_ci.api.transport import AmbiguousResponse, Transport
 from fabric_ci.auth.token import token_principal
-from fabric_ci.errors import ApiError, DefinitionUnavailable
+from fabric_ci.errors import ApiError, DefinitionUnavailable, RelationsUnavailable
 from fabric_ci.models.requests import DeployRequest, NewStage
 from fabric_ci.models.resources import (
     DefinitionFetch,
@@ -20,6 +20,8 @@ from fabric_ci.models.resources import (
     Pipeline,
     PipelineWithStages,
     PrincipalRef,
+    RelatedItem,
+    Relations,
     Stage,
     StageItem,
     StageUpdate,
@@ -137,6 +139,15 @@ class FabricClient:
             return Stage.model_validate(response.json())
         except ValueError:  # the 200 carries the stage (the spec); without it, read it back
             return Stage.model_validate(self._t.get_json(path))
+
+    def upstream_relations(self, workspace_id: str, item_id: str) -> list[RelatedItem]:
+        # A beta API: its `beta=true` is required, and it may change or go; any refusal is "unavailable".
+        path = f"workspaces/{workspace_id}/items/{item_id}/relations/upstream"
+        try:
+            body = self._t.get_json(path, params={"beta": "true"})
+        except ApiError as error:
+            raise RelationsUnavailable(error.message) from error
+        return Relations.model_validate(body).items
 
     def start_item_definition(self, workspace_id: str, item_id: str, *, time_left: float) -> DefinitionFetch:
         """`getDefinition`: answered 200 with the definition, or 202 with a long-running operation

@@ -38,6 +38,7 @@ from fabric_ci.errors import (
     ErrorDetails,
     InputError,
     NotFoundError,
+    RelationsUnavailable,
     ThrottledError,
 )
 from fabric_ci.models.apis import POWERBI_STAGE_NAMES
@@ -54,6 +55,7 @@ from fabric_ci.models.resources import (
     Pipeline,
     PipelineWithStages,
     PrincipalRef,
+    RelatedItem,
     Resource,
     SourceAndTarget,
     Stage,
@@ -435,6 +437,9 @@ class PowerBiClient:
         raise InputError("api", "update-stage needs the Fabric API (api: fabric)")
 
     # plan-compare is an input of the Fabric API only, refused with api: powerbi before any request.
+    def upstream_relations(self, workspace_id: str, item_id: str) -> list[RelatedItem]:
+        raise RelationsUnavailable("the Power BI REST API has no item relations (the Fabric API's are in beta)")
+
     def start_item_definition(self, workspace_id: str, item_id: str, *, time_left: float) -> DefinitionFetch:
         raise DefinitionUnavailable("the Power BI REST API has no item definitions")
 

@@ -530,6 +530,30 @@ class FabricApi:
         }
         return Response(202, None, headers)
 
+    def upstream_relations(self, request: Request, params: dict[str, str]) -> Response:
+        # The spec: "callers must specify `true` as the value for the query parameter `beta`". How the
+        # service refuses a call without it is not documented: 400 InvalidParameter is an assumption.
+        if request.query.get("beta", "").lower() != "true":
+            raise FabricError(
+                400, "InvalidParameter", "This API is in beta: the query parameter 'beta' must be set to true."
+            )
+        found, edges = self.state.upstream_relations(params["workspace"], params["item"], caller=self._caller(request))
+        workspaces = {ws.id: ws.name for _, ws in found}
+        return Response(
+            200,
+            {
+                "items": [
+                    {"id": i.id, "type": i.item_type, "displayName": i.display_name, "workspaceId": ws.id}
+                    for i, ws in found
+                ],
+                "relations": [
+                    {"itemId": item, "dependentOnItemId": upstream, "relationType": kind}
+                    for item, upstream, kind in edges
+                ],
+                "workspaces": [{"id": ws_id, "displayName": name} for ws_id, name in workspaces.items()],
+            },
+        )
+
     def _definition_state(self, operation: DefinitionOperation) -> Response:
         now = self.state.now()
         status = operation.status_at(now)

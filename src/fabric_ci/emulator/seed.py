@@ -1,4 +1,4 @@
-"""The demo tenant the emulator starts with: one service principal, seven pipelines, their items.
+"""The demo tenant the emulator starts with: one service principal, thirteen pipelines, their items.
 
 Everything here is plain, immutable data; `state.py` turns it into the mutable tenant.
 Identifiers are stable across runs, so scripts and tests can hard-code them.
@@ -59,7 +59,7 @@ Other pipelines (ids from `stable_id`): "Finance Reporting" (Dev, Prod), "Market
 workspace, UAT, Prod), "Four Stage Release" (FOUR_STAGE_PIPELINE_ID: Development, Test, Staging,
 Production, each with a workspace; Development holds SemanticModel "Release Model", Report "Release
 Overview" and Notebook "Release Checks", the other three are empty). With the default page size of 2,
-listing pipelines takes four pages.
+listing pipelines takes seven pages.
 
 "HR Reporting" (HR_PIPELINE_ID = stable_id("pipeline", "HR Reporting")), for the Power BI API
     Development (0)  HR_DEV_STAGE_ID   no workspace (backward deployment Test -> Development with newWorkspace)
@@ -68,6 +68,22 @@ listing pipelines takes four pages.
     Production (2)   HR_PROD_STAGE_ID  HR_PROD_WORKSPACE_ID "HR Reporting": older copies of "HR Model" and
                      "Headcount", and an app
     (HR_TEST_ITEMS, HR_PROD_ITEMS: (type, name) -> id; the service principal is its only Admin)
+
+A cascade for deploy-many (CASCADE_PIPELINE_NAMES; ids from `stable_id("pipeline", name)`): six pipelines
+whose Development items read each other's across pipelines, served by the Fabric relations/upstream API
+(RELATIONS: (item id, id of the item it depends on, relationType)). Each has Development, Test and
+Production, each with a workspace "<pipeline> [<stage>]"; only Development holds items:
+    "Shared Models"       SemanticModel "Revenue Model" and "Customer Model", both reading Lakehouse
+                          "Shared Lakehouse"
+    "Revenue Reports"     Report "Revenue Overview"                 reads Shared Models' Revenue Model
+    "Customer Reports"    Report "Customer Insights"                reads Shared Models' Customer Model
+    "Regional Reports"    Report "Regional Revenue", "Regional Customers"   read the two shared models
+    "Executive Reports"   SemanticModel "Executive Model"           reads both shared models;
+                          Report "Executive Summary"                reads Executive Model
+    "Board Pack"          Report "Board Summary"                    reads Executive Reports' Executive Model
+So the longest chain is Shared Models -> Executive Reports -> Board Pack. Every cascade deployment takes
+`operation_seconds` unless the `pipeline_operation_seconds` setting (pipeline id -> seconds) says otherwise.
+Relations are of the seeded Development items only: deployments do not copy them to later stages.
 
 Apps (APPS: workspace id -> app name): "Sales Analytics" (PROD_WORKSPACE_ID) has the app "Sales
 Analytics App", "HR Reporting" (HR_PROD_WORKSPACE_ID) "HR Reporting App"; no other workspace has one.
@@ -458,6 +474,73 @@ FOUR_STAGE_RELEASE = SeedPipeline(
     ),
 )
 
+
+@dataclass(frozen=True)
+class SeedRelation:
+    """An edge of the relations APIs: `item_id` depends on `dependent_on_item_id` (both in Development stages)."""
+
+    item_id: str
+    dependent_on_item_id: str
+    relation_type: str  # a RelationsEdge.relationType of relations.json
+
+
+# (pipeline, Development items (type, name)), in dependency order.
+_CASCADE: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
+    (
+        "Shared Models",
+        (("Lakehouse", "Shared Lakehouse"), ("SemanticModel", "Revenue Model"), ("SemanticModel", "Customer Model")),
+    ),
+    ("Revenue Reports", (("Report", "Revenue Overview"),)),
+    ("Customer Reports", (("Report", "Customer Insights"),)),
+    ("Regional Reports", (("Report", "Regional Revenue"), ("Report", "Regional Customers"))),
+    ("Executive Reports", (("SemanticModel", "Executive Model"), ("Report", "Executive Summary"))),
+    ("Board Pack", (("Report", "Board Summary"),)),
+)
+CASCADE_PIPELINE_NAMES: tuple[str, ...] = tuple(name for name, _ in _CASCADE)
+
+
+def cascade_item_id(pipeline: str, item_type: str, name: str) -> str:
+    """The id of a cascade pipeline's Development item."""
+    return stable_id("item", stable_id("stage", pipeline, "Development"), item_type, name)
+
+
+def _reads(reader: tuple[str, str, str], *upstream: tuple[str, str, str], kind: str) -> tuple[SeedRelation, ...]:
+    return tuple(SeedRelation(cascade_item_id(*reader), cascade_item_id(*u), kind) for u in upstream)
+
+
+_LAKEHOUSE = ("Shared Models", "Lakehouse", "Shared Lakehouse")
+_REVENUE = ("Shared Models", "SemanticModel", "Revenue Model")
+_CUSTOMER = ("Shared Models", "SemanticModel", "Customer Model")
+_EXECUTIVE = ("Executive Reports", "SemanticModel", "Executive Model")
+# The relation types are the spec's (relations.json); which one the service gives a report bound to a
+# semantic model is not documented: a soft dependency (WeakAssociation) is this emulator's choice, and a
+# model reading a lakehouse a Datasource one.
+RELATIONS: tuple[SeedRelation, ...] = (
+    *_reads(_REVENUE, _LAKEHOUSE, kind="Datasource"),
+    *_reads(_CUSTOMER, _LAKEHOUSE, kind="Datasource"),
+    *_reads(("Revenue Reports", "Report", "Revenue Overview"), _REVENUE, kind="WeakAssociation"),
+    *_reads(("Customer Reports", "Report", "Customer Insights"), _CUSTOMER, kind="WeakAssociation"),
+    *_reads(("Regional Reports", "Report", "Regional Revenue"), _REVENUE, kind="WeakAssociation"),
+    *_reads(("Regional Reports", "Report", "Regional Customers"), _CUSTOMER, kind="WeakAssociation"),
+    *_reads(_EXECUTIVE, _REVENUE, _CUSTOMER, kind="WeakAssociation"),
+    *_reads(("Executive Reports", "Report", "Executive Summary"), _EXECUTIVE, kind="WeakAssociation"),
+    *_reads(("Board Pack", "Report", "Board Summary"), _EXECUTIVE, kind="WeakAssociation"),
+)
+
+CASCADE_PIPELINES: tuple[SeedPipeline, ...] = tuple(
+    SeedPipeline(
+        id=stable_id("pipeline", name),
+        display_name=name,
+        description="A deploy-many cascade pipeline; its items read other pipelines' items.",
+        stages=(
+            _stage(name, "Development", items=items),
+            _stage(name, "Test"),
+            _stage(name, "Production"),
+        ),
+    )
+    for name, items in _CASCADE
+)
+
 PIPELINES: tuple[SeedPipeline, ...] = (
     SALES_ANALYTICS,
     SeedPipeline(
@@ -510,6 +593,7 @@ PIPELINES: tuple[SeedPipeline, ...] = (
     ),
     HR_REPORTING,
     FOUR_STAGE_RELEASE,
+    *CASCADE_PIPELINES,
 )
 
 SPARE_WORKSPACES: tuple[tuple[str, str], ...] = tuple(

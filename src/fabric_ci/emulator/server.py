@@ -93,6 +93,7 @@ class EmulatorConfig:
     port: int = 0  # 0 = any free port
     state_dir: str | Path | None = None  # where ca.pem goes; None = a temporary folder removed on stop
     operation_seconds: float = 8.0
+    pipeline_operation_seconds: dict[str, float] = field(default_factory=dict)  # pipeline id -> its seconds
     deploy_retry_after: int = 30  # Retry-After of the deploy answer (202), as in Microsoft's example
     retry_after: int = 20  # Retry-After of a running operation's state, as in Microsoft's example; also 429s
     page_size: int = 2
@@ -516,6 +517,7 @@ class Emulator:
         self,
         *,
         operation_seconds: float | None = None,
+        pipeline_operation_seconds: dict[str, float] | None = None,
         deploy_retry_after: int | None = None,
         retry_after: int | None = None,
         fail_items: set[str] | frozenset[str] | list[str] | None = None,
@@ -536,6 +538,8 @@ class Emulator:
         and nothing changes. None leaves a setting as it is. The settings:
 
         - `operation_seconds` (default 8): how long each deployment runs, 0 or more.
+        - `pipeline_operation_seconds` (default none): pipeline id -> how long that pipeline's
+          deployments run, in place of `operation_seconds` (the whole mapping is replaced).
         - `deploy_retry_after` (default 30, as Microsoft's DeployAll.json and SelectiveDeploy.json
           examples): the Retry-After seconds of the Fabric deploy answer (202).
         - `retry_after` (default 20, as Microsoft's GetLongRunningOperationStateRunning.json): the
@@ -558,6 +562,7 @@ class Emulator:
         """
         self.state.configure(
             operation_seconds=operation_seconds,
+            pipeline_operation_seconds=pipeline_operation_seconds,
             deploy_retry_after=deploy_retry_after,
             retry_after=retry_after,
             fail_items=fail_items,
@@ -747,6 +752,13 @@ class Emulator:
                 r"/v1/workspaces/(?P<workspace>[^/]+)/items/(?P<item>[^/]+)/getDefinition",
                 "Items_GetItemDefinition",
                 fabric.get_item_definition,
+                True,
+            ),
+            (
+                "GET",
+                r"/v1/workspaces/(?P<workspace>[^/]+)/items/(?P<item>[^/]+)/relations/upstream",
+                "Items_Get_Upstream_Relations_(beta)",
+                fabric.upstream_relations,
                 True,
             ),
             ("GET", role, "Workspaces_ListWorkspaceRoleAssignments", fabric.list_workspace_roles, True),

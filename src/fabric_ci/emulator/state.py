@@ -40,6 +40,7 @@ from typing import Any
 
 from fabric_ci.emulator import seed
 from fabric_ci.emulator.definitions import DEFINITION_TYPES, DefinitionOperation, definition_parts
+from fabric_ci.emulator.protocol import is_guid
 
 Clock = Callable[[], float]
 
@@ -129,6 +130,9 @@ class Settings:
     """What `Emulator.configure` can change while the emulator runs (each value is checked by `checked_settings`)."""
 
     operation_seconds: float = 8.0
+    # Pipeline id -> how long its deployments run, in place of operation_seconds: pipelines of one
+    # release take different times (deploy-many's cascade and its bench).
+    pipeline_operation_seconds: dict[str, float] = field(default_factory=dict)
     # Retry-After seconds, as Microsoft's examples show them: 30 on the deploy answer (202) in
     # DeployAll.json and SelectiveDeploy.json, 20 on a running operation's state in
     # GetLongRunningOperationStateRunning.json. `retry_after` is also what injected 429s send
@@ -516,6 +520,8 @@ class TenantState:
         self.requests: deque[RequestRecord] = deque(maxlen=MAX_LOGGED_REQUESTS)  # oldest first
         self.directory: dict[str, Principal] = {}  # by object id
         self.admin_requests: list[float] = []  # times of Power BI admin API requests in the last hour
+        # The relations APIs' edges: (item id, id of the item it depends on, relation type).
+        self.relations: list[tuple[str, str, str]] = []
         self._load_seed()
 
     # -- seed ---------------------------------------------------------------------------------------
@@ -545,6 +551,7 @@ class TenantState:
             self.workspaces[role.workspace_id].roles.append(
                 WorkspaceRole(role.principal_id, role.principal_type, role.role)
             )
+        self.relations = [(r.item_id, r.dependent_on_item_id, r.relation_type) for r in seed.RELATIONS]
         self._load_history()
 
     def _load_history(self) -> None:
@@ -738,6 +745,13 @@ class TenantState:
                     "InvalidInput",
                     f"A deployment can include at most {MAX_ITEMS_PER_DEPLOYMENT} items; the request has {len(items)}.",
                 )
+            # One deployment per pipeline at a time, checked for deploy-many (issue 14): yes, a second
+            # deploy while one runs (either API, any stages) is refused, not queued. Neither spec says so:
+            # their deploy pages document no concurrency limit, and only delete, assign and unassign say
+            # "will fail if there's an active deployment operation". The limit is the premise of issue 14
+            # (the portal deploys one at a time per pipeline); the answer, 409 DeploymentInProgress, is
+            # this emulator's assumption, unverified against the service. Deployments of different
+            # pipelines run side by side, each on its own timeline.
             self._refuse_if_active(pipeline, "deploy")
             if source.workspace_id is None:
                 raise FabricError(
@@ -862,7 +876,8 @@ class TenantState:
             target_stage_id=target.id,
             note=note,
             accepted_at=accepted,
-            finishes_at=accepted + max(self.settings.operation_seconds, 0.0),
+            finishes_at=accepted
+            + max(self.settings.pipeline_operation_seconds.get(pipeline.id, self.settings.operation_seconds), 0.0),
             steps=steps,
             performed_by=performed_by(),
             backward=backward,
@@ -1301,6 +1316,40 @@ class TenantState:
             self.definition_operations[operation.lro_id] = operation
             return operation
 
+    def upstream_relations(
+        self, workspace_id: str, item_id: str, *, caller: str | None = None
+    ) -> tuple[list[tuple[Item, Workspace]], list[tuple[str, str, str]]]:
+        """Every item upstream of the item (what it depends on, and what those depend on) with the edges
+        between them, for the Fabric relations/upstream API (beta). The spec: "The caller must have
+        *read* permissions for the item", which any workspace role gives; its error codes ItemNotFound
+        and InsufficientPrivileges."""
+        with self.lock:
+            workspace = self.workspace(workspace_id)
+            item = workspace.find(item_id.lower())
+            if item is None:
+                raise FabricError(404, "ItemNotFound", f"The requested item '{item_id}' was not found.")
+            if caller is not None and not any(r.principal_id == caller.lower() for r in workspace.roles):
+                raise FabricError(
+                    403,
+                    INSUFFICIENT_PRIVILEGES,
+                    f"The caller does not have sufficient permissions: reading the relations of an item in "
+                    f"workspace '{workspace.name}' needs read permission on it; the caller has no role there.",
+                )
+            where = {i.id: (i, ws) for ws in self.workspaces.values() for i in ws.items}
+            edges: list[tuple[str, str, str]] = []
+            found: list[tuple[Item, Workspace]] = []
+            queue, seen = [item.id], {item.id}
+            while queue:
+                current = queue.pop(0)
+                for edge in (e for e in self.relations if e[0] == current):
+                    edges.append(edge)
+                    upstream = edge[1]
+                    if upstream not in seen and upstream in where:  # an item since deleted is no relation
+                        seen.add(upstream)
+                        found.append(where[upstream])
+                        queue.append(upstream)
+            return found, [e for e in edges if e[1] in where]
+
     def issue_token(self, principal_id: str = seed.SERVICE_PRINCIPAL_ID) -> tuple[str, int]:
         """An access token for `principal_id` (the service principal: the emulator's usual caller),
         shaped like Entra's: a JWT whose `oid` claim names the principal, which clients read to know
@@ -1545,9 +1594,17 @@ def _option_requirements(key: str, value: Any) -> dict[str, str]:
     return dict(value)
 
 
+def _pipeline_seconds(key: str, value: Any) -> dict[str, float]:
+    valid = isinstance(value, dict) and all(is_guid(k) and _is_number(v) and v >= 0 for k, v in value.items())
+    if not valid:
+        raise ValueError(f"{key} must map pipeline ids to numbers of seconds, at least 0 (got {value!r})")
+    return {k.lower(): float(v) for k, v in value.items()}
+
+
 # How each setting is checked and converted; `checked_settings` reports the first problem of each.
 _SETTING_CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "operation_seconds": _seconds,
+    "pipeline_operation_seconds": _pipeline_seconds,
     "deploy_retry_after": _whole(0, " of seconds"),
     "retry_after": _whole(0, " of seconds"),
     "page_size": _whole(1),

@@ -218,7 +218,9 @@ INPUTS: dict[str, str] = {
         "The deployments to run: a YAML (or JSON) document, inline or the path of a file relative to the "
         "working directory (the workspace). `deployments:` lists entries, each with `pipeline`, any "
         "deploy-all input (an `items` key makes it a selective deploy), an optional `name` (needed when a "
-        "pipeline appears twice) and `depends-on` (entry names); `defaults:` holds inputs for every entry."
+        "pipeline appears twice) and `depends-on` (entry names; `auto`, alone or among them, adds the entries "
+        "whose items this entry's items read, from the Fabric API's item relations); `defaults:` holds inputs "
+        "for every entry."
     ),
     "max-parallel": "How many deployments may run at once (1 to 32). Two on the same pipeline never overlap.",
     "on-failure": (
@@ -344,7 +346,8 @@ OUTPUTS: dict[str, str] = {
 OUTPUTS["results"] = (
     "Every entry's outcome as a compact JSON object, entry name -> {pipeline-id, operation-id, status "
     "(Succeeded, Failed, TimedOut, Cancelled, Skipped, NotStarted), duration-seconds, deployed-items}. Read "
-    "it with fromJSON()."
+    "it with fromJSON(). Written again as each deployment is accepted (that entry Running, with its "
+    "operation-id), so a step stopped before it ends still names every deployment it started."
 )
 
 OUTPUTS["pipelines"] = (

@@ -29,6 +29,9 @@ MANIFEST_INPUT = "manifest"
 TOP_KEYS = ("defaults", "deployments")
 # Keys of an entry that are the manifest's own, not a deploy input.
 ENTRY_KEYS = ("name", "depends-on")
+# In `depends-on`, alone or among names: also depend on the entries whose items this entry's items read
+# (inferred from the Fabric API's item relations before deploying; never an entry's name).
+AUTO = "auto"
 # Sign-in, endpoint and API inputs are the step's, not an entry's: one sign-in and one client for
 # the run (the two APIs differ in token scope, so `api` too).
 RUN_INPUTS = frozenset(input_names(Inputs)) - {"pipeline"}
@@ -50,6 +53,7 @@ class ManifestEntry:
     name: str
     depends_on: tuple[str, ...]
     inputs: DeployAllInputs  # SelectiveDeployInputs when the entry has `items`
+    infer: bool = False  # `depends-on: auto`: edges from item relations are added to `depends_on`
 
 
 @dataclass(frozen=True)
@@ -231,6 +235,9 @@ def parse_manifest(text: str, step: Mapping[str, str]) -> Manifest:
             errors.append(
                 _error(where, key, "is used by an earlier entry too: give each entry on the same pipeline a `name`")
             )
+        if name == AUTO:
+            key = "name" if "name" in entry else "pipeline"
+            errors.append(_error(where, key, f"{AUTO!r} is reserved in depends-on: give this entry another `name`"))
         names.append(name)
         depends, problems = _depends_on(where, entry.get("depends-on", []))
         raw, more = _raw_inputs(where, entry, ENTRY_INPUTS)
@@ -245,6 +252,8 @@ def parse_manifest(text: str, step: Mapping[str, str]) -> Manifest:
             continue
         name, depends, raw = item
         where = f"entry {name!r}"
+        infer = AUTO in depends
+        depends = [d for d in depends if d != AUTO]
         for dependency in depends:
             if dependency == name:
                 errors.append(_error(where, "depends-on", "an entry cannot depend on itself"))
@@ -262,9 +271,9 @@ def parse_manifest(text: str, step: Mapping[str, str]) -> Manifest:
             if not entry_errors:
                 step_broken = True
             continue
-        entries.append(ManifestEntry(name=name, depends_on=tuple(dict.fromkeys(depends)), inputs=inputs))
+        entries.append(ManifestEntry(name=name, depends_on=tuple(dict.fromkeys(depends)), inputs=inputs, infer=infer))
     # Over every named entry, valid or not: a cycle is worth showing with the other problems.
-    edges = {item[0]: [d for d in item[1] if d in known and d != item[0]] for item in parsed if item}
+    edges = {item[0]: [d for d in item[1] if d in known and d not in (item[0], AUTO)] for item in parsed if item}
     if cycle := find_cycle(edges):
         errors.append(
             _error(f"entry {cycle[0]!r}", "depends-on", "the dependencies form a cycle: " + " -> ".join(cycle))

@@ -75,6 +75,21 @@ class StageItem(Resource):
     last_deployment_time: UtcDatetime | None = None
 
 
+class RelatedItem(Resource):
+    """An item of the relations API (relations.json's RelationsRelatedItem)."""
+
+    id: str
+    type: str | None = None
+    display_name: str | None = None
+    workspace_id: str | None = None
+
+
+class Relations(Resource):
+    """The relations API's answer; only the related items are read (their edges are not needed)."""
+
+    items: list[RelatedItem] = Field(default_factory=list)
+
+
 class SourceAndTarget(Resource):
     source_item_id: str | None = None
     source_item_display_name: str | None = None

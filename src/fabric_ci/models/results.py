@@ -414,7 +414,8 @@ class RemoveUserResult(Result):
         }
 
 
-EntryStatus = Literal["Succeeded", "Failed", "TimedOut", "Cancelled", "Skipped", "NotStarted"]
+# Running: accepted and not ended, only in the interim `results` written while the step runs.
+EntryStatus = Literal["Succeeded", "Failed", "TimedOut", "Cancelled", "Skipped", "NotStarted", "Running"]
 
 
 class EntryOutcome(BaseModel):
@@ -425,6 +426,7 @@ class EntryOutcome(BaseModel):
     pipeline_id: str = ""
     result: DeploymentResult | None = None
     error: str | None = None  # why it failed, or why it was skipped or not started
+    operation_id: str | None = None  # once accepted, before `result` exists (a Running entry)
     started: float | None = None
     ended: float | None = None
 
@@ -432,7 +434,7 @@ class EntryOutcome(BaseModel):
         result = self.result
         return {
             "pipeline-id": (result.pipeline_id if result else self.pipeline_id) or None,
-            "operation-id": (result.operation_id if result else "") or None,
+            "operation-id": (result.operation_id if result else self.operation_id) or None,
             "status": self.status,
             "duration-seconds": None
             if result is None or result.duration_seconds is None

@@ -6,15 +6,21 @@ waiting (operations/waiting.py) unchanged: the same one-deployment-never-sent-tw
 each wait plans its own status requests exactly as a separate step would, so N waits cost no more
 requests than N steps. The main thread only schedules, so that a signal (delivered to it) stops
 every wait at once.
+
+Before the first deployment every pipeline is resolved (one listing for all) and `depends-on: auto`
+edges are inferred from item relations. As each deployment is accepted, `results` is written again
+(Reporter.interim), so a step killed mid-run still names every deployment it started.
 """
 
 from __future__ import annotations
 
+import functools
 import threading
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
+from dataclasses import replace
 
 from fabric_ci.api.client import PipelinesClient
 from fabric_ci.clock import Clock
@@ -24,15 +30,24 @@ from fabric_ci.errors import (
     FabricCiError,
     InputError,
     InputErrors,
+    RelationsUnavailable,
     StepCancelled,
     WaitTimeout,
 )
-from fabric_ci.models.inputs import DeployAllInputs
-from fabric_ci.models.manifest import MANIFEST_INPUT, DeployManyInputs, Manifest
-from fabric_ci.models.results import DeployManyResult, DeploymentResult, EntryOutcome, EntryStatus, Progress
+from fabric_ci.models.inputs import DeployAllInputs, PipelineSelector, SelectiveDeployInputs
+from fabric_ci.models.manifest import MANIFEST_INPUT, DeployManyInputs, Manifest, find_cycle
+from fabric_ci.models.resources import PipelineWithStages, StageItem
+from fabric_ci.models.results import (
+    DeployManyResult,
+    DeploymentResult,
+    EntryOutcome,
+    EntryStatus,
+    Progress,
+    Result,
+)
 from fabric_ci.operations.deploy import deploy
 from fabric_ci.operations.reporter import Reporter
-from fabric_ci.operations.resolve import resolve_pipeline
+from fabric_ci.operations.resolve import resolve_items, resolve_pipeline, resolve_stage
 
 DeployOne = Callable[[DeployAllInputs, PipelinesClient, Reporter, Clock], DeploymentResult]
 # How often the scheduler looks up from waiting for a worker: bounds how late a signal is noticed.
@@ -78,6 +93,10 @@ class EntryReporter:
     def deployment_accepted(self, operation_id: str) -> None:
         self._on_accepted(operation_id)
 
+    def interim(self, result: Result) -> None:
+        # An entry's own outputs are not the step's: deploy-many writes `results` for all entries.
+        pass
+
     def progress(self, progress: Progress) -> None:
         # A line when the state changes: the per-second repeats would flood a log shared by entries.
         state = (progress.status, progress.steps_done, progress.steps_total)
@@ -105,6 +124,7 @@ class _Run:
         self.lock = threading.Lock()
         self.outcomes: dict[str, EntryOutcome] = {}
         self.accepted: dict[str, str] = {}
+        self.pipeline_of: dict[str, str] = {}
         self.started: dict[str, float] = {}
 
     def since(self) -> float:
@@ -126,11 +146,31 @@ class _Run:
 
     def accepted_by(self, name: str) -> Callable[[str], None]:
         def accepted(operation_id: str) -> None:
-            # deploy() says it in the log itself; kept here for the results of a cancelled run.
+            # deploy() says it in the log itself. `results` is written again at once, so that a step
+            # killed before it ends (a runner's hard cancel) still names every accepted deployment.
             with self.lock:
                 self.accepted[name] = operation_id
+                self.reporter.interim(self.interim_result())
 
         return accepted
+
+    def interim_result(self) -> DeployManyResult:
+        """Every entry as it stands: ended, Running (accepted, with its operation id) or NotStarted."""
+        ended = self.outcomes.copy()  # one atomic copy: the scheduling thread adds outcomes meanwhile
+        entries = []
+        for entry in self.manifest.entries:
+            name = entry.name
+            if name in ended:
+                entries.append(ended[name])
+            else:
+                status: EntryStatus = "Running" if name in self.accepted else "NotStarted"
+                pipeline_id = self.pipeline_of.get(name, "")
+                entries.append(
+                    EntryOutcome(
+                        name=name, status=status, pipeline_id=pipeline_id, operation_id=self.accepted.get(name)
+                    )
+                )
+        return DeployManyResult(command="deploy-many", entries=tuple(entries))
 
     def run_entry(self, name: str, pipeline_id: str) -> EntryOutcome:
         entry = self.manifest.entry(name)
@@ -139,8 +179,10 @@ class _Run:
         result: DeploymentResult | None
         status: EntryStatus
         error: str | None
+        # The pipeline by the id resolved above: the entry's deploy reads it with one request, not the list again.
+        inputs = entry.inputs.model_copy(update={"pipeline": PipelineSelector(id=pipeline_id)})
         try:
-            result = self.deploy_one(entry.inputs, self.client, reporter, self.worker_clock())
+            result = self.deploy_one(inputs, self.client, reporter, self.worker_clock())
             status = "Succeeded" if result.status == "Succeeded" else "Failed"
             error = None if status == "Succeeded" else f"ended {result.status}"
         except WaitTimeout as timeout:
@@ -158,11 +200,14 @@ class _Run:
                 f"Unexpected {type(unexpected).__name__}: {unexpected}. This is a bug in fabric-ci; re-run with "
                 "debug on for the traceback and report it."
             )
+        with self.lock:
+            operation_id = self.accepted.get(name)
         return EntryOutcome(
             name=name,
             status=status,
             pipeline_id=pipeline_id,
             result=result if isinstance(result, DeploymentResult) else None,
+            operation_id=operation_id,
             error=error,
             started=started,
             ended=self.since(),
@@ -182,11 +227,15 @@ def deploy_many(
     # Every pipeline resolved before the first deployment: a typo in the last entry stops the run
     # before anything is deployed, and entries naming one pipeline differently are still serialised.
     with reporter.phase("Resolving the pipelines"):
-        pipeline_of: dict[str, str] = {}
+        pipeline_of = run.pipeline_of
         unknown: list[InputError] = []
+        # One listing for every entry named by pipeline name: pages of the whole tenant's list, read once.
+        listing = functools.cache(client.list_pipelines)
+        resolved: dict[str, PipelineWithStages] = {}
         for entry in manifest.entries:
             try:
-                pipeline_of[entry.name] = resolve_pipeline(client, entry.inputs.pipeline).id
+                resolved[entry.name] = resolve_pipeline(client, entry.inputs.pipeline, listing=listing)
+                pipeline_of[entry.name] = resolved[entry.name].id
             except InputError as error:
                 unknown.append(
                     InputError(
@@ -197,6 +246,7 @@ def deploy_many(
                 )
         if unknown:
             raise InputErrors(unknown)
+    manifest = run.manifest = _infer_dependencies(inputs, manifest, client, reporter, resolved)
     pending = [entry.name for entry in manifest.entries]
     running: dict[Future[EntryOutcome], str] = {}
     outcomes = run.outcomes
@@ -234,6 +284,82 @@ def deploy_many(
     if not result.succeeded:
         raise DeployManyFailed(_failure_message(result), result)
     return result
+
+
+def _infer_dependencies(
+    inputs: DeployManyInputs,
+    manifest: Manifest,
+    client: PipelinesClient,
+    reporter: Reporter,
+    pipelines: Mapping[str, PipelineWithStages],
+) -> Manifest:
+    """`depends-on: auto`: an entry also depends on each other entry that deploys an item one of its
+    own items reads (relations/upstream, transitively). Shown before anything is deployed; where the
+    relations cannot be had, said so, and the explicit dependencies stand alone."""
+    auto = [entry.name for entry in manifest.entries if entry.infer]
+    if not auto:
+        return manifest
+    if inputs.api != "fabric":
+        reporter.warning(
+            f"depends-on: auto ({', '.join(auto)}) needs the Fabric API's item relations; with api: {inputs.api} "
+            "only the explicit dependencies are used."
+        )
+        return manifest
+    with reporter.phase("Inferring dependencies from item relations"):
+        deployed: dict[str, dict[str, StageItem]] = {}  # entry -> its source items by id
+        workspace_of: dict[str, str] = {}
+        for entry in manifest.entries:
+            pipeline = pipelines[entry.name]
+            try:
+                source = resolve_stage(pipeline, entry.inputs.source_stage, "source-stage")
+                if source.workspace_id is None:
+                    continue
+                items = client.list_stage_items(pipeline.id, source.id)
+                if isinstance(entry.inputs, SelectiveDeployInputs):
+                    items = resolve_items(source, items, entry.inputs.items)
+            except (InputError, InputErrors):
+                # An unknown stage or item: nothing to read here; the entry's own deploy refuses it in its
+                # turn, naming the entry, as it does without auto.
+                continue
+            deployed[entry.name] = {item.item_id: item for item in items}
+            workspace_of[entry.name] = source.workspace_id
+        why: dict[str, dict[str, str]] = {}  # entry -> dependency -> the first reading that made it one
+        try:
+            for name in (n for n in auto if n in deployed):
+                for item in deployed[name].values():
+                    for upstream in client.upstream_relations(workspace_of[name], item.item_id):
+                        for other, theirs in deployed.items():
+                            if other != name and upstream.id in theirs:
+                                why.setdefault(name, {}).setdefault(
+                                    other,
+                                    f"{item.item_type} {item.item_display_name!r} reads "
+                                    f"{upstream.type} {upstream.display_name!r}",
+                                )
+        except RelationsUnavailable as unavailable:
+            reporter.warning(
+                f"depends-on: auto: the item relations are unavailable ({unavailable.message.rstrip('.')}); "
+                f"only the explicit dependencies are used for {', '.join(auto)}."
+            )
+            return manifest
+        entries = []
+        for entry in manifest.entries:
+            added = [d for d in why.get(entry.name, {}) if d not in entry.depends_on]
+            for dependency in added:
+                reporter.info(f"[{entry.name}] depends on {dependency} (inferred: {why[entry.name][dependency]})")
+            if entry.infer and not added:
+                reporter.info(f"[{entry.name}] depends-on: auto found no entry whose items it reads")
+            entries.append(replace(entry, depends_on=(*entry.depends_on, *added)))
+    if cycle := find_cycle({e.name: list(e.depends_on) for e in entries}):
+        raise InputErrors(
+            [
+                InputError(
+                    MANIFEST_INPUT,
+                    f"entry {cycle[0]!r}, key 'depends-on': with the dependencies inferred from item relations, "
+                    "the dependencies form a cycle: " + " -> ".join(cycle),
+                )
+            ]
+        )
+    return Manifest(entries=tuple(entries))
 
 
 def _schedule(

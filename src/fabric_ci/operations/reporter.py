@@ -9,7 +9,7 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from typing import Protocol
 
-from fabric_ci.models.results import Progress
+from fabric_ci.models.results import Progress, Result
 
 
 class Reporter(Protocol):
@@ -30,6 +30,10 @@ class Reporter(Protocol):
     def deployment_accepted(self, operation_id: str) -> None:
         """The service accepted a deployment: publish its id at once, so a later step can
         wait for it even if this step times out or is cancelled."""
+
+    def interim(self, result: Result) -> None:
+        """The outputs as they stand mid-run (deploy-many: each entry's operation id as soon as it is
+        accepted), written at once and overwritten by later ones; no summary, no annotation."""
 
     def progress(self, progress: Progress) -> None:
         """While waiting: after each status request, and about once a second between them with

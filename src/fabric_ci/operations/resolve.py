@@ -7,7 +7,7 @@ change is requested from the service.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from fabric_ci.api.client import PipelinesClient
 from fabric_ci.errors import InputError, InputErrors, NotFoundError
@@ -56,14 +56,18 @@ def pipeline_named(client: PipelinesClient, name: str) -> Pipeline | None:
     return _named(client.list_pipelines(), name, "A pipeline's name should be unique.")
 
 
-def resolve_pipeline(client: PipelinesClient, selector: PipelineSelector) -> PipelineWithStages:
+def resolve_pipeline(
+    client: PipelinesClient, selector: PipelineSelector, *, listing: Callable[[], Sequence[Pipeline]] | None = None
+) -> PipelineWithStages:
+    """The pipeline by id, or by name from `listing` (default: the client's list, read for this call alone;
+    deploy-many passes one list read once for all its entries)."""
     if selector.id:
         try:
             return client.get_pipeline(selector.id)
         except NotFoundError:
             raise InputError("pipeline", f"no deployment pipeline with id {selector.id}. {NOT_VISIBLE}") from None
     assert selector.name is not None
-    pipelines = client.list_pipelines()
+    pipelines = listing() if listing is not None else client.list_pipelines()
     found = _named(pipelines, selector.name)
     if found is None:
         raise InputError(

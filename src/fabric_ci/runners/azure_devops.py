@@ -344,6 +344,10 @@ class AzureDevOpsRunner(StepRunner):
         self._operation_id = operation_id
         self._set_output("operation-id", operation_id)
 
+    def _interim(self, result: Result) -> None:
+        # A repeated task.setvariable replaces the variable: a killed task keeps the last one written.
+        self._write_outputs(result)
+
     def _publish(self, result: Result) -> None:
         self._write_outputs(result)
         self._attach_summary(render_summary(result, wording=self._wording), result)

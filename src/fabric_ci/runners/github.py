@@ -180,6 +180,10 @@ class GitHubRunner(StepRunner):
     def _accepted(self, operation_id: str) -> None:
         self._set_output("operation-id", operation_id)
 
+    def _interim(self, result: Result) -> None:
+        # GITHUB_OUTPUT is appended to and the last value of a name wins: a killed step keeps this one.
+        self._write_outputs(result)
+
     def _publish(self, result: Result) -> None:
         self._write_outputs(result)
         self._append_summary(render_summary(result))

@@ -14,7 +14,7 @@ once, so that a new runner is not a copy:
   plain line inside the outer group);
 - progress: a line when the state changes, and (in logs) again after a heartbeat without change.
 
-The hooks (`_fail_input`, `_fail_error`, `_fail_item`, `_fail_result`, `_publish`, `_accepted`) are
+The hooks (`_fail_input`, `_fail_error`, `_fail_item`, `_fail_result`, `_publish`, `_interim`, `_accepted`) are
 handed redacted values only.
 """
 
@@ -94,6 +94,9 @@ class StepRunner:
     def _accepted(self, operation_id: str) -> None:
         """The deployment was accepted (the id redacted)."""
 
+    def _interim(self, result: Result) -> None:
+        """Outputs as they stand mid-run (the result redacted); where outputs are written at once."""
+
     def _publish(self, result: Result) -> None:
         raise NotImplementedError
 
@@ -154,6 +157,9 @@ class StepRunner:
     def deployment_accepted(self, operation_id: str) -> None:
         # The operation logs the acceptance itself; here only what the runner keeps or writes at once.
         self._accepted(self._redactor.text(operation_id))
+
+    def interim(self, result: Result) -> None:
+        self._interim(self._redactor.model(result))
 
     def publish(self, result: Result) -> None:
         # Redacted field by field, before outputs are serialised and the summary escaped.

@@ -18,9 +18,9 @@ from fabric_ci.emulator.server import MAX_LOGGED_BODY_BYTES
 from fabric_ci.emulator.state import Settings
 
 SETTINGS = (
-    "operation_seconds, deploy_retry_after, retry_after, page_size, token_lifetime_seconds, fail_items, "
-    "assertion_lifetime_seconds, github_subject, azure_devops_subject, federated_subjects, option_requirements, "
-    "admin_requests_per_hour, listing_delay_seconds, definition_seconds"
+    "operation_seconds, pipeline_operation_seconds, deploy_retry_after, retry_after, page_size, "
+    "token_lifetime_seconds, fail_items, assertion_lifetime_seconds, github_subject, azure_devops_subject, "
+    "federated_subjects, option_requirements, admin_requests_per_hour, listing_delay_seconds, definition_seconds"
 )
 FIELDS = "kind, path_regex, method, count, status, retry_after, delay_seconds"
 

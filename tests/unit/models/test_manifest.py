@@ -251,3 +251,29 @@ def test_plan_is_no_entry_input() -> None:
         "Input 'manifest': entry 'A', key 'plan': is not an entry's: a planned entry deploys nothing, so its "
         "dependents could never start"
     ]
+
+
+def test_depends_on_auto_marks_the_entry_and_keeps_its_explicit_names() -> None:
+    """`auto`, alone or among names, asks for inferred edges; the names beside it stay explicit edges."""
+    text = """
+defaults: {source-stage: Development}
+deployments:
+  - pipeline: Shared Models
+  - {pipeline: Revenue Reports, depends-on: auto}
+  - {pipeline: Board Pack, depends-on: [auto, Shared Models]}
+"""
+    entries = {entry.name: entry for entry in manifest_of(text).entries}
+    assert [(e.infer, e.depends_on) for e in entries.values()] == [
+        (False, ()),
+        (True, ()),
+        (True, ("Shared Models",)),
+    ]
+
+
+def test_auto_is_no_entry_name() -> None:
+    """An entry called `auto` could not be told from the keyword in depends-on: refused, asking for a name."""
+    text = "defaults: {source-stage: Development}\ndeployments:\n  - pipeline: auto\n"
+    assert messages(text) == [
+        "Input 'manifest': entry 'auto', key 'pipeline': 'auto' is reserved in depends-on: give this entry "
+        "another `name`"
+    ]

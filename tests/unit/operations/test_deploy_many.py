@@ -4,6 +4,7 @@ tests run the real one against the emulator)."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ class Client:
 class Quiet:
     def __init__(self) -> None:
         self.lines: list[str] = []
+        self.interims: list[dict[str, Any]] = []
 
     def phase(self, title: str) -> Any:
         from contextlib import nullcontext
@@ -59,6 +61,9 @@ class Quiet:
     def deployment_accepted(self, operation_id: str) -> None:
         pass
 
+    def interim(self, result: DeployManyResult) -> None:
+        self.interims.append(json.loads(result.outputs()["results"]))
+
     def progress(self, progress: Any) -> None:
         pass
 
@@ -75,7 +80,9 @@ class FakeDeploy:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __call__(self, inputs: DeployAllInputs, client: Any, reporter: Any, clock: Clock) -> DeploymentResult:
-        name = inputs.pipeline.name or ""
+        # deploy-many hands each entry its pipeline by the id it resolved (the Client's "id-<name>").
+        assert inputs.pipeline.id is not None, inputs.pipeline
+        name = inputs.pipeline.id.removeprefix("id-").upper()
         start = time.monotonic()
         reporter.deployment_accepted(f"op-{name}")
         clock.sleep(self.seconds.get(name, 0.05))
@@ -98,9 +105,11 @@ class FakeDeploy:
         return result
 
 
-def run(manifest: str, fake: FakeDeploy, names: list[str], **step: str) -> DeployManyResult:
+def run(
+    manifest: str, fake: FakeDeploy, names: list[str], reporter: Quiet | None = None, **step: str
+) -> DeployManyResult:
     inputs = parse_inputs(DeployManyInputs, {**STEP, **step, "manifest": manifest})
-    return deploy_many(inputs, Client(names), Quiet(), SYSTEM_CLOCK, deploy_one=fake)  # type: ignore[arg-type]
+    return deploy_many(inputs, Client(names), reporter or Quiet(), SYSTEM_CLOCK, deploy_one=fake)  # type: ignore[arg-type]
 
 
 def spans_of(fake: FakeDeploy) -> dict[str, tuple[float, float]]:
@@ -222,8 +231,6 @@ def test_results_output_has_every_entry() -> None:
     """The `results` output maps each entry to its pipeline, operation, status, duration and items."""
     fake = FakeDeploy({})
     result = run(DIAMOND, fake, ["A", "B", "C", "D"])
-    import json
-
     results = json.loads(result.outputs()["results"])
     assert list(results) == ["A", "B", "C", "D"]
     assert results["A"] == {
@@ -233,6 +240,27 @@ def test_results_output_has_every_entry() -> None:
         "duration-seconds": 1,
         "deployed-items": [],
     }
+
+
+def test_results_are_written_again_as_each_deployment_is_accepted() -> None:
+    """Each acceptance writes `results` at once: every entry accepted so far with its operation id, the rest
+    NotStarted, so a step killed mid-run still names every deployment it started."""
+    reporter = Quiet()
+    run(DIAMOND, FakeDeploy({"A": 0.3, "B": 0.3, "C": 0.3, "D": 0.3}), ["A", "B", "C", "D"], reporter)
+    assert len(reporter.interims) == 4
+    first = reporter.interims[0]
+    assert first["A"]["status"] == "Running"
+    assert first["A"]["operation-id"] == "op-A"
+    assert first["A"]["pipeline-id"] == "id-a"
+    assert [first[n]["status"] for n in "BCD"] == ["NotStarted"] * 3
+    assert [first[n]["operation-id"] for n in "BCD"] == [None] * 3
+    last = reporter.interims[-1]
+    assert last["D"]["status"] == "Running"
+    assert {n: last[n]["operation-id"] for n in "ABCD"} == {n: f"op-{n}" for n in "ABCD"}
+    assert last["A"]["status"] == "Succeeded"
+    for written in reporter.interims:  # an accepted entry never loses its id in a later write
+        accepted = [n for n in "ABCD" if written[n]["status"] != "NotStarted"]
+        assert all(written[n]["operation-id"] == f"op-{n}" for n in accepted)
 
 
 def test_unknown_pipelines_are_refused_before_any_deployment() -> None:
@@ -250,7 +278,7 @@ def test_an_unexpected_exception_fails_its_entry_and_the_run_goes_on() -> None:
     finishes and every outcome is reported (it used to escape the pool and lose all results)."""
 
     def broken(inputs: DeployAllInputs, client: Any, reporter: Any, clock: Clock) -> DeploymentResult:
-        if inputs.pipeline.name == "A":
+        if inputs.pipeline.id == "id-a":
             raise ValueError("malformed answer")
         return FakeDeploy({})(inputs, client, reporter, clock)
 
@@ -261,3 +289,21 @@ def test_an_unexpected_exception_fails_its_entry_and_the_run_goes_on() -> None:
     statuses = {e.name: e.status for e in raised.value.result.entries}
     assert statuses == {"A": "Failed", "B": "Succeeded"}
     assert "Unexpected ValueError: malformed answer. This is a bug in fabric-ci" in raised.value.message
+
+
+def test_pipelines_are_listed_once_and_entries_get_them_by_id() -> None:
+    """One pipeline listing resolves every entry's name; each entry's deploy is given the resolved id."""
+    client = Client(["A", "B", "C", "D"])
+    listings = []
+    original = client.list_pipelines
+
+    def counted() -> list[Any]:
+        listings.append(1)
+        return original()
+
+    client.list_pipelines = counted  # type: ignore[method-assign]
+    fake = FakeDeploy({})
+    inputs = parse_inputs(DeployManyInputs, {**STEP, "manifest": DIAMOND})
+    deploy_many(inputs, client, Quiet(), SYSTEM_CLOCK, deploy_one=fake)  # type: ignore[arg-type]
+    assert len(listings) == 1
+    assert sorted(name for name, _, _ in fake.spans) == ["A", "B", "C", "D"]

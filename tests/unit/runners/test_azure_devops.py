@@ -27,7 +27,7 @@ from fabric_ci.errors import (
     WaitTimeout,
 )
 from fabric_ci.models.inputs import input_names
-from fabric_ci.models.results import AddUserResult, DeployedItem, Grant, Progress
+from fabric_ci.models.results import AddUserResult, DeployedItem, DeployManyResult, EntryOutcome, Grant, Progress
 from fabric_ci.runners.azure_devops import (
     AzureDevOpsRunner,
     azure_spelling,
@@ -323,6 +323,22 @@ class TestNeutralise:
 
 
 class TestOutputs:
+    def test_interim_outputs_set_the_variable_again(self) -> None:
+        """interim sets `results` at once and again on each change (the agent keeps the last); nothing else."""
+        runner, out = make()
+        running = EntryOutcome(name="a", status="Running", pipeline_id=PIPELINE_ID, operation_id=OPERATION_ID)
+        runner.interim(
+            DeployManyResult(
+                command="deploy-many",
+                entries=(running.model_copy(update={"status": "NotStarted", "operation_id": None}),),
+            )
+        )
+        runner.interim(DeployManyResult(command="deploy-many", entries=(running,)))
+        first = f'{{"a":{{"pipeline-id":"{PIPELINE_ID}","operation-id":null,"status":"NotStarted",'
+        second = f'{{"a":{{"pipeline-id":"{PIPELINE_ID}","operation-id":"{OPERATION_ID}","status":"Running",'
+        tail = '"duration-seconds":null,"deployed-items":[]}}'
+        assert out.getvalue() == output("results", first + tail) + output("results", second + tail)
+
     def test_operation_id_is_written_at_once(self) -> None:
         """deployment_accepted writes the operationId output variable immediately."""
         runner, out = make()

@@ -10,7 +10,7 @@ import pytest
 from fabric_ci.commands import COMMANDS
 from fabric_ci.errors import ApiError, DeploymentFailed, ErrorDetails, InputError, InputErrors, WaitTimeout
 from fabric_ci.models.inputs import input_names
-from fabric_ci.models.results import AddUserResult, Grant, Progress
+from fabric_ci.models.results import AddUserResult, DeployManyResult, EntryOutcome, Grant, Progress
 from fabric_ci.runners.github import GitHubRunner, RunnerEnvironmentError
 from fabric_ci.runners.summary import render_summary
 
@@ -186,7 +186,37 @@ class TestProgress:
         )
 
 
+def interim(operation_id: str | None) -> DeployManyResult:
+    """deploy-many mid-run: one entry accepted (Running) or not started yet."""
+    status = "Running" if operation_id else "NotStarted"
+    return DeployManyResult(
+        command="deploy-many",
+        entries=(EntryOutcome(name="a", status=status, pipeline_id=PIPELINE_ID, operation_id=operation_id),),
+    )
+
+
+def interim_json(operation_id: str | None) -> str:
+    status, op = ("Running", f'"{operation_id}"') if operation_id else ("NotStarted", "null")
+    return (
+        f'{{"a":{{"pipeline-id":"{PIPELINE_ID}","operation-id":{op},"status":"{status}",'
+        '"duration-seconds":null,"deployed-items":[]}}'
+    )
+
+
 class TestOutputs:
+    def test_interim_outputs_are_appended_and_the_last_wins(
+        self, github_step: GitHubStep, tokens: Callable[[], str]
+    ) -> None:
+        """interim writes the outputs at once, each change appended (GitHub reads the last), no summary, no notice."""
+        runner, out = make(tokens)
+        runner.interim(interim(None))
+        runner.interim(interim(OPERATION_ID))
+        assert github_step.output.read_text() == heredoc("results", interim_json(None), "t1") + heredoc(
+            "results", interim_json(OPERATION_ID), "t2"
+        )
+        assert github_step.summary.read_text() == ""
+        assert out.getvalue() == ""
+
     def test_operation_id_is_written_at_once(self, github_step: GitHubStep, tokens: Callable[[], str]) -> None:
         """deployment_accepted writes the operation-id output through the heredoc file command immediately."""
         runner, out = make(tokens)

@@ -1,0 +1,245 @@
+"""Benchmark: deploy-many over a cascade of 10 pipelines against the emulator, as a real GitHub-mode
+process, against the same 10 deployments run one by one as 10 `fabric-ci deploy-all` processes.
+
+The dependency graph's critical path has a known length: each pipeline's deployment takes the
+seconds set for it in the emulator (`pipeline_operation_seconds`), in real time (the in-process
+virtual clock is not thread-aware, and deploy-many waits in threads). Two rounds, each side on its
+own emulator: cold (no pipeline has deployed between these stages before, so no wait knows what
+to expect) and warm (the same release again, with that history). Reports, per round:
+- deploy-many's wall time against the critical path (the goal: within 1.1x), also counted from its
+  first request (the interpreter's start-up is no scheduling), and against the one-by-one total;
+- status requests (counted in the emulator's request log) against the one-by-one runs' sum
+  (the goal: no more), and every request by type;
+- how late each entry was accepted after the last of its dependencies ended, which is where the
+  wall time above the critical path goes.
+Figures, not assertions: run with `make bench` (or `python bench/deploy_many.py`); about 2.5 minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fabric_ci.emulator import Emulator, EmulatorConfig
+from fabric_ci.emulator.seed import PIPELINES
+from fabric_ci.emulator.state import Deployment
+
+# The requests that read a deployment's status (the wait's), and the deploy itself.
+STATUS_OPERATIONS = frozenset(
+    {"DeploymentPipelines_GetDeploymentPipelineOperation", "LongRunningOperations_GetOperationState"}
+)
+DEPLOY_OPERATION = "DeploymentPipelines_DeployStageContent"
+
+
+@dataclass(frozen=True)
+class Entry:
+    pipeline: str
+    source: str
+    target: str
+    seconds: float
+    depends_on: tuple[str, ...] = ()
+
+
+# Six seeded cascade pipelines and four others; the critical path is Shared Models -> Executive
+# Reports -> Board Pack (3 + 3 + 2 = 8 s); the other chains are shorter (6.5 s and 5.5 s). At most
+# five entries run at once, so max-parallel 8 never holds one back.
+CASCADE: tuple[Entry, ...] = (
+    Entry("Shared Models", "Development", "Test", 3.0),
+    Entry("Revenue Reports", "Development", "Test", 2.0, ("Shared Models",)),
+    Entry("Customer Reports", "Development", "Test", 1.5, ("Shared Models",)),
+    Entry("Regional Reports", "Development", "Test", 2.0, ("Shared Models",)),
+    Entry("Executive Reports", "Development", "Test", 3.0, ("Shared Models",)),
+    Entry("Board Pack", "Development", "Test", 2.0, ("Executive Reports",)),
+    Entry("Finance Reporting", "Dev", "Prod", 1.5, ("Revenue Reports",)),
+    Entry("Sales Analytics", "Development", "Test", 2.5),
+    Entry("HR Reporting", "Test", "Production", 1.0, ("Sales Analytics",)),
+    Entry("Four Stage Release", "Development", "Test", 2.0, ("HR Reporting",)),
+)
+MAX_PARALLEL = 8
+
+
+def pipeline_id(name: str) -> str:
+    return next(p.id for p in PIPELINES if p.display_name == name)
+
+
+def critical_path(entries: tuple[Entry, ...]) -> tuple[float, list[str]]:
+    """The longest chain of durations through the dependency graph, and its entries."""
+    by_name = {e.pipeline: e for e in entries}
+    memo: dict[str, tuple[float, list[str]]] = {}
+
+    def longest(name: str) -> tuple[float, list[str]]:
+        if name not in memo:
+            entry = by_name[name]
+            before = max((longest(d) for d in entry.depends_on), default=(0.0, []))
+            memo[name] = (before[0] + entry.seconds, [*before[1], name])
+        return memo[name]
+
+    return max(longest(e.pipeline) for e in entries)
+
+
+def manifest(entries: tuple[Entry, ...]) -> str:
+    return json.dumps(
+        {
+            "deployments": [
+                {
+                    "pipeline": e.pipeline,
+                    "source-stage": e.source,
+                    "target-stage": e.target,
+                    **({"depends-on": list(e.depends_on)} if e.depends_on else {}),
+                }
+                for e in entries
+            ]
+        }
+    )
+
+
+def emulator_config(entries: tuple[Entry, ...]) -> EmulatorConfig:
+    # Short Retry-After values: the deploy answer's default of 30 s would dwarf 1-3 s deployments.
+    return EmulatorConfig(
+        operation_seconds=1.0,
+        pipeline_operation_seconds={pipeline_id(e.pipeline): e.seconds for e in entries},
+        deploy_retry_after=1,
+        retry_after=1,
+    )
+
+
+def run_process(emu: Emulator, command: str, inputs: dict[str, str], tmp: Path) -> tuple[float, float]:
+    """One `fabric-ci <command>` as a GitHub step; (start, exit) times. Exits the bench if it fails."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("INPUT_", "GITHUB_", "RUNNER_", "FABRIC_CI_"))}
+    env.update({f"INPUT_{k.upper()}": v for k, v in {**emu.inputs(), **inputs}.items()})
+    out, summary = tmp / "out", tmp / "summary"
+    out.write_text("")
+    summary.write_text("")
+    env.update(GITHUB_ACTIONS="true", GITHUB_OUTPUT=str(out), GITHUB_STEP_SUMMARY=str(summary))
+    started = time.time()
+    proc = subprocess.run(
+        [sys.executable, "-m", "fabric_ci", command], env=env, capture_output=True, text=True, check=False
+    )
+    exited = time.time()
+    if proc.returncode != 0:
+        raise SystemExit(f"{command} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return started, exited
+
+
+class Window:
+    """The requests and deployments the emulator saw from now on (an earlier run's are left out)."""
+
+    def __init__(self, emu: Emulator) -> None:
+        self.emu = emu
+        self.requests = len(emu.requests)
+        self.deployments = len(emu.deployments)
+
+    def counts(self) -> collections.Counter[str]:
+        return collections.Counter(r.operation for r in self.emu.requests[self.requests :])
+
+    def first_request_at(self) -> float:
+        return self.emu.requests[self.requests].started_at
+
+    def ran(self) -> list[Deployment]:
+        return self.emu.deployments[self.deployments :]
+
+
+def many_run(emu: Emulator, entries: tuple[Entry, ...], tmp: Path) -> dict[str, Any]:
+    window = Window(emu)
+    inputs = {"manifest": manifest(entries), "max-parallel": str(MAX_PARALLEL)}
+    started, exited = run_process(emu, "deploy-many", inputs, tmp)
+    by_pipeline = {pipeline_id(e.pipeline): e.pipeline for e in entries}
+    ran = {by_pipeline[d.pipeline_id]: d for d in window.ran()}
+    # How late each entry was accepted after the last of its dependencies ended (or, with none,
+    # after the process started: its start-up, sign-in and the pipelines' look-up).
+    late = {}
+    for e in entries:
+        ready = max((ran[d].finishes_at for d in e.depends_on), default=started)
+        late[e.pipeline] = ran[e.pipeline].accepted_at - ready
+    return {
+        "wall_s": exited - started,
+        "by_type": window.counts(),
+        "late": late,
+        "exit_after_last_end_s": exited - max(d.finishes_at for d in ran.values()),
+        "first_deploy_after_start_s": min(d.accepted_at for d in ran.values()) - started,
+        "first_request_after_start_s": window.first_request_at() - started,
+    }
+
+
+def one_by_one(emu: Emulator, entries: tuple[Entry, ...], tmp: Path) -> dict[str, Any]:
+    """What a user runs without deploy-many: each deployment as its own deploy-all, in an order that
+    respects the dependencies (the manifest's), one after another."""
+    window = Window(emu)
+    walls = []
+    for e in entries:
+        inputs = {"pipeline": e.pipeline, "source-stage": e.source, "target-stage": e.target}
+        started, exited = run_process(emu, "deploy-all", inputs, tmp)
+        walls.append(exited - started)
+    return {"wall_s": sum(walls), "walls": walls, "by_type": window.counts()}
+
+
+def status_requests(by_type: collections.Counter[str]) -> int:
+    return sum(n for op, n in by_type.items() if op in STATUS_OPERATIONS)
+
+
+def report(title: str, length: float, many: dict[str, Any], single: dict[str, Any]) -> None:
+    wall, single_wall = many["wall_s"], single["wall_s"]
+    print(f"\n-- {title} --")
+    print(f"deploy-many wall:          {wall:6.2f}s  = {wall / length:.2f}x the critical path (goal <= 1.10x)")
+    # The process's own start (interpreter, imports) is before any request and outside the scheduler.
+    started = wall - many["first_request_after_start_s"]
+    print(f"  from its first request:  {started:6.2f}s  = {started / length:.2f}x the critical path")
+    each = ", ".join(f"{w:.1f}" for w in single["walls"])
+    print(f"one-by-one deploy-all:     {single_wall:6.2f}s  ({each}); deploy-many takes {wall / single_wall:.2f}x")
+    mine, theirs = status_requests(many["by_type"]), status_requests(single["by_type"])
+    print(f"status requests:           deploy-many {mine}, one-by-one sum {theirs} (goal: no more)")
+    print(
+        f"deploy requests:           deploy-many {many['by_type'][DEPLOY_OPERATION]}, "
+        f"one-by-one {single['by_type'][DEPLOY_OPERATION]}"
+    )
+    print("requests by type, deploy-many / one-by-one:")
+    for op in sorted(set(many["by_type"]) | set(single["by_type"])):
+        print(f"  {many['by_type'][op]:4d} / {single['by_type'][op]:4d}  {op}")
+    print("each entry accepted this long after its dependencies ended (s):")
+    for e in CASCADE:
+        print(
+            f"  {e.pipeline:20} {many['late'][e.pipeline]:5.2f}"
+            + ("" if e.depends_on else "  (after the process started)")
+        )
+    print(
+        f"first request {many['first_request_after_start_s']:.2f}s and first deploy "
+        f"{many['first_deploy_after_start_s']:.2f}s after the process started; "
+        f"exit {many['exit_after_last_end_s']:.2f}s after the last deployment ended"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.parse_args()
+    length, path = critical_path(CASCADE)
+    total = sum(e.seconds for e in CASCADE)
+    print(f"\n== deploy-many: {len(CASCADE)} pipelines, max-parallel {MAX_PARALLEL}, real time ==")
+    print(f"critical path: {length:.1f}s ({' -> '.join(path)}); sum of all deployments: {total:.1f}s")
+    with tempfile.TemporaryDirectory() as tmp:
+        # Cold: no pipeline has deployed between these stages before, so no wait has a duration to
+        # expect and each polls as a 5 s fixed poll would (its budget): a 1-3 s deployment is seen at 5 s.
+        # Each side gets its own emulator, so that neither inherits the other's history.
+        with Emulator(emulator_config(CASCADE)) as emu:
+            cold_many = many_run(emu, CASCADE, Path(tmp))
+            # Warm: the same release again, now that each pipeline's history holds one deployment
+            # between these stages (as a team's every release after its first does).
+            warm_many = many_run(emu, CASCADE, Path(tmp))
+        with Emulator(emulator_config(CASCADE)) as emu:
+            cold_single = one_by_one(emu, CASCADE, Path(tmp))
+            warm_single = one_by_one(emu, CASCADE, Path(tmp))
+    report("cold: the first release, no history", length, cold_many, cold_single)
+    report("warm: the next release, with one past deployment per pipeline", length, warm_many, warm_single)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
