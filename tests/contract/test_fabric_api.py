@@ -663,6 +663,41 @@ def test_reading_a_pipeline_needs_its_admin_role(api: EmulatorClient, emulator: 
     assert "reading deployment pipeline 'Sales Analytics' needs its Admin role" in refused.json()["message"]
 
 
+@pytest.mark.parametrize(("role", "status"), [("Member", 200), ("Contributor", 200), ("Viewer", 403), (None, 403)])
+def test_listing_stage_items_needs_contributor_on_the_stage_workspace(
+    api: EmulatorClient, emulator: Emulator, role: str | None, status: int
+) -> None:
+    """The spec: the pipeline's Admin role, and "at least a workspace contributor assigned to the specified
+    stage": a Viewer, or a caller without a role in Test's workspace, is refused 403 InsufficientPrivileges
+    there while the Development stage stays readable."""
+    path = f"{PIPELINE}/stages/{TEST_STAGE_ID}/items"
+    if role is None:
+        emulator.state.workspaces[TEST_WORKSPACE_ID].roles = [
+            r for r in emulator.state.workspaces[TEST_WORKSPACE_ID].roles if r.principal_id != SERVICE_PRINCIPAL_ID
+        ]
+    else:
+        emulator.state.update_workspace_role(TEST_WORKSPACE_ID, SERVICE_PRINCIPAL_ID, role)
+    answer = api.checked("GET", path)
+    assert answer.status_code == status, answer.text
+    if status == 403:
+        assert answer.json()["errorCode"] == "InsufficientPrivileges"
+        held = f"is {role}" if role else "has no role there"
+        assert answer.json()["message"].endswith(
+            f"listing the items of a stage in workspace 'Sales Analytics [Test]' needs the Contributor role "
+            f"or higher; the caller {held}."
+        )
+    else:
+        assert len(answer.json()["value"]) == 2  # the first page of Test's four items
+    assert api.checked("GET", f"{PIPELINE}/stages/{DEV_STAGE_ID}/items").status_code == 200
+
+
+def test_the_items_of_a_stage_without_workspace_need_no_workspace_role(api: EmulatorClient) -> None:
+    """A stage without a workspace has no workspace role to hold: its (empty) items list is readable."""
+    path = f"/deploymentPipelines/{OPERATIONS_PIPELINE_ID}/stages/{OPERATIONS_TEST_STAGE_ID}/items"
+    answer = api.checked("GET", path)
+    assert (answer.status_code, answer.json()["value"]) == (200, [])
+
+
 @pytest.mark.parametrize(("role", "status"), [("Member", 200), ("Contributor", 403), ("Viewer", 403)])
 def test_listing_workspace_role_assignments_needs_member_or_higher(
     api: EmulatorClient, emulator: Emulator, role: str, status: int

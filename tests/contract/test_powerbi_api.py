@@ -23,6 +23,7 @@ from fabric_ci.emulator.seed import (
     PROD_WORKSPACE_ID,
     SERVICE_PRINCIPAL_ID,
     SPARE_WORKSPACE_IDS,
+    TEST_WORKSPACE_ID,
     USER_NAME,
     USER_PRINCIPAL_ID,
     stable_id,
@@ -101,6 +102,26 @@ def test_a_stage_without_workspace_has_empty_artifacts_and_unknown_orders_are_40
         "datamarts": [],
     }
     assert error_code(pbi, "GET", f"{HR}/stages/7/artifacts") == (404, "EntityNotFound")
+
+
+@pytest.mark.parametrize(("role", "status"), [("Member", 200), ("Contributor", 200), ("Viewer", 403), (None, 403)])
+def test_stage_artifacts_need_contributor_on_the_stage_workspace(
+    pbi: EmulatorClient, emulator: Emulator, role: str | None, status: int
+) -> None:
+    """Pipelines_GetPipelineStageArtifacts: "The user must at least be a contributor on the workspace assigned
+    to the specified stage": a Viewer, or a caller without a role in Test's workspace, gets 403 there; the
+    Development stage stays readable."""
+    if role is None:
+        emulator.state.workspaces[TEST_WORKSPACE_ID].roles = [
+            r for r in emulator.state.workspaces[TEST_WORKSPACE_ID].roles if r.principal_id != SERVICE_PRINCIPAL_ID
+        ]
+    else:
+        emulator.state.update_workspace_role(TEST_WORKSPACE_ID, SERVICE_PRINCIPAL_ID, role)
+    if status == 403:
+        assert error_code(pbi, "GET", f"{PIPELINE}/stages/1/artifacts") == (403, "InsufficientPrivileges")
+    else:
+        assert pbi.checked("GET", f"{PIPELINE}/stages/1/artifacts").json()["reports"] != []
+    assert pbi.checked("GET", f"{PIPELINE}/stages/0/artifacts").status_code == 200
 
 
 def test_deploy_all_answers_202_with_the_operation_and_runs_to_success(pbi: EmulatorClient, emulator: Emulator) -> None:

@@ -172,3 +172,21 @@ def test_power_bi_api_history_and_stages_by_order(run_step: RunStep, emulator: E
     assert [r for r in emulator.requests if "/v1/" in r.path] == []
     status = ok(run_step("status", {**powerbi, "pipeline": SALES, "operation-id": deployed.outputs["operation-id"]}))
     assert status.outputs["status"] == "Succeeded"
+
+
+@pytest.mark.parametrize("api", ["fabric", "powerbi"])
+def test_show_pipeline_needs_contributor_on_each_stage_workspace(
+    run_step: RunStep, emulator: Emulator, api: str
+) -> None:
+    """Both APIs list a stage's items only for a Contributor (or higher) of its workspace: as a Viewer of
+    Test's workspace, show-pipeline fails on that stage with the service's 403, naming the workspace."""
+    emulator.state.update_workspace_role(seed.TEST_WORKSPACE_ID, seed.SERVICE_PRINCIPAL_ID, "Viewer")
+    run = run_step("show-pipeline", {**emulator.api_inputs(api), "pipeline": SALES})
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert len(run.errors) == 1
+    assert run.errors[0].startswith("title=API request failed::403 InsufficientPrivileges:"), run.errors
+    assert (
+        "workspace 'Sales Analytics [Test]' needs the Contributor role or higher; the caller is Viewer"
+        in (run.errors[0])
+    )
+    assert run.outputs == {}

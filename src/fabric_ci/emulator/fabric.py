@@ -358,10 +358,15 @@ class FabricApi:
     def list_stage_items(self, request: Request, params: dict[str, str]) -> Response:
         with self.state.lock:
             self.state.settle()
-            # The spec adds "The user must be at least a workspace contributor assigned to the specified
-            # stage"; the emulator does not check that workspace role yet (only the pipeline's Admin role).
             pipeline = self._readable(request, params)
             stage = self.state.stage(pipeline, params["stage"])
+            # The spec adds "The user must be at least a workspace contributor assigned to the specified
+            # stage" (and gives no error code: InsufficientPrivileges is its code for workspace permissions).
+            # A stage without a workspace has no role to check, and no items.
+            if stage.workspace_id is not None:
+                self.state.check_workspace_contributor(
+                    self.state.workspaces[stage.workspace_id], self._caller(request), "listing the items of a stage"
+                )
             items = [self._item_json(i) for i in self.state.stage_items(stage)]
             return Response(200, self._page(request, items))
 

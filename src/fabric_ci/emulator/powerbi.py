@@ -362,6 +362,12 @@ class PowerBiApi:
             self.state.settle()
             pipeline = self.state.pipeline(params["pipeline"])
             stage = self._stage(pipeline, params["stage"])
+            # Pipelines_GetPipelineStageArtifacts: "The user must at least be a contributor on the workspace
+            # assigned to the specified stage."
+            if stage.workspace_id is not None:
+                self.state.check_workspace_contributor(
+                    self.state.workspaces[stage.workspace_id], self._caller(request), "listing the items of a stage"
+                )
             body: dict[str, list[dict[str, Any]]] = {name: [] for name in COLLECTIONS}
             for item in self.state.stage_items(stage):  # none when the stage has no workspace
                 if is_powerbi_item(item.item_type):
