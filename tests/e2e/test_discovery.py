@@ -110,6 +110,8 @@ def test_history_newest_first_with_who_and_note(run_step: RunStep, emulator: Emu
 
 
 def test_status_reads_once_without_waiting(run_step: RunStep, emulator: Emulator) -> None:
+    # Long enough to outlast two process starts on a loaded machine (the fixture's 1.5 s did not).
+    emulator.configure(operation_seconds=8.0)
     started = ok(run_step("deploy-all", {"pipeline": SALES, "source-stage": "Development", "wait": "false"}))
     operation = started.outputs["operation-id"]
     before = len(emulator.requests)
