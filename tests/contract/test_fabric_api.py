@@ -651,6 +651,8 @@ def test_pipelines_are_listed_only_where_the_caller_has_a_role(api: EmulatorClie
         f"{PIPELINE}/stages/{DEV_STAGE_ID}",
         f"{PIPELINE}/stages/{DEV_STAGE_ID}/items",
         f"{PIPELINE}/roleAssignments",
+        f"{PIPELINE}/operations",
+        f"{PIPELINE}/operations/{stable_id('history', '1')}",
     ],
 )
 def test_reading_a_pipeline_needs_its_admin_role(api: EmulatorClient, emulator: Emulator, path: str) -> None:

@@ -124,6 +124,26 @@ def test_stage_artifacts_need_contributor_on_the_stage_workspace(
     assert pbi.checked("GET", f"{PIPELINE}/stages/0/artifacts").status_code == 200
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        PIPELINE,
+        f"{PIPELINE}/stages",
+        f"{PIPELINE}/stages/0/artifacts",
+        f"{PIPELINE}/operations",
+        f"{PIPELINE}/operations/{stable_id('history', '1')}",
+    ],
+)
+def test_reading_a_pipeline_needs_access_to_it(pbi: EmulatorClient, emulator: Emulator, path: str) -> None:
+    """Get Pipelines lists "the deployment pipelines that the user has access to"; reading one, its stages,
+    a stage's artifacts or its operations needs that access too: 200 with the role, 403 without."""
+    assert pbi.checked("GET", path).status_code == 200
+    emulator.state.delete_role_assignment(DEMO_PIPELINE_ID, SERVICE_PRINCIPAL_ID)
+    refused = pbi.checked("GET", path)
+    assert (refused.status_code, refused.json()["error"]["code"]) == (403, "InsufficientPrivileges")
+    assert "reading deployment pipeline 'Sales Analytics' needs its Admin role" in refused.json()["error"]["message"]
+
+
 def test_deploy_all_answers_202_with_the_operation_and_runs_to_success(pbi: EmulatorClient, emulator: Emulator) -> None:
     """deployAll answers 202 NotStarted; the operation goes Executing then Succeeded, steps under "Steps"."""
     emulator.configure(operation_seconds=1.0)

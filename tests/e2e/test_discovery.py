@@ -192,3 +192,19 @@ def test_show_pipeline_needs_contributor_on_each_stage_workspace(
         in (run.errors[0])
     )
     assert run.outputs == {}
+
+
+@pytest.mark.parametrize("command", ["history", "status"])
+def test_power_bi_reads_need_access_to_the_pipeline(run_step: RunStep, emulator: Emulator, command: str) -> None:
+    """On the Power BI API, a principal without a role in the pipeline cannot read it by id, nor its
+    deployments: the step fails with the service's 403 and writes no outputs."""
+    emulator.state.delete_role_assignment(seed.DEMO_PIPELINE_ID, seed.SERVICE_PRINCIPAL_ID)
+    inputs = {**emulator.api_inputs("powerbi"), "pipeline": seed.DEMO_PIPELINE_ID}
+    if command == "status":
+        inputs["operation-id"] = seed.stable_id("history", "1")
+    run = run_step(command, inputs)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert len(run.errors) == 1
+    assert run.errors[0].startswith("title=API request failed::403 InsufficientPrivileges:"), run.errors
+    assert "reading deployment pipeline 'Sales Analytics' needs its Admin role" in run.errors[0]
+    assert run.outputs == {}

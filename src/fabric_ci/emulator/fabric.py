@@ -281,8 +281,9 @@ class FabricApi:
 
     def _readable(self, request: Request, params: dict[str, str]) -> Pipeline:
         """The pipeline, for a caller with its Admin role. The spec, for Get Deployment Pipeline, List and Get
-        Deployment Pipeline Stage(s), List Deployment Pipeline Stage Items and List Deployment Pipeline Role
-        Assignments alike: "The caller must have an *admin* deployment pipelines role." """
+        Deployment Pipeline Stage(s), List Deployment Pipeline Stage Items, List Deployment Pipeline Role
+        Assignments and List and Get Deployment Pipeline Operation(s) alike: "The caller must have an
+        *admin* deployment pipelines role." """
         pipeline = self.state.pipeline(params["pipeline"])
         self.state.check_pipeline_admin(pipeline.id, self._caller(request), "reading")
         return pipeline
@@ -427,14 +428,14 @@ class FabricApi:
     def list_operations(self, request: Request, params: dict[str, str]) -> Response:
         with self.state.lock:
             self.state.settle()
-            pipeline = self.state.pipeline(params["pipeline"])
+            pipeline = self._readable(request, params)
             values = [self._operation_json(d, with_plan=False) for d in self.state.recent_deployments(pipeline)]
             return Response(200, self._page(request, values))
 
     def get_operation(self, request: Request, params: dict[str, str]) -> Response:
         with self.state.lock:
             self.state.settle()
-            pipeline = self.state.pipeline(params["pipeline"])
+            pipeline = self._readable(request, params)
             deployment = self.state.deployment_of(pipeline, params["operation"])
             return Response(200, self._operation_json(deployment, with_plan=True))
 
