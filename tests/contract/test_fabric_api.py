@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from typing import Any
@@ -39,6 +40,9 @@ PIPELINE = f"/deploymentPipelines/{DEMO_PIPELINE_ID}"
 DEPLOY_ALL = {"sourceStageId": DEV_STAGE_ID, "targetStageId": TEST_STAGE_ID, "note": "contract test"}
 OPERATIONS_PIPELINE_ID = stable_id("pipeline", "Operations Pipeline")
 OPERATIONS_TEST_STAGE_ID = stable_id("stage", "Operations Pipeline", "Test")
+# Times as the spec's examples write them: lastUpdatedTime "2020-12-13T09:26:43.153", the others with a Z.
+WITHOUT_OFFSET = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}"
+IN_UTC = WITHOUT_OFFSET + "Z"
 
 
 def deploy(api: EmulatorClient, body: dict[str, Any] | None = None) -> tuple[str, str]:
@@ -191,6 +195,27 @@ def test_operations_list_has_the_history_most_recent_first(api: EmulatorClient) 
     starts = [o["executionStartTime"] for o in operations]
     assert starts == sorted(starts, reverse=True)
     assert {o["status"] for o in operations} == {"Succeeded"}
+
+
+def test_an_operation_not_started_has_no_start_time_and_times_are_written_as_the_examples(
+    api: EmulatorClient, emulator: Emulator
+) -> None:
+    """While NotStarted an operation has no executionStartTime (the schema requires none, and it has not
+    started); its lastUpdatedTime has no UTC offset, as in every example of the spec, where
+    executionStartTime and executionEndTime end in Z."""
+    emulator.configure(operation_seconds=400.0)  # NotStarted for its first 20 s
+    _, deployment_id = deploy(api)
+    view = api.checked("GET", f"{PIPELINE}/operations/{deployment_id}").json()
+    listed = api.checked("GET", f"{PIPELINE}/operations").json()["value"][0]
+    assert (view["status"], listed["id"], listed["status"]) == ("NotStarted", deployment_id, "NotStarted")
+    assert "executionStartTime" not in view
+    assert "executionStartTime" not in listed
+    assert re.fullmatch(WITHOUT_OFFSET, view["lastUpdatedTime"]), view["lastUpdatedTime"]
+    past = api.checked("GET", f"{PIPELINE}/operations/{stable_id('history', '1')}").json()
+    assert re.fullmatch(WITHOUT_OFFSET, past["lastUpdatedTime"]), past["lastUpdatedTime"]
+    assert re.fullmatch(IN_UTC, past["executionStartTime"])
+    assert re.fullmatch(IN_UTC, past["executionEndTime"])
+    assert past["lastUpdatedTime"] + "Z" == past["executionEndTime"]  # the same moment, written two ways
 
 
 def test_second_deployment_shows_no_difference(api: EmulatorClient) -> None:

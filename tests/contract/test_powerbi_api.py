@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -34,6 +35,9 @@ from tests.support.fabric_spec import assert_log_conforms, validate_request
 PIPELINE = f"/pipelines/{DEMO_PIPELINE_ID}"
 HR = f"/pipelines/{HR_PIPELINE_ID}"
 BOTH = {"allowCreateArtifact": True, "allowOverwriteArtifact": True}
+# Times as the spec's examples write them: lastUpdatedTime "2020-12-13T09:26:43.153", the others with a Z.
+WITHOUT_OFFSET = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}"
+IN_UTC = WITHOUT_OFFSET + "Z"
 
 
 @pytest.fixture
@@ -172,6 +176,18 @@ def test_deploy_all_answers_202_with_the_operation_and_runs_to_success(pbi: Emul
     listed = pbi.checked("GET", f"{PIPELINE}/operations").json()["value"]
     assert listed[0]["id"] == final["id"]
     assert "executionPlan" not in listed[0]
+
+
+def test_operation_times_are_written_as_the_examples(pbi: EmulatorClient, emulator: Emulator) -> None:
+    """As the spec's examples write them: lastUpdatedTime without a UTC offset, executionStartTime with a Z,
+    and executionStartTime there while NotStarted too (deployAll's NotStarted example has it)."""
+    emulator.configure(operation_seconds=400.0)  # NotStarted for its first 20 s
+    accepted = post(pbi, f"{PIPELINE}/deployAll", {"sourceStageOrder": 0, "options": BOTH}, 202)
+    view = pbi.checked("GET", f"{PIPELINE}/operations/{accepted['id']}").json()
+    for operation in (accepted, view):
+        assert operation["status"] == "NotStarted"
+        assert re.fullmatch(WITHOUT_OFFSET, operation["lastUpdatedTime"]), operation["lastUpdatedTime"]
+        assert re.fullmatch(IN_UTC, operation["executionStartTime"]), operation["executionStartTime"]
 
 
 def test_missing_create_option_fails_the_first_new_item(pbi: EmulatorClient) -> None:

@@ -208,3 +208,24 @@ def test_power_bi_reads_need_access_to_the_pipeline(run_step: RunStep, emulator:
     assert run.errors[0].startswith("title=API request failed::403 InsufficientPrivileges:"), run.errors
     assert "reading deployment pipeline 'Sales Analytics' needs its Admin role" in run.errors[0]
     assert run.outputs == {}
+
+
+# Until models/resources.py reads a time without an offset as UTC (the lead's change), history compares that
+# naive lastUpdatedTime with the aware start times of the others and fails with a TypeError; strict, so that
+# the marker has to go once the fix is in.
+NAIVE_TIMES_UNREAD = pytest.mark.xfail(
+    strict=True, reason="resources.py keeps a lastUpdatedTime without offset naive: history's sort raises TypeError"
+)
+
+
+@pytest.mark.parametrize("api", [pytest.param("fabric", marks=NAIVE_TIMES_UNREAD), "powerbi"])
+def test_history_lists_a_deployment_not_started_yet_first(run_step: RunStep, emulator: Emulator, api: str) -> None:
+    """A deployment still NotStarted (on Fabric without an executionStartTime, its lastUpdatedTime without
+    a UTC offset, as the spec's examples write it) is listed first, before the finished ones."""
+    emulator.configure(operation_seconds=400.0)  # NotStarted for its first 20 s
+    inputs = {**emulator.api_inputs(api), "pipeline": SALES}
+    started = ok(run_step("deploy-all", {**inputs, "source-stage": "Development", "wait": "false"}))
+    deployments = json.loads(ok(run_step("history", inputs)).outputs["deployments"])
+    assert deployments[0]["id"] == started.outputs["operation-id"]
+    assert deployments[0]["status"] == "NotStarted"
+    assert [d["status"] for d in deployments[1:]] == ["Succeeded"] * len(seed.HISTORY)

@@ -212,13 +212,17 @@ class FabricApi:
             "id": deployment.id,
             "type": "Deploy",
             "status": status,
-            "lastUpdatedTime": utc(deployment.last_updated_at(now)),
-            "executionStartTime": utc(deployment.accepted_at),
+            # Without a UTC offset, as in every example of the spec (the other times carry a Z).
+            "lastUpdatedTime": utc(deployment.last_updated_at(now), offset=False),
             "sourceStageId": deployment.source_stage_id,
             "targetStageId": deployment.target_stage_id,
             "performedBy": deployment.performed_by,
             "preDeploymentDiffInformation": deployment.diff_counts(),
         }
+        # "The date and time that the operation started", which the schema does not require: an operation
+        # NotStarted has none yet (no example shows one), so a client must not count on it.
+        if status != "NotStarted":
+            body["executionStartTime"] = utc(deployment.accepted_at)
         if status in TERMINAL_STATUSES:
             body["executionEndTime"] = utc(deployment.finishes_at)
         if deployment.note:

@@ -243,7 +243,9 @@ class PowerBiApi:
             "id": deployment.id,
             "type": "Deploy",
             "status": self._status(status),
-            "lastUpdatedTime": utc(deployment.last_updated_at(now)),
+            # Without a UTC offset, as in every example of the spec (the other times carry a Z).
+            "lastUpdatedTime": utc(deployment.last_updated_at(now), offset=False),
+            # Kept while NotStarted, unlike Fabric's: the spec's one NotStarted example (deployAll) has it.
             "executionStartTime": utc(deployment.accepted_at),
             "sourceStageOrder": source.order if source else 0,
             "targetStageOrder": target.order if target else 0,
