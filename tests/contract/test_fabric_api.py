@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from typing import Any
@@ -39,6 +40,9 @@ PIPELINE = f"/deploymentPipelines/{DEMO_PIPELINE_ID}"
 DEPLOY_ALL = {"sourceStageId": DEV_STAGE_ID, "targetStageId": TEST_STAGE_ID, "note": "contract test"}
 OPERATIONS_PIPELINE_ID = stable_id("pipeline", "Operations Pipeline")
 OPERATIONS_TEST_STAGE_ID = stable_id("stage", "Operations Pipeline", "Test")
+# Times as the spec's examples write them: lastUpdatedTime "2020-12-13T09:26:43.153", the others with a Z.
+WITHOUT_OFFSET = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}"
+IN_UTC = WITHOUT_OFFSET + "Z"
 
 
 def deploy(api: EmulatorClient, body: dict[str, Any] | None = None) -> tuple[str, str]:
@@ -191,6 +195,27 @@ def test_operations_list_has_the_history_most_recent_first(api: EmulatorClient) 
     starts = [o["executionStartTime"] for o in operations]
     assert starts == sorted(starts, reverse=True)
     assert {o["status"] for o in operations} == {"Succeeded"}
+
+
+def test_an_operation_not_started_has_no_start_time_and_times_are_written_as_the_examples(
+    api: EmulatorClient, emulator: Emulator
+) -> None:
+    """While NotStarted an operation has no executionStartTime (the schema requires none, and it has not
+    started); its lastUpdatedTime has no UTC offset, as in every example of the spec, where
+    executionStartTime and executionEndTime end in Z."""
+    emulator.configure(operation_seconds=400.0)  # NotStarted for its first 20 s
+    _, deployment_id = deploy(api)
+    view = api.checked("GET", f"{PIPELINE}/operations/{deployment_id}").json()
+    listed = api.checked("GET", f"{PIPELINE}/operations").json()["value"][0]
+    assert (view["status"], listed["id"], listed["status"]) == ("NotStarted", deployment_id, "NotStarted")
+    assert "executionStartTime" not in view
+    assert "executionStartTime" not in listed
+    assert re.fullmatch(WITHOUT_OFFSET, view["lastUpdatedTime"]), view["lastUpdatedTime"]
+    past = api.checked("GET", f"{PIPELINE}/operations/{stable_id('history', '1')}").json()
+    assert re.fullmatch(WITHOUT_OFFSET, past["lastUpdatedTime"]), past["lastUpdatedTime"]
+    assert re.fullmatch(IN_UTC, past["executionStartTime"])
+    assert re.fullmatch(IN_UTC, past["executionEndTime"])
+    assert past["lastUpdatedTime"] + "Z" == past["executionEndTime"]  # the same moment, written two ways
 
 
 def test_second_deployment_shows_no_difference(api: EmulatorClient) -> None:
@@ -651,6 +676,8 @@ def test_pipelines_are_listed_only_where_the_caller_has_a_role(api: EmulatorClie
         f"{PIPELINE}/stages/{DEV_STAGE_ID}",
         f"{PIPELINE}/stages/{DEV_STAGE_ID}/items",
         f"{PIPELINE}/roleAssignments",
+        f"{PIPELINE}/operations",
+        f"{PIPELINE}/operations/{stable_id('history', '1')}",
     ],
 )
 def test_reading_a_pipeline_needs_its_admin_role(api: EmulatorClient, emulator: Emulator, path: str) -> None:
@@ -661,6 +688,41 @@ def test_reading_a_pipeline_needs_its_admin_role(api: EmulatorClient, emulator: 
     refused = api.checked("GET", path)
     assert (refused.status_code, refused.json()["errorCode"]) == (403, "InsufficientPrivileges")
     assert "reading deployment pipeline 'Sales Analytics' needs its Admin role" in refused.json()["message"]
+
+
+@pytest.mark.parametrize(("role", "status"), [("Member", 200), ("Contributor", 200), ("Viewer", 403), (None, 403)])
+def test_listing_stage_items_needs_contributor_on_the_stage_workspace(
+    api: EmulatorClient, emulator: Emulator, role: str | None, status: int
+) -> None:
+    """The spec: the pipeline's Admin role, and "at least a workspace contributor assigned to the specified
+    stage": a Viewer, or a caller without a role in Test's workspace, is refused 403 InsufficientPrivileges
+    there while the Development stage stays readable."""
+    path = f"{PIPELINE}/stages/{TEST_STAGE_ID}/items"
+    if role is None:
+        emulator.state.workspaces[TEST_WORKSPACE_ID].roles = [
+            r for r in emulator.state.workspaces[TEST_WORKSPACE_ID].roles if r.principal_id != SERVICE_PRINCIPAL_ID
+        ]
+    else:
+        emulator.state.update_workspace_role(TEST_WORKSPACE_ID, SERVICE_PRINCIPAL_ID, role)
+    answer = api.checked("GET", path)
+    assert answer.status_code == status, answer.text
+    if status == 403:
+        assert answer.json()["errorCode"] == "InsufficientPrivileges"
+        held = f"is {role}" if role else "has no role there"
+        assert answer.json()["message"].endswith(
+            f"listing the items of a stage in workspace 'Sales Analytics [Test]' needs the Contributor role "
+            f"or higher; the caller {held}."
+        )
+    else:
+        assert len(answer.json()["value"]) == 2  # the first page of Test's four items
+    assert api.checked("GET", f"{PIPELINE}/stages/{DEV_STAGE_ID}/items").status_code == 200
+
+
+def test_the_items_of_a_stage_without_workspace_need_no_workspace_role(api: EmulatorClient) -> None:
+    """A stage without a workspace has no workspace role to hold: its (empty) items list is readable."""
+    path = f"/deploymentPipelines/{OPERATIONS_PIPELINE_ID}/stages/{OPERATIONS_TEST_STAGE_ID}/items"
+    answer = api.checked("GET", path)
+    assert (answer.status_code, answer.json()["value"]) == (200, [])
 
 
 @pytest.mark.parametrize(("role", "status"), [("Member", 200), ("Contributor", 403), ("Viewer", 403)])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,6 +24,7 @@ from fabric_ci.emulator.seed import (
     PROD_WORKSPACE_ID,
     SERVICE_PRINCIPAL_ID,
     SPARE_WORKSPACE_IDS,
+    TEST_WORKSPACE_ID,
     USER_NAME,
     USER_PRINCIPAL_ID,
     stable_id,
@@ -33,6 +35,9 @@ from tests.support.fabric_spec import assert_log_conforms, validate_request
 PIPELINE = f"/pipelines/{DEMO_PIPELINE_ID}"
 HR = f"/pipelines/{HR_PIPELINE_ID}"
 BOTH = {"allowCreateArtifact": True, "allowOverwriteArtifact": True}
+# Times as the spec's examples write them: lastUpdatedTime "2020-12-13T09:26:43.153", the others with a Z.
+WITHOUT_OFFSET = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}"
+IN_UTC = WITHOUT_OFFSET + "Z"
 
 
 @pytest.fixture
@@ -103,6 +108,46 @@ def test_a_stage_without_workspace_has_empty_artifacts_and_unknown_orders_are_40
     assert error_code(pbi, "GET", f"{HR}/stages/7/artifacts") == (404, "EntityNotFound")
 
 
+@pytest.mark.parametrize(("role", "status"), [("Member", 200), ("Contributor", 200), ("Viewer", 403), (None, 403)])
+def test_stage_artifacts_need_contributor_on_the_stage_workspace(
+    pbi: EmulatorClient, emulator: Emulator, role: str | None, status: int
+) -> None:
+    """Pipelines_GetPipelineStageArtifacts: "The user must at least be a contributor on the workspace assigned
+    to the specified stage": a Viewer, or a caller without a role in Test's workspace, gets 403 there; the
+    Development stage stays readable."""
+    if role is None:
+        emulator.state.workspaces[TEST_WORKSPACE_ID].roles = [
+            r for r in emulator.state.workspaces[TEST_WORKSPACE_ID].roles if r.principal_id != SERVICE_PRINCIPAL_ID
+        ]
+    else:
+        emulator.state.update_workspace_role(TEST_WORKSPACE_ID, SERVICE_PRINCIPAL_ID, role)
+    if status == 403:
+        assert error_code(pbi, "GET", f"{PIPELINE}/stages/1/artifacts") == (403, "InsufficientPrivileges")
+    else:
+        assert pbi.checked("GET", f"{PIPELINE}/stages/1/artifacts").json()["reports"] != []
+    assert pbi.checked("GET", f"{PIPELINE}/stages/0/artifacts").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        PIPELINE,
+        f"{PIPELINE}/stages",
+        f"{PIPELINE}/stages/0/artifacts",
+        f"{PIPELINE}/operations",
+        f"{PIPELINE}/operations/{stable_id('history', '1')}",
+    ],
+)
+def test_reading_a_pipeline_needs_access_to_it(pbi: EmulatorClient, emulator: Emulator, path: str) -> None:
+    """Get Pipelines lists "the deployment pipelines that the user has access to"; reading one, its stages,
+    a stage's artifacts or its operations needs that access too: 200 with the role, 403 without."""
+    assert pbi.checked("GET", path).status_code == 200
+    emulator.state.delete_role_assignment(DEMO_PIPELINE_ID, SERVICE_PRINCIPAL_ID)
+    refused = pbi.checked("GET", path)
+    assert (refused.status_code, refused.json()["error"]["code"]) == (403, "InsufficientPrivileges")
+    assert "reading deployment pipeline 'Sales Analytics' needs its Admin role" in refused.json()["error"]["message"]
+
+
 def test_deploy_all_answers_202_with_the_operation_and_runs_to_success(pbi: EmulatorClient, emulator: Emulator) -> None:
     """deployAll answers 202 NotStarted; the operation goes Executing then Succeeded, steps under "Steps"."""
     emulator.configure(operation_seconds=1.0)
@@ -131,6 +176,18 @@ def test_deploy_all_answers_202_with_the_operation_and_runs_to_success(pbi: Emul
     listed = pbi.checked("GET", f"{PIPELINE}/operations").json()["value"]
     assert listed[0]["id"] == final["id"]
     assert "executionPlan" not in listed[0]
+
+
+def test_operation_times_are_written_as_the_examples(pbi: EmulatorClient, emulator: Emulator) -> None:
+    """As the spec's examples write them: lastUpdatedTime without a UTC offset, executionStartTime with a Z,
+    and executionStartTime there while NotStarted too (deployAll's NotStarted example has it)."""
+    emulator.configure(operation_seconds=400.0)  # NotStarted for its first 20 s
+    accepted = post(pbi, f"{PIPELINE}/deployAll", {"sourceStageOrder": 0, "options": BOTH}, 202)
+    view = pbi.checked("GET", f"{PIPELINE}/operations/{accepted['id']}").json()
+    for operation in (accepted, view):
+        assert operation["status"] == "NotStarted"
+        assert re.fullmatch(WITHOUT_OFFSET, operation["lastUpdatedTime"]), operation["lastUpdatedTime"]
+        assert re.fullmatch(IN_UTC, operation["executionStartTime"]), operation["executionStartTime"]
 
 
 def test_missing_create_option_fails_the_first_new_item(pbi: EmulatorClient) -> None:

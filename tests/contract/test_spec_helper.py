@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import uuid
 from pathlib import Path
 from typing import Any
@@ -166,6 +167,23 @@ def test_emulator_accepts_the_example_request_bodies(example: ExampleRequest, em
         assert response.status_code in documented - {429}, response.text
     finally:
         api.close()
+
+
+@pytest.mark.parametrize("file_name", ["GetDeploymentPipelineOperation.json", "ListDeploymentPipelineOperations.json"])
+def test_the_operation_examples_pass_with_their_times_as_written(file_name: str) -> None:
+    """Microsoft's operation examples write lastUpdatedTime without a UTC offset ("2020-12-13T09:26:43.153")
+    and pass as they are; a lastUpdatedTime that is no time at all still fails."""
+    examples = fabric_spec.specs_dir() / "fabric" / "platform" / "examples" / "deploymentPipelines"
+    example = json.loads((examples / file_name).read_text())
+    body = example["responses"]["200"]["body"]
+    path = f"/v1/deploymentPipelines/{GUID}/operations"
+    if "value" not in body:
+        path += f"/{GUID}"
+    validate_response("GET", path, 200, body, {})
+    broken = copy.deepcopy(body)
+    (broken["value"][0] if "value" in broken else broken)["lastUpdatedTime"] = "13/12/2020 09:26"
+    with pytest.raises(AssertionError, match="lastUpdatedTime"):
+        validate_response("GET", path, 200, broken, {})
 
 
 def test_power_bi_paths_are_checked_against_the_power_bi_spec() -> None:

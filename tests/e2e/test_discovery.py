@@ -182,3 +182,50 @@ def test_power_bi_api_history_and_stages_by_order(run_step: RunStep, emulator: E
     assert [r for r in emulator.requests if "/v1/" in r.path] == []
     status = ok(run_step("status", {**powerbi, "pipeline": SALES, "operation-id": deployed.outputs["operation-id"]}))
     assert status.outputs["status"] == "Succeeded"
+
+
+@pytest.mark.parametrize("api", ["fabric", "powerbi"])
+def test_show_pipeline_needs_contributor_on_each_stage_workspace(
+    run_step: RunStep, emulator: Emulator, api: str
+) -> None:
+    """Both APIs list a stage's items only for a Contributor (or higher) of its workspace: as a Viewer of
+    Test's workspace, show-pipeline fails on that stage with the service's 403, naming the workspace."""
+    emulator.state.update_workspace_role(seed.TEST_WORKSPACE_ID, seed.SERVICE_PRINCIPAL_ID, "Viewer")
+    run = run_step("show-pipeline", {**emulator.api_inputs(api), "pipeline": SALES})
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert len(run.errors) == 1
+    assert run.errors[0].startswith("title=API request failed::403 InsufficientPrivileges:"), run.errors
+    assert (
+        "workspace 'Sales Analytics [Test]' needs the Contributor role or higher; the caller is Viewer"
+        in (run.errors[0])
+    )
+    assert run.outputs == {}
+
+
+@pytest.mark.parametrize("command", ["history", "status"])
+def test_power_bi_reads_need_access_to_the_pipeline(run_step: RunStep, emulator: Emulator, command: str) -> None:
+    """On the Power BI API, a principal without a role in the pipeline cannot read it by id, nor its
+    deployments: the step fails with the service's 403 and writes no outputs."""
+    emulator.state.delete_role_assignment(seed.DEMO_PIPELINE_ID, seed.SERVICE_PRINCIPAL_ID)
+    inputs = {**emulator.api_inputs("powerbi"), "pipeline": seed.DEMO_PIPELINE_ID}
+    if command == "status":
+        inputs["operation-id"] = seed.stable_id("history", "1")
+    run = run_step(command, inputs)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert len(run.errors) == 1
+    assert run.errors[0].startswith("title=API request failed::403 InsufficientPrivileges:"), run.errors
+    assert "reading deployment pipeline 'Sales Analytics' needs its Admin role" in run.errors[0]
+    assert run.outputs == {}
+
+
+@pytest.mark.parametrize("api", ["fabric", "powerbi"])
+def test_history_lists_a_deployment_not_started_yet_first(run_step: RunStep, emulator: Emulator, api: str) -> None:
+    """A deployment still NotStarted (on Fabric without an executionStartTime, its lastUpdatedTime without
+    a UTC offset, as the spec's examples write it) is listed first, before the finished ones."""
+    emulator.configure(operation_seconds=400.0)  # NotStarted for its first 20 s
+    inputs = {**emulator.api_inputs(api), "pipeline": SALES}
+    started = ok(run_step("deploy-all", {**inputs, "source-stage": "Development", "wait": "false"}))
+    deployments = json.loads(ok(run_step("history", inputs)).outputs["deployments"])
+    assert deployments[0]["id"] == started.outputs["operation-id"]
+    assert deployments[0]["status"] == "NotStarted"
+    assert [d["status"] for d in deployments[1:]] == ["Succeeded"] * len(seed.HISTORY)

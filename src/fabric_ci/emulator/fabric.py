@@ -212,13 +212,17 @@ class FabricApi:
             "id": deployment.id,
             "type": "Deploy",
             "status": status,
-            "lastUpdatedTime": utc(deployment.last_updated_at(now)),
-            "executionStartTime": utc(deployment.accepted_at),
+            # Without a UTC offset, as in every example of the spec (the other times carry a Z).
+            "lastUpdatedTime": utc(deployment.last_updated_at(now), offset=False),
             "sourceStageId": deployment.source_stage_id,
             "targetStageId": deployment.target_stage_id,
             "performedBy": deployment.performed_by,
             "preDeploymentDiffInformation": deployment.diff_counts(),
         }
+        # "The date and time that the operation started", which the schema does not require: an operation
+        # NotStarted has none yet (no example shows one), so a client must not count on it.
+        if status != "NotStarted":
+            body["executionStartTime"] = utc(deployment.accepted_at)
         if status in TERMINAL_STATUSES:
             body["executionEndTime"] = utc(deployment.finishes_at)
         if deployment.note:
@@ -281,8 +285,9 @@ class FabricApi:
 
     def _readable(self, request: Request, params: dict[str, str]) -> Pipeline:
         """The pipeline, for a caller with its Admin role. The spec, for Get Deployment Pipeline, List and Get
-        Deployment Pipeline Stage(s), List Deployment Pipeline Stage Items and List Deployment Pipeline Role
-        Assignments alike: "The caller must have an *admin* deployment pipelines role." """
+        Deployment Pipeline Stage(s), List Deployment Pipeline Stage Items, List Deployment Pipeline Role
+        Assignments and List and Get Deployment Pipeline Operation(s) alike: "The caller must have an
+        *admin* deployment pipelines role." """
         pipeline = self.state.pipeline(params["pipeline"])
         self.state.check_pipeline_admin(pipeline.id, self._caller(request), "reading")
         return pipeline
@@ -358,10 +363,15 @@ class FabricApi:
     def list_stage_items(self, request: Request, params: dict[str, str]) -> Response:
         with self.state.lock:
             self.state.settle()
-            # The spec adds "The user must be at least a workspace contributor assigned to the specified
-            # stage"; the emulator does not check that workspace role yet (only the pipeline's Admin role).
             pipeline = self._readable(request, params)
             stage = self.state.stage(pipeline, params["stage"])
+            # The spec adds "The user must be at least a workspace contributor assigned to the specified
+            # stage" (and gives no error code: InsufficientPrivileges is its code for workspace permissions).
+            # A stage without a workspace has no role to check, and no items.
+            if stage.workspace_id is not None:
+                self.state.check_workspace_contributor(
+                    self.state.workspaces[stage.workspace_id], self._caller(request), "listing the items of a stage"
+                )
             items = [self._item_json(i) for i in self.state.stage_items(stage)]
             return Response(200, self._page(request, items))
 
@@ -422,14 +432,14 @@ class FabricApi:
     def list_operations(self, request: Request, params: dict[str, str]) -> Response:
         with self.state.lock:
             self.state.settle()
-            pipeline = self.state.pipeline(params["pipeline"])
+            pipeline = self._readable(request, params)
             values = [self._operation_json(d, with_plan=False) for d in self.state.recent_deployments(pipeline)]
             return Response(200, self._page(request, values))
 
     def get_operation(self, request: Request, params: dict[str, str]) -> Response:
         with self.state.lock:
             self.state.settle()
-            pipeline = self.state.pipeline(params["pipeline"])
+            pipeline = self._readable(request, params)
             deployment = self.state.deployment_of(pipeline, params["operation"])
             return Response(200, self._operation_json(deployment, with_plan=True))
 

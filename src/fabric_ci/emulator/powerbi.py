@@ -27,6 +27,10 @@ Judgement calls, where the real service documents nothing:
 - adding a pipeline user who already is one: 200, nothing changes (the only role is Admin);
 - adding a workspace user who already has a role: 400 `AddingAlreadyExistsGroupUserNotSupportedError`
   (PUT changes a role);
+- reading a pipeline (Get Pipeline, its stages, a stage's artifacts, its operations) needs access to
+  it, as Get Pipelines lists "the deployment pipelines that the user has access to": a role in it,
+  whose only one is Admin. Without: 403 `InsufficientPrivileges`, as for its users' changes (the spec
+  names no code);
 - the admin APIs (`/admin/...`) see every pipeline and share one quota of
   `Settings.admin_requests_per_hour` per rolling hour; beyond it they answer 429 `TooManyRequests`
   with Retry-After = seconds until the oldest counted request leaves the hour.
@@ -239,7 +243,9 @@ class PowerBiApi:
             "id": deployment.id,
             "type": "Deploy",
             "status": self._status(status),
-            "lastUpdatedTime": utc(deployment.last_updated_at(now)),
+            # Without a UTC offset, as in every example of the spec (the other times carry a Z).
+            "lastUpdatedTime": utc(deployment.last_updated_at(now), offset=False),
+            # Kept while NotStarted, unlike Fabric's: the spec's one NotStarted example (deployAll) has it.
             "executionStartTime": utc(deployment.accepted_at),
             "sourceStageOrder": source.order if source else 0,
             "targetStageOrder": target.order if target else 0,
@@ -310,6 +316,12 @@ class PowerBiApi:
             )
         return stage
 
+    def _readable(self, request: Request, params: dict[str, str]) -> Pipeline:
+        """The pipeline, for a caller with access to it (see the module docstring)."""
+        pipeline = self.state.pipeline(params["pipeline"])
+        self.state.check_pipeline_admin(pipeline.id, self._caller(request), "reading")
+        return pipeline
+
     def list_pipelines(self, request: Request, params: dict[str, str]) -> Response:
         # Get Pipelines: "Returns a list of deployment pipelines that the user has access to" (the admin
         # API's Get Pipelines As Admin lists them all): those the caller has a role in.
@@ -321,7 +333,7 @@ class PowerBiApi:
     def get_pipeline(self, request: Request, params: dict[str, str]) -> Response:
         expand = {e.strip() for e in request.query.get("$expand", "stages").split(",") if e.strip()}
         with self.state.lock:
-            pipeline = self.state.pipeline(params["pipeline"])
+            pipeline = self._readable(request, params)
             return Response(200, self._pipeline_json(pipeline, stages="stages" in expand))
 
     def delete_pipeline(self, request: Request, params: dict[str, str]) -> Response:
@@ -354,14 +366,20 @@ class PowerBiApi:
 
     def list_stages(self, request: Request, params: dict[str, str]) -> Response:
         with self.state.lock:
-            pipeline = self.state.pipeline(params["pipeline"])
+            pipeline = self._readable(request, params)
             return Response(200, {"value": [self._stage_json(s) for s in pipeline.stages]})
 
     def stage_artifacts(self, request: Request, params: dict[str, str]) -> Response:
         with self.state.lock:
             self.state.settle()
-            pipeline = self.state.pipeline(params["pipeline"])
+            pipeline = self._readable(request, params)
             stage = self._stage(pipeline, params["stage"])
+            # Pipelines_GetPipelineStageArtifacts: "The user must at least be a contributor on the workspace
+            # assigned to the specified stage."
+            if stage.workspace_id is not None:
+                self.state.check_workspace_contributor(
+                    self.state.workspaces[stage.workspace_id], self._caller(request), "listing the items of a stage"
+                )
             body: dict[str, list[dict[str, Any]]] = {name: [] for name in COLLECTIONS}
             for item in self.state.stage_items(stage):  # none when the stage has no workspace
                 if is_powerbi_item(item.item_type):
@@ -476,14 +494,14 @@ class PowerBiApi:
     def list_operations(self, request: Request, params: dict[str, str]) -> Response:
         with self.state.lock:
             self.state.settle()
-            pipeline = self.state.pipeline(params["pipeline"])
+            pipeline = self._readable(request, params)
             recent = self.state.recent_deployments(pipeline)
             return Response(200, {"value": [self._operation_json(d, with_plan=False) for d in recent]})
 
     def get_operation(self, request: Request, params: dict[str, str]) -> Response:
         with self.state.lock:
             self.state.settle()
-            pipeline = self.state.pipeline(params["pipeline"])
+            pipeline = self._readable(request, params)
             deployment = self.state.deployment_of(pipeline, params["operation"])
             return Response(200, self._operation_json(deployment, with_plan=True))
 

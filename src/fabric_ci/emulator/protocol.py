@@ -45,10 +45,12 @@ class Response:
 Handler = Callable[[Request, dict[str, str]], Response]
 
 
-def utc(timestamp: float) -> str:
-    """ISO 8601 in UTC with milliseconds, as the service writes it: 2024-05-01T09:26:43.153Z."""
+def utc(timestamp: float, *, offset: bool = True) -> str:
+    """ISO 8601 in UTC with milliseconds, as the service writes it: 2024-05-01T09:26:43.153Z. `offset=False`
+    leaves out the Z, as Microsoft's examples write a deployment operation's lastUpdatedTime
+    ("2020-12-13T09:26:43.153" beside an executionStartTime of "2020-12-13T09:25:43.153Z")."""
     moment = datetime.fromtimestamp(timestamp, UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}" + ("Z" if offset else "")
 
 
 def is_guid(value: Any) -> bool:

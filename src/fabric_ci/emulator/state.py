@@ -1034,6 +1034,23 @@ class TenantState:
             f"{f'is {held}' if held else 'has no role there'}.",
         )
 
+    def check_workspace_contributor(self, workspace: Workspace, caller: str | None, action: str) -> None:
+        """403 unless `caller` is a Contributor, Member or Admin of the workspace: what both specs ask of
+        reading a stage's items (Fabric: "at least a workspace contributor assigned to the specified
+        stage"; Power BI: "at least be a contributor on the workspace assigned to the specified stage")
+        and Fabric's getDefinition ("read and write permissions for the item"). `action` completes the
+        refusal: "<action> in workspace 'X' needs the Contributor role or higher"."""
+        held = next((r.role for r in workspace.roles if caller and r.principal_id == caller.lower()), None)
+        if caller is None or held in ("Admin", "Member", "Contributor"):
+            return
+        raise FabricError(
+            403,
+            INSUFFICIENT_PRIVILEGES,
+            f"The caller does not have sufficient workspace permissions: {action} in workspace "
+            f"'{workspace.name}' needs the Contributor role or higher; the caller "
+            f"{f'is {held}' if held else 'has no role there'}.",
+        )
+
     def _check_workspace_caller(self, workspace: Workspace, caller: str | None, adding: str | None = None) -> None:
         """403 unless `caller`'s workspace role allows the change. The Fabric spec: adding needs "*member*
         or higher workspace role. Members can add members or others with lower permissions."; updating
@@ -1288,15 +1305,7 @@ class TenantState:
             item = workspace.find(item_id.lower())
             if item is None:
                 raise FabricError(404, "ItemNotFound", f"The requested item '{item_id}' was not found.")
-            held = next((r.role for r in workspace.roles if caller and r.principal_id == caller.lower()), None)
-            if caller is not None and held not in ("Admin", "Member", "Contributor"):
-                raise FabricError(
-                    403,
-                    INSUFFICIENT_PRIVILEGES,
-                    f"The caller does not have sufficient permissions: reading the definition of an item in "
-                    f"workspace '{workspace.name}' needs read and write permissions on it (Contributor or higher); "
-                    f"the caller {f'is {held}' if held else 'has no role there'}.",
-                )
+            self.check_workspace_contributor(workspace, caller, "reading the definition of an item")
             if item.item_type not in DEFINITION_TYPES:
                 raise FabricError(400, "OperationNotSupportedForItem", "Operation not supported for requested item.")
             # A report reads the semantic model of its name, else the stage's first: its definition names it by id.
