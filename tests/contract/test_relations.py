@@ -71,12 +71,11 @@ def test_upstream_relations_refuse_without_beta_unknown_items_and_callers_withou
     assert (refused.status_code, refused.json()["errorCode"]) == (403, "InsufficientPrivileges")
 
 
-def test_the_demo_principal_can_read_and_deploy_every_cascade_pipeline(api: EmulatorClient) -> None:
+def test_the_demo_principal_can_read_every_cascade_pipeline(api: EmulatorClient) -> None:
     """The six cascade pipelines are listed for the seeded principal, each with three stages that have workspaces."""
     values, _ = api.all_pages("/deploymentPipelines")
     names = {v["displayName"] for v in values}
     cascade = CASCADE_PIPELINE_NAMES
-    assert len(cascade) >= 5
     assert set(cascade) <= names
     for name in cascade:
         pipeline = api.checked("GET", f"/deploymentPipelines/{stable_id('pipeline', name)}").json()

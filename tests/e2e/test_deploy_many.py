@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from fabric_ci.emulator import Emulator
@@ -254,33 +255,45 @@ deployments:
 """
 
 
-def kill_once_accepted(emulator: Emulator, env: dict[str, str], accepted: int) -> tuple[str, list[str]]:
+def kill_once_accepted(
+    emulator: Emulator, env: dict[str, str], accepted: int, written: Callable[[str, list[str]], bool], tmp_path: Path
+) -> tuple[str, list[str]]:
     """Start deploy-many, SIGKILL it (no handler runs, nothing is written at the end) once `accepted`
-    deployments were accepted; its stdout, and the ids the emulator accepted."""
+    deployments were accepted and `written(stdout so far, their ids)` says the runner wrote them (or a
+    minute passed: the assertions then say what is missing); its stdout, and the ids the emulator accepted."""
     before = len(emulator.deployments)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "fabric_ci", "deploy-many"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        encoding="utf-8",
-    )
-    deadline = time.monotonic() + 60
-    while len(emulator.deployments) < before + accepted and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(1.0)  # the acceptance answers reach the process
-    proc.kill()
-    stdout, _ = proc.communicate(timeout=30)
+    log = tmp_path / "stdout"
+    with log.open("w", encoding="utf-8") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "fabric_ci", "deploy-many"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            encoding="utf-8",
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            ids = [d.id for d in emulator.deployments[before:]]
+            if len(ids) >= accepted and written(log.read_text(encoding="utf-8"), ids):
+                break
+            time.sleep(0.05)
+        proc.kill()
+        proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
-    return stdout, [d.id for d in emulator.deployments[before:]]
+    return log.read_text(encoding="utf-8"), [d.id for d in emulator.deployments[before:]]
 
 
 def test_a_killed_run_has_every_accepted_operation_id_in_results(emulator: Emulator, tmp_path: Path) -> None:
     """`results` is written as each deployment is accepted: killed mid-wait, the output file names both."""
     emulator.configure(operation_seconds=60)
     env = step_env({**emulator.inputs(), "manifest": KILLED_MID_RUN}, tmp_path)
-    _, accepted = kill_once_accepted(emulator, env, 2)
+    output = Path(env["GITHUB_OUTPUT"])
+
+    def written(_stdout: str, ids: list[str]) -> bool:
+        return all(i in output.read_text() for i in ids)
+
+    _, accepted = kill_once_accepted(emulator, env, 2, written, tmp_path)
     assert len(accepted) == 2
     results = json.loads(parse_output_file(Path(env["GITHUB_OUTPUT"]).read_text())["results"])
     assert {results[n]["operation-id"] for n in ("Sales Analytics", "Four Stage Release")} == set(accepted)
@@ -298,7 +311,11 @@ def test_a_killed_azure_task_has_set_every_accepted_operation_id(emulator: Emula
     """On Azure Pipelines `results` is set again as each deployment is accepted: the last value names both."""
     emulator.configure(operation_seconds=60)
     env = task_env({**emulator.inputs(), "manifest": KILLED_MID_RUN}, tmp_path)
-    stdout, accepted = kill_once_accepted(emulator, env, 2)
+
+    def written(stdout: str, ids: list[str]) -> bool:
+        return all(i in stdout for i in ids)
+
+    stdout, accepted = kill_once_accepted(emulator, env, 2, written, tmp_path)
     results = json.loads(variables(stdout)["results"])
     assert {results[n]["operation-id"] for n in ("Sales Analytics", "Four Stage Release")} == set(accepted)
     assert results["later"]["status"] == "NotStarted"
@@ -321,8 +338,8 @@ def test_depends_on_auto_infers_the_cascade_from_item_relations(run_step: RunSte
     assert run.returncode == 0, run.stdout + run.stderr
     shown = [line for line in run.stdout.splitlines() if "(inferred: " in line]
     board_line = (
-        "[Board Pack] depends on Executive Reports (inferred: Report 'Board Summary' reads SemanticModel "
-        "'Executive Model')"
+        "[Board Pack] depends on Executive Reports (inferred: Report 'Board Summary' reads, directly or "
+        "through other items, SemanticModel 'Executive Model')"
     )
     assert board_line in shown
     assert any(line.startswith("[Executive Reports] depends on Shared Models") for line in shown), shown
@@ -359,6 +376,23 @@ deployments:
     assert "(inferred: " not in run.stdout
     ran = by_operation(emulator, run)
     assert ran["Revenue Reports"].accepted_at >= ran["Shared Models"].finishes_at  # type: ignore[attr-defined]
+
+
+def test_depends_on_auto_fails_the_step_when_relations_fail_otherwise(run_step: RunStep, emulator: Emulator) -> None:
+    """A refusal that is not the API's absence (here a 403) must not drop the inferred order: the step
+    fails before anything is deployed."""
+    emulator.inject(r"/relations/upstream", count=50, status=403)
+    manifest = """
+defaults: {source-stage: Development, target-stage: Test}
+deployments:
+  - {pipeline: Revenue Reports, depends-on: auto}
+  - pipeline: Shared Models
+"""
+    before = len(emulator.deployments)
+    run = run_step("deploy-many", {"manifest": manifest})
+    assert run.returncode == 1, run.stdout
+    assert any("403" in e for e in run.errors), run.errors
+    assert len(emulator.deployments) == before
 
 
 def test_depends_on_auto_is_not_used_with_the_power_bi_api(run_step: RunStep, emulator: Emulator) -> None:

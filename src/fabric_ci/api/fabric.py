@@ -8,7 +8,7 @@ from typing import Any
 from fabric_ci.api.pagination import iter_values
 from fabric_ci.api.transport import AmbiguousResponse, Transport
 from fabric_ci.auth.token import token_principal
-from fabric_ci.errors import ApiError, DefinitionUnavailable, RelationsUnavailable
+from fabric_ci.errors import ApiError, BadRequestError, DefinitionUnavailable, NotFoundError, RelationsUnavailable
 from fabric_ci.models.requests import DeployRequest, NewStage
 from fabric_ci.models.resources import (
     DefinitionFetch,
@@ -141,11 +141,16 @@ class FabricClient:
             return Stage.model_validate(self._t.get_json(path))
 
     def upstream_relations(self, workspace_id: str, item_id: str) -> list[RelatedItem]:
-        # A beta API: its `beta=true` is required, and it may change or go; any refusal is "unavailable".
+        # A beta API: its `beta=true` is required, and it may change or go. Only its absence (a 400 for the
+        # parameter, a 404 that is not about the item) is "unavailable", for deploy-many to fall back on
+        # the explicit order. Anything else (throttling, an outage, an item not found, a 403) stays an
+        # error: dropping the inferred order then would deploy reports beside the models they read.
         path = f"workspaces/{workspace_id}/items/{item_id}/relations/upstream"
         try:
             body = self._t.get_json(path, params={"beta": "true"})
-        except ApiError as error:
+        except (BadRequestError, NotFoundError) as error:
+            if error.details.error_code in ("ItemNotFound", "WorkspaceNotFound"):
+                raise
             raise RelationsUnavailable(error.message) from error
         return Relations.model_validate(body).items
 

@@ -150,7 +150,12 @@ class _Run:
             # killed before it ends (a runner's hard cancel) still names every accepted deployment.
             with self.lock:
                 self.accepted[name] = operation_id
-                self.reporter.interim(self.interim_result())
+                try:
+                    self.reporter.interim(self.interim_result())
+                except Exception as error:
+                    # Raised here, it would leave deploy() mid-wait: the entry reported Failed while its
+                    # deployment runs on, and its dependents skipped. The final `results` is still written.
+                    self.reporter.warning(f"[{name}] results could not be written yet ({error}); the step goes on")
 
         return accepted
 
@@ -224,6 +229,12 @@ def deploy_many(
 ) -> DeployManyResult:
     run = _Run(inputs, client, reporter, clock, deploy_one)
     manifest = run.manifest
+    auto = [entry.name for entry in manifest.entries if entry.infer]
+    if auto and inputs.api != "fabric":  # the inputs alone say it: before any request
+        reporter.warning(
+            f"depends-on: auto ({', '.join(auto)}) needs the Fabric API's item relations; with api: {inputs.api} "
+            "only the explicit dependencies are used."
+        )
     # Every pipeline resolved before the first deployment: a typo in the last entry stops the run
     # before anything is deployed, and entries naming one pipeline differently are still serialised.
     with reporter.phase("Resolving the pipelines"):
@@ -260,7 +271,8 @@ def deploy_many(
                 for future in done:
                     outcome = future.result()
                     outcomes[running.pop(future)] = outcome
-                    _report(reporter, outcome)
+                    with run.lock:
+                        _report(reporter, outcome)
         except Cancelled as cancelled:
             run.signal = cancelled
             run.cancel.set()
@@ -299,11 +311,7 @@ def _infer_dependencies(
     auto = [entry.name for entry in manifest.entries if entry.infer]
     if not auto:
         return manifest
-    if inputs.api != "fabric":
-        reporter.warning(
-            f"depends-on: auto ({', '.join(auto)}) needs the Fabric API's item relations; with api: {inputs.api} "
-            "only the explicit dependencies are used."
-        )
+    if inputs.api != "fabric":  # deploy_many said so before its first request
         return manifest
     with reporter.phase("Inferring dependencies from item relations"):
         deployed: dict[str, dict[str, StageItem]] = {}  # entry -> its source items by id
@@ -332,8 +340,10 @@ def _infer_dependencies(
                             if other != name and upstream.id in theirs:
                                 why.setdefault(name, {}).setdefault(
                                     other,
-                                    f"{item.item_type} {item.item_display_name!r} reads "
-                                    f"{upstream.type} {upstream.display_name!r}",
+                                    # relations/upstream is transitive: the item reads it, or reads
+                                    # what reads it.
+                                    f"{item.item_type} {item.item_display_name!r} reads, directly or through "
+                                    f"other items, {upstream.type} {upstream.display_name!r}",
                                 )
         except RelationsUnavailable as unavailable:
             reporter.warning(
@@ -347,7 +357,13 @@ def _infer_dependencies(
             for dependency in added:
                 reporter.info(f"[{entry.name}] depends on {dependency} (inferred: {why[entry.name][dependency]})")
             if entry.infer and not added:
-                reporter.info(f"[{entry.name}] depends-on: auto found no entry whose items it reads")
+                if entry.name not in deployed:
+                    found = "not looked up: its source stage, or its items, did not resolve (its deploy will say)"
+                elif why.get(entry.name):
+                    found = "nothing more: the entries whose items it reads are named already"
+                else:
+                    found = "no entry whose items it reads"
+                reporter.info(f"[{entry.name}] depends-on: auto found {found}")
             entries.append(replace(entry, depends_on=(*entry.depends_on, *added)))
     if cycle := find_cycle({e.name: list(e.depends_on) for e in entries}):
         raise InputErrors(
@@ -390,7 +406,8 @@ def _schedule(
                 pipeline_id=pipeline_of[name],
                 error="depends on " + ", ".join(f"{o.name} ({o.status})" for o in unmet),
             )
-            run.reporter.info(f"[{name}] skipped: {outcomes[name].error}")
+            with run.lock:  # workers write under it: a CI log line must not be split by theirs
+                run.reporter.info(f"[{name}] skipped: {outcomes[name].error}")
             pending.remove(name)
             continue
         if len(ended) < len(entry.depends_on) or len(running) >= inputs.max_parallel:
@@ -399,7 +416,8 @@ def _schedule(
             continue
         pending.remove(name)
         busy.add(pipeline_of[name])
-        run.reporter.info(f"[{name}] starting")
+        with run.lock:
+            run.reporter.info(f"[{name}] starting")
         running[pool.submit(run.run_entry, name, pipeline_of[name])] = name
 
 

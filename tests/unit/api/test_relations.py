@@ -7,7 +7,7 @@ import pytest
 import respx
 
 from fabric_ci.api.fabric import FabricClient
-from fabric_ci.errors import RelationsUnavailable
+from fabric_ci.errors import ForbiddenError, NotFoundError, RelationsUnavailable
 
 WS, ITEM, MODEL = (
     "6e335e92-a2a2-4b5a-970a-bd6a89fbb765",
@@ -30,11 +30,22 @@ def test_upstream_items_are_read_with_beta_true(api: respx.MockRouter, client: F
     assert route.call_count == 1
 
 
-@pytest.mark.parametrize("status", [403, 404])
-def test_a_refusal_is_unavailable_not_a_failed_step(api: respx.MockRouter, client: FabricClient, status: int) -> None:
-    """403 or 404 from the beta API is RelationsUnavailable, carrying the service's message."""
-    api.get(UPSTREAM).mock(
-        return_value=httpx.Response(status, json={"errorCode": "ItemNotFound", "message": "The item was not found."})
-    )
-    with pytest.raises(RelationsUnavailable, match="not found"):
+@pytest.mark.parametrize(("status", "code"), [(400, "InvalidParameter"), (404, "EntityNotFound")])
+def test_the_api_missing_is_unavailable(api: respx.MockRouter, client: FabricClient, status: int, code: str) -> None:
+    """A 400 (no beta any more) or a 404 that is not about the item: the beta API is not there."""
+    api.get(UPSTREAM).mock(return_value=httpx.Response(status, json={"errorCode": code, "message": "No such API."}))
+    with pytest.raises(RelationsUnavailable, match="No such API"):
+        client.upstream_relations(WS, ITEM)
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "raised"),
+    [(404, "ItemNotFound", NotFoundError), (403, "InsufficientPrivileges", ForbiddenError)],
+)
+def test_any_other_refusal_is_an_error(
+    api: respx.MockRouter, client: FabricClient, status: int, code: str, raised: type[Exception]
+) -> None:
+    """An item not found or a caller refused is no reason to drop the inferred order: the step fails."""
+    api.get(UPSTREAM).mock(return_value=httpx.Response(status, json={"errorCode": code, "message": "no"}))
+    with pytest.raises(raised):
         client.upstream_relations(WS, ITEM)
