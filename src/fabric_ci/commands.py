@@ -141,48 +141,13 @@ def _remove_user(inputs: RemoveUserInputs, client: PipelinesClient, reporter: Re
     return remove_user(inputs, client, reporter, client.signed_in_principal())
 
 
-def _assign_workspace(
-    inputs: AssignWorkspaceInputs, client: PipelinesClient, reporter: Reporter, _clock: Clock
-) -> Result:
-    return assign_workspace(inputs, client, reporter)
+def _no_wait(operation: Callable[[Any, PipelinesClient, Reporter], Result]) -> Operation:
+    """An operation that never waits, in the registry's shape: the clock it is handed goes unused."""
 
+    def run(inputs: Any, client: PipelinesClient, reporter: Reporter, _clock: Clock) -> Result:
+        return operation(inputs, client, reporter)
 
-def _unassign_workspace(
-    inputs: UnassignWorkspaceInputs, client: PipelinesClient, reporter: Reporter, _clock: Clock
-) -> Result:
-    return unassign_workspace(inputs, client, reporter)
-
-
-def _create_pipeline(
-    inputs: CreatePipelineInputs, client: PipelinesClient, reporter: Reporter, _clock: Clock
-) -> Result:
-    return create_pipeline(inputs, client, reporter)
-
-
-def _delete_pipeline(
-    inputs: DeletePipelineInputs, client: PipelinesClient, reporter: Reporter, _clock: Clock
-) -> Result:
-    return delete_pipeline(inputs, client, reporter)
-
-
-def _update_stage(inputs: UpdateStageInputs, client: PipelinesClient, reporter: Reporter, _clock: Clock) -> Result:
-    return update_stage(inputs, client, reporter)
-
-
-def _list_pipelines(inputs: ListPipelinesInputs, client: PipelinesClient, reporter: Reporter, _clock: Clock) -> Result:
-    return list_pipelines(inputs, client, reporter)
-
-
-def _show_pipeline(inputs: ShowPipelineInputs, client: PipelinesClient, reporter: Reporter, _clock: Clock) -> Result:
-    return show_pipeline(inputs, client, reporter)
-
-
-def _history(inputs: HistoryInputs, client: PipelinesClient, reporter: Reporter, _clock: Clock) -> Result:
-    return history(inputs, client, reporter)
-
-
-def _status(inputs: StatusInputs, client: PipelinesClient, reporter: Reporter, _clock: Clock) -> Result:
-    return status(inputs, client, reporter)
+    return run
 
 
 _REGISTRY = (
@@ -233,7 +198,7 @@ _REGISTRY = (
         title="assign workspace",
         description="Assign a workspace to a stage of a Microsoft Fabric deployment pipeline.",
         inputs=AssignWorkspaceInputs,
-        run=_assign_workspace,
+        run=_no_wait(assign_workspace),
         result=AssignWorkspaceResult,
         outputs=("pipeline-id", "stage-id", "workspace-id"),
         task_id="1150d835-7ee0-4884-94b9-c5ce9d6b6578",
@@ -247,7 +212,7 @@ _REGISTRY = (
             "history and deployment rules are lost); a stage without one is left as it is."
         ),
         inputs=UnassignWorkspaceInputs,
-        run=_unassign_workspace,
+        run=_no_wait(unassign_workspace),
         result=UnassignWorkspaceResult,
         outputs=("pipeline-id", "stage-id", "workspace-id", "changed"),
         task_id="e88a40e8-d145-4fd9-a2dc-f834135c1ecd",
@@ -261,7 +226,7 @@ _REGISTRY = (
             "pipeline of that name with the same stages is left as it is."
         ),
         inputs=CreatePipelineInputs,
-        run=_create_pipeline,
+        run=_no_wait(create_pipeline),
         result=CreatePipelineResult,
         outputs=("pipeline-id", "stage-ids", "changed"),
         task_id="642c7d40-c62b-4074-8c61-e6207366f0c6",
@@ -275,7 +240,7 @@ _REGISTRY = (
             "public (the Fabric API only); a stage that already has the values given is left as it is."
         ),
         inputs=UpdateStageInputs,
-        run=_update_stage,
+        run=_no_wait(update_stage),
         result=UpdateStageResult,
         outputs=("pipeline-id", "stage-id", "changed"),
         task_id="2f1e28f7-d391-4ce6-b93b-098db3e92d37",
@@ -290,7 +255,7 @@ _REGISTRY = (
             "workspaces and their content stay, unassigned. A pipeline not visible to the principal is left alone."
         ),
         inputs=DeletePipelineInputs,
-        run=_delete_pipeline,
+        run=_no_wait(delete_pipeline),
         result=DeletePipelineResult,
         outputs=("pipeline-id", "changed"),
         task_id="3faa732c-56dd-493a-addc-9eec74f34ca3",
@@ -347,7 +312,7 @@ _REGISTRY = (
             "and whether it is the pipeline's Admin."
         ),
         inputs=ListPipelinesInputs,
-        run=_list_pipelines,
+        run=_no_wait(list_pipelines),
         result=PipelineListResult,
         outputs=("pipelines",),
         task_id="3f2446f1-86ba-4b64-aec3-989d0495839c",
@@ -361,7 +326,7 @@ _REGISTRY = (
             "counts; with `items`, each stage's items and the item each is paired with in the next stage."
         ),
         inputs=ShowPipelineInputs,
-        run=_show_pipeline,
+        run=_no_wait(show_pipeline),
         result=PipelineViewResult,
         outputs=("pipeline-id", "stages"),
         task_id="48142c7e-94fa-4c24-8765-cde66c9743c3",
@@ -375,7 +340,7 @@ _REGISTRY = (
             "start, duration, who started it and its note."
         ),
         inputs=HistoryInputs,
-        run=_history,
+        run=_no_wait(history),
         result=HistoryResult,
         outputs=("pipeline-id", "deployments"),
         task_id="e575bd04-d607-4181-9349-0d16036e667f",
@@ -389,7 +354,7 @@ _REGISTRY = (
             "succeeds whatever the deployment's status, which the `status` output holds."
         ),
         inputs=StatusInputs,
-        run=_status,
+        run=_no_wait(status),
         result=DeploymentStatusResult,
         outputs=DEPLOYMENT_OUTPUTS,
         task_id="70335b42-ec9a-41fb-b791-81a413682634",

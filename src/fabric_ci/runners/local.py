@@ -74,8 +74,7 @@ def _clean(text: str, *, keep_newlines: bool = True) -> str:
 
 
 def _cell(text: str) -> str:
-    text = _clean(text, keep_newlines=False)
-    return text if len(text) <= _MAX_CELL else text[: _MAX_CELL - 1] + "…"
+    return cut(_clean(text, keep_newlines=False), _MAX_CELL)
 
 
 # An error a person reads: a service may answer with pages of text (an HTML error page, a stack
