@@ -358,6 +358,42 @@ def test_delete_pipeline_needs_the_pipeline_admin_role(api: EmulatorClient, emul
     assert FINANCE_PIPELINE_ID in emulator.state.pipelines
 
 
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ("pipeline", "deploying in deployment pipeline 'Sales Analytics' needs its Admin role"),
+        ("source Viewer", "deploying from stage 'Development' in workspace"),
+        ("target none", "deploying to stage 'Test' in workspace"),
+    ],
+)
+def test_deploy_needs_the_pipeline_admin_role_and_contributor_on_both_workspaces(
+    api: EmulatorClient, emulator: Emulator, change: str, message: str
+) -> None:
+    """The spec: "The caller must have an *admin* deployment pipelines role. The user must be at least a
+    contributor on both source and target deployment workspaces." Without either, 403 and nothing starts;
+    with Contributor on both (not more), the deployment is accepted."""
+    state = emulator.state
+    if change == "pipeline":
+        state.delete_role_assignment(DEMO_PIPELINE_ID, SERVICE_PRINCIPAL_ID)
+    elif change == "source Viewer":
+        state.update_workspace_role(DEV_WORKSPACE_ID, SERVICE_PRINCIPAL_ID, "Viewer")
+    else:
+        target = state.workspaces[TEST_WORKSPACE_ID]
+        target.roles = [r for r in target.roles if r.principal_id != SERVICE_PRINCIPAL_ID]
+    before = len(state.pipeline(DEMO_PIPELINE_ID).deployments)
+    refused = api.checked("POST", f"{PIPELINE}/deploy", DEPLOY_ALL)
+    assert (refused.status_code, refused.json()["errorCode"]) == (403, "InsufficientPrivileges")
+    assert message in refused.json()["message"]
+    assert len(state.pipeline(DEMO_PIPELINE_ID).deployments) == before
+
+
+def test_deploy_is_accepted_with_contributor_on_both_workspaces(api: EmulatorClient, emulator: Emulator) -> None:
+    """Contributor is enough on each workspace (the spec's "at least a contributor")."""
+    for workspace in (DEV_WORKSPACE_ID, TEST_WORKSPACE_ID):
+        emulator.state.update_workspace_role(workspace, SERVICE_PRINCIPAL_ID, "Contributor")
+    deploy(api)
+
+
 def test_delete_pipeline_is_refused_while_a_deployment_runs(api: EmulatorClient, emulator: Emulator) -> None:
     """The spec: "This operation will fail if there's an active deployment operation", with no status given:
     the emulator answers 409 DeploymentInProgress in the Fabric error shape (an assumption), naming it."""

@@ -136,16 +136,39 @@ def test_stage_artifacts_need_contributor_on_the_stage_workspace(
         f"{PIPELINE}/stages/0/artifacts",
         f"{PIPELINE}/operations",
         f"{PIPELINE}/operations/{stable_id('history', '1')}",
+        f"{PIPELINE}/users",
     ],
 )
 def test_reading_a_pipeline_needs_access_to_it(pbi: EmulatorClient, emulator: Emulator, path: str) -> None:
     """Get Pipelines lists "the deployment pipelines that the user has access to"; reading one, its stages,
-    a stage's artifacts or its operations needs that access too: 200 with the role, 403 without."""
+    a stage's artifacts, its operations or its users needs that access too: 200 with the role, 403 without
+    (the admin API's users list stays open to a tenant admin)."""
     assert pbi.checked("GET", path).status_code == 200
     emulator.state.delete_role_assignment(DEMO_PIPELINE_ID, SERVICE_PRINCIPAL_ID)
     refused = pbi.checked("GET", path)
     assert (refused.status_code, refused.json()["error"]["code"]) == (403, "InsufficientPrivileges")
     assert "reading deployment pipeline 'Sales Analytics' needs its Admin role" in refused.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("change", ["pipeline", "source Viewer", "target none"])
+def test_deploying_needs_access_to_the_pipeline_and_contributor_on_both_workspaces(
+    pbi: EmulatorClient, emulator: Emulator, change: str
+) -> None:
+    """deployAll and selective deploy: "The user must at least be a contributor on both source and target
+    deployment workspaces", and the pipeline's access (its one access right, Admin) as for reading it:
+    without either, 403 and nothing starts."""
+    state = emulator.state
+    if change == "pipeline":
+        state.delete_role_assignment(DEMO_PIPELINE_ID, SERVICE_PRINCIPAL_ID)
+    elif change == "source Viewer":
+        state.update_workspace_role(DEV_WORKSPACE_ID, SERVICE_PRINCIPAL_ID, "Viewer")
+    else:
+        target = state.workspaces[TEST_WORKSPACE_ID]
+        target.roles = [r for r in target.roles if r.principal_id != SERVICE_PRINCIPAL_ID]
+    before = len(state.pipeline(DEMO_PIPELINE_ID).deployments)
+    body = {"sourceStageOrder": 0, "options": BOTH}
+    assert error_code(pbi, "POST", f"{PIPELINE}/deployAll", body) == (403, "InsufficientPrivileges")
+    assert len(state.pipeline(DEMO_PIPELINE_ID).deployments) == before
 
 
 def test_deploy_all_answers_202_with_the_operation_and_runs_to_success(pbi: EmulatorClient, emulator: Emulator) -> None:

@@ -17,6 +17,13 @@ unfinished answer to it extends the proof; every other request may be sent whene
   fixed poll's ticks;
 - a 429's Retry-After is honoured by the transport; no sleep passes the caller's deadline.
 
+Waits that run side by side (deploy-many's) may share a SharedBudget: a wait that saw its end
+with requests to spare (an accurate estimate needs one where the fixed poll sends two) deposits
+them, and a wait whose estimate says its end comes before its own budget lets it look may borrow
+one. The sum stays within the sum of the proofs, so N waits still cost no more requests than N
+fixed polls, and the requests go where they shorten a wait. No status request can serve two
+deployments (neither API reads several in one request), so sharing saves time, not requests.
+
 Clock and sleep are injected so that tests run in virtual time.
 """
 
@@ -24,6 +31,7 @@ from __future__ import annotations
 
 import math
 import statistics
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -41,6 +49,37 @@ RECENT_HISTORY = 5  # how many recent same-stage deployments estimate this one
 AIM_AFTER = 0.2  # poll this long after the expected end, so an accurate estimate needs one request
 
 
+class SharedBudget:
+    """Status requests the waits of one run lend each other: deposited by a wait that saw its
+    deployment end having sent fewer than its proof allowed, borrowed one at a time by a wait whose
+    estimate says its end comes before its own budget lets it look. Thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._credit = 0
+        self.deposited = 0  # in all, for the log and the bench
+        self.lent = 0
+
+    @property
+    def credit(self) -> int:
+        with self._lock:
+            return self._credit
+
+    def deposit(self, requests: int) -> None:
+        with self._lock:
+            self._credit += requests
+            self.deposited += requests
+
+    def borrow(self) -> bool:
+        """Take one request if one is there; False if another wait took the last."""
+        with self._lock:
+            if self._credit <= 0:
+                return False
+            self._credit -= 1
+            self.lent += 1
+            return True
+
+
 @dataclass
 class PollPlanner:
     """Decides how long to wait before the next status request. Pure: times are seconds since
@@ -48,7 +87,10 @@ class PollPlanner:
 
     expected_duration: float | None = None  # from history; None when unknown
     history_uncertainty: float = 0.0  # how far recent same-stage durations stray from it
-    sent: int = 0  # status requests sent so far
+    sent: int = 0  # status requests sent so far, borrowed ones included
+    budget: SharedBudget | None = None  # shared with waits running beside this one, if any
+    borrowed: int = 0  # of `sent`, how many the shared budget paid for
+    _borrowed_in: int = -1  # the fixed poll's interval of the last borrowed request: one per interval
     seen_unfinished_at: float = 0.0  # the latest time an answer showed it unfinished (accepted at 0)
     _last_answer_at: float = 0.0
     # (steps done, after the answer at, by the answer at): when each rise in the count happened.
@@ -63,15 +105,37 @@ class PollPlanner:
         return math.floor(self.seen_unfinished_at / BASELINE_INTERVAL) + 2
 
     def can_spend(self, at: float, *, last: bool = False) -> bool:
-        """Whether a status request sent at `at` stays within the budget. The `last` one (at the
-        deadline) needs no answer to extend the proof, so it need not wait for the tick."""
-        if self.sent + 1 < self._allowed():
+        """Whether a status request sent at `at` stays within this wait's own budget. The `last` one
+        (at the deadline) needs no answer to extend the proof, so it need not wait for the tick."""
+        own = self.sent - self.borrowed
+        if own + 1 < self._allowed():
             return True
-        return self.sent + 1 == self._allowed() and (last or at >= self._tick())
+        return own + 1 == self._allowed() and (last or at >= self._tick())
 
-    def spend(self) -> None:
-        """Record one status request sent."""
+    def may_borrow(self, at: float) -> bool:
+        """Whether a request at `at` could be borrowed: a shared budget with credit, and none
+        borrowed yet in this interval of the fixed poll (so that one wait whose estimate keeps
+        being wrong does not drain what the others saved)."""
+        interval = math.floor(at / BASELINE_INTERVAL)
+        return self.budget is not None and interval != self._borrowed_in and self.budget.credit > 0
+
+    def spend(self, at: float = 0.0, *, last: bool = False) -> bool:
+        """Record one status request about to be sent at `at`, on this wait's own budget or else
+        borrowed. False (nothing recorded) when neither allows it: another wait took the credit
+        this one planned to borrow."""
+        if not self.can_spend(at, last=last):
+            if not (self.may_borrow(at) and self.budget is not None and self.budget.borrow()):
+                return False
+            self.borrowed += 1
+            self._borrowed_in = math.floor(at / BASELINE_INTERVAL)
         self.sent += 1
+        return True
+
+    def settle(self) -> None:
+        """The deployment's end was seen: what this wait's own budget did not use goes to the
+        shared budget. (Only then: a wait that timed out proves less about the fixed poll.)"""
+        if self.budget is not None:
+            self.budget.deposit(max(self._allowed() - (self.sent - self.borrowed), 0))
 
     def unfinished(self, sent_at: float) -> None:
         """The answer to the request sent at `sent_at` showed the deployment still going."""
@@ -157,8 +221,18 @@ class PollPlanner:
         # wrong estimate makes us to the deployment's own duration.
         delay = min(delay, max(BASELINE_INTERVAL, now), LONGEST_GAP)
         if not self.can_spend(now + delay):
-            delay = self._tick() - now  # the last request the budget allows waits for the tick
+            tick = self._tick() - now
+            # The last request the budget allows waits for the tick, unless an estimate puts the end
+            # before it, near (not long overdue: there it is no guide), and another wait has a request
+            # to lend (spend() borrows it then).
+            near = estimate is not None and -BASELINE_INTERVAL < estimate[0] <= 2 * BASELINE_INTERVAL
+            if not near or delay >= tick or not self.may_borrow(now + delay):
+                delay = tick
         return max(delay, 0.0)
+
+    def until_tick(self, now: float) -> float:
+        """How long until this wait's own budget allows its next request."""
+        return max(self._tick() - now, 0.0)
 
 
 def expected_duration(
@@ -249,12 +323,16 @@ def wait_until_terminal(
         # The last poll lands on the deadline itself, so an operation that ends just before it
         # is reported as ended, not as timed out.
         final = now + delay >= timeout
-        if final and not planner.can_spend(timeout, last=True):
+        if final and not (planner.can_spend(timeout, last=True) or planner.may_borrow(timeout)):
             sleep_ticking(max(timeout - now, 0.0))  # no budget left for a last look
             raise DeadlineReached(last, error)
         sleep_ticking(max(timeout - now, 0.0) if final else delay)
         sent_at = clock() - start
-        planner.spend()
+        if not planner.spend(sent_at, last=final):
+            if final:  # the last look was to be borrowed, and another wait took the credit
+                raise DeadlineReached(last, error)
+            delay = planner.until_tick(sent_at)  # the credit this look was to borrow went to another wait
+            continue
         try:
             last = fetch()
         except DeadlineReached:
@@ -275,6 +353,7 @@ def wait_until_terminal(
         known = progress_of(last, now)
         on_progress(known)
         if known.status in TERMINAL_STATUSES:
+            planner.settle()
             return last
         planner.unfinished(sent_at)
         if final:

@@ -406,7 +406,9 @@ class FabricApi:
             not isinstance(options, dict) or not isinstance(options.get("allowCrossRegionDeployment", False), bool)
         ):
             raise _invalid("'options' must be an object; allowCrossRegionDeployment must be a boolean.")
-        deployment = self.state.deploy(params["pipeline"], str(source), str(target), items, note, new_workspace_name)
+        deployment = self.state.deploy(
+            params["pipeline"], str(source), str(target), items, note, new_workspace_name, caller=self._caller(request)
+        )
         headers = self._lro_headers(deployment.lro_id, "NotStarted", retry_after=self.state.settings.deploy_retry_after)
         headers["deployment-id"] = deployment.id
         return Response(202, None, headers)

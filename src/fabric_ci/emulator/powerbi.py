@@ -27,10 +27,11 @@ Judgement calls, where the real service documents nothing:
 - adding a pipeline user who already is one: 200, nothing changes (the only role is Admin);
 - adding a workspace user who already has a role: 400 `AddingAlreadyExistsGroupUserNotSupportedError`
   (PUT changes a role);
-- reading a pipeline (Get Pipeline, its stages, a stage's artifacts, its operations) needs access to
-  it, as Get Pipelines lists "the deployment pipelines that the user has access to": a role in it,
-  whose only one is Admin. Without: 403 `InsufficientPrivileges`, as for its users' changes (the spec
-  names no code);
+- reading a pipeline (Get Pipeline, its stages, a stage's artifacts, its operations, its users) and
+  deploying it need access to it, as Get Pipelines lists "the deployment pipelines that the user has
+  access to": a role in it, whose only one is Admin. Without: 403 `InsufficientPrivileges`, as for
+  its users' changes (the spec names no code). Deploying also needs Contributor or higher on the
+  source and target workspaces (the spec);
 - the admin APIs (`/admin/...`) see every pipeline and share one quota of
   `Settings.admin_requests_per_hour` per rolling hour; beyond it they answer 429 `TooManyRequests`
   with Retry-After = seconds until the oldest counted request leaves the hour.
@@ -460,6 +461,7 @@ class PowerBiApi:
                 options=options,
                 item_options=item_options,
                 update_app=update_app,
+                caller=self._caller(request),
             )
             return Response(202, self._operation_json(deployment, with_plan=False))
 
@@ -512,9 +514,12 @@ class PowerBiApi:
         return self.state.caller(request.headers.get("authorization"))
 
     def list_pipeline_users(self, request: Request, params: dict[str, str]) -> Response:
+        # Like every other read of a pipeline here: only a caller with access to it.
         with self.state.lock:
-            pipeline = self.state.pipeline(params["pipeline"])
-            return Response(200, {"value": [self._pipeline_user_json(r) for r in pipeline.role_assignments]})
+            return self._pipeline_users(self._readable(request, params))
+
+    def _pipeline_users(self, pipeline: Pipeline) -> Response:
+        return Response(200, {"value": [self._pipeline_user_json(r) for r in pipeline.role_assignments]})
 
     def add_pipeline_user(self, request: Request, params: dict[str, str]) -> Response:
         return self._add_pipeline_user(request, params, self._caller(request))
@@ -570,7 +575,8 @@ class PowerBiApi:
 
     def admin_list_pipeline_users(self, request: Request, params: dict[str, str]) -> Response:
         self._count_admin_request()
-        return self.list_pipeline_users(request, params)
+        with self.state.lock:  # a tenant admin reads any pipeline's users, whatever its own roles
+            return self._pipeline_users(self.state.pipeline(params["pipeline"]))
 
     # A tenant admin changes any pipeline's users through the admin APIs, whatever its own roles: no caller check.
 

@@ -724,8 +724,15 @@ class TenantState:
         options: dict[str, bool] | None = None,
         item_options: dict[str, dict[str, bool]] | None = None,
         update_app: bool = False,
+        caller: str | None = None,
     ) -> Deployment:
         """Accept a deployment (items are (sourceItemId, itemType); None = the whole stage).
+
+        `caller` (None: a direct call, unchecked) must hold the pipeline's Admin role and be at least a
+        Contributor of the source and target workspaces. The Fabric spec: "The caller must have an
+        *admin* deployment pipelines role. The user must be at least a contributor on both source and
+        target deployment workspaces."; the Power BI spec states the workspace half, and its pipelines
+        have the one access right, Admin, which every other pipeline request here already asks for.
 
         `api="powerbi"` applies the deployment options (`options` deployment-wide, `item_options`
         by source item id) and `update_app`, as the module docstring says.
@@ -737,6 +744,7 @@ class TenantState:
             target = self._deploy_stage(pipeline, target_stage_id, "targetStageId")
             if source.id == target.id:
                 raise FabricError(400, "InvalidInput", "The source and target stages must be different.")
+            self.check_pipeline_admin(pipeline.id, caller, "deploying in")
             if note is not None and len(note) > MAX_NOTE_LENGTH:
                 raise FabricError(400, "InvalidInput", f"The note cannot be longer than {MAX_NOTE_LENGTH} characters.")
             if items is not None and len(items) > MAX_ITEMS_PER_DEPLOYMENT:
@@ -759,6 +767,13 @@ class TenantState:
                     "StageWithoutWorkspace",
                     f"The source stage '{source.display_name}' has no workspace assigned.",
                 )
+            for stage in (source, target):
+                if stage.workspace_id is not None:
+                    self.check_workspace_contributor(
+                        self.workspaces[stage.workspace_id],
+                        caller,
+                        f"deploying {'from' if stage is source else 'to'} stage '{stage.display_name}'",
+                    )
             backward = target.order < source.order
             target_items = self.stage_items(target)
             if backward and target_items:

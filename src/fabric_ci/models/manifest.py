@@ -202,12 +202,27 @@ def parse_manifest(text: str, step: Mapping[str, str]) -> Manifest:
     ]
     defaults_doc = document.get("defaults") or {}
     defaults: dict[str, str] = {}
+    default_depends_on: list[str] = []
     if not isinstance(defaults_doc, dict):
         errors.append(_error("manifest", "defaults", "expected a mapping of deploy inputs"))
     else:
-        for key in ENTRY_KEYS:
-            if key in defaults_doc:
-                errors.append(_error("defaults", key, "belongs to an entry, not to defaults"))
+        if "name" in defaults_doc:
+            errors.append(_error("defaults", "name", "belongs to an entry, not to defaults"))
+        if "depends-on" in defaults_doc:
+            # Only `auto` is a default that means something for every entry (names would make an entry
+            # depend on itself); an entry's own depends-on replaces it, as every key of an entry does.
+            default_depends, problems = _depends_on("defaults", defaults_doc["depends-on"])
+            if problems or default_depends != [AUTO]:
+                errors.append(
+                    _error(
+                        "defaults",
+                        "depends-on",
+                        f"can only be {AUTO!r} (infer every entry's dependencies from item relations); "
+                        "name an entry's dependencies in the entry",
+                    )
+                )
+            else:
+                default_depends_on = default_depends
         defaults, problems = _raw_inputs("defaults", defaults_doc, ENTRY_INPUTS)
         errors += problems
     deployments = document.get("deployments")
@@ -239,7 +254,7 @@ def parse_manifest(text: str, step: Mapping[str, str]) -> Manifest:
             key = "name" if "name" in entry else "pipeline"
             errors.append(_error(where, key, f"{AUTO!r} is reserved in depends-on: give this entry another `name`"))
         names.append(name)
-        depends, problems = _depends_on(where, entry.get("depends-on", []))
+        depends, problems = _depends_on(where, entry.get("depends-on", default_depends_on))
         raw, more = _raw_inputs(where, entry, ENTRY_INPUTS)
         errors += problems + more
         parsed.append((name, depends, {**defaults, **raw}))

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from fabric_ci.api.client import PipelinesClient
+from fabric_ci.api.polling import SharedBudget
 from fabric_ci.api.transport import AmbiguousResponse
 from fabric_ci.clock import Clock
 from fabric_ci.errors import (
@@ -45,7 +46,16 @@ def run_marker() -> str:
     return f"[fabric-ci {secrets.token_hex(4)}]"
 
 
-def deploy(inputs: DeployAllInputs, client: PipelinesClient, reporter: Reporter, clock: Clock) -> DeploymentResult:
+def deploy(
+    inputs: DeployAllInputs,
+    client: PipelinesClient,
+    reporter: Reporter,
+    clock: Clock,
+    *,
+    budget: SharedBudget | None = None,
+) -> DeploymentResult:
+    """`budget`: the status requests this deployment's wait shares with others running beside it
+    (deploy-many's entries); None for a step of its own."""
     command = "selective-deploy" if isinstance(inputs, SelectiveDeployInputs) else "deploy-all"
     began = clock.now()
     try:
@@ -63,9 +73,9 @@ def deploy(inputs: DeployAllInputs, client: PipelinesClient, reporter: Reporter,
     compared = clock.now() - began if plan.compared else 0.0
     timeout = max(inputs.timeout - timedelta(seconds=compared), timedelta(0))
     try:
-        return _deploy(inputs, client, reporter, clock, command, pipeline, request, history, timeout).model_copy(
-            update={"plan": plan}
-        )
+        return _deploy(
+            inputs, client, reporter, clock, command, pipeline, request, history, timeout, budget
+        ).model_copy(update={"plan": plan})
     except (DeploymentFailed, WaitTimeout, StepCancelled) as stopped:
         # The plan belongs in the outputs of a deployment that did not end well too.
         if stopped.result is not None:
@@ -100,6 +110,7 @@ def _deploy(
     request: DeployRequest,
     history: list[DeploymentOperation],
     timeout: timedelta,
+    budget: SharedBudget | None,
 ) -> DeploymentResult:
     started = clock.now()  # the timeout counts from the deploy request
     deadline = started + timeout.total_seconds()
@@ -142,6 +153,7 @@ def _deploy(
             started=started,
             stages=(request.source.id, request.target.id),
             history=history,
+            budget=budget,
         )
 
 

@@ -3,9 +3,10 @@ at the same time where they can and in dependency order where they must.
 
 Each entry runs the single-deploy operation (operations/deploy.py) in a worker thread, with its
 waiting (operations/waiting.py) unchanged: the same one-deployment-never-sent-twice guarantee, and
-each wait plans its own status requests exactly as a separate step would, so N waits cost no more
-requests than N steps. The main thread only schedules, so that a signal (delivered to it) stops
-every wait at once.
+each wait plans its status requests as a separate step would, and borrows from the requests other
+waits ended with to spare (api/polling.py SharedBudget), so N waits cost no more requests than N
+steps' fixed polls, and a wait whose estimate is off looks sooner than a step of its own could.
+The main thread only schedules, so that a signal (delivered to it) stops every wait at once.
 
 Before the first deployment every pipeline is resolved (one listing for all) and `depends-on: auto`
 edges are inferred from item relations. As each deployment is accepted, `results` is written again
@@ -23,6 +24,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 
 from fabric_ci.api.client import PipelinesClient
+from fabric_ci.api.polling import SharedBudget
 from fabric_ci.clock import Clock
 from fabric_ci.errors import (
     Cancelled,
@@ -225,9 +227,11 @@ def deploy_many(
     reporter: Reporter,
     clock: Clock,
     *,
-    deploy_one: DeployOne = deploy,
+    deploy_one: DeployOne | None = None,
 ) -> DeployManyResult:
-    run = _Run(inputs, client, reporter, clock, deploy_one)
+    # The entries' waits share one budget of status requests (api/polling.py SharedBudget).
+    budget = SharedBudget()
+    run = _Run(inputs, client, reporter, clock, deploy_one or functools.partial(deploy, budget=budget))
     manifest = run.manifest
     auto = [entry.name for entry in manifest.entries if entry.infer]
     if auto and inputs.api != "fabric":  # the inputs alone say it: before any request
@@ -293,6 +297,10 @@ def deploy_many(
             stopped.result = result  # type: ignore[assignment]
             raise stopped from None
     result = _result(manifest, outcomes)
+    reporter.debug(
+        f"Status requests the waits lent each other: {budget.lent} of the {budget.deposited} "
+        "that waits ended with to spare"
+    )
     if not result.succeeded:
         raise DeployManyFailed(_failure_message(result), result)
     return result

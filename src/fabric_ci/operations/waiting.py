@@ -6,7 +6,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 from fabric_ci.api.client import PipelinesClient
-from fabric_ci.api.polling import DeadlineReached, NoAnswer, PollPlanner, expected_duration, wait_until_terminal
+from fabric_ci.api.polling import (
+    DeadlineReached,
+    NoAnswer,
+    PollPlanner,
+    SharedBudget,
+    expected_duration,
+    wait_until_terminal,
+)
 from fabric_ci.clock import Clock
 from fabric_ci.errors import (
     ApiConnectionError,
@@ -110,6 +117,7 @@ def follow_deployment(
     history: list[DeploymentOperation] | None = None,
     current: DeploymentOperation | None = None,
     accepted_here: bool = True,
+    budget: SharedBudget | None = None,
 ) -> DeploymentResult:
     """Wait for the deployment to end; raise DeploymentFailed, WaitTimeout, StepCancelled or
     WaitInterrupted, each with the result as it stood.
@@ -120,7 +128,7 @@ def follow_deployment(
     is the pipeline's recent operations if the caller already has them; `current` an answer about
     this deployment the caller already has (it counts as the first status request).
     `accepted_here`: this step started the deployment (else an operation-id was given, and may be
-    wrong).
+    wrong). `budget`: status requests shared with waits running beside this one (deploy-many's).
     """
     begun = clock.now()  # the grace for a deployment not listed yet counts from here
     started = begun if started is None else started
@@ -140,7 +148,7 @@ def follow_deployment(
         stages = (known[0].source_stage_id or "", known[0].target_stage_id or "") if known else None
     past = [op for op in history if op.id != deployment_id]
     estimate = expected_duration(past, *stages) if stages else None
-    planner = PollPlanner()
+    planner = PollPlanner(budget=budget)
     if estimate is not None:
         planner.expected_duration, planner.history_uncertainty = estimate
         reporter.debug(f"Recent deployments between these stages took {estimate[0]:.0f}s (median)")

@@ -13,8 +13,10 @@ import pytest
 
 from fabric_ci.api.polling import (
     BASELINE_INTERVAL,
+    FASTEST_INTERVAL,
     DeadlineReached,
     PollPlanner,
+    SharedBudget,
     expected_duration,
     wait_until_terminal,
 )
@@ -243,3 +245,80 @@ def test_every_request_is_one_the_sample_is_sure_to_send_too(
         assert count <= 2 + math.floor(previous / BASELINE_INTERVAL), deployment.polls
         previous = at
     assert clock.now() == pytest.approx(timeout)
+
+
+# -- a budget shared by waits side by side (deploy-many) ---------------------------------------------
+
+
+def follow_sharing(budget: SharedBudget, duration: float, expected: float | None) -> tuple[int, float, int]:
+    """One wait drawing on `budget`: (requests, how late it saw the end, requests borrowed). The waits of
+    a test run one after another in virtual time; what they lend each other is the same as side by side."""
+    clock = VirtualClock(0.0)
+    deployment = SimulatedDeployment(clock, duration, show_steps=False)
+    planner = PollPlanner(expected_duration=expected, history_uncertainty=0.05 * (expected or 0), budget=budget)
+    follow(clock, deployment.fetch, planner)
+    return len(deployment.polls), clock.now() - duration, planner.borrowed
+
+
+def test_a_wait_whose_estimate_is_short_borrows_what_an_accurate_one_saved() -> None:
+    """An accurate estimate sees a 3 s deployment with one request where the sample sends two: it lends
+    the other. A wait told 3 s whose deployment takes 4 s borrows it, and sees the end about a second
+    after it instead of at the sample's 5 s tick; the two cost no more than the sample's four."""
+    budget = SharedBudget()
+    saved, _late, _ = follow_sharing(budget, 3, 3)
+    assert (saved, budget.credit) == (1, 1)
+    polls, late, borrowed = follow_sharing(budget, 4, 3)
+    # Its own proof allowed two (the sample's at 0 and 5 s); it sent one of them and the loan.
+    assert (polls, borrowed, budget.lent, budget.credit) == (2, 1, 1, 1)
+    assert late <= 1.5
+    assert saved + polls <= sample_poll_count(3) + sample_poll_count(4)
+    _, alone_late = run(4, 3, show_steps=False)
+    assert alone_late > late + 0.5  # without the loan: the tick at 5 s
+
+
+def test_without_credit_a_short_estimate_waits_for_the_tick_as_alone() -> None:
+    """An empty shared budget changes nothing: the same requests at the same times as a wait of its own."""
+    polls, late, borrowed = follow_sharing(SharedBudget(), 4, 3)
+    assert borrowed == 0
+    assert (polls, late) == run(4, 3, show_steps=False)
+
+
+def test_a_loan_taken_by_another_wait_meanwhile_falls_back_to_the_tick() -> None:
+    """The credit is gone when the planned look comes (another wait borrowed it): the look waits for the
+    tick, as alone, and nothing is recorded as borrowed."""
+    budget = SharedBudget()
+    budget.deposit(1)
+    clock = VirtualClock(0.0)
+    deployment = SimulatedDeployment(clock, 4, show_steps=False)
+    planner = PollPlanner(expected_duration=3, history_uncertainty=0.15, budget=budget)
+
+    def another_wait_borrows(progress: Progress) -> None:
+        if progress.status == "Running" and budget.credit:  # between the first answer and the planned look
+            assert budget.borrow()
+
+    follow(clock, deployment.fetch, planner, on_progress=another_wait_borrows)
+    assert planner.borrowed == 0
+    assert deployment.polls[1] >= BASELINE_INTERVAL
+
+
+@pytest.mark.parametrize("order", ["given", "reversed"])
+def test_waits_sharing_a_budget_never_cost_more_than_the_sample_polls_together(order: str) -> None:
+    """Whatever mix of estimates (none, accurate, short, long, wildly off), the waits together send no more
+    status requests than the sample would for each, and a wait seldom pays for the loans of others: each
+    sees its end no later than it would alone, but for a second."""
+    cases = [
+        (duration, expected)
+        for duration in DURATIONS
+        for expected in (None, duration, duration / 2, duration * 2, duration * 10, duration * 0.8)
+    ]
+    if order == "reversed":
+        cases.reverse()
+    budget = SharedBudget()
+    total = 0
+    for duration, expected in cases:
+        polls, late, _ = follow_sharing(budget, duration, expected)
+        total += polls
+        _alone_polls, alone_late = run(duration, expected, show_steps=False)
+        assert late <= alone_late + FASTEST_INTERVAL, (duration, expected)
+    assert total <= sum(sample_poll_count(d) for d, _ in cases)
+    assert budget.lent > 0

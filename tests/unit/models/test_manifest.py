@@ -277,3 +277,33 @@ def test_auto_is_no_entry_name() -> None:
         "Input 'manifest': entry 'auto', key 'pipeline': 'auto' is reserved in depends-on: give this entry "
         "another `name`"
     ]
+
+
+def test_depends_on_auto_in_defaults_applies_to_every_entry_that_names_none() -> None:
+    """`defaults: {depends-on: auto}` infers for every entry; an entry's own depends-on replaces it, as any
+    entry key replaces its default (`[]`: explicitly none, no inference)."""
+    text = """
+defaults: {source-stage: Development, depends-on: auto}
+deployments:
+  - pipeline: Shared Models
+  - {pipeline: Revenue Reports, depends-on: [Shared Models]}
+  - {pipeline: Board Pack, depends-on: []}
+  - {pipeline: Executive Reports, depends-on: [auto, Revenue Reports]}
+"""
+    entries = {entry.name: entry for entry in manifest_of(text).entries}
+    assert [(e.infer, e.depends_on) for e in entries.values()] == [
+        (True, ()),
+        (False, ("Shared Models",)),
+        (False, ()),
+        (True, ("Revenue Reports",)),
+    ]
+
+
+@pytest.mark.parametrize("value", ["[Shared Models]", "[auto, Shared Models]", "{a: b}"])
+def test_depends_on_in_defaults_can_only_be_auto(value: str) -> None:
+    """Names in defaults would make the named entry depend on itself: refused, saying where they go."""
+    text = f"defaults: {{source-stage: Development, depends-on: {value}}}\ndeployments:\n  - pipeline: Shared Models\n"
+    assert messages(text) == [
+        "Input 'manifest': defaults, key 'depends-on': can only be 'auto' (infer every entry's dependencies from "
+        "item relations); name an entry's dependencies in the entry"
+    ]
