@@ -105,3 +105,38 @@ def test_pipeline_operation_seconds_is_checked(emulator: Emulator, bad: object) 
     """A key that is no pipeline id, or a negative duration, is refused naming the setting."""
     with pytest.raises(ValueError, match="pipeline_operation_seconds must map pipeline ids to numbers of seconds"):
         emulator.configure(pipeline_operation_seconds=bad)  # type: ignore[arg-type]
+
+
+def test_a_deployment_binds_what_it_deploys_to_the_counterparts_in_its_stage(
+    api: EmulatorClient, emulator: Emulator
+) -> None:
+    """Autobinding: a report deployed to Test before its model reads the Development model still; deployed
+    again once the model is in Test, it reads the Test model (and, through it, the Test lakehouse)."""
+    emulator.configure(operation_seconds=0)
+
+    def deploy(name: str) -> None:
+        body = {"sourceStageId": stage(name, "Development"), "targetStageId": stage(name, "Test")}
+        accepted = api.checked("POST", f"/deploymentPipelines/{stable_id('pipeline', name)}/deploy", body)
+        assert accepted.status_code == 202, accepted.text
+        api.poll(f"/deploymentPipelines/{stable_id('pipeline', name)}/operations/{accepted.headers['deployment-id']}")
+
+    def upstream_of_test_report() -> set[tuple[str, str]]:
+        pipeline, test = stable_id("pipeline", "Revenue Reports"), stage("Revenue Reports", "Test")
+        items, _ = api.all_pages(f"/deploymentPipelines/{pipeline}/stages/{test}/items")
+        [report] = [i["itemId"] for i in items if i["itemDisplayName"] == "Revenue Overview"]
+        path = f"/workspaces/{workspace('Revenue Reports', 'Test')}/items/{report}/relations/upstream?beta=true"
+        body = api.checked("GET", path).json()
+        names = {w["id"]: w for w in body["workspaces"]}
+        return {(i["displayName"], names[i["workspaceId"]]["displayName"]) for i in body["items"]}
+
+    deploy("Revenue Reports")
+    assert upstream_of_test_report() == {
+        ("Revenue Model", "Shared Models [Development]"),
+        ("Shared Lakehouse", "Shared Models [Development]"),
+    }
+    deploy("Shared Models")
+    deploy("Revenue Reports")
+    assert upstream_of_test_report() == {
+        ("Revenue Model", "Shared Models [Test]"),
+        ("Shared Lakehouse", "Shared Models [Test]"),
+    }

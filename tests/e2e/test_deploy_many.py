@@ -358,6 +358,22 @@ def test_depends_on_auto_infers_the_cascade_from_item_relations(run_step: RunSte
     assert all("relations/upstream" in r.path for r in relations)
 
 
+def test_depends_on_auto_in_defaults_orders_the_next_stage_too(run_step: RunStep, emulator: Emulator) -> None:
+    """`depends-on: auto` under defaults infers for every entry; after a release to Test (whose deployments
+    bind the Test reports to the Test models), the release to Production is ordered the same way."""
+    manifest = "defaults: {{source-stage: {0}, target-stage: {1}, depends-on: auto}}\ndeployments:\n" + "".join(
+        f"  - pipeline: {name}\n" for name in ("Board Pack", "Executive Reports", "Shared Models")
+    )
+    for source, target in (("Development", "Test"), ("Test", "Production")):
+        run = run_step("deploy-many", {"manifest": manifest.format(source, target)})
+        assert run.returncode == 0, run.stdout + run.stderr
+        shown = [line for line in run.stdout.splitlines() if "(inferred: " in line]
+        assert any(line.startswith("[Board Pack] depends on Executive Reports") for line in shown), (target, shown)
+        assert any(line.startswith("[Executive Reports] depends on Shared Models") for line in shown), (target, shown)
+        ran = by_operation(emulator, run)
+        assert ran["Board Pack"].accepted_at >= ran["Executive Reports"].finishes_at  # type: ignore[attr-defined]
+
+
 def test_depends_on_auto_falls_back_to_explicit_edges_when_relations_are_refused(
     run_step: RunStep, emulator: Emulator
 ) -> None:

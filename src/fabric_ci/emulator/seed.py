@@ -83,7 +83,10 @@ Production, each with a workspace "<pipeline> [<stage>]"; only Development holds
     "Board Pack"          Report "Board Summary"                    reads Executive Reports' Executive Model
 So the longest chain is Shared Models -> Executive Reports -> Board Pack. Every cascade deployment takes
 `operation_seconds` unless the `pipeline_operation_seconds` setting (pipeline id -> seconds) says otherwise.
-Relations are of the seeded Development items only: deployments do not copy them to later stages.
+Relations are seeded for the Development items; a deployment binds the items it deploys as the service's
+autobinding does (state.py `_bind`): a deployed report reads the counterpart, in its own stage, of the
+model its source reads (in the model's pipeline), once that has been deployed there; until then the
+Development model.
 
 Apps (APPS: workspace id -> app name): "Sales Analytics" (PROD_WORKSPACE_ID) has the app "Sales
 Analytics App", "HR Reporting" (HR_PROD_WORKSPACE_ID) "HR Reporting App"; no other workspace has one.

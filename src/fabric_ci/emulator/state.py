@@ -667,6 +667,7 @@ class TenantState:
             return
         source_ws = self.workspaces.get(source_stage.workspace_id or "")
         target_ws = self.workspaces[target_stage.workspace_id]
+        deployed: list[tuple[Item, Item]] = []
         if deployment.update_app and deployment.final_status == "Succeeded" and target_ws.app is not None:
             target_ws.app.last_updated_by = deployment.id
             target_ws.app.last_updated_at = deployment.finishes_at
@@ -688,6 +689,35 @@ class TenantState:
                     target.target_item_id, source.source_item_id = source.id, target.id
                 else:
                     target.source_item_id, source.target_item_id = source.id, target.id
+                deployed.append((source, target))
+        # After every step, so that a model deployed after the report reading it is there to bind to.
+        for source, target in deployed:
+            self._bind(source, target, target_stage.order)
+
+    def _bind(self, source: Item, target: Item, order: int) -> None:
+        """Autobinding, as Microsoft describes it for deployment pipelines: a deployed item reads what its
+        source reads, but in the target stage: the counterpart of each upstream item in the stage of the
+        same order, in this pipeline or (across pipelines) in the upstream item's own, where it has been
+        deployed; else it stays bound to the item its source reads. The relations API serves the result."""
+        bound = []
+        for reader, upstream, kind in self.relations:
+            if reader != source.id:
+                continue
+            bound.append((target.id, self._counterpart(upstream, order), kind))
+        self.relations = [r for r in self.relations if r[0] != target.id] + bound
+
+    def _counterpart(self, item_id: str, order: int) -> str:
+        """The item paired with `item_id` in the stage of that order of its pipeline; else `item_id`."""
+        for pipeline in self.pipelines.values():
+            for home in pipeline.stages:
+                workspace = self.workspaces.get(home.workspace_id or "")
+                item = workspace.find(item_id) if workspace else None
+                if item is None:
+                    continue
+                there = next((st for st in pipeline.stages if st.order == order), None)
+                paired = self._pair(pipeline, home, there, item) if there is not None and there is not home else None
+                return paired.id if paired else item_id
+        return item_id
 
     def _pair(self, pipeline: Pipeline, source_stage: Stage, target_stage: Stage, source: Item) -> Item | None:
         """The item of the target stage that `source` deploys over, if any: its pair in the next stage
