@@ -33,6 +33,7 @@ from fabric_ci.models.resources import (
     Stage,
     StageItem,
 )
+from tests.contract.conftest import DEPLOY_ROLES, deploy_with_contributor_only, withdraw_deploy_role
 from tests.support.emulator_client import EmulatorClient
 from tests.support.fabric_spec import assert_log_conforms, validate_request
 
@@ -358,39 +359,24 @@ def test_delete_pipeline_needs_the_pipeline_admin_role(api: EmulatorClient, emul
     assert FINANCE_PIPELINE_ID in emulator.state.pipelines
 
 
-@pytest.mark.parametrize(
-    ("change", "message"),
-    [
-        ("pipeline", "deploying in deployment pipeline 'Sales Analytics' needs its Admin role"),
-        ("source Viewer", "deploying from stage 'Development' in workspace"),
-        ("target none", "deploying to stage 'Test' in workspace"),
-    ],
-)
+@pytest.mark.parametrize("which", DEPLOY_ROLES)
 def test_deploy_needs_the_pipeline_admin_role_and_contributor_on_both_workspaces(
-    api: EmulatorClient, emulator: Emulator, change: str, message: str
+    api: EmulatorClient, emulator: Emulator, which: str
 ) -> None:
     """The spec: "The caller must have an *admin* deployment pipelines role. The user must be at least a
-    contributor on both source and target deployment workspaces." Without either, 403 and nothing starts;
-    with Contributor on both (not more), the deployment is accepted."""
-    state = emulator.state
-    if change == "pipeline":
-        state.delete_role_assignment(DEMO_PIPELINE_ID, SERVICE_PRINCIPAL_ID)
-    elif change == "source Viewer":
-        state.update_workspace_role(DEV_WORKSPACE_ID, SERVICE_PRINCIPAL_ID, "Viewer")
-    else:
-        target = state.workspaces[TEST_WORKSPACE_ID]
-        target.roles = [r for r in target.roles if r.principal_id != SERVICE_PRINCIPAL_ID]
-    before = len(state.pipeline(DEMO_PIPELINE_ID).deployments)
+    contributor on both source and target deployment workspaces." Without either, 403 naming what is
+    missing, and nothing starts."""
+    withdraw_deploy_role(emulator, which)
+    before = len(emulator.state.pipeline(DEMO_PIPELINE_ID).deployments)
     refused = api.checked("POST", f"{PIPELINE}/deploy", DEPLOY_ALL)
     assert (refused.status_code, refused.json()["errorCode"]) == (403, "InsufficientPrivileges")
-    assert message in refused.json()["message"]
-    assert len(state.pipeline(DEMO_PIPELINE_ID).deployments) == before
+    assert DEPLOY_ROLES[which] in refused.json()["message"]
+    assert len(emulator.state.pipeline(DEMO_PIPELINE_ID).deployments) == before
 
 
 def test_deploy_is_accepted_with_contributor_on_both_workspaces(api: EmulatorClient, emulator: Emulator) -> None:
     """Contributor is enough on each workspace (the spec's "at least a contributor")."""
-    for workspace in (DEV_WORKSPACE_ID, TEST_WORKSPACE_ID):
-        emulator.state.update_workspace_role(workspace, SERVICE_PRINCIPAL_ID, "Contributor")
+    deploy_with_contributor_only(emulator)
     deploy(api)
 
 

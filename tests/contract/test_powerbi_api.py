@@ -29,6 +29,7 @@ from fabric_ci.emulator.seed import (
     USER_PRINCIPAL_ID,
     stable_id,
 )
+from tests.contract.conftest import DEPLOY_ROLES, deploy_with_contributor_only, withdraw_deploy_role
 from tests.support.emulator_client import EmulatorClient
 from tests.support.fabric_spec import assert_log_conforms, validate_request
 
@@ -150,25 +151,33 @@ def test_reading_a_pipeline_needs_access_to_it(pbi: EmulatorClient, emulator: Em
     assert "reading deployment pipeline 'Sales Analytics' needs its Admin role" in refused.json()["error"]["message"]
 
 
-@pytest.mark.parametrize("change", ["pipeline", "source Viewer", "target none"])
+SELECTIVE = {"sourceStageOrder": 0, "options": BOTH, "reports": [{"sourceId": DEV_ITEMS[("Report", "Regional Sales")]}]}
+DEPLOY_BODIES = {"deployAll": {"sourceStageOrder": 0, "options": BOTH}, "deploy": SELECTIVE}
+
+
+@pytest.mark.parametrize("endpoint", DEPLOY_BODIES)
+@pytest.mark.parametrize("which", DEPLOY_ROLES)
 def test_deploying_needs_access_to_the_pipeline_and_contributor_on_both_workspaces(
-    pbi: EmulatorClient, emulator: Emulator, change: str
+    pbi: EmulatorClient, emulator: Emulator, endpoint: str, which: str
 ) -> None:
     """deployAll and selective deploy: "The user must at least be a contributor on both source and target
     deployment workspaces", and the pipeline's access (its one access right, Admin) as for reading it:
-    without either, 403 and nothing starts."""
-    state = emulator.state
-    if change == "pipeline":
-        state.delete_role_assignment(DEMO_PIPELINE_ID, SERVICE_PRINCIPAL_ID)
-    elif change == "source Viewer":
-        state.update_workspace_role(DEV_WORKSPACE_ID, SERVICE_PRINCIPAL_ID, "Viewer")
-    else:
-        target = state.workspaces[TEST_WORKSPACE_ID]
-        target.roles = [r for r in target.roles if r.principal_id != SERVICE_PRINCIPAL_ID]
-    before = len(state.pipeline(DEMO_PIPELINE_ID).deployments)
-    body = {"sourceStageOrder": 0, "options": BOTH}
-    assert error_code(pbi, "POST", f"{PIPELINE}/deployAll", body) == (403, "InsufficientPrivileges")
-    assert len(state.pipeline(DEMO_PIPELINE_ID).deployments) == before
+    without either, 403 naming what is missing, and nothing starts."""
+    withdraw_deploy_role(emulator, which)
+    before = len(emulator.state.pipeline(DEMO_PIPELINE_ID).deployments)
+    refused = pbi.checked("POST", f"{PIPELINE}/{endpoint}", DEPLOY_BODIES[endpoint])
+    assert (refused.status_code, refused.json()["error"]["code"]) == (403, "InsufficientPrivileges")
+    assert DEPLOY_ROLES[which] in refused.json()["error"]["message"]
+    assert len(emulator.state.pipeline(DEMO_PIPELINE_ID).deployments) == before
+
+
+@pytest.mark.parametrize("endpoint", DEPLOY_BODIES)
+def test_deploying_is_accepted_with_contributor_on_both_workspaces(
+    pbi: EmulatorClient, emulator: Emulator, endpoint: str
+) -> None:
+    """Contributor is enough on each workspace (the spec's "at least be a contributor")."""
+    deploy_with_contributor_only(emulator)
+    post(pbi, f"{PIPELINE}/{endpoint}", DEPLOY_BODIES[endpoint], 202)
 
 
 def test_deploy_all_answers_202_with_the_operation_and_runs_to_success(pbi: EmulatorClient, emulator: Emulator) -> None:

@@ -2,7 +2,8 @@
 
 A fixed poll every 5 s (what Microsoft's samples do: a status request right after the deploy
 answer, then one every 5 s) notices the end up to 5 s late. We promise never to send more status
-requests for a deployment than that poll would, and spend the budget where it matters.
+requests for a deployment than that poll would (for waits sharing a budget, below: for them all
+together), and spend the budget where it matters.
 
 The budget is a proof, not a guess: once we have seen the deployment unfinished at elapsed time
 L, the fixed poll is certain to send at least floor(L / 5) + 2 requests (those at 0, 5, ... up to
@@ -220,6 +221,10 @@ class PollPlanner:
         # deployment may be a short one whatever the estimate says, and this bounds how late a
         # wrong estimate makes us to the deployment's own duration.
         delay = min(delay, max(BASELINE_INTERVAL, now), LONGEST_GAP)
+        if self._borrowed_in == math.floor(self.seen_unfinished_at / BASELINE_INTERVAL):
+            # A borrowed look saw it unfinished: the look alone would have made at the tick is still
+            # made there, whatever the borrowed answer did to the estimate (else the loan made it later).
+            delay = min(delay, self._tick() - now)
         if not self.can_spend(now + delay):
             tick = self._tick() - now
             # The last request the budget allows waits for the tick, unless an estimate puts the end
@@ -323,14 +328,14 @@ def wait_until_terminal(
         # The last poll lands on the deadline itself, so an operation that ends just before it
         # is reported as ended, not as timed out.
         final = now + delay >= timeout
-        if final and not (planner.can_spend(timeout, last=True) or planner.may_borrow(timeout)):
+        if final and not planner.can_spend(timeout, last=True):
             sleep_ticking(max(timeout - now, 0.0))  # no budget left for a last look
             raise DeadlineReached(last, error)
         sleep_ticking(max(timeout - now, 0.0) if final else delay)
         sent_at = clock() - start
+        # The last look at the deadline always fits this wait's own budget (its last own request is
+        # kept for a tick, and an unfinished answer there raises the allowance): it is never borrowed.
         if not planner.spend(sent_at, last=final):
-            if final:  # the last look was to be borrowed, and another wait took the credit
-                raise DeadlineReached(last, error)
             delay = planner.until_tick(sent_at)  # the credit this look was to borrow went to another wait
             continue
         try:

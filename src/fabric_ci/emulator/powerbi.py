@@ -445,6 +445,7 @@ class PowerBiApi:
             if target is None:
                 direction = "before" if backward else "after"
                 raise _bad(f"There is no stage {direction} stage {source_order} to deploy to.")
+            self.state.check_deployer(pipeline, source, target, self._caller(request))  # before the items' 400s
             if selective:
                 items, item_options = self._selected(body, source)
             else:

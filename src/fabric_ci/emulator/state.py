@@ -694,6 +694,17 @@ class TenantState:
         for source, target in deployed:
             self._bind(source, target, target_stage.order)
 
+    def check_deployer(self, pipeline: Pipeline, source: Stage, target: Stage, caller: str | None) -> None:
+        """403 unless `caller` may deploy from `source` to `target` (see deploy()). Checked before any
+        400 or 409 about the request, which would tell a caller without the roles about the pipeline."""
+        self.check_pipeline_admin(pipeline.id, caller, "deploying in")
+        for stage in (source, target):
+            if stage.workspace_id is not None:
+                where = "from" if stage is source else "to"
+                self.check_workspace_contributor(
+                    self.workspaces[stage.workspace_id], caller, f"deploying {where} stage '{stage.display_name}'"
+                )
+
     def _bind(self, source: Item, target: Item, order: int) -> None:
         """Autobinding, as Microsoft describes it for deployment pipelines: a deployed item reads what its
         source reads, but in the target stage: the counterpart of each upstream item in the stage of the
@@ -770,11 +781,12 @@ class TenantState:
         with self.lock:
             self.settle()
             pipeline = self.pipeline(pipeline_id)
+            self.check_pipeline_admin(pipeline.id, caller, "deploying in")  # before a 400 about its stages
             source = self._deploy_stage(pipeline, source_stage_id, "sourceStageId")
             target = self._deploy_stage(pipeline, target_stage_id, "targetStageId")
+            self.check_deployer(pipeline, source, target, caller)
             if source.id == target.id:
                 raise FabricError(400, "InvalidInput", "The source and target stages must be different.")
-            self.check_pipeline_admin(pipeline.id, caller, "deploying in")
             if note is not None and len(note) > MAX_NOTE_LENGTH:
                 raise FabricError(400, "InvalidInput", f"The note cannot be longer than {MAX_NOTE_LENGTH} characters.")
             if items is not None and len(items) > MAX_ITEMS_PER_DEPLOYMENT:
@@ -797,13 +809,6 @@ class TenantState:
                     "StageWithoutWorkspace",
                     f"The source stage '{source.display_name}' has no workspace assigned.",
                 )
-            for stage in (source, target):
-                if stage.workspace_id is not None:
-                    self.check_workspace_contributor(
-                        self.workspaces[stage.workspace_id],
-                        caller,
-                        f"deploying {'from' if stage is source else 'to'} stage '{stage.display_name}'",
-                    )
             backward = target.order < source.order
             target_items = self.stage_items(target)
             if backward and target_items:

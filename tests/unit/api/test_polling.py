@@ -250,11 +250,13 @@ def test_every_request_is_one_the_sample_is_sure_to_send_too(
 # -- a budget shared by waits side by side (deploy-many) ---------------------------------------------
 
 
-def follow_sharing(budget: SharedBudget, duration: float, expected: float | None) -> tuple[int, float, int]:
+def follow_sharing(
+    budget: SharedBudget, duration: float, expected: float | None, show_steps: bool = False
+) -> tuple[int, float, int]:
     """One wait drawing on `budget`: (requests, how late it saw the end, requests borrowed). The waits of
     a test run one after another in virtual time; what they lend each other is the same as side by side."""
     clock = VirtualClock(0.0)
-    deployment = SimulatedDeployment(clock, duration, show_steps=False)
+    deployment = SimulatedDeployment(clock, duration, show_steps=show_steps)
     planner = PollPlanner(expected_duration=expected, history_uncertainty=0.05 * (expected or 0), budget=budget)
     follow(clock, deployment.fetch, planner)
     return len(deployment.polls), clock.now() - duration, planner.borrowed
@@ -292,17 +294,35 @@ def test_a_loan_taken_by_another_wait_meanwhile_falls_back_to_the_tick() -> None
     deployment = SimulatedDeployment(clock, 4, show_steps=False)
     planner = PollPlanner(expected_duration=3, history_uncertainty=0.15, budget=budget)
 
+    heard: list[float] = []
+    refused: list[float] = []
+    spend = planner.spend
+
+    def spend_and_note(at: float = 0.0, *, last: bool = False) -> bool:
+        if not (spent := spend(at, last=last)):
+            refused.append(at)
+        return spent
+
     def another_wait_borrows(progress: Progress) -> None:
-        if progress.status == "Running" and budget.credit:  # between the first answer and the planned look
+        # The first call with an answer is the first answer itself (the look is planned after it); the
+        # next is a tick of the sleep before the planned look: the other wait borrows then.
+        if progress.status != "Running":  # the ticks before the first answer
+            return
+        heard.append(progress.elapsed_seconds)
+        if len(heard) == 2:
             assert budget.borrow()
 
+    planner.spend = spend_and_note  # type: ignore[method-assign]
     follow(clock, deployment.fetch, planner, on_progress=another_wait_borrows)
+    assert len(refused) == 1  # the planned loan was refused
+    assert refused[0] < BASELINE_INTERVAL
     assert planner.borrowed == 0
-    assert deployment.polls[1] >= BASELINE_INTERVAL
+    assert deployment.polls[1] == BASELINE_INTERVAL  # then the tick, as alone
 
 
 @pytest.mark.parametrize("order", ["given", "reversed"])
-def test_waits_sharing_a_budget_never_cost_more_than_the_sample_polls_together(order: str) -> None:
+@pytest.mark.parametrize("show_steps", [False, True])
+def test_waits_sharing_a_budget_never_cost_more_than_the_sample_polls_together(order: str, show_steps: bool) -> None:
     """Whatever mix of estimates (none, accurate, short, long, wildly off), the waits together send no more
     status requests than the sample would for each, and a wait seldom pays for the loans of others: each
     sees its end no later than it would alone, but for a second."""
@@ -316,9 +336,9 @@ def test_waits_sharing_a_budget_never_cost_more_than_the_sample_polls_together(o
     budget = SharedBudget()
     total = 0
     for duration, expected in cases:
-        polls, late, _ = follow_sharing(budget, duration, expected)
+        polls, late, _ = follow_sharing(budget, duration, expected, show_steps)
         total += polls
-        _alone_polls, alone_late = run(duration, expected, show_steps=False)
+        _alone_polls, alone_late = run(duration, expected, show_steps=show_steps)
         assert late <= alone_late + FASTEST_INTERVAL, (duration, expected)
     assert total <= sum(sample_poll_count(d) for d, _ in cases)
     assert budget.lent > 0
