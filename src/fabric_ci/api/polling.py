@@ -20,9 +20,11 @@ unfinished answer to it extends the proof; every other request may be sent whene
 
 Waits that run side by side (deploy-many's) may share a SharedBudget: a wait that saw its end
 with requests to spare (an accurate estimate needs one where the fixed poll sends two) deposits
-them, and a wait whose estimate says its end comes before its own budget lets it look may borrow
-one. The sum stays within the sum of the proofs, so N waits still cost no more requests than N
-fixed polls, and the requests go where they shorten a wait. No status request can serve two
+them, and a wait whose estimate, doubt included, puts its end before its own budget lets it look
+may borrow one (never a wait already overdue: its estimate no longer says when). The sum stays
+within the sum of the proofs, so N waits still cost no more requests than N fixed polls; and a
+loan goes only where the wait is sure of its end, so it replaces the request the wait would have
+sent at the tick instead of adding one: the requests go where they shorten a wait. No status request can serve two
 deployments (neither API reads several in one request), so sharing saves time, not requests.
 
 Clock and sleep are injected so that tests run in virtual time.
@@ -228,9 +230,16 @@ class PollPlanner:
         if not self.can_spend(now + delay):
             tick = self._tick() - now
             # The last request the budget allows waits for the tick, unless an estimate puts the end
-            # before it, near (not long overdue: there it is no guide), and another wait has a request
-            # to lend (spend() borrows it then).
-            near = estimate is not None and -BASELINE_INTERVAL < estimate[0] <= 2 * BASELINE_INTERVAL
+            # ahead and before it, with its doubt, and another wait has a request to lend (spend()
+            # borrows it then). The borrowed look goes where the estimate is sure the end has come
+            # (its end plus its doubt), not just after the likeliest end: a borrowed look that finds
+            # the deployment unfinished costs a request the wait alone would not have sent (the bench's
+            # cold round: a one-step pace put an end at 1.5 s +- 1.5 s, a look at 1.7 s found it
+            # running). For the same reason an overdue wait never borrows: its estimate is wrong
+            # already, and no longer says when the end comes.
+            near = estimate is not None and 0 < estimate[0] <= 2 * BASELINE_INTERVAL
+            if near and estimate is not None:
+                delay = max(delay, estimate[0] + estimate[1])
             if not near or delay >= tick or not self.may_borrow(now + delay):
                 delay = tick
         return max(delay, 0.0)

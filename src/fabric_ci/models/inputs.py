@@ -334,7 +334,7 @@ class Endpoints:
 class Inputs(BaseModel):
     """Inputs every command takes: who signs in, how, and where the API is."""
 
-    model_config = ConfigDict(alias_generator=_kebab, extra="forbid", frozen=True)
+    model_config = ConfigDict(alias_generator=_kebab, extra="forbid", frozen=True, defer_build=True)
 
     auth: Literal["auto", "secret", "certificate", "oidc", "managed-identity", "user-password"] = "auto"
     tenant_id: Annotated[str, BeforeValidator(parse_tenant)] | None = None

@@ -12,7 +12,7 @@ from fabric_ci.models.resources import Stage, StageItem
 
 
 class _Request(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
 
 class DeployOptions(_Request):

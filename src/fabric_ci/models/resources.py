@@ -25,7 +25,12 @@ UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
 
 
 class Resource(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True)
+    # defer_build (on every model of the package): a model's validator is built when it is first
+    # used, so a command builds the few it uses instead of all 82 at import (about 70 ms of every
+    # start; measured as the time from a step's start to its first request).
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True, defer_build=True
+    )
 
 
 class Pipeline(Resource):
@@ -48,7 +53,7 @@ class StageUpdate(BaseModel):
     """What update-stage sends: the Fabric API's DeploymentPipelineStageRequest, whose displayName is
     required (the current name when it does not change); None: the field is not sent."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
     display_name: str
     description: str | None = None
     is_public: bool | None = None
@@ -190,7 +195,7 @@ class DeployAccepted(Resource):
 class PrincipalRef(BaseModel):
     """A user, group or service principal: by object id, or (users, Power BI API) by UPN."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
     id: str
     type: str  # User, Group, ServicePrincipal or ServicePrincipalProfile (Fabric's names)
 

@@ -32,7 +32,7 @@ def normalise_status(raw: str) -> Status:
 
 
 class Result(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     command: str  # the command that produced it (fabric_ci.commands)
 
@@ -42,14 +42,14 @@ class Result(BaseModel):
 
 
 class StageRef(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
     id: str
     name: str
     order: int
 
 
 class DeployedItem(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
     id: str
     name: str
     type: str
@@ -70,7 +70,7 @@ class DeployedItem(BaseModel):
 class Progress(BaseModel):
     """A snapshot while waiting: enough for a progress line."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
     elapsed_seconds: float
     status: Status | None  # None until the first status request has answered
     steps_done: int
@@ -95,7 +95,7 @@ class PlannedItem(BaseModel):
     stage item no deployed item is paired with, which the deployment leaves as it is.
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
     id: str  # the source item's id (for `untouched`, the target item's)
     name: str
     type: str
@@ -131,7 +131,7 @@ class PlannedItem(BaseModel):
 class DeploymentPlan(BaseModel):
     """What a deployment will do, read before it is sent; `refusals`: why the service would refuse it."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
     items: tuple[PlannedItem, ...] = ()
     compared: bool = False  # plan-compare: definitions ran
     definition_requests: int = 0  # the requests plan-compare sent (getDefinition, its polls and results)
@@ -283,7 +283,7 @@ class DeletePipelineResult(Result):
 class StageChange(BaseModel):
     """One field update-stage changed, as the API names it, with its value before and after."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
     field: str  # displayName, description or isPublic
     before: str
     after: str
@@ -311,7 +311,7 @@ class UpdateStageResult(Result):
 class Grant(BaseModel):
     """A principal's role on one pipeline or workspace, as add-user left it."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
     kind: Literal["pipeline", "workspace"]
     id: str
     name: str
@@ -371,7 +371,7 @@ class AddUserResult(Result):
 class Removal(BaseModel):
     """A principal's role on one pipeline or workspace, as remove-user found it and took it off."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
     kind: Literal["pipeline", "workspace"]
     id: str
     name: str
@@ -475,7 +475,7 @@ def _when(moment: datetime | None) -> str | None:
 
 
 class PipelineSummary(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
     id: str
     name: str
     description: str | None = None
@@ -496,7 +496,7 @@ class PipelineListResult(Result):
 class StageItemView(BaseModel):
     """An item of a stage, and the item of the next stage it is paired with (deployments overwrite it)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
     id: str
     name: str
     type: str
@@ -516,7 +516,7 @@ class StageItemView(BaseModel):
 
 
 class StageView(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
     id: str
     name: str
     order: int
@@ -557,7 +557,7 @@ class PipelineViewResult(Result):
 class DeploymentRecord(BaseModel):
     """One deployment of a pipeline's history."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
     id: str
     status: Status
     source_stage: str | None = None  # the stage's name

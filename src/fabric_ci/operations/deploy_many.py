@@ -296,11 +296,12 @@ def deploy_many(
             )
             stopped.result = result  # type: ignore[assignment]
             raise stopped from None
+        finally:  # a cancelled run lent requests too
+            reporter.debug(
+                f"Status requests the waits lent each other: {budget.lent} of the {budget.deposited} "
+                "that waits ended with to spare"
+            )
     result = _result(manifest, outcomes)
-    reporter.debug(
-        f"Status requests the waits lent each other: {budget.lent} of the {budget.deposited} "
-        "that waits ended with to spare"
-    )
     if not result.succeeded:
         raise DeployManyFailed(_failure_message(result), result)
     return result
