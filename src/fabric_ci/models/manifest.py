@@ -212,7 +212,7 @@ def parse_manifest(text: str, step: Mapping[str, str]) -> Manifest:
             # Only `auto` is a default that means something for every entry (names would make an entry
             # depend on itself); an entry's own depends-on replaces it, as every key of an entry does.
             default_depends, problems = _depends_on("defaults", defaults_doc["depends-on"])
-            if problems or default_depends != [AUTO]:
+            if problems or set(default_depends) != {AUTO}:
                 errors.append(
                     _error(
                         "defaults",
@@ -222,7 +222,7 @@ def parse_manifest(text: str, step: Mapping[str, str]) -> Manifest:
                     )
                 )
             else:
-                default_depends_on = default_depends
+                default_depends_on = [AUTO]
         defaults, problems = _raw_inputs("defaults", defaults_doc, ENTRY_INPUTS)
         errors += problems
     deployments = document.get("deployments")

@@ -299,6 +299,14 @@ deployments:
     ]
 
 
+@pytest.mark.parametrize("value", ["auto", "[auto]", "[auto, auto]"])
+def test_depends_on_auto_in_defaults_may_be_written_as_a_list(value: str) -> None:
+    """However `auto` is written, once or repeated, it means the one thing: infer."""
+    text = f"defaults: {{source-stage: Development, depends-on: {value}}}\ndeployments:\n  - pipeline: Shared Models\n"
+    [entry] = manifest_of(text).entries
+    assert (entry.infer, entry.depends_on) == (True, ())
+
+
 @pytest.mark.parametrize("value", ["[Shared Models]", "[auto, Shared Models]", "{a: b}"])
 def test_depends_on_in_defaults_can_only_be_auto(value: str) -> None:
     """Names in defaults would make the named entry depend on itself: refused, saying where they go."""
