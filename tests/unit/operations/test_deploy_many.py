@@ -18,7 +18,7 @@ from fabric_ci.errors import DeployManyFailed, DeploymentFailed, InputErrors, Wa
 from fabric_ci.models.inputs import DeployAllInputs, parse_inputs
 from fabric_ci.models.manifest import DeployManyInputs
 from fabric_ci.models.results import DeployManyResult, DeploymentResult
-from fabric_ci.operations.deploy_many import deploy_many
+from fabric_ci.operations.deploy_many import deploy_many, read_at_once
 
 STEP = {
     "tenant-id": "e37de926-00d4-493d-85c5-49d2d2fdc1fb",
@@ -307,3 +307,61 @@ def test_pipelines_are_listed_once_and_entries_get_them_by_id() -> None:
     deploy_many(inputs, client, Quiet(), SYSTEM_CLOCK, deploy_one=fake)  # type: ignore[arg-type]
     assert len(listings) == 1
     assert sorted(name for name, _, _ in fake.spans) == ["A", "B", "C", "D"]
+
+
+class Overlap:
+    """A read that takes `seconds` and records how many such reads were under way at once."""
+
+    def __init__(self, seconds: float = 0.2, fail: set[int] | None = None) -> None:
+        self.seconds, self.fail = seconds, fail or set()
+        self.lock = threading.Lock()
+        self.now = self.most = 0
+        self.begun: list[int] = []
+
+    def __call__(self, arg: int) -> int:
+        with self.lock:
+            self.begun.append(arg)
+            self.now += 1
+            self.most = max(self.most, self.now)
+        time.sleep(self.seconds)
+        with self.lock:
+            self.now -= 1
+        if arg in self.fail:
+            raise RuntimeError(f"read {arg} failed")
+        return arg * 10
+
+
+@pytest.mark.parametrize(("width", "most"), [(1, 1), (3, 3), (32, 7)])
+def test_reads_go_out_side_by_side_up_to_the_width_and_answer_in_order(width: int, most: int) -> None:
+    read = Overlap()
+    assert read_at_once(read, list(range(7)), width) == [0, 10, 20, 30, 40, 50, 60]
+    assert read.most == most
+
+
+def test_a_failed_read_is_raised_and_the_reads_not_begun_are_dropped() -> None:
+    read = Overlap(fail={0})
+    with pytest.raises(RuntimeError, match="read 0 failed"):
+        read_at_once(read, list(range(20)), 2)
+    assert len(read.begun) < 20
+
+
+def test_entries_pipelines_are_read_side_by_side_and_every_unknown_one_named_in_order() -> None:
+    """The look-ups before the first deployment go out max-parallel at a time (each a round trip on the
+    service); the unknown pipelines are still all named, in the manifest's order."""
+    client = Client(["A", "C", "E", "G"])
+    read = Overlap()
+    original = client.get_pipeline
+
+    def slow_get(pipeline_id: str) -> Any:
+        read(0)
+        return original(pipeline_id)
+
+    client.get_pipeline = slow_get  # type: ignore[method-assign]
+    manifest = "defaults: {source-stage: 0}\ndeployments:\n" + "".join(f"  - pipeline: {n}\n" for n in "ABCDEFG")
+    inputs = parse_inputs(DeployManyInputs, {**STEP, "manifest": manifest, "max-parallel": "3"})
+    with pytest.raises(InputErrors) as raised:
+        deploy_many(inputs, client, Quiet(), SYSTEM_CLOCK, deploy_one=FakeDeploy({}))  # type: ignore[arg-type]
+    assert read.most == 3
+    assert [e.message.split("key 'pipeline'")[0] for e in raised.value.errors] == [
+        f"Input 'manifest': entry {n!r}, " for n in "BDF"
+    ]
