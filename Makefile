@@ -80,6 +80,7 @@ bench: $(STAMP) vsix $(WHEELHOUSE)/.downloaded image
 	$(BIN)/python bench/wait_strategies.py
 	$(BIN)/python bench/deploy_wait.py
 	$(BIN)/python bench/deploy_many.py
+	$(BIN)/python -m bench.shared_budget
 	$(BIN)/python bench/sign_in.py
 	$(BIN)/python -m bench.azure_devops_task
 	$(BIN)/python -m bench.image_start --image $(IMAGE)

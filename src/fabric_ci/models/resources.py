@@ -25,9 +25,12 @@ UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
 
 
 class Resource(BaseModel):
-    # defer_build (on every model of the package): a model's validator is built when it is first
-    # used, so a command builds the few it uses instead of all 82 at import (about 70 ms of every
-    # start; measured as the time from a step's start to its first request).
+    # defer_build (on every model of the package; tests/unit/models/test_deferred.py checks): a model's
+    # validator is built when it is first used, so a command builds the few it uses instead of all 81
+    # at import (about 70 ms of every start; measured as the time from a step's start to its first
+    # request). Built on first use means built in whichever thread first uses it: deploy-many's
+    # workers do so side by side, which pydantic makes safe from 2.14 (its rebuild lock; before, a
+    # racing thread could validate with the parent's validator), hence the floor in pyproject.toml.
     model_config = ConfigDict(
         alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True, defer_build=True
     )

@@ -421,6 +421,8 @@ EntryStatus = Literal["Succeeded", "Failed", "TimedOut", "Cancelled", "Skipped",
 class EntryOutcome(BaseModel):
     """How one deploy-many entry ended; `started`/`ended` are seconds from the run's start."""
 
+    model_config = ConfigDict(frozen=True, defer_build=True)
+
     name: str
     status: EntryStatus
     pipeline_id: str = ""

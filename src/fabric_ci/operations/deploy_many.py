@@ -5,16 +5,19 @@ Each entry runs the single-deploy operation (operations/deploy.py) in a worker t
 waiting (operations/waiting.py) unchanged: the same one-deployment-never-sent-twice guarantee, and
 each wait plans its status requests as a separate step would, and borrows from the requests other
 waits ended with to spare (api/polling.py SharedBudget), so N waits cost no more requests than N
-steps' fixed polls, and a wait whose estimate is off looks sooner than a step of its own could.
+steps' fixed polls, and a wait whose estimate puts its end before its own budget lets it look
+looks sooner than a step of its own could.
 The main thread only schedules, so that a signal (delivered to it) stops every wait at once.
 
 Before the first deployment every pipeline is resolved (one listing for all) and `depends-on: auto`
-edges are inferred from item relations, the reads up to max-parallel at once (read_at_once). As each deployment is accepted, `results` is written again
-(Reporter.interim), so a step killed mid-run still names every deployment it started.
+edges are inferred from item relations, the reads up to max-parallel at once (read_at_once). As each
+deployment is accepted, `results` is written again (Reporter.interim), so a step killed mid-run
+still names every deployment it started.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
 import traceback
@@ -335,11 +338,12 @@ def deploy_many(
             )
             stopped.result = result  # type: ignore[assignment]
             raise stopped from None
-        finally:  # a cancelled run lent requests too
-            reporter.debug(
-                f"Status requests the waits lent each other: {budget.lent} of the {budget.deposited} "
-                "that waits ended with to spare"
-            )
+        finally:  # a cancelled run lent requests too; a log that fails here must not hide why it ended
+            with contextlib.suppress(Exception):
+                reporter.debug(
+                    f"Status requests the waits lent each other: {budget.lent} of the {budget.deposited} "
+                    "that waits ended with to spare"
+                )
     result = _result(manifest, outcomes)
     if not result.succeeded:
         raise DeployManyFailed(_failure_message(result), result)

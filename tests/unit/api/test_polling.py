@@ -6,62 +6,21 @@ The yardstick is Microsoft's sample: GET the operation right after deploying, th
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from fabric_ci.api.polling import (
     BASELINE_INTERVAL,
-    FASTEST_INTERVAL,
     DeadlineReached,
     PollPlanner,
     SharedBudget,
     expected_duration,
-    wait_until_terminal,
 )
 from fabric_ci.clock import VirtualClock
 from fabric_ci.models.resources import DeploymentOperation
 from fabric_ci.models.results import Progress
-
-
-class SimulatedDeployment:
-    """Steps finish evenly over `duration`; the operation is terminal at exactly `duration`."""
-
-    def __init__(self, clock: VirtualClock, duration: float, steps: int = 6, show_steps: bool = True) -> None:
-        self.clock, self.duration, self.steps, self.show_steps = clock, duration, steps, show_steps
-        self.polls: list[float] = []
-
-    def fetch(self) -> DeploymentOperation:
-        t = self.clock.now()
-        self.polls.append(t)
-        done = min(self.steps, math.floor(self.steps * t / self.duration))
-        status = "Succeeded" if t >= self.duration else "Running"
-        steps = [
-            {"index": i, "status": "Succeeded" if i < done or status == "Succeeded" else "NotStarted"}
-            for i in range(self.steps)
-        ]
-        body = {"id": "d", "status": status, "executionPlan": {"steps": steps if self.show_steps else []}}
-        return DeploymentOperation.model_validate(body)
-
-
-def follow(
-    clock: VirtualClock,
-    fetch: Callable[[], DeploymentOperation],
-    planner: PollPlanner | None = None,
-    *,
-    timeout: float = 3600,
-    on_progress: Callable[[Progress], None] = lambda _p: None,
-) -> DeploymentOperation:
-    """wait_until_terminal in virtual time."""
-    return wait_until_terminal(
-        fetch,
-        planner=planner or PollPlanner(),
-        timeout=timeout,
-        clock=clock.now,
-        sleep=clock.sleep,
-        on_progress=on_progress,
-    )
+from tests.support.simulated import SimulatedDeployment, follow
 
 
 def sample_poll_count(duration: float) -> int:
@@ -69,9 +28,11 @@ def sample_poll_count(duration: float) -> int:
     return 1 + math.ceil(duration / BASELINE_INTERVAL)
 
 
-def run(duration: float, expected: float | None, show_steps: bool = True) -> tuple[int, float]:
+def run(
+    duration: float, expected: float | None, show_steps: bool = True, steps: int = 6, front: bool = False
+) -> tuple[int, float]:
     clock = VirtualClock(0.0)
-    deployment = SimulatedDeployment(clock, duration, show_steps=show_steps)
+    deployment = SimulatedDeployment(clock, duration, steps, show_steps=show_steps, front=front)
     planner = PollPlanner(expected_duration=expected, history_uncertainty=0.05 * (expected or 0))
     follow(clock, deployment.fetch, planner)
     return len(deployment.polls), clock.now() - duration
@@ -251,12 +212,18 @@ def test_every_request_is_one_the_sample_is_sure_to_send_too(
 
 
 def follow_sharing(
-    budget: SharedBudget, duration: float, expected: float | None, show_steps: bool = False
+    budget: SharedBudget,
+    duration: float,
+    expected: float | None,
+    show_steps: bool = False,
+    steps: int = 6,
+    front: bool = False,
 ) -> tuple[int, float, int]:
     """One wait drawing on `budget`: (requests, how late it saw the end, requests borrowed). The waits of
-    a test run one after another in virtual time; what they lend each other is the same as side by side."""
+    a test run one after another in virtual time, each seeing what those before it deposited (side by
+    side, a wait sees only what waits that ended before it deposited: less credit, fewer loans)."""
     clock = VirtualClock(0.0)
-    deployment = SimulatedDeployment(clock, duration, show_steps=show_steps)
+    deployment = SimulatedDeployment(clock, duration, steps, show_steps=show_steps, front=front)
     planner = PollPlanner(expected_duration=expected, history_uncertainty=0.05 * (expected or 0), budget=budget)
     follow(clock, deployment.fetch, planner)
     return len(deployment.polls), clock.now() - duration, planner.borrowed
@@ -264,20 +231,20 @@ def follow_sharing(
 
 def test_a_wait_whose_step_pace_puts_its_end_before_the_tick_borrows_what_an_accurate_one_saved() -> None:
     """An accurate estimate sees a 3 s deployment with one request where the sample sends two: it lends
-    the other. A 2 s deployment with no history, seen half done at its first look (1 s), would wait for
+    the other. A 1.9 s deployment with no history, seen half done at its first look (1 s), would wait for
     the sample's 5 s tick alone (its own budget has one request left, kept for the tick); it borrows the
-    loan, looks where its pace is sure the end has come, and sees the end then: with the requests it
-    would have sent alone, 3 s sooner."""
+    loan, looks where its pace is sure the end has come (end, doubt and margin: 3 s), and sees the end
+    then: with the requests it would have sent alone, 2 s sooner."""
     budget = SharedBudget()
     saved, _late, _ = follow_sharing(budget, 3, 3)
     assert (saved, budget.credit) == (1, 1)
-    polls, late, borrowed = follow_sharing(budget, 2, None, show_steps=True)
+    polls, late, borrowed = follow_sharing(budget, 1.9, None, show_steps=True)
     # Its own proof allowed two; it sent one of them and the loan, so it deposits the other at its end.
     assert (borrowed, budget.lent, budget.credit) == (1, 1, 1)
-    alone_polls, alone_late = run(2, None, show_steps=True)
+    alone_polls, alone_late = run(1.9, None, show_steps=True)
     assert polls == alone_polls == 2
-    assert late <= 0.5
-    assert alone_late == pytest.approx(BASELINE_INTERVAL - 2)  # alone: the tick at 5 s
+    assert late == pytest.approx(1.1)
+    assert alone_late == pytest.approx(BASELINE_INTERVAL - 1.9)  # alone: the tick at 5 s
 
 
 def test_an_overdue_wait_never_borrows() -> None:
@@ -293,9 +260,9 @@ def test_an_overdue_wait_never_borrows() -> None:
 
 def test_without_credit_a_wait_waits_for_the_tick_as_alone() -> None:
     """An empty shared budget changes nothing: the same requests at the same times as a wait of its own."""
-    polls, late, borrowed = follow_sharing(SharedBudget(), 2, None, show_steps=True)
+    polls, late, borrowed = follow_sharing(SharedBudget(), 1.9, None, show_steps=True)
     assert borrowed == 0
-    assert (polls, late) == run(2, None, show_steps=True)
+    assert (polls, late) == run(1.9, None, show_steps=True)
 
 
 def test_a_loan_taken_by_another_wait_meanwhile_falls_back_to_the_tick() -> None:
@@ -304,7 +271,7 @@ def test_a_loan_taken_by_another_wait_meanwhile_falls_back_to_the_tick() -> None
     budget = SharedBudget()
     budget.deposit(1)
     clock = VirtualClock(0.0)
-    deployment = SimulatedDeployment(clock, 2, show_steps=True)
+    deployment = SimulatedDeployment(clock, 1.9, show_steps=True)
     planner = PollPlanner(budget=budget)
 
     heard: list[float] = []
@@ -333,33 +300,39 @@ def test_a_loan_taken_by_another_wait_meanwhile_falls_back_to_the_tick() -> None
     assert deployment.polls[1] == BASELINE_INTERVAL  # then the tick, as alone
 
 
-@pytest.mark.parametrize("order", ["given", "reversed"])
-@pytest.mark.parametrize("show_steps", [False, True])
-def test_waits_sharing_a_budget_never_cost_more_than_alone(order: str, show_steps: bool) -> None:
-    """Whatever mix of estimates (none, accurate, short, long, wildly off), the waits together send no more
-    status requests than the same waits alone (so than the sample would for each), and a wait seldom pays
-    for the loans of others: each sees its end no later than it would alone, but for a second. Loans need
-    a step pace or an estimate still ahead: without steps (every answer hides them) nothing is lent."""
+SHARING_DURATIONS = [x / 2 for x in range(1, 41)] + [30, 61, 180]
+
+
+@pytest.mark.parametrize(("steps", "front"), [(0, False), (1, False), (3, False), (6, False), (6, True), (30, True)])
+def test_waits_sharing_a_budget_stay_within_the_sample_and_pay_only_for_loans(steps: int, front: bool) -> None:
+    """Over a grid of durations (0.5 s to 3 min), estimates (none, right, half, double, 0.8x) and step
+    paces (none shown, 1 to 30 steps, even or front-loaded): every wait sees its end no later than alone,
+    sends more requests than alone only by what it borrowed, and all together stay within the sample's
+    count. A loan that finds the deployment still running is one request more than alone: the loan
+    margin keeps those few (when written: +0.4% with 3 even steps, +3.0% and +3.9% front-loaded, +1.3%
+    over the grid, for 0.23 s sooner a wait; without it +0.6%, +3.0%, +4.2%, +1.4%; bench/shared_budget.py
+    measures a wider grid). A pace needs a rise of the step count before the end: with no steps shown, or
+    one step, nothing is lent."""
     cases = [
         (duration, expected)
-        for duration in DURATIONS
-        for expected in (None, duration, duration / 2, duration * 2, duration * 10, duration * 0.8)
+        for duration in SHARING_DURATIONS
+        for expected in (None, duration, duration / 2, duration * 2, duration * 0.8)
     ]
-    if order == "reversed":
-        cases.reverse()
     budget = SharedBudget()
     total = alone_total = 0
     earlier = 0.0
     for duration, expected in cases:
-        polls, late, _ = follow_sharing(budget, duration, expected, show_steps)
+        polls, late, borrowed = follow_sharing(budget, duration, expected, steps > 0, steps or 6, front)
+        alone_polls, alone_late = run(duration, expected, steps > 0, steps or 6, front)
+        assert polls <= alone_polls + borrowed, (duration, expected)
+        assert late <= alone_late + 1e-9, (duration, expected)
         total += polls
-        alone_polls, alone_late = run(duration, expected, show_steps=show_steps)
         alone_total += alone_polls
         earlier += alone_late - late
-        assert late <= alone_late + FASTEST_INTERVAL, (duration, expected)
-    assert total <= alone_total <= sum(sample_poll_count(d) for d, _ in cases)
-    if show_steps:
+    assert total <= sum(sample_poll_count(d) for d, _ in cases)
+    if steps > 1:
         assert budget.lent > 0
-        assert earlier > 10  # in all, the loans saw ends sooner (24.6 s sooner in 78 waits when written)
+        assert total <= alone_total * 1.05
+        assert earlier > 20
     else:
-        assert budget.lent == 0
+        assert (budget.lent, total) == (0, alone_total)
