@@ -4,12 +4,16 @@ limit, one deployment per pipeline, each on-failure mode, a cycle, a timeout and
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+import yaml
 
 from fabric_ci.emulator import Emulator
 from fabric_ci.emulator.seed import DEMO_PIPELINE_ID, FOUR_STAGE_PIPELINE_ID
@@ -32,6 +36,16 @@ deployments:
     target-stage: Production
     depends-on: [Sales Analytics]
 """
+
+
+README = Path(__file__).parents[2] / "README.md"
+
+
+def readme_step() -> dict[str, str]:
+    """The README's deploy-many example step's `with:` inputs, sign-in aside."""
+    [block] = [b for b in re.findall(r"```yaml\n(.*?)```", README.read_text(), re.S) if "fabric-ci/deploy-many@" in b]
+    [step, *_] = yaml.safe_load(textwrap.dedent(block))
+    return {k: str(v) for k, v in step["with"].items() if k not in ("tenant-id", "client-id")}
 
 
 def results_of(run: StepRun) -> dict[str, dict[str, object]]:
@@ -74,6 +88,22 @@ def test_a_cascade_runs_in_dependency_order_one_per_pipeline(run_step: RunStep, 
     assert "Traceback" not in run.stderr
 
 
+def test_the_readme_example_runs_on_the_emulator(run_step: RunStep, emulator: Emulator) -> None:
+    """The README's worked example, its manifest and step inputs as written, against the emulator's cascade."""
+    inputs = readme_step()
+    assert set(inputs) == {"max-parallel", "on-failure", "manifest"}
+    run = run_step("deploy-many", {**inputs, "manifest": inputs["manifest"].replace("timeout: 30m", "timeout: 5m")})
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert statuses(run) == dict.fromkeys(
+        ["Shared Models", "Revenue Reports", "Executive Reports", "revenue-to-prod"], "Succeeded"
+    )
+    ran = by_operation(emulator, run)
+    assert ran["Revenue Reports"].accepted_at >= ran["Shared Models"].finishes_at
+    assert ran["revenue-to-prod"].accepted_at >= ran["Revenue Reports"].finishes_at
+    [executive] = results_of(run)["Executive Reports"]["deployed-items"]
+    assert executive["name"] == "Executive Model"
+
+
 def test_max_parallel_one_runs_entries_one_after_another(run_step: RunStep, emulator: Emulator) -> None:
     """max-parallel: 1 never starts an entry while another runs, even when they are independent."""
     manifest = """
@@ -100,6 +130,9 @@ def test_skip_dependents_skips_what_depends_on_a_failure(run_step: RunStep, emul
     }
     assert any("Skipped or not started: sales-prod." in e for e in run.errors), run.errors
     assert any("Sales Analytics: Failed" in e for e in run.errors), run.errors
+    # The failed item's own error, as a deploy-all step shows it, titled with the entry and the item.
+    [item_error] = [e for e in run.errors if e.startswith("title=Item failed%3A")]
+    assert item_error.startswith("title=Item failed%3A [Sales Analytics] Sales Model::Semantic model"), item_error
     assert deploy_posts(emulator) == 3
 
 
@@ -160,7 +193,9 @@ deployments:
     assert emulator.requests == []
     run = run_step("deploy-many", {"manifest": manifest})
     assert run.returncode == 2
-    assert any("entry 'Sales Analytics', key 'colour': is not a deploy input" in e for e in run.errors), run.errors
+    assert any("entry 'Sales Analytics', key 'colour': is not a key of the manifest" in e for e in run.errors), (
+        run.errors
+    )
     assert any("entry 'Four Stage Release', key 'timeout': expected a duration" in e for e in run.errors)
     assert deploy_posts(emulator) == 0
 
@@ -237,7 +272,8 @@ deployments:
     # an entry's bug would add its own (run_entry writes it as a debug line too).
     tracebacks = [line for line in (stdout + stderr).splitlines() if "Traceback" in line]
     assert len(tracebacks) == 1, stdout + stderr
-    assert tracebacks[0].startswith("::debug::") and "StepCancelled" in tracebacks[0], stdout + stderr
+    assert tracebacks[0].startswith("::debug::"), stdout + stderr
+    assert "StepCancelled" in tracebacks[0], stdout + stderr
     outputs = parse_output_file(Path(env["GITHUB_OUTPUT"]).read_text())
     results = json.loads(outputs["results"])
     assert {n: e["status"] for n, e in results.items()} == {
@@ -448,8 +484,11 @@ deployments:
     assert deploy_posts(emulator) == 0
 
 
-def test_an_auto_entry_with_an_unknown_stage_fails_alone(run_step: RunStep, emulator: Emulator) -> None:
-    """Inference skips an entry whose stage does not exist; that entry fails as it would without auto."""
+def test_an_unknown_stage_stops_the_run_before_any_deployment_with_auto_too(
+    run_step: RunStep, emulator: Emulator
+) -> None:
+    """A stage typo needs only the pipeline to be found out: refused with the pipeline look-ups, before
+    inference and before any deployment, naming the entry and key (exit 2)."""
     manifest = """
 defaults: {target-stage: Test}
 deployments:
@@ -457,6 +496,10 @@ deployments:
   - {pipeline: Revenue Reports, source-stage: Nowhere, depends-on: auto}
 """
     run = run_step("deploy-many", {"manifest": manifest})
-    assert run.returncode == 1, run.stdout
-    assert statuses(run) == {"Shared Models": "Succeeded", "Revenue Reports": "Failed"}
-    assert any("Revenue Reports: Failed" in e and "Nowhere" in e for e in run.errors), run.errors
+    assert run.returncode == 2, run.stdout
+    assert deploy_posts(emulator) == 0
+    assert any(
+        "entry 'Revenue Reports', key 'source-stage': pipeline 'Revenue Reports' has no stage 'Nowhere'" in e
+        for e in run.errors
+    ), run.errors
+    assert not [r for r in emulator.requests if "relations" in r.path]

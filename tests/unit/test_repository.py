@@ -5,8 +5,12 @@ and no placeholder owner is left for a user to paste (docs/releasing.md)."""
 from __future__ import annotations
 
 import re
+import textwrap
 import tomllib
 from pathlib import Path
+
+import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["urls"]["Source"]
@@ -38,3 +42,13 @@ def test_the_image_label_names_this_repository() -> None:
     label = re.search(r'org\.opencontainers\.image\.source="([^"]+)"', (ROOT / "Dockerfile").read_text("utf-8"))
     assert label, "the Dockerfile labels the image with its source"
     assert label.group(1) == SOURCE
+
+
+def test_every_yaml_example_in_the_user_docs_is_yaml() -> None:
+    """A user pastes these into a workflow: each must parse (a plain `run: echo "a: b"` does not)."""
+    for doc in USER_DOCS:
+        for block in re.findall(r"```ya?ml\n(.*?)```", (ROOT / doc).read_text(), re.S):
+            try:
+                yaml.safe_load(textwrap.dedent(block))
+            except yaml.YAMLError as error:
+                pytest.fail(f"{doc}: {error}\n{block}")

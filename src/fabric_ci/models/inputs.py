@@ -1021,6 +1021,7 @@ _EXPECTED = {
     "principal-type": "one of User, Group, ServicePrincipal (App), ServicePrincipalProfile",
     "role": "Admin (the only deployment-pipeline role)",
     "plan-compare": "none or definitions",
+    "on-failure": "one of skip-dependents, stop, continue",
 }
 
 

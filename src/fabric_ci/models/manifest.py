@@ -105,6 +105,8 @@ def load_manifest_text(value: str, cwd: Path) -> str:
 
 
 def _document(text: str) -> Any:
+    if not text.strip():
+        raise InputErrors([InputError(MANIFEST_INPUT, "is empty: expected a mapping with `deployments`")])
     try:
         # JSON is YAML too, but its own parser gives the better message for JSON. BaseLoader keeps every
         # scalar the text it was (as a runner's input is): safe_load would turn `timeout: 1:30` into 90,
@@ -113,8 +115,16 @@ def _document(text: str) -> Any:
         if text.lstrip().startswith("{"):
             return json.loads(text)
         return yaml.load(text, Loader=yaml.BaseLoader)  # noqa: S506
-    except (json.JSONDecodeError, yaml.YAMLError) as error:
-        raise InputErrors([InputError(MANIFEST_INPUT, f"is not valid YAML or JSON: {error}")]) from None
+    except json.JSONDecodeError as error:
+        raise InputErrors([InputError(MANIFEST_INPUT, f"is not valid JSON: {error}")]) from None
+    except yaml.MarkedYAMLError as error:
+        # Said by line and column of the manifest, not of PyYAML's "<unicode string>".
+        mark = error.problem_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        what = ": ".join(part for part in (error.context, error.problem) if part)
+        raise InputErrors([InputError(MANIFEST_INPUT, f"is not valid YAML{where}: {what}")]) from None
+    except yaml.YAMLError as error:
+        raise InputErrors([InputError(MANIFEST_INPUT, f"is not valid YAML: {error}")]) from None
 
 
 def _scalar(value: Any) -> str | None:
@@ -124,6 +134,21 @@ def _scalar(value: Any) -> str | None:
     if isinstance(value, (str, int, float)):
         return str(value)
     return None
+
+
+def _item_lines(items: list[Any]) -> str | None:
+    """A YAML list of items as the input's one item a line. Unquoted, `- Report: Sales` is YAML for a
+    mapping of one key: taken as the line it was written as."""
+    lines = []
+    for item in items:
+        if isinstance(item, dict) and len(item) == 1:
+            [(kind, name)] = item.items()
+            item = f"{kind}: {name}" if _scalar(kind) is not None and _scalar(name) is not None else None
+        line = _scalar(item)
+        if line is None:
+            return None
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def _depends_on(where: str, value: Any) -> tuple[list[str], list[InputError]]:
@@ -149,13 +174,15 @@ def _raw_inputs(
             elif key in NOT_ENTRY_INPUTS:
                 why = NOT_ENTRY_INPUTS[key]
             else:
-                why = "is not a deploy input"
-            close = difflib.get_close_matches(key, allowed, n=3)
+                why = "is not a key of the manifest (name, depends-on) or a deploy input"
+            close = difflib.get_close_matches(key, [*ENTRY_KEYS, *allowed], n=3)
             errors.append(_error(where, key, why, close))
             continue
         scalar = _scalar(value)
+        if scalar is None and key == "items" and isinstance(value, list):
+            scalar = _item_lines(value)
         if scalar is None:
-            errors.append(_error(where, key, "expected a single value (for items, one item a line)"))
+            errors.append(_error(where, key, "expected a single value (items: one item a line, or a list)"))
             continue
         raw[key] = scalar
     return raw, errors
@@ -188,6 +215,10 @@ def parse_manifest(text: str, step: Mapping[str, str]) -> Manifest:
     """Validate a manifest whole; `step` holds the step's own raw inputs (sign-in, endpoints, api),
     which every entry shares. Raises InputErrors naming every problem at once."""
     document = _document(text)
+    if document is None or document == "":  # only comments
+        raise InputErrors(
+            [InputError(MANIFEST_INPUT, "has no content, only comments: expected a mapping with `deployments`")]
+        )
     if not isinstance(document, dict):
         raise InputErrors([InputError(MANIFEST_INPUT, "expected a mapping with `deployments` (and `defaults`)")])
     errors = [
@@ -246,10 +277,16 @@ def parse_manifest(text: str, step: Mapping[str, str]) -> Manifest:
         name = name.strip()
         where = f"entry {name!r}"
         if name in names:
-            key = "name" if "name" in entry else "pipeline"
-            errors.append(
-                _error(where, key, "is used by an earlier entry too: give each entry on the same pipeline a `name`")
-            )
+            if "name" in entry:
+                errors.append(_error(where, "name", "is already an earlier entry's name: give this entry another"))
+            else:
+                errors.append(
+                    _error(
+                        where,
+                        "pipeline",
+                        "is used by an earlier entry too: give each entry on the same pipeline a `name`",
+                    )
+                )
         if name == AUTO:
             key = "name" if "name" in entry else "pipeline"
             errors.append(_error(where, key, f"{AUTO!r} is reserved in depends-on: give this entry another `name`"))

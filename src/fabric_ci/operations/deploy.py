@@ -177,19 +177,7 @@ def _prepare(
     with the plan that shows why."""
     with reporter.phase("Resolving the pipeline, stages and items"):
         pipeline = resolve_pipeline(client, inputs.pipeline)
-        source = resolve_stage(pipeline, inputs.source_stage, "source-stage")
-        target = (
-            resolve_stage(pipeline, inputs.target_stage, "target-stage")
-            if inputs.target_stage
-            else adjacent_stage(pipeline, source, backward=inputs.backward)
-        )
-        if target.id == source.id:
-            raise InputError("target-stage", f"is the same stage as source-stage ({source.display_name!r}).")
-        if inputs.backward and target.order > source.order:
-            raise InputError(
-                "backward",
-                f"is true, but target-stage {target.display_name!r} comes after source-stage {source.display_name!r}.",
-            )
+        source, target = resolve_stages(pipeline, inputs)
         check_stages(source, target, inputs)
         source_items = client.list_stage_items(pipeline.id, source.id)
         target_items = client.list_stage_items(pipeline.id, target.id) if target.workspace_id else []
@@ -229,6 +217,25 @@ def _prepare(
         f"{verb} {what} of {pipeline.display_name!r} from {source.display_name} to {target.display_name}{direction}"
     )
     return pipeline, request, plan
+
+
+def resolve_stages(pipeline: PipelineWithStages, inputs: DeployAllInputs) -> tuple[Stage, Stage]:
+    """The source and target stages the inputs name, from the pipeline alone (no request): deploy-many
+    checks every entry's before its first deployment."""
+    source = resolve_stage(pipeline, inputs.source_stage, "source-stage")
+    target = (
+        resolve_stage(pipeline, inputs.target_stage, "target-stage")
+        if inputs.target_stage
+        else adjacent_stage(pipeline, source, backward=inputs.backward)
+    )
+    if target.id == source.id:
+        raise InputError("target-stage", f"is the same stage as source-stage ({source.display_name!r}).")
+    if inputs.backward and target.order > source.order:
+        raise InputError(
+            "backward",
+            f"is true, but target-stage {target.display_name!r} comes after source-stage {source.display_name!r}.",
+        )
+    return source, target
 
 
 def _stages_between(

@@ -51,7 +51,7 @@ from fabric_ci.models.results import (
     Progress,
     Result,
 )
-from fabric_ci.operations.deploy import deploy
+from fabric_ci.operations.deploy import deploy, resolve_stages
 from fabric_ci.operations.reporter import Reporter
 from fabric_ci.operations.resolve import resolve_items, resolve_pipeline, resolve_stage
 
@@ -270,9 +270,9 @@ def deploy_many(
             f"depends-on: auto ({', '.join(auto)}) needs the Fabric API's item relations; with api: {inputs.api} "
             "only the explicit dependencies are used."
         )
-    # Every pipeline resolved before the first deployment: a typo in the last entry stops the run
-    # before anything is deployed, and entries naming one pipeline differently are still serialised.
-    with reporter.phase("Resolving the pipelines"):
+    # Every pipeline and its stages resolved before the first deployment: a typo in the last entry stops
+    # the run before anything is deployed, and entries naming one pipeline differently are serialised.
+    with reporter.phase("Resolving the pipelines and stages"):
         pipeline_of = run.pipeline_of
         # One listing for every entry named by pipeline name: pages of the whole tenant's list, read
         # once, before the entries' own reads go out side by side.
@@ -291,16 +291,16 @@ def deploy_many(
         resolved: dict[str, PipelineWithStages] = {}
         for entry, pipeline in zip(manifest.entries, found, strict=True):
             if isinstance(pipeline, InputError):
-                unknown.append(
-                    InputError(
-                        MANIFEST_INPUT,
-                        f"entry {entry.name!r}, key 'pipeline': {pipeline.args[0]}",
-                        candidates=pipeline.candidates,
-                    )
-                )
-            else:
-                resolved[entry.name] = pipeline
-                pipeline_of[entry.name] = pipeline.id
+                unknown.append(_entry_error(entry.name, "pipeline", pipeline))
+                continue
+            resolved[entry.name] = pipeline
+            pipeline_of[entry.name] = pipeline.id
+            try:
+                # Stage names and order need only the pipeline just read. Items and the stages'
+                # workspaces are checked in the entry's turn: an entry before it may deploy them there.
+                resolve_stages(pipeline, entry.inputs)
+            except InputError as error:
+                unknown.append(_entry_error(entry.name, error.input_name, error))
         if unknown:
             raise InputErrors(unknown)
     manifest = run.manifest = _infer_dependencies(inputs, manifest, client, reporter, resolved)
@@ -348,6 +348,11 @@ def deploy_many(
     if not result.succeeded:
         raise DeployManyFailed(_failure_message(result), result)
     return result
+
+
+def _entry_error(name: str, key: str, error: InputError) -> InputError:
+    """An entry's input error as the manifest's, naming the entry and its key."""
+    return InputError(MANIFEST_INPUT, f"entry {name!r}, key {key!r}: {error.args[0]}", candidates=error.candidates)
 
 
 def _infer_dependencies(

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 
 from fabric_ci.errors import DeploymentFailed, FabricCiError, InputError
 from fabric_ci.models.inputs import masked_input_values
-from fabric_ci.models.results import DeployedItem, DeploymentResult, Progress, Result
+from fabric_ci.models.results import DeployedItem, DeployManyResult, DeploymentResult, Progress, Result
 from fabric_ci.runners.masking import SHORT_SECRET_LENGTH, Redactor
 from fabric_ci.runners.summary import input_errors
 
@@ -179,4 +179,9 @@ class StepRunner:
             if isinstance(error, DeploymentFailed) and isinstance(result, DeploymentResult):
                 for item in result.failed_items:
                     self._fail_item(item)
+            elif isinstance(result, DeployManyResult):
+                # Each failed entry's items, as its own step would show them, named with the entry.
+                for entry in result.entries:
+                    for item in entry.result.failed_items if entry.result else ():
+                        self._fail_item(item.model_copy(update={"name": f"[{entry.name}] {item.name}"}))
         self._fail_result(error, result)

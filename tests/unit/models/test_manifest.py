@@ -70,6 +70,26 @@ def test_items_make_an_entry_selective() -> None:
     assert [item.line for item in finance.items] == ["Report: Profit and Loss"]
 
 
+def test_items_may_be_a_yaml_list() -> None:
+    """A YAML list of items is the input's one item a line, quoted or not (unquoted, `Report: Sales` is
+    YAML for a mapping); a list of lists is refused."""
+    text = """
+deployments:
+  - pipeline: A
+    source-stage: 0
+    items:
+      - Report: Sales
+      - "SemanticModel: Sales"
+      - Quarterly Review
+"""
+    [entry] = manifest_of(text).entries
+    assert isinstance(entry.inputs, SelectiveDeployInputs)
+    assert [item.line for item in entry.inputs.items] == ["Report: Sales", "SemanticModel: Sales", "Quarterly Review"]
+    assert messages("deployments:\n  - {pipeline: A, source-stage: 0, items: [[a]]}\n") == [
+        "Input 'manifest': entry 'A', key 'items': expected a single value (items: one item a line, or a list)"
+    ]
+
+
 def test_entries_share_the_step_sign_in() -> None:
     """Every entry is validated with the step's sign-in and API inputs."""
     entry = manifest_of(CASCADE, api="powerbi").entries[0]
@@ -116,7 +136,7 @@ deployments:
     wait: false
 """
     assert messages(text) == [
-        "Input 'manifest': defaults, key 'colour': is not a deploy input",
+        "Input 'manifest': defaults, key 'colour': is not a key of the manifest (name, depends-on) or a deploy input",
         "Input 'manifest': entry 'B', key 'client-secret': is an input of the step, shared by every entry "
         "(one sign-in for the run), not of an entry",
         "Input 'manifest': entry 'C', key 'wait': is not an entry's: deploy-many waits for every deployment, "
@@ -138,6 +158,22 @@ def test_duplicate_names_ask_for_a_name() -> None:
     assert messages(text) == [
         "Input 'manifest': entry 'A', key 'pipeline': is used by an earlier entry too: "
         "give each entry on the same pipeline a `name`"
+    ]
+
+
+def test_a_name_taken_by_an_earlier_entry_asks_for_another() -> None:
+    """An entry whose own `name` is taken is told so, not told to add a name."""
+    text = "deployments:\n  - {pipeline: A, source-stage: 0}\n  - {name: A, pipeline: B, source-stage: 0}\n"
+    assert messages(text) == [
+        "Input 'manifest': entry 'A', key 'name': is already an earlier entry's name: give this entry another"
+    ]
+
+
+def test_a_misspelt_entry_key_is_matched_to_the_manifest_keys_too() -> None:
+    text = "deployments:\n  - {pipeline: A, source-stage: 0, dependson: [x]}\n"
+    assert messages(text) == [
+        "Input 'manifest': entry 'A', key 'dependson': is not a key of the manifest (name, depends-on) or a deploy "
+        "input. Did you mean: 'depends-on'?"
     ]
 
 
@@ -189,9 +225,28 @@ def test_malformed_manifests_are_refused(text: str) -> None:
 
 
 def test_invalid_yaml_is_refused() -> None:
-    """A YAML syntax error names the input."""
-    [message] = messages("deployments:\n  - pipeline: [A\n")
-    assert message.startswith("Input 'manifest': is not valid YAML or JSON: ")
+    """A YAML syntax error names the input, and the line and column in the manifest."""
+    assert messages("deployments:\n  - pipeline: [A\n") == [
+        "Input 'manifest': is not valid YAML at line 3, column 1: while parsing a flow sequence: expected ',' or "
+        "']', but got '<stream end>'"
+    ]
+    [message] = messages('{"deployments": [}')
+    assert message == "Input 'manifest': is not valid JSON: Expecting value: line 1 column 18 (char 17)"
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("", "is empty: expected a mapping with `deployments`"),
+        ("# to do\n", "has no content, only comments: expected a mapping with `deployments`"),
+    ],
+)
+def test_an_empty_manifest_file_says_so(
+    content: str, expected: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "release.yml").write_text(content)
+    monkeypatch.chdir(tmp_path)
+    assert messages("release.yml") == [f"Input 'manifest': {expected}"]
 
 
 @pytest.mark.parametrize(("value", "expected"), [("1", 1), (" 8 ", 8), ("32", 32)])
@@ -218,8 +273,8 @@ def test_defaults_of_the_run_inputs() -> None:
 def test_on_failure_is_one_of_three() -> None:
     """on-failure takes skip-dependents, stop or continue."""
     assert parse_inputs(DeployManyInputs, {**STEP, "manifest": CASCADE, "on-failure": "Stop"}).on_failure == "stop"
-    [message] = messages(CASCADE, **{"on-failure": "retry"})
-    assert message.startswith("Input 'on-failure': ")
+    [message] = messages(CASCADE, **{"on-failure": "Skip"})
+    assert message == "Input 'on-failure': expected one of skip-dependents, stop, continue, got 'Skip'"
 
 
 def test_dependents_are_followed_transitively() -> None:

@@ -28,10 +28,14 @@ STEP = {
 
 
 class Client:
-    """Just enough of PipelinesClient for resolving pipelines by name."""
+    """Just enough of PipelinesClient for resolving pipelines by name, each with the three stages."""
 
     def __init__(self, names: list[str]) -> None:
-        self.pipelines = [SimpleNamespace(id=f"id-{n.lower()}", display_name=n) for n in names]
+        stages = [
+            SimpleNamespace(id=f"stage-{order}", display_name=name, order=order)
+            for order, name in enumerate(("Development", "Test", "Production"))
+        ]
+        self.pipelines = [SimpleNamespace(id=f"id-{n.lower()}", display_name=n, stages=stages) for n in names]
 
     def list_pipelines(self) -> list[Any]:
         return self.pipelines
@@ -364,4 +368,28 @@ def test_entries_pipelines_are_read_side_by_side_and_every_unknown_one_named_in_
     assert read.most == 3
     assert [e.message.split("key 'pipeline'")[0] for e in raised.value.errors] == [
         f"Input 'manifest': entry {n!r}, " for n in "BDF"
+    ]
+
+
+def test_unknown_stages_are_refused_before_any_deployment_every_one_named() -> None:
+    """A stage typo or a deployment to its own source stage needs only the pipeline to be found out:
+    the run stops before its first deployment, naming each entry and key, as a pipeline typo does."""
+    manifest = """
+defaults: {source-stage: Development}
+deployments:
+  - pipeline: A
+  - {pipeline: B, target-stage: Tset, depends-on: [A]}
+  - {pipeline: C, source-stage: Test, target-stage: test}
+  - {pipeline: D, source-stage: Production}
+"""
+    fake = FakeDeploy({})
+    with pytest.raises(InputErrors) as raised:
+        run(manifest, fake, ["A", "B", "C", "D"])
+    assert fake.spans == []
+    assert [e.message for e in raised.value.errors] == [
+        "Input 'manifest': entry 'B', key 'target-stage': pipeline 'B' has no stage 'Tset'; its stages are "
+        "Development (0), Test (1), Production (2).",
+        "Input 'manifest': entry 'C', key 'target-stage': is the same stage as source-stage ('Test').",
+        "Input 'manifest': entry 'D', key 'target-stage': 'Production' is the last stage of 'D', so there is no "
+        "next stage to deploy to; set target-stage (stages: Development (0), Test (1), Production (2)).",
     ]
