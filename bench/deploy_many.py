@@ -77,10 +77,11 @@ MAX_PARALLEL = 8
 # The drifted round: the release after the warm one, where deployments no longer take what the
 # history says (content grew, or shrank): each duration times these factors in turn.
 DRIFT = (1.4, 0.8, 1.25, 1.0)
-# The longer rounds: every duration times this (critical path 36.8 s). What deploy-many adds to the
-# critical path is a fixed amount (the interpreter's start, about 0.2 s per hand-off where a wait sees
-# its end, the summary), not a share: here it shows against durations nearer real ones. Not 5: 5x
-# durations all end on the 5 s poll's ticks, where a wait with no history looks anyway (flattering).
+# The longer rounds: every duration times this (critical path 36.8 s). Warm, what deploy-many adds to
+# the critical path is a fixed amount (the interpreter's start, about 0.2 s per hand-off where a wait
+# sees its end, the summary), not a share: here it shows against durations nearer real ones (cold,
+# each hand-off still waits for a 5 s tick). Not 5: at 5x, seven of the ten durations (the whole
+# critical path among them) end on the 5 s poll's ticks, where a wait with no history looks anyway.
 LONGER = 4.6
 # The read-latency rounds: every GET answered this much later (the service's reads take a few tenths
 # of a second; the emulator's none), deploy-many with `depends-on: auto` for every entry, so that what
