@@ -241,6 +241,44 @@ deployments:
     assert emulator.deployments[-1].status_at(emulator.state.now()) in ("NotStarted", "Running")
 
 
+def test_a_cancel_while_the_pipelines_are_read_stops_at_once_with_nothing_deployed(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    """SIGINT while a pipeline read goes on side by side with others (here one answered 20 s late): the
+    step stops at once, not when the read ends, exits 130 and says nothing was deployed."""
+    emulator.inject(rf"/deploymentPipelines/{FOUR_STAGE_PIPELINE_ID}$", 10, method="GET", kind="slow", delay_seconds=20)
+    manifest = """
+defaults: {source-stage: Development}
+deployments:
+  - pipeline: Sales Analytics
+  - pipeline: Four Stage Release
+  - pipeline: Shared Models
+"""
+    env = step_env({**emulator.inputs(), "manifest": manifest}, tmp_path)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fabric_ci", "deploy-many"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    # The emulator logs a request once answered: the first pipeline's read (alone) is, then the two
+    # side by side go out, one of them slow.
+    deadline = time.monotonic() + 60
+    first = f"/deploymentPipelines/{DEMO_PIPELINE_ID}"
+    while not any(r.path.endswith(first) for r in emulator.requests) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.0)
+    signalled = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=30)
+    stopped_after = time.monotonic() - signalled
+    assert proc.returncode == 130, stdout + stderr
+    assert stopped_after < 5, stopped_after  # the slow read would have held it 20 s
+    assert "before the first deployment: nothing was deployed" in stdout, stdout
+    assert deploy_posts(emulator) == 0
+
+
 def test_a_cancel_stops_every_wait_and_names_what_still_runs(emulator: Emulator, tmp_path: Path) -> None:
     """SIGINT mid-wait: exit 130, no traceback, each running deployment named and left running."""
     emulator.configure(operation_seconds=60)

@@ -26,9 +26,9 @@ overdue: its estimate no longer says when). The sum stays within the sum of the 
 cost no more requests than N fixed polls: that is the guarantee. Against the same waits each on its
 own, a loan that finds the end replaces the look at the tick (the same count, sooner); one that
 finds the deployment still running adds a request. bench/shared_budget.py measures both over a grid
-of durations, estimates and step paces: 1.0% more requests than alone (none where steps finish
-evenly or are not shown, up to 3.5% where they finish front-loaded and the pace misleads), 0.75x the
-fixed polls', for 0.24 s sooner a wait. No status request can serve two deployments (neither API
+of durations, estimates and step paces: 1.0% more requests than alone (at most 0.2% where steps
+finish evenly or are not shown, up to 3.5% where they finish front-loaded and the pace misleads),
+0.75x the fixed polls', for 0.24 s sooner a wait. No status request can serve two deployments (neither API
 reads several in one request), so sharing buys time, never fewer requests.
 
 Clock and sleep are injected so that tests run in virtual time.

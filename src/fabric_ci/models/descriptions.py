@@ -222,7 +222,10 @@ INPUTS: dict[str, str] = {
         "whose items this entry's items read, from the Fabric API's item relations); `defaults:` holds inputs "
         "for every entry."
     ),
-    "max-parallel": "How many deployments may run at once (1 to 32). Two on the same pipeline never overlap.",
+    "max-parallel": (
+        "How many deployments may run at once (1 to 32), and how many reads before the first deployment "
+        "go out at once. Two deployments on the same pipeline never overlap."
+    ),
     "on-failure": (
         "When an entry fails: `skip-dependents` (skip what depends on it, run the rest), `stop` (start "
         "nothing new, wait for what runs) or `continue` (run every entry, dependents too)."

@@ -145,7 +145,8 @@ def _item_lines(items: list[Any]) -> str | None:
             [(kind, name)] = item.items()
             item = f"{kind}: {name}" if _scalar(kind) is not None and _scalar(name) is not None else None
         line = _scalar(item)
-        if line is None:
+        # `- Report:` (a mapping to nothing) names no item, and a line break would make one element two.
+        if line is None or not line.strip() or line.rstrip().endswith(":") or "\n" in line.strip():
             return None
         lines.append(line)
     return "\n".join(lines)
@@ -217,7 +218,7 @@ def parse_manifest(text: str, step: Mapping[str, str]) -> Manifest:
     document = _document(text)
     if document is None or document == "":  # only comments
         raise InputErrors(
-            [InputError(MANIFEST_INPUT, "has no content, only comments: expected a mapping with `deployments`")]
+            [InputError(MANIFEST_INPUT, "has no content (comments at most): expected a mapping with `deployments`")]
         )
     if not isinstance(document, dict):
         raise InputErrors([InputError(MANIFEST_INPUT, "expected a mapping with `deployments` (and `defaults`)")])
@@ -262,6 +263,7 @@ def parse_manifest(text: str, step: Mapping[str, str]) -> Manifest:
         raise InputErrors(errors)
 
     names: list[str] = []
+    named: set[str] = set()  # the names given as `name`
     parsed: list[tuple[str, list[str], dict[str, str]] | None] = []
     for index, entry in enumerate(deployments):
         where = f"deployments[{index}]"
@@ -279,6 +281,8 @@ def parse_manifest(text: str, step: Mapping[str, str]) -> Manifest:
         if name in names:
             if "name" in entry:
                 errors.append(_error(where, "name", "is already an earlier entry's name: give this entry another"))
+            elif name in named:
+                errors.append(_error(where, "pipeline", "is an earlier entry's `name`: give this entry a `name` too"))
             else:
                 errors.append(
                     _error(
@@ -291,6 +295,8 @@ def parse_manifest(text: str, step: Mapping[str, str]) -> Manifest:
             key = "name" if "name" in entry else "pipeline"
             errors.append(_error(where, key, f"{AUTO!r} is reserved in depends-on: give this entry another `name`"))
         names.append(name)
+        if "name" in entry:
+            named.add(name)
         depends, problems = _depends_on(where, entry.get("depends-on", default_depends_on))
         raw, more = _raw_inputs(where, entry, ENTRY_INPUTS)
         errors += problems + more

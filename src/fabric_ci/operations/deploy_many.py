@@ -22,7 +22,7 @@ import functools
 import threading
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import TypeVar
@@ -65,28 +65,58 @@ A = TypeVar("A")
 R = TypeVar("R")
 
 
-def read_at_once(read: Callable[[A], R], args: Sequence[A], width: int) -> list[R]:
+def read_at_once(read: Callable[[A], R], args: Sequence[A], width: int, *, first_alone: bool = True) -> list[R]:
     """`read` over `args`, up to `width` at once; the answers in `args`' order.
 
-    The reads before the first deployment (each entry's pipeline and stages, with depends-on: auto its
-    items and their relations) are what every entry waits on: one at a time they cost a round trip
-    each (about 0.3 s on the service), so ten entries took seconds before anything was deployed. The
-    first error is raised once the reads under way have ended; those not begun are dropped. The main
-    thread looks up every SCHEDULER_TICK, as the scheduler does, so a signal is noticed meanwhile."""
-    if width <= 1 or len(args) <= 1:
-        return [read(arg) for arg in args]
-    pool = ThreadPoolExecutor(max_workers=min(width, len(args)), thread_name_prefix="deploy-many-read")
+    The reads before the first deployment (each entry's pipeline, with depends-on: auto its items and
+    their relations) are what every entry waits on: one at a time they cost a round trip each (about
+    0.3 s on the service), so ten entries took seconds before anything was deployed. Unless the run
+    has read something already (`first_alone` false), the first read goes alone: it signs in (a failing
+    sign-in is tried once, not once a thread) and meets first any error every read would (a 403).
+    After a failure no read begins; the error raised, once the reads under way have ended, is the
+    first in `args`' order. The readers are daemon
+    threads and the main thread joins them in SCHEDULER_TICK slices: a signal is noticed at once, and
+    a read stuck in the transport's retries (up to minutes when throttled) does not hold up the exit.
+    """
+    answers: list[R] = [read(arg) for arg in args[:1]] if first_alone else []
+    rest = list(args[len(answers) :])
+    if width <= 1 or len(rest) <= 1:
+        return answers + [read(arg) for arg in rest]
+    found: dict[int, R] = {}
+    failures: dict[int, BaseException] = {}
+    lock, stop = threading.Lock(), threading.Event()
+    indexes = iter(range(len(rest)))
+
+    def reader() -> None:
+        while not stop.is_set():
+            with lock:
+                index = next(indexes, None)
+            if index is None:
+                return
+            try:
+                answer = read(rest[index])
+            except BaseException as error:  # raised in the main thread, below
+                with lock:
+                    failures[index] = error
+                stop.set()
+                return
+            with lock:
+                found[index] = answer
+
+    threads = [
+        threading.Thread(target=reader, name=f"deploy-many-read-{n}", daemon=True) for n in range(min(width, len(rest)))
+    ]
     try:
-        futures = [pool.submit(read, arg) for arg in args]
-        pending: set[Future[R]] = set(futures)
-        while pending:
-            done, pending = wait(pending, timeout=SCHEDULER_TICK, return_when=FIRST_EXCEPTION)
-            failed = next((f for f in futures if f in done and f.exception() is not None), None)
-            if failed is not None:
-                failed.result()  # raises its error
-        return [future.result() for future in futures]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(SCHEDULER_TICK)
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        stop.set()  # on a signal too: no read begins after it
+    if failures:
+        raise failures[min(failures)]
+    return answers + [found[index] for index in range(len(rest))]
 
 
 class EntryReporter:
@@ -270,40 +300,14 @@ def deploy_many(
             f"depends-on: auto ({', '.join(auto)}) needs the Fabric API's item relations; with api: {inputs.api} "
             "only the explicit dependencies are used."
         )
-    # Every pipeline and its stages resolved before the first deployment: a typo in the last entry stops
-    # the run before anything is deployed, and entries naming one pipeline differently are serialised.
-    with reporter.phase("Resolving the pipelines and stages"):
-        pipeline_of = run.pipeline_of
-        # One listing for every entry named by pipeline name: pages of the whole tenant's list, read
-        # once, before the entries' own reads go out side by side.
-        listing = functools.cache(client.list_pipelines)
-        if any(entry.inputs.pipeline.name for entry in manifest.entries):
-            listing()
-
-        def look_up(entry: ManifestEntry) -> PipelineWithStages | InputError:
-            try:
-                return resolve_pipeline(client, entry.inputs.pipeline, listing=listing)
-            except InputError as error:  # every unknown pipeline named at once, below
-                return error
-
-        found = read_at_once(look_up, manifest.entries, inputs.max_parallel)
-        unknown: list[InputError] = []
-        resolved: dict[str, PipelineWithStages] = {}
-        for entry, pipeline in zip(manifest.entries, found, strict=True):
-            if isinstance(pipeline, InputError):
-                unknown.append(_entry_error(entry.name, "pipeline", pipeline))
-                continue
-            resolved[entry.name] = pipeline
-            pipeline_of[entry.name] = pipeline.id
-            try:
-                # Stage names and order need only the pipeline just read. Items and the stages'
-                # workspaces are checked in the entry's turn: an entry before it may deploy them there.
-                resolve_stages(pipeline, entry.inputs)
-            except InputError as error:
-                unknown.append(_entry_error(entry.name, error.input_name, error))
-        if unknown:
-            raise InputErrors(unknown)
-    manifest = run.manifest = _infer_dependencies(inputs, manifest, client, reporter, resolved)
+    try:
+        resolved = _resolve_pipelines(run, inputs, client, reporter)
+        manifest = run.manifest = _infer_dependencies(inputs, manifest, client, reporter, resolved)
+    except Cancelled as cancelled:
+        raise StepCancelled(
+            f"Cancelled by {cancelled.signal_name} before the first deployment: nothing was deployed.", cancelled
+        ) from None
+    pipeline_of = run.pipeline_of
     pending = [entry.name for entry in manifest.entries]
     running: dict[Future[EntryOutcome], str] = {}
     outcomes = run.outcomes
@@ -350,6 +354,47 @@ def deploy_many(
     return result
 
 
+def _resolve_pipelines(
+    run: _Run, inputs: DeployManyInputs, client: PipelinesClient, reporter: Reporter
+) -> dict[str, PipelineWithStages]:
+    """Every entry's pipeline and stages, before the first deployment: a typo in the last entry stops
+    the run before anything is deployed, and entries naming one pipeline differently are serialised."""
+    manifest = run.manifest
+    with reporter.phase("Resolving the pipelines and stages"):
+        pipeline_of = run.pipeline_of
+        # One listing for every entry named by pipeline name: pages of the whole tenant's list, read
+        # once, before the entries' own reads go out side by side.
+        listing = functools.cache(client.list_pipelines)
+        listed = any(entry.inputs.pipeline.name for entry in manifest.entries)
+        if listed:
+            listing()  # signs in: the look-ups need not send one alone first
+
+        def look_up(entry: ManifestEntry) -> PipelineWithStages | InputError:
+            try:
+                return resolve_pipeline(client, entry.inputs.pipeline, listing=listing)
+            except InputError as error:  # every unknown pipeline named at once, below
+                return error
+
+        found = read_at_once(look_up, manifest.entries, inputs.max_parallel, first_alone=not listed)
+        unknown: list[InputError] = []
+        resolved: dict[str, PipelineWithStages] = {}
+        for entry, pipeline in zip(manifest.entries, found, strict=True):
+            if isinstance(pipeline, InputError):
+                unknown.append(_entry_error(entry.name, "pipeline", pipeline))
+                continue
+            resolved[entry.name] = pipeline
+            pipeline_of[entry.name] = pipeline.id
+            try:
+                # Stage names and order need only the pipeline just read. Items and the stages'
+                # workspaces are checked in the entry's turn: an entry before it may deploy them there.
+                resolve_stages(pipeline, entry.inputs)
+            except InputError as error:
+                unknown.append(_entry_error(entry.name, error.input_name, error))
+        if unknown:
+            raise InputErrors(unknown)
+    return resolved
+
+
 def _entry_error(name: str, key: str, error: InputError) -> InputError:
     """An entry's input error as the manifest's, naming the entry and its key."""
     return InputError(MANIFEST_INPUT, f"entry {name!r}, key {key!r}: {error.args[0]}", candidates=error.candidates)
@@ -375,22 +420,24 @@ def _infer_dependencies(
 
         def source_items(entry: ManifestEntry) -> tuple[str, list[StageItem]] | None:
             pipeline = pipelines[entry.name]
-            try:
-                source = resolve_stage(pipeline, entry.inputs.source_stage, "source-stage")
-                if source.workspace_id is None:
-                    return None
-                items = client.list_stage_items(pipeline.id, source.id)
-                if isinstance(entry.inputs, SelectiveDeployInputs):
-                    items = resolve_items(source, items, entry.inputs.items)
-            except (InputError, InputErrors):
-                # An unknown stage or item: nothing to read here; the entry's own deploy refuses it in its
-                # turn, naming the entry, as it does without auto.
+            source = resolve_stage(pipeline, entry.inputs.source_stage, "source-stage")  # checked already
+            if source.workspace_id is None:  # nothing to read: its deploy refuses it in its turn
                 return None
+            items = client.list_stage_items(pipeline.id, source.id)
+            if isinstance(entry.inputs, SelectiveDeployInputs):
+                try:
+                    items = resolve_items(source, items, entry.inputs.items)
+                except (InputError, InputErrors):
+                    # An item not (yet) in the source stage: its deploy refuses it in its turn, naming the
+                    # entry, as it does without auto (an entry before it may deploy it there).
+                    return None
             return source.workspace_id, items
 
         deployed: dict[str, dict[str, StageItem]] = {}  # entry -> its source items by id
         workspace_of: dict[str, str] = {}
-        for entry, source in zip(manifest.entries, read_at_once(source_items, manifest.entries, width), strict=True):
+        for entry, source in zip(
+            manifest.entries, read_at_once(source_items, manifest.entries, width, first_alone=False), strict=True
+        ):
             if source is not None:
                 workspace_of[entry.name], items = source
                 deployed[entry.name] = {item.item_id: item for item in items}
@@ -398,7 +445,10 @@ def _infer_dependencies(
         reads = [(name, item) for name in auto if name in deployed for item in deployed[name].values()]
         try:
             relations = read_at_once(
-                lambda read: client.upstream_relations(workspace_of[read[0]], read[1].item_id), reads, width
+                lambda read: client.upstream_relations(workspace_of[read[0]], read[1].item_id),
+                reads,
+                width,
+                first_alone=False,
             )
             for (name, item), upstreams in zip(reads, relations, strict=True):
                 for upstream in upstreams:
@@ -424,7 +474,10 @@ def _infer_dependencies(
                 reporter.info(f"[{entry.name}] depends on {dependency} (inferred: {why[entry.name][dependency]})")
             if entry.infer and not added:
                 if entry.name not in deployed:
-                    found = "not looked up: its source stage, or its items, did not resolve (its deploy will say)"
+                    found = (
+                        "not looked up: its items are not all in its source stage, or that has no workspace "
+                        "(its deploy will say)"
+                    )
                 elif why.get(entry.name):
                     found = "nothing more: the entries whose items it reads are named already"
                 else:

@@ -180,7 +180,7 @@ class StepRunner:
                 for item in result.failed_items:
                     self._fail_item(item)
             elif isinstance(result, DeployManyResult):
-                # Each failed entry's items, as its own step would show them, named with the entry.
+                # Every entry's failed items, as its own step would show them, each named with its entry.
                 for entry in result.entries:
                     for item in entry.result.failed_items if entry.result else ():
                         self._fail_item(item.model_copy(update={"name": f"[{entry.name}] {item.name}"}))

@@ -336,3 +336,17 @@ def test_waits_sharing_a_budget_stay_within_the_sample_and_pay_only_for_loans(st
         assert earlier > 20
     else:
         assert (budget.lent, total) == (0, alone_total)
+
+
+def test_a_look_meant_for_the_tick_that_lands_a_hair_before_it_borrows_nothing() -> None:
+    """Float arithmetic on a large monotonic clock can bring the tick's look in a hair early: with credit
+    to lend, it is still not a loan (none was planned); the wait sleeps the hair and spends its own."""
+    budget = SharedBudget()
+    budget.deposit(1)
+    planner = PollPlanner(budget=budget)
+    assert planner.spend(0.0)
+    planner.unfinished(1.0)  # seen running at 1 s: its budget holds one more request, for the 5 s tick
+    assert not planner.spend(BASELINE_INTERVAL - 1e-9)
+    assert (planner.borrowed, budget.credit) == (0, 1)
+    assert planner.spend(BASELINE_INTERVAL)
+    assert planner.borrowed == 0

@@ -85,9 +85,10 @@ deployments:
     [entry] = manifest_of(text).entries
     assert isinstance(entry.inputs, SelectiveDeployInputs)
     assert [item.line for item in entry.inputs.items] == ["Report: Sales", "SemanticModel: Sales", "Quarterly Review"]
-    assert messages("deployments:\n  - {pipeline: A, source-stage: 0, items: [[a]]}\n") == [
-        "Input 'manifest': entry 'A', key 'items': expected a single value (items: one item a line, or a list)"
-    ]
+    for wrong in ("[[a]]", "['Report:']", "[Report: ]", '["a\\nb"]', "['']"):
+        assert messages(f"deployments:\n  - {{pipeline: A, source-stage: 0, items: {wrong}}}\n") == [
+            "Input 'manifest': entry 'A', key 'items': expected a single value (items: one item a line, or a list)"
+        ], wrong
 
 
 def test_entries_share_the_step_sign_in() -> None:
@@ -169,6 +170,13 @@ def test_a_name_taken_by_an_earlier_entry_asks_for_another() -> None:
     ]
 
 
+def test_a_pipeline_named_as_an_earlier_entry_asks_for_a_name() -> None:
+    text = "deployments:\n  - {name: A, pipeline: B, source-stage: 0}\n  - {pipeline: A, source-stage: 0}\n"
+    assert messages(text) == [
+        "Input 'manifest': entry 'A', key 'pipeline': is an earlier entry's `name`: give this entry a `name` too"
+    ]
+
+
 def test_a_misspelt_entry_key_is_matched_to_the_manifest_keys_too() -> None:
     text = "deployments:\n  - {pipeline: A, source-stage: 0, dependson: [x]}\n"
     assert messages(text) == [
@@ -238,7 +246,7 @@ def test_invalid_yaml_is_refused() -> None:
     ("content", "expected"),
     [
         ("", "is empty: expected a mapping with `deployments`"),
-        ("# to do\n", "has no content, only comments: expected a mapping with `deployments`"),
+        ("# to do\n", "has no content (comments at most): expected a mapping with `deployments`"),
     ],
 )
 def test_an_empty_manifest_file_says_so(

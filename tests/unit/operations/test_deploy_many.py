@@ -335,17 +335,33 @@ class Overlap:
         return arg * 10
 
 
-@pytest.mark.parametrize(("width", "most"), [(1, 1), (3, 3), (32, 7)])
-def test_reads_go_out_side_by_side_up_to_the_width_and_answer_in_order(width: int, most: int) -> None:
+@pytest.mark.parametrize(("width", "first_alone", "most"), [(1, True, 1), (3, True, 3), (32, True, 6), (32, False, 7)])
+def test_reads_go_out_side_by_side_up_to_the_width_and_answer_in_order(
+    width: int, first_alone: bool, most: int
+) -> None:
+    """The first read alone (it signs in) unless the run has read already, then up to `width` at once;
+    the answers in order."""
     read = Overlap()
-    assert read_at_once(read, list(range(7)), width) == [0, 10, 20, 30, 40, 50, 60]
+    assert read_at_once(read, list(range(7)), width, first_alone=first_alone) == [0, 10, 20, 30, 40, 50, 60]
+    assert read.begun[0] == 0 or not first_alone
     assert read.most == most
 
 
-def test_a_failed_read_is_raised_and_the_reads_not_begun_are_dropped() -> None:
+def test_a_failing_first_read_is_the_only_one() -> None:
+    """A failure every read would meet (a sign-in that fails, a 403) is met once, not once a thread."""
     read = Overlap(fail={0})
     with pytest.raises(RuntimeError, match="read 0 failed"):
-        read_at_once(read, list(range(20)), 2)
+        read_at_once(read, list(range(20)), 8)
+    assert read.begun == [0]
+
+
+def test_after_a_failure_no_read_begins_and_the_first_failure_in_order_is_raised() -> None:
+    """Reads 3 and 4 fail side by side: 3's error is raised, whichever came first, once every read under
+    way has ended; the reads not begun never are."""
+    read = Overlap(fail={3, 4})
+    with pytest.raises(RuntimeError, match="read 3 failed"):
+        read_at_once(read, list(range(20)), 4)
+    assert read.now == 0
     assert len(read.begun) < 20
 
 
