@@ -262,6 +262,9 @@ def connect(
     with httpx.Client(
         verify=make_ssl_context(inputs.ca_bundle),
         timeout=httpx.Timeout(60.0, connect=15.0),
+        # Our threads bound the requests in flight (deploy-many: up to 32 entries, each reading up to 4
+        # at once); httpx's default pool of 100 could hold a deploy request back until PoolTimeout.
+        limits=httpx.Limits(max_connections=None, max_keepalive_connections=20),
         headers={"User-Agent": f"fabric-ci/{__version__}"},
         transport=http_transport,
     ) as http:

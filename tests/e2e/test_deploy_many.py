@@ -221,6 +221,11 @@ def test_a_manifest_file_in_the_workspace(run_step: RunStep, emulator: Emulator,
     run = run_step("deploy-many", {"manifest": str(path)})
     assert run.returncode == 0, run.stdout
     assert statuses(run) == {"Sales Analytics": "Succeeded"}
+    # A pipeline typo, found once the pipelines are listed, names the file too.
+    path.write_text("deployments:\n  - {pipeline: Sales Analytix, source-stage: Development}\n", encoding="utf-8")
+    run = run_step("deploy-many", {"manifest": str(path)})
+    assert run.returncode == 2, run.stdout
+    assert any(f"file {str(path)!r}: entry 'Sales Analytix', key 'pipeline': no deployment" in e for e in run.errors)
 
 
 def test_a_timeout_leaves_deployments_running_and_names_them(run_step: RunStep, emulator: Emulator) -> None:
@@ -277,6 +282,48 @@ deployments:
     assert stopped_after < 5, stopped_after  # the slow read would have held it 20 s
     assert "before the first deployment: nothing was deployed" in stdout, stdout
     assert deploy_posts(emulator) == 0
+
+
+def test_a_cancel_while_an_entry_reads_its_stages_sends_no_deployment_after_it(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    """SIGINT while one entry's deployment is running and another entry still reads its stages (its
+    items answered 20 s late): the step stops at once, the reading entry sends no deployment once the
+    read ends, and only the running one is named as left running."""
+    stage_items = rf"/deploymentPipelines/{FOUR_STAGE_PIPELINE_ID}/stages/[^/]+/items$"
+    emulator.inject(stage_items, 10, method="GET", kind="slow", delay_seconds=20)
+    emulator.configure(operation_seconds=60)
+    manifest = """
+defaults: {source-stage: Development}
+deployments:
+  - pipeline: Sales Analytics
+  - pipeline: Four Stage Release
+"""
+    env = step_env({**emulator.inputs(), "manifest": manifest}, tmp_path)
+    before = len(emulator.deployments)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fabric_ci", "deploy-many"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while len(emulator.deployments) < before + 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.0)  # Sales Analytics waits; Four Stage Release's items are still on their way
+    signalled = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    stopped_after = time.monotonic() - signalled
+    assert proc.returncode == 130, stdout + stderr
+    assert stopped_after < 5, stopped_after  # the slow read would have held it for 20 s
+    time.sleep(0.5)
+    assert deploy_posts(emulator) == 1, stdout
+    results = json.loads(parse_output_file(Path(env["GITHUB_OUTPUT"]).read_text())["results"])
+    assert results["Four Stage Release"]["status"] == "Cancelled", results
+    assert results["Four Stage Release"]["operation-id"] is None, results
+    assert f"still running, not cancelled: Sales Analytics ({results['Sales Analytics']['operation-id']})" in stdout
 
 
 def test_a_cancel_stops_every_wait_and_names_what_still_runs(emulator: Emulator, tmp_path: Path) -> None:

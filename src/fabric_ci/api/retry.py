@@ -77,7 +77,8 @@ def is_certificate_failure(exc: BaseException) -> bool:
 
 
 def _never_connected(exc: httpx.TransportError) -> bool:
-    return isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+    # PoolTimeout: no connection of the client's pool came free, so the request never left either.
+    return isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
 
 
 def backoff(policy: RetryPolicy, attempt: int, rng: Callable[[], float] = random.random) -> float:

@@ -21,7 +21,7 @@ USER_AGENT = "fabric-ci"
 
 
 class TokenSource(Protocol):
-    def token(self, *, refresh: bool = False) -> str: ...
+    def token(self, *, refresh: bool = False, rejected: str | None = None) -> str: ...
 
 
 class AmbiguousResponse(FabricCiError):
@@ -59,10 +59,11 @@ class BearerAuth(httpx.Auth):
         if not self.trusts(request.url):
             yield request  # never hand our token to another host (a redirect, a Location header)
             return
-        request.headers["Authorization"] = f"Bearer {self._tokens.token()}"
+        sent = self._tokens.token()
+        request.headers["Authorization"] = f"Bearer {sent}"
         response = yield request
         if response.status_code == 401:
-            request.headers["Authorization"] = f"Bearer {self._tokens.token(refresh=True)}"
+            request.headers["Authorization"] = f"Bearer {self._tokens.token(refresh=True, rejected=sent)}"
             yield request
 
 
@@ -209,6 +210,11 @@ class Transport:
             )
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             raise ApiConnectionError(connection_failure(exc, self.base_url, self._base_url_input)) from exc
+        except httpx.PoolTimeout as exc:  # never sent, a deploy request neither: not an ambiguous answer
+            raise ApiConnectionError(
+                f"{method} {url.copy_with(query=None)} was not sent: no connection to {self.base_url} came free "
+                "in time (every one held by a request that did not answer)"
+            ) from exc
         except httpx.TransportError as exc:
             if not replay_safe:
                 raise AmbiguousResponse(

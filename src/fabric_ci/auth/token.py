@@ -331,8 +331,13 @@ class TokenProvider:
         # acquired once and masked before any thread can use it.
         self._lock = threading.Lock()
 
-    def token(self, *, refresh: bool = False) -> str:
+    def token(self, *, refresh: bool = False, rejected: str | None = None) -> str:
+        """`refresh`: sign in again, for the token `rejected` that a 401 refused. Reads side by side
+        meet one expiry together: once one has replaced that token, the others get its successor
+        rather than each signing in again."""
         with self._lock:
+            if refresh and rejected is not None and self._last_token and rejected != self._last_token:
+                return self._last_token
             return self._token(refresh=refresh)
 
     def _token(self, *, refresh: bool) -> str:

@@ -223,11 +223,12 @@ INPUTS: dict[str, str] = {
         "for every entry."
     ),
     "max-parallel": (
-        "How many deployments may run at once (1 to 32), and how many reads before the first deployment "
-        "go out at once. Two deployments on the same pipeline never overlap."
+        "How many deployments may run at once (1 to 32; 4, the default), and how many entries' pipelines "
+        "(with depends-on: auto, items and relations) are read at once before the first deployment. Two "
+        "deployments on the same pipeline never overlap."
     ),
     "on-failure": (
-        "When an entry fails: `skip-dependents` (skip what depends on it, run the rest), `stop` (start "
+        "When an entry fails: `skip-dependents` (the default: skip what depends on it, run the rest), `stop` (start "
         "nothing new, wait for what runs) or `continue` (run every entry, dependents too)."
     ),
     "limit": "How many of the most recent deployments to list, newest first: 1 to 20 (the service keeps 20).",

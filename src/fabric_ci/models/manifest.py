@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -59,6 +59,11 @@ class ManifestEntry:
 @dataclass(frozen=True)
 class Manifest:
     entries: tuple[ManifestEntry, ...]
+    file: str | None = None  # the file it was read from, as the input named it; None: given inline
+
+    def where(self, name: str) -> str:
+        """An entry as an error names it: in its file, when the manifest is one."""
+        return (f"file {self.file!r}: " if self.file else "") + f"entry {name!r}"
 
     def entry(self, name: str) -> ManifestEntry:
         return next(entry for entry in self.entries if entry.name == name)
@@ -81,16 +86,16 @@ def _error(where: str, key: str | None, message: str, candidates: Sequence[str] 
     return InputError(MANIFEST_INPUT, f"{at}: {message}", candidates=candidates)
 
 
-def load_manifest_text(value: str, cwd: Path) -> str:
-    """The manifest's text: `value` itself, or the file it names relative to the working directory
-    (a runner's workspace). A one-line value is a path unless it is a JSON object: a manifest with
-    a deployment is never one line of YAML."""
+def load_manifest_text(value: str, cwd: Path) -> tuple[str, str | None]:
+    """The manifest's text and the file it came from: `value` itself (no file), or the file it names
+    relative to the working directory (a runner's workspace). A one-line value is a path unless it
+    is a JSON object: a manifest with a deployment is never one line of YAML."""
     text = value.strip()
     if "\n" in text or text.startswith("{"):
-        return value
+        return value, None
     path = cwd / text
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8"), text
     except (OSError, ValueError, UnicodeDecodeError) as error:
         reason = getattr(error, "strerror", None) or str(error)
         raise InputErrors(
@@ -388,8 +393,15 @@ class DeployManyInputs(Inputs):
     def problems(self) -> list[InputError]:
         errors = super().problems()
         try:
-            text = load_manifest_text(self.manifest, Path.cwd())
-            self._manifest = parse_manifest(text, self._step)
+            text, file = load_manifest_text(self.manifest, Path.cwd())
         except InputErrors as exc:
-            errors += exc.errors
+            return errors + exc.errors
+        try:
+            self._manifest = replace(parse_manifest(text, self._step), file=file)
+        except InputErrors as exc:
+            # A step may read one of several manifest files: its errors say which (as written).
+            errors += [
+                InputError(e.input_name, f"file {file!r}: {e.args[0]}", candidates=e.candidates) if file else e
+                for e in exc.errors
+            ]
         return errors

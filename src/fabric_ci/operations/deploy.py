@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
+from typing import Any
 
 from fabric_ci.api.client import PipelinesClient
 from fabric_ci.api.polling import SharedBudget
@@ -33,9 +35,14 @@ from fabric_ci.operations.plan import (
     forbidden_by_options,
     refusals,
 )
+from fabric_ci.operations.reads import read_at_once
 from fabric_ci.operations.reporter import Reporter
 from fabric_ci.operations.resolve import adjacent_stage, resolve_items, resolve_pipeline, resolve_stage
 from fabric_ci.operations.waiting import NEWLY_ACCEPTED_GRACE, check_outcome, follow_deployment, to_result
+
+# A deploy's reads before its request go out this many at once: both stages' items, the history, and
+# the stage between them of a three-stage pipeline's Development -> Production.
+READS_AT_ONCE = 4
 
 
 def run_marker() -> str:
@@ -59,11 +66,12 @@ def deploy(
     command = "selective-deploy" if isinstance(inputs, SelectiveDeployInputs) else "deploy-all"
     began = clock.now()
     try:
-        pipeline, request, plan = _prepare(inputs, client, reporter, clock, command)
+        pipeline, request, plan, history = _prepare(inputs, client, reporter, clock, command)
         if inputs.plan:
             return _plan_result(command, pipeline, request, plan)
-        # Read before the POST: a deployment that was already there is not ours if the answer is lost.
-        history = client.list_deployments(pipeline.id)
+        # The last point a cancel stops the step with nothing deployed: deploy-many's worker may have
+        # been reading while its run was cancelled, and must not start a deployment after it.
+        clock.checkpoint()
     except Cancelled as cancelled:
         raise StepCancelled(
             f"Cancelled by {cancelled.signal_name} before the deployment was requested: nothing was deployed.",
@@ -172,16 +180,14 @@ def _cancelled_after(
 
 def _prepare(
     inputs: DeployAllInputs, client: PipelinesClient, reporter: Reporter, clock: Clock, command: str
-) -> tuple[PipelineWithStages, DeployRequest, DeploymentPlan]:
-    """Resolve names, read both stages and plan: everything the service would refuse, refused first,
-    with the plan that shows why."""
+) -> tuple[PipelineWithStages, DeployRequest, DeploymentPlan, list[DeploymentOperation]]:
+    """Resolve names, read the stages and the history and plan: everything the service would refuse,
+    refused first, with the plan that shows why."""
     with reporter.phase("Resolving the pipeline, stages and items"):
         pipeline = resolve_pipeline(client, inputs.pipeline)
         source, target = resolve_stages(pipeline, inputs)
         check_stages(source, target, inputs)
-        source_items = client.list_stage_items(pipeline.id, source.id)
-        target_items = client.list_stage_items(pipeline.id, target.id) if target.workspace_id else []
-        between = _stages_between(client, pipeline, source, target)
+        source_items, target_items, between, history = _read_stages(client, pipeline, source, target, inputs, clock)
         items = None
         if isinstance(inputs, SelectiveDeployInputs):
             items = tuple(resolve_items(source, source_items, inputs.items))
@@ -216,7 +222,52 @@ def _prepare(
     reporter.info(
         f"{verb} {what} of {pipeline.display_name!r} from {source.display_name} to {target.display_name}{direction}"
     )
-    return pipeline, request, plan
+    if isinstance(history, FabricCiError):
+        raise history
+    return pipeline, request, plan, history
+
+
+def _read_stages(
+    client: PipelinesClient,
+    pipeline: PipelineWithStages,
+    source: Stage,
+    target: Stage,
+    inputs: DeployAllInputs,
+    clock: Clock,
+) -> tuple[list[StageItem], list[StageItem], list[StageContent], list[DeploymentOperation] | FabricCiError]:
+    """Both stages' items, the items of the stages between them, and (unless only planning) the
+    pipeline's history or why it could not be read, side by side (operations/reads.py): a round trip
+    each on the service.
+
+    The history is read before the deploy request: a deployment already there is not ours if the
+    request's answer is lost (find_lost_deployment)."""
+    between = _stages_between(pipeline, source, target)
+    reads: list[Callable[[], Any]] = [
+        functools.partial(client.list_stage_items, pipeline.id, source.id),
+        *(functools.partial(_items_of, client, pipeline, stage) for stage in (target, *between)),
+    ]
+    if not inputs.plan:
+        reads.append(functools.partial(_history_or_error, client, pipeline.id))
+    source_items, target_items, *rest = read_at_once(
+        lambda read: read(), reads, READS_AT_ONCE, first_alone=False, checkpoint=clock.checkpoint
+    )
+    contents = [StageContent(stage, items) for stage, items in zip(between, rest, strict=False)]
+    history = rest[len(between)] if not inputs.plan else []
+    return source_items, target_items, contents, history
+
+
+def _history_or_error(client: PipelinesClient, pipeline_id: str) -> list[DeploymentOperation] | FabricCiError:
+    """The history, or why it could not be read: raised once the plan is checked (_prepare), so that a
+    deployment the service would refuse says so, as it did when the history was read after it."""
+    try:
+        return client.list_deployments(pipeline_id)
+    except FabricCiError as error:
+        return error
+
+
+def _items_of(client: PipelinesClient, pipeline: PipelineWithStages, stage: Stage) -> list[StageItem]:
+    """A stage's items; none (and no request) in a stage with no workspace."""
+    return client.list_stage_items(pipeline.id, stage.id) if stage.workspace_id else []
 
 
 def resolve_stages(pipeline: PipelineWithStages, inputs: DeployAllInputs) -> tuple[Stage, Stage]:
@@ -238,16 +289,14 @@ def resolve_stages(pipeline: PipelineWithStages, inputs: DeployAllInputs) -> tup
     return source, target
 
 
-def _stages_between(
-    client: PipelinesClient, pipeline: PipelineWithStages, source: Stage, target: Stage
-) -> list[StageContent]:
-    """The stages between source and target, nearest the source first, with their items: a deployment
-    to a stage that is not the next pairs items through them (operations/plan.py pair_of)."""
+def _stages_between(pipeline: PipelineWithStages, source: Stage, target: Stage) -> list[Stage]:
+    """The stages between source and target, nearest the source first: a deployment to a stage that
+    is not the next pairs items through them (operations/plan.py pair_of)."""
     low, high = sorted((source.order, target.order))
     stages = sorted((s for s in pipeline.stages if low < s.order < high), key=lambda s: s.order)
     if target.order < source.order:
         stages.reverse()
-    return [StageContent(s, client.list_stage_items(pipeline.id, s.id) if s.workspace_id else []) for s in stages]
+    return stages
 
 
 def _send(

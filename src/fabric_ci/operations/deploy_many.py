@@ -21,11 +21,10 @@ import contextlib
 import functools
 import threading
 import traceback
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import TypeVar
 
 from fabric_ci.api.client import PipelinesClient
 from fabric_ci.api.polling import SharedBudget
@@ -52,6 +51,7 @@ from fabric_ci.models.results import (
     Result,
 )
 from fabric_ci.operations.deploy import deploy, resolve_stages
+from fabric_ci.operations.reads import read_at_once
 from fabric_ci.operations.reporter import Reporter
 from fabric_ci.operations.resolve import resolve_items, resolve_pipeline, resolve_stage
 
@@ -60,63 +60,6 @@ DeployOne = Callable[[DeployAllInputs, PipelinesClient, Reporter, Clock], Deploy
 SCHEDULER_TICK = 0.2
 # A worker's sleep is cut into slices this long, so a cancel reaches a waiting entry promptly.
 SLEEP_SLICE = 0.2
-
-A = TypeVar("A")
-R = TypeVar("R")
-
-
-def read_at_once(read: Callable[[A], R], args: Sequence[A], width: int, *, first_alone: bool = True) -> list[R]:
-    """`read` over `args`, up to `width` at once; the answers in `args`' order.
-
-    The reads before the first deployment (each entry's pipeline, with depends-on: auto its items and
-    their relations) are what every entry waits on: one at a time they cost a round trip each (about
-    0.3 s on the service), so ten entries took seconds before anything was deployed. Unless the run
-    has read something already (`first_alone` false), the first read goes alone: it signs in (a failing
-    sign-in is tried once, not once a thread) and meets first any error every read would (a 403).
-    After a failure no read begins; the error raised, once the reads under way have ended, is the
-    first in `args`' order. The readers are daemon
-    threads and the main thread joins them in SCHEDULER_TICK slices: a signal is noticed at once, and
-    a read stuck in the transport's retries (up to minutes when throttled) does not hold up the exit.
-    """
-    answers: list[R] = [read(arg) for arg in args[:1]] if first_alone else []
-    rest = list(args[len(answers) :])
-    if width <= 1 or len(rest) <= 1:
-        return answers + [read(arg) for arg in rest]
-    found: dict[int, R] = {}
-    failures: dict[int, BaseException] = {}
-    lock, stop = threading.Lock(), threading.Event()
-    indexes = iter(range(len(rest)))
-
-    def reader() -> None:
-        while not stop.is_set():
-            with lock:
-                index = next(indexes, None)
-            if index is None:
-                return
-            try:
-                answer = read(rest[index])
-            except BaseException as error:  # raised in the main thread, below
-                with lock:
-                    failures[index] = error
-                stop.set()
-                return
-            with lock:
-                found[index] = answer
-
-    threads = [
-        threading.Thread(target=reader, name=f"deploy-many-read-{n}", daemon=True) for n in range(min(width, len(rest)))
-    ]
-    try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            while thread.is_alive():
-                thread.join(SCHEDULER_TICK)
-    finally:
-        stop.set()  # on a signal too: no read begins after it
-    if failures:
-        raise failures[min(failures)]
-    return answers + [found[index] for index in range(len(rest))]
 
 
 class EntryReporter:
@@ -380,7 +323,7 @@ def _resolve_pipelines(
         resolved: dict[str, PipelineWithStages] = {}
         for entry, pipeline in zip(manifest.entries, found, strict=True):
             if isinstance(pipeline, InputError):
-                unknown.append(_entry_error(entry.name, "pipeline", pipeline))
+                unknown.append(_entry_error(manifest, entry.name, "pipeline", pipeline))
                 continue
             resolved[entry.name] = pipeline
             pipeline_of[entry.name] = pipeline.id
@@ -389,15 +332,17 @@ def _resolve_pipelines(
                 # workspaces are checked in the entry's turn: an entry before it may deploy them there.
                 resolve_stages(pipeline, entry.inputs)
             except InputError as error:
-                unknown.append(_entry_error(entry.name, error.input_name, error))
+                unknown.append(_entry_error(manifest, entry.name, error.input_name, error))
         if unknown:
             raise InputErrors(unknown)
     return resolved
 
 
-def _entry_error(name: str, key: str, error: InputError) -> InputError:
+def _entry_error(manifest: Manifest, name: str, key: str, error: InputError) -> InputError:
     """An entry's input error as the manifest's, naming the entry and its key."""
-    return InputError(MANIFEST_INPUT, f"entry {name!r}, key {key!r}: {error.args[0]}", candidates=error.candidates)
+    return InputError(
+        MANIFEST_INPUT, f"{manifest.where(name)}, key {key!r}: {error.args[0]}", candidates=error.candidates
+    )
 
 
 def _infer_dependencies(
@@ -489,12 +434,12 @@ def _infer_dependencies(
             [
                 InputError(
                     MANIFEST_INPUT,
-                    f"entry {cycle[0]!r}, key 'depends-on': with the dependencies inferred from item relations, "
-                    "the dependencies form a cycle: " + " -> ".join(cycle),
+                    f"{manifest.where(cycle[0])}, key 'depends-on': with the dependencies inferred from item "
+                    "relations, the dependencies form a cycle: " + " -> ".join(cycle),
                 )
             ]
         )
-    return Manifest(entries=tuple(entries))
+    return replace(manifest, entries=tuple(entries))
 
 
 def _schedule(

@@ -20,7 +20,7 @@ class FakeTokens:
     def __init__(self) -> None:
         self.issued = 0
 
-    def token(self, *, refresh: bool = False) -> str:
+    def token(self, *, refresh: bool = False, rejected: str | None = None) -> str:
         if refresh or not self.issued:
             self.issued += 1
         return f"token-{self.issued}"

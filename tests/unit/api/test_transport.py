@@ -186,6 +186,21 @@ def test_non_replayable_post_is_resent_after_429_and_refused_connections(
     assert route.call_count == 3
 
 
+def test_a_deploy_post_that_found_no_free_connection_was_never_sent(
+    api: respx.MockRouter, transport: Transport
+) -> None:
+    """A PoolTimeout is before the request leaves: tried again, and when it lasts, a connection error
+    that says the request was not sent, not an ambiguous answer to look for in the history."""
+    route = api.post("/d").mock(
+        side_effect=[httpx.PoolTimeout("no connection"), httpx.Response(202, headers={"deployment-id": "d-1"})]
+    )
+    assert transport.request("POST", "d", json={}, replay_safe=False).status_code == 202
+    api.post("/e").mock(side_effect=httpx.PoolTimeout("no connection"))
+    with pytest.raises(ApiConnectionError, match="was not sent: no connection"):
+        transport.request("POST", "e", json={}, replay_safe=False)
+    assert route.call_count == 2
+
+
 def test_explicit_default_port_in_the_base_url_still_gets_the_token(api: respx.MockRouter, tokens: FakeTokens) -> None:
     """`https://host:443/v1` is the same origin as `https://host/v1`, so the token is sent."""
     route = api.get("/x").mock(return_value=httpx.Response(200, json={}))

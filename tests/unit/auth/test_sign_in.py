@@ -150,6 +150,23 @@ def test_each_new_token_is_masked_once() -> None:
     assert masked == ["t1", "t2"]
 
 
+def test_reads_refused_with_one_expired_token_sign_in_again_once() -> None:
+    """Four reads side by side meet a 401 with the same token: the first signs in again, the others
+    get its new token instead of each signing in (with OIDC, each a CI token request too)."""
+    refreshes: list[bool] = []
+
+    class Renewing(Refusing):
+        def acquire(self, *, refresh: bool) -> dict[str, Any]:
+            refreshes.append(refresh)
+            return {"access_token": f"t{sum(refreshes) + 1}"}
+
+    provider = TokenProvider(Renewing({}))
+    sent = provider.token()
+    assert [provider.token(refresh=True, rejected=sent) for _ in range(4)] == ["t2"] * 4
+    assert refreshes == [False, True]
+    assert provider.token(refresh=True, rejected="t2") == "t3"  # the current token refused: a new one
+
+
 def test_token_requests_follow_the_api_retry_policy() -> None:
     """msal's HTTP goes through MsalHttpClient: a 429 and a 503 are retried like API calls."""
     with respx.mock() as router, httpx.Client() as http:

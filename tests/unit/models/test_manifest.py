@@ -254,7 +254,16 @@ def test_an_empty_manifest_file_says_so(
 ) -> None:
     (tmp_path / "release.yml").write_text(content)
     monkeypatch.chdir(tmp_path)
-    assert messages("release.yml") == [f"Input 'manifest': {expected}"]
+    assert messages("release.yml") == [f"Input 'manifest': file 'release.yml': {expected}"]
+
+
+def test_errors_in_a_manifest_file_name_the_file_as_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A step may read one of several manifests: each error says which file, entry and key."""
+    (tmp_path / "release").mkdir()
+    (tmp_path / "release" / "prod.yml").write_text("deployments:\n  - {pipeline: A, source-stage: 0, colour: red}\n")
+    monkeypatch.chdir(tmp_path)
+    [message] = messages(" release/prod.yml ")
+    assert message.startswith("Input 'manifest': file 'release/prod.yml': entry 'A', key 'colour': "), message
 
 
 @pytest.mark.parametrize(("value", "expected"), [("1", 1), (" 8 ", 8), ("32", 32)])

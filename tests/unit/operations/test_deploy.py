@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import signal
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -10,13 +13,16 @@ import httpx
 import pytest
 
 from fabric_ci.api.transport import AmbiguousResponse
-from fabric_ci.clock import VirtualClock
+from fabric_ci.clock import Clock, VirtualClock
 from fabric_ci.errors import (
+    Cancelled,
     DeploymentFailed,
     DeploymentOutcomeUnknown,
+    DeploymentRefused,
     ErrorDetails,
     NotFoundError,
     ServerError,
+    StepCancelled,
     WaitTimeout,
 )
 from fabric_ci.models.inputs import DeployAllInputs, parse_inputs
@@ -394,3 +400,68 @@ def test_an_unreadable_status_answer_mid_wait_is_no_answer_not_a_bug() -> None:
     client = Proxy([], ours("d", "Succeeded"), DeployAccepted(deployment_id="d"))
     result, _, _ = run(client, inputs)
     assert result.status == "Succeeded"
+
+
+def test_a_cancel_that_arrives_while_the_stages_are_read_sends_no_deployment() -> None:
+    """deploy-many cancels its run while an entry reads (its worker clock raises Cancelled from any
+    sleep once the run is cancelled): the entry stops before its deploy request, saying nothing was
+    deployed, however quick the reads' answers were."""
+    cancelled = threading.Event()
+
+    class CancelledMidRead(FakeClient):
+        def list_stage_items(self, pipeline_id: str, stage_id: str) -> list[StageItem]:
+            cancelled.set()
+            return super().list_stage_items(pipeline_id, stage_id)
+
+    def sleep(_seconds: float) -> None:
+        if cancelled.is_set():
+            raise Cancelled(signal.SIGINT)
+
+    client = CancelledMidRead([], ours("new"), DeployAccepted(deployment_id="new"))
+    with pytest.raises(StepCancelled, match="before the deployment was requested: nothing was deployed"):
+        deploy(INPUTS, client, QuietReporter(), Clock(time.monotonic, sleep))  # type: ignore[arg-type]
+    assert client.deploy_calls == 0
+
+
+def test_a_cancel_while_a_stage_read_is_slow_stops_the_deploy_without_waiting_for_its_answer() -> None:
+    """The stages' items and the history go out side by side in threads the deploy joins in slices,
+    calling its clock's checkpoint: a cancel meanwhile stops it at once, not when the read answers."""
+    cancelled = threading.Event()
+
+    class SlowStage(FakeClient):
+        def list_stage_items(self, pipeline_id: str, stage_id: str) -> list[StageItem]:
+            cancelled.set()
+            time.sleep(5)
+            return super().list_stage_items(pipeline_id, stage_id)
+
+    def sleep(_seconds: float) -> None:
+        if cancelled.is_set():
+            raise Cancelled(signal.SIGINT)
+
+    client = SlowStage([], ours("new"), DeployAccepted(deployment_id="new"))
+    began = time.monotonic()
+    with pytest.raises(StepCancelled, match="before the deployment was requested: nothing was deployed"):
+        deploy(INPUTS, client, QuietReporter(), Clock(time.monotonic, sleep))  # type: ignore[arg-type]
+    assert time.monotonic() - began < 2
+    assert client.deploy_calls == 0
+
+
+def test_a_refused_deployment_says_why_even_when_the_history_cannot_be_read() -> None:
+    """The history is read beside the stages, but its failure is raised only once the plan passed:
+    a deployment the service would refuse (here: nothing in the source stage) says so first."""
+
+    class EmptySourceNoHistory(FakeClient):
+        def list_stage_items(self, _pipeline_id: str, _stage_id: str) -> list[StageItem]:
+            return []
+
+        def list_deployments(self, _pipeline_id: str, **_kwargs: Any) -> list[DeploymentOperation]:
+            raise ServerError(ErrorDetails(503, "ServiceUnavailable", "unavailable"))
+
+    client = EmptySourceNoHistory([], ours("new"), DeployAccepted(deployment_id="new"))
+    with pytest.raises(DeploymentRefused):
+        run(client)
+    history_fails = FakeClient([], ours("new"), DeployAccepted(deployment_id="new"))
+    history_fails.list_deployments = EmptySourceNoHistory.list_deployments.__get__(history_fails)  # type: ignore[method-assign]
+    with pytest.raises(ServerError):
+        run(history_fails)
+    assert client.deploy_calls == history_fails.deploy_calls == 0

@@ -18,7 +18,8 @@ from fabric_ci.errors import DeployManyFailed, DeploymentFailed, InputErrors, Wa
 from fabric_ci.models.inputs import DeployAllInputs, parse_inputs
 from fabric_ci.models.manifest import DeployManyInputs
 from fabric_ci.models.results import DeployManyResult, DeploymentResult
-from fabric_ci.operations.deploy_many import deploy_many, read_at_once
+from fabric_ci.operations.deploy_many import deploy_many
+from tests.support.overlap import Overlap
 
 STEP = {
     "tenant-id": "e37de926-00d4-493d-85c5-49d2d2fdc1fb",
@@ -311,58 +312,6 @@ def test_pipelines_are_listed_once_and_entries_get_them_by_id() -> None:
     deploy_many(inputs, client, Quiet(), SYSTEM_CLOCK, deploy_one=fake)  # type: ignore[arg-type]
     assert len(listings) == 1
     assert sorted(name for name, _, _ in fake.spans) == ["A", "B", "C", "D"]
-
-
-class Overlap:
-    """A read that takes `seconds` and records how many such reads were under way at once."""
-
-    def __init__(self, seconds: float = 0.2, fail: set[int] | None = None) -> None:
-        self.seconds, self.fail = seconds, fail or set()
-        self.lock = threading.Lock()
-        self.now = self.most = 0
-        self.begun: list[int] = []
-
-    def __call__(self, arg: int) -> int:
-        with self.lock:
-            self.begun.append(arg)
-            self.now += 1
-            self.most = max(self.most, self.now)
-        time.sleep(self.seconds)
-        with self.lock:
-            self.now -= 1
-        if arg in self.fail:
-            raise RuntimeError(f"read {arg} failed")
-        return arg * 10
-
-
-@pytest.mark.parametrize(("width", "first_alone", "most"), [(1, True, 1), (3, True, 3), (32, True, 6), (32, False, 7)])
-def test_reads_go_out_side_by_side_up_to_the_width_and_answer_in_order(
-    width: int, first_alone: bool, most: int
-) -> None:
-    """The first read alone (it signs in) unless the run has read already, then up to `width` at once;
-    the answers in order."""
-    read = Overlap()
-    assert read_at_once(read, list(range(7)), width, first_alone=first_alone) == [0, 10, 20, 30, 40, 50, 60]
-    assert read.begun[0] == 0 or not first_alone
-    assert read.most == most
-
-
-def test_a_failing_first_read_is_the_only_one() -> None:
-    """A failure every read would meet (a sign-in that fails, a 403) is met once, not once a thread."""
-    read = Overlap(fail={0})
-    with pytest.raises(RuntimeError, match="read 0 failed"):
-        read_at_once(read, list(range(20)), 8)
-    assert read.begun == [0]
-
-
-def test_after_a_failure_no_read_begins_and_the_first_failure_in_order_is_raised() -> None:
-    """Reads 3 and 4 fail side by side: 3's error is raised, whichever came first, once every read under
-    way has ended; the reads not begun never are."""
-    read = Overlap(fail={3, 4})
-    with pytest.raises(RuntimeError, match="read 3 failed"):
-        read_at_once(read, list(range(20)), 4)
-    assert read.now == 0
-    assert len(read.begun) < 20
 
 
 def test_entries_pipelines_are_read_side_by_side_and_every_unknown_one_named_in_order() -> None:
