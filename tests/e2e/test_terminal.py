@@ -422,3 +422,38 @@ def test_completion_needs_a_known_shell(tmp_path: Path) -> None:
     assert run.returncode == 2
     assert "bash,zsh,fish" in run.stderr
     assert run.stdout == ""
+
+
+CTRL_C_DURING_IMPORT = """
+import sys
+from importlib.abc import MetaPathFinder
+
+class CtrlC(MetaPathFinder):
+    # A Ctrl-C that arrives while fabric_ci.cli is being imported.
+    def find_spec(self, name, path=None, target=None):
+        if name == "fabric_ci.cli":
+            raise KeyboardInterrupt
+        return None
+
+sys.meta_path.insert(0, CtrlC())
+from fabric_ci.__main__ import start
+sys.exit(start())
+"""
+
+
+def test_a_ctrl_c_while_starting_ends_in_a_line_and_130_not_a_traceback() -> None:
+    """The `fabric-ci` script's entrypoint: before fabric_ci.cli has put its handlers in place."""
+    proc = subprocess.run([sys.executable, "-c", CTRL_C_DURING_IMPORT], capture_output=True, text=True, check=False)
+    assert proc.returncode == 130, proc.stderr
+    assert proc.stderr == "Cancelled by SIGINT while starting: nothing was sent.\n"
+    assert proc.stdout == ""
+
+
+def test_the_fabric_ci_script_starts_where_python_m_fabric_ci_does() -> None:
+    """Both entrypoints run the same start(): the script as installed, and `python -m fabric_ci`."""
+    script = Path(sys.executable).with_name("fabric-ci")
+    for argv in ([str(script), "--version"], [sys.executable, "-m", "fabric_ci", "--version"]):
+        proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.startswith("fabric-ci "), proc.stdout
+    assert "fabric_ci.__main__" in script.read_text()

@@ -30,6 +30,7 @@ from fabric_ci.api.client import PipelinesClient
 from fabric_ci.api.polling import SharedBudget
 from fabric_ci.clock import Clock
 from fabric_ci.errors import (
+    ApiError,
     Cancelled,
     DeployManyFailed,
     FabricCiError,
@@ -317,6 +318,9 @@ def _resolve_pipelines(
                 return resolve_pipeline(client, entry.inputs.pipeline, listing=listing)
             except InputError as error:  # every unknown pipeline named at once, below
                 return error
+            except ApiError as error:  # a 403, a 5xx: the service's message does not name the entry
+                whose = f"entry {entry.name!r}" + (f" in file {manifest.file!r}" if manifest.file else "")
+                raise type(error)(error.details, f"(reading the pipeline of {whose}) {error.hint}".rstrip()) from error
 
         found = read_at_once(look_up, manifest.entries, inputs.max_parallel, first_alone=not listed)
         unknown: list[InputError] = []

@@ -8,13 +8,21 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from fabric_ci.clock import SYSTEM_CLOCK, Clock
-from fabric_ci.errors import DeployManyFailed, DeploymentFailed, InputErrors, WaitTimeout
+from fabric_ci.errors import (
+    DeployManyFailed,
+    DeploymentFailed,
+    ErrorDetails,
+    ForbiddenError,
+    InputErrors,
+    WaitTimeout,
+)
 from fabric_ci.models.inputs import DeployAllInputs, parse_inputs
 from fabric_ci.models.manifest import DeployManyInputs
 from fabric_ci.models.results import DeployManyResult, DeploymentResult
@@ -334,6 +342,37 @@ def test_entries_pipelines_are_read_side_by_side_and_every_unknown_one_named_in_
     assert [e.message.split("key 'pipeline'")[0] for e in raised.value.errors] == [
         f"Input 'manifest': entry {n!r}, " for n in "BDF"
     ]
+
+
+def test_a_look_up_the_service_refuses_names_the_entry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 403 (or an outage) on one entry's pipeline read stops the run before its first deployment,
+    saying whose pipeline it was: the service's message names neither."""
+    client = Client(["A", "B"])
+    original = client.get_pipeline
+
+    def refused(pipeline_id: str) -> Any:
+        if pipeline_id == "id-b":
+            details = ErrorDetails(403, "InsufficientPrivileges", "The caller is not an Admin", request_id="r-1")
+            raise ForbiddenError(details, "Make it an Admin.")
+        return original(pipeline_id)
+
+    client.get_pipeline = refused  # type: ignore[method-assign]
+    manifest = "defaults: {source-stage: 0}\ndeployments:\n  - pipeline: A\n  - {name: b-release, pipeline: B}\n"
+    inputs = parse_inputs(DeployManyInputs, {**STEP, "manifest": manifest})
+    deploy = FakeDeploy({})
+    with pytest.raises(ForbiddenError) as raised:
+        deploy_many(inputs, client, Quiet(), SYSTEM_CLOCK, deploy_one=deploy)  # type: ignore[arg-type]
+    assert raised.value.message == (
+        "403 InsufficientPrivileges: The caller is not an Admin (reading the pipeline of entry 'b-release') "
+        "Make it an Admin. (requestId r-1)"
+    )
+    assert deploy.spans == []
+    # From a manifest file, the file too.
+    (tmp_path / "release.yml").write_text(manifest)
+    monkeypatch.chdir(tmp_path)
+    inputs = parse_inputs(DeployManyInputs, {**STEP, "manifest": "release.yml"})
+    with pytest.raises(ForbiddenError, match=r"\(reading the pipeline of entry 'b-release' in file 'release.yml'\)"):
+        deploy_many(inputs, client, Quiet(), SYSTEM_CLOCK, deploy_one=deploy)  # type: ignore[arg-type]
 
 
 def test_unknown_stages_are_refused_before_any_deployment_every_one_named() -> None:
