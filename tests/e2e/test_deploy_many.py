@@ -11,6 +11,7 @@ import sys
 import textwrap
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -246,6 +247,33 @@ deployments:
     assert emulator.deployments[-1].status_at(emulator.state.now()) in ("NotStarted", "Running")
 
 
+@dataclass
+class CancelledRun:
+    returncode: int
+    stdout: str
+    stderr: str
+    stopped_after: float  # seconds from the SIGINT to the exit
+
+
+def cancel_when(ready: Callable[[], bool], settle: float, env: dict[str, str]) -> CancelledRun:
+    """Start deploy-many, wait (a minute at most) until `ready()`, then `settle` seconds more, and SIGINT it."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fabric_ci", "deploy-many"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not ready() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(settle)
+    signalled = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    return CancelledRun(proc.returncode, stdout, stderr, time.monotonic() - signalled)
+
+
 def test_a_cancel_while_the_pipelines_are_read_stops_at_once_with_nothing_deployed(
     emulator: Emulator, tmp_path: Path
 ) -> None:
@@ -260,27 +288,13 @@ deployments:
   - pipeline: Shared Models
 """
     env = step_env({**emulator.inputs(), "manifest": manifest}, tmp_path)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "fabric_ci", "deploy-many"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
     # The emulator logs a request once answered: the first pipeline's read (alone) is, then the two
     # side by side go out, one of them slow.
-    deadline = time.monotonic() + 60
     first = f"/deploymentPipelines/{DEMO_PIPELINE_ID}"
-    while not any(r.path.endswith(first) for r in emulator.requests) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(1.0)
-    signalled = time.monotonic()
-    proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=30)
-    stopped_after = time.monotonic() - signalled
-    assert proc.returncode == 130, stdout + stderr
-    assert stopped_after < 5, stopped_after  # the slow read would have held it 20 s
-    assert "before the first deployment: nothing was deployed" in stdout, stdout
+    run = cancel_when(lambda: any(r.path.endswith(first) for r in emulator.requests), 1.0, env)
+    assert run.returncode == 130, run.stdout + run.stderr
+    assert run.stopped_after < 5, run.stopped_after  # the slow read would have held it 20 s
+    assert "before the first deployment: nothing was deployed" in run.stdout, run.stdout
     assert deploy_posts(emulator) == 0
 
 
@@ -301,29 +315,16 @@ deployments:
 """
     env = step_env({**emulator.inputs(), "manifest": manifest}, tmp_path)
     before = len(emulator.deployments)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "fabric_ci", "deploy-many"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 60
-    while len(emulator.deployments) < before + 1 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(1.0)  # Sales Analytics waits; Four Stage Release's items are still on their way
-    signalled = time.monotonic()
-    proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=60)
-    stopped_after = time.monotonic() - signalled
-    assert proc.returncode == 130, stdout + stderr
-    assert stopped_after < 5, stopped_after  # the slow read would have held it for 20 s
-    time.sleep(0.5)
-    assert deploy_posts(emulator) == 1, stdout
+    # Once Sales Analytics is accepted, a second on: it waits, Four Stage Release's items are on their way.
+    run = cancel_when(lambda: len(emulator.deployments) > before, 1.0, env)
+    assert run.returncode == 130, run.stdout + run.stderr
+    assert run.stopped_after < 5, run.stopped_after  # the slow read would have held it for 20 s
+    assert deploy_posts(emulator) == 1, run.stdout
     results = json.loads(parse_output_file(Path(env["GITHUB_OUTPUT"]).read_text())["results"])
     assert results["Four Stage Release"]["status"] == "Cancelled", results
     assert results["Four Stage Release"]["operation-id"] is None, results
-    assert f"still running, not cancelled: Sales Analytics ({results['Sales Analytics']['operation-id']})" in stdout
+    running = f"still running, not cancelled: Sales Analytics ({results['Sales Analytics']['operation-id']})"
+    assert running in run.stdout, run.stdout
 
 
 def test_a_cancel_stops_every_wait_and_names_what_still_runs(emulator: Emulator, tmp_path: Path) -> None:
@@ -339,20 +340,9 @@ deployments:
     env = step_env({**emulator.inputs(), "manifest": manifest}, tmp_path)
     env["RUNNER_DEBUG"] = "1"  # the debug line on the waits' loans is written on a cancel too
     before = len(emulator.deployments)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "fabric_ci", "deploy-many"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 60
-    while len(emulator.deployments) < before + 2 and time.monotonic() < deadline:
-        time.sleep(0.1)
-    time.sleep(1.5)  # inside both waits
-    proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=30)
-    assert proc.returncode == 130, stdout + stderr
+    run = cancel_when(lambda: len(emulator.deployments) >= before + 2, 1.5, env)  # inside both waits
+    stdout, stderr = run.stdout, run.stderr
+    assert run.returncode == 130, stdout + stderr
     # With debug on, the cancel's traceback is a debug line, as every step's is, and the only traceback:
     # an entry's bug would add its own (run_entry writes it as a debug line too).
     tracebacks = [line for line in (stdout + stderr).splitlines() if "Traceback" in line]
